@@ -1,0 +1,128 @@
+import type { CatalogForeignKey, CatalogTable, TableRef } from '../catalog/model.js';
+
+/**
+ * The resolved placement of a plan on a catalog: which monolith table goes where, under what name,
+ * with which columns. Provision, copy, sync and verify all work from this one model.
+ */
+
+export interface RoutedColumn {
+  /** Column name in the monolith. */
+  source: string;
+  /** Column name in the target table. */
+  target: string;
+  /** format_type of the column (same on both sides: carve does not change types). */
+  type: string;
+  /**
+   * STORED generated columns are recomputed by the target: never copied, never applied.
+   * They still appear here so that provision creates them and verify compares them.
+   */
+  generated: boolean;
+}
+
+export interface TableRoute {
+  /** Stable identifier, `<database>/<schema>.<table>` of the target; used in state tables and events. */
+  id: string;
+  /** owned: the service's own copy of the table. projection: a read-only column subset in another service. */
+  kind: 'owned' | 'projection';
+  service: string;
+  database: string;
+  source: TableRef;
+  target: TableRef;
+  /** In target column order. Excludes dropped columns (and, for projections, unprojected ones). */
+  columns: RoutedColumn[];
+  /**
+   * The row key, as source column names: the primary key, or the replica-identity index.
+   * Every route has one (a table without a usable key is rejected by plan checks).
+   */
+  key: string[];
+  /**
+   * Leaf partitions to read when the source is partitioned (copied per partition), else empty.
+   * Changes of partitions arrive as the root table (the publication publishes via the root).
+   */
+  sourcePartitions: TableRef[];
+  /** Service roles may not write it: shared_db tables and projections. */
+  readonly: boolean;
+  /** The catalog entry of the source table (partitioned parent for partitioned tables). */
+  sourceTable: CatalogTable;
+}
+
+/** A foreign key between two tables that land in the same database: recreated after the load. */
+export interface KeptForeignKey {
+  name: string;
+  database: string;
+  from: TableRef;
+  columns: string[];
+  to: TableRef;
+  toColumns: string[];
+  source: CatalogForeignKey;
+}
+
+/** A foreign key whose two tables land in different databases: dropped, and checked by verify. */
+export interface CutForeignKey {
+  name: string;
+  /** The referencing side (target names). */
+  from: { routeId: string; database: string; table: TableRef; columns: string[] };
+  /** The referenced side (target names), in another database. */
+  to: { routeId: string; database: string; table: TableRef; columns: string[] };
+  source: CatalogForeignKey;
+}
+
+export interface ServiceRoute {
+  name: string;
+  database: string;
+  /** Admin connection URL for the service database (the plan's target server, this database). */
+  url: string;
+  /** The service's login role. */
+  role: string;
+  /** shared_db: readable by every service role, writable by none. */
+  readonly: boolean;
+  /** Owned tables and projections placed in this database. */
+  tables: TableRoute[];
+  /** Route ids in load order: referenced tables before referencing ones (FK topological order). */
+  loadOrder: string[];
+  keptForeignKeys: KeptForeignKey[];
+  /** The empty audit table this database gets, when the plan names one. */
+  auditTable?: TableRef;
+}
+
+export interface PlanWarning {
+  code: string;
+  message: string;
+  table?: TableRef;
+  column?: string;
+}
+
+/** Names carve creates, derived from the plan name, each checked against the 63-byte limit. */
+export interface MigrationNames {
+  /** The plan's migration name, e.g. `caresync`. */
+  migration: string;
+  /** Logical replication slot on the monolith. */
+  slot: string;
+  /** Publication on the monolith covering every moving table. */
+  publication: string;
+  /** Schema in each target database holding carve's own state (copy log, applied position). */
+  stateSchema: string;
+}
+
+export interface Routing {
+  names: MigrationNames;
+  sourceUrl: string;
+  services: ServiceRoute[];
+  /** Every route of every service, owned routes first. */
+  routes: TableRoute[];
+  cutForeignKeys: CutForeignKey[];
+  /** Monolith tables deliberately not migrated. */
+  excluded: TableRef[];
+  warnings: PlanWarning[];
+}
+
+/** Routes fed by one monolith table: its owner first, then its projections. */
+export function routesForSource(routing: Routing, source: TableRef): TableRoute[] {
+  return routing.routes.filter((r) => r.source.schema === source.schema && r.source.name === source.name);
+}
+
+export function serviceOf(routing: Routing, route: TableRoute): ServiceRoute {
+  const service = routing.services.find((s) => s.name === route.service);
+  if (!service) throw new Error(`route ${route.id} names unknown service ${route.service}`);
+  return service;
+}
