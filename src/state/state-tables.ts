@@ -1,0 +1,69 @@
+import type { Client } from '../pg/connect.js';
+import { quoteIdent, quoteQualified } from '../pg/quote.js';
+
+/**
+ * carve's own state, kept in every target database (schema `carve` by default) so that it commits
+ * in the same transaction as the rows it describes:
+ *
+ * - migrations:     the run — slot, publication and the slot's consistent LSN (where streaming starts)
+ * - copy_chunks:    the copy plan and log, one row per (route, chunk); a chunk's row turns 'done' in
+ *                   the transaction that loaded its rows, so a crash never leaves a chunk half-counted
+ * - apply_position: the last source commit LSN whose changes this database holds, updated in the
+ *                   same transaction as those changes; the slot is acknowledged with the minimum
+ *                   across targets
+ */
+export function stateTablesDdl(schema: string): string[] {
+  const t = (name: string) => quoteQualified(schema, name);
+  return [
+    `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`,
+    `CREATE TABLE IF NOT EXISTS ${t('migrations')} (
+      migration text PRIMARY KEY,
+      slot text NOT NULL,
+      publication text NOT NULL,
+      consistent_lsn pg_lsn NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      copy_finished_at timestamptz
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${t('copy_chunks')} (
+      migration text NOT NULL,
+      route_id text NOT NULL,
+      chunk_no integer NOT NULL,
+      source_schema text NOT NULL,
+      source_table text NOT NULL,
+      method text NOT NULL CHECK (method IN ('all', 'key', 'ctid')),
+      lower_bound text,
+      upper_bound text,
+      estimated_bytes bigint NOT NULL DEFAULT 0,
+      status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed')),
+      rows bigint,
+      bytes bigint,
+      attempts integer NOT NULL DEFAULT 0,
+      snapshot text,
+      started_at timestamptz,
+      finished_at timestamptz,
+      error text,
+      sqlstate text,
+      PRIMARY KEY (migration, route_id, chunk_no)
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${t('apply_position')} (
+      migration text PRIMARY KEY,
+      lsn pg_lsn NOT NULL,
+      commit_time timestamptz,
+      updated_at timestamptz NOT NULL DEFAULT now()
+    )`,
+  ];
+}
+
+export async function ensureStateTables(client: Client, schema: string): Promise<void> {
+  // Concurrent first runs could race on CREATE … IF NOT EXISTS; a transaction-scoped advisory lock
+  // serialises them (the key is arbitrary but fixed).
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock(7061003)');
+    for (const statement of stateTablesDdl(schema)) await client.query(statement);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
+}
