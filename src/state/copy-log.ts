@@ -141,23 +141,28 @@ export class CopyLog {
   }
 
   /**
-   * Inside the chunk's own transaction, after its rows: claim it as done. Returns false when it
-   * was already done (another worker or an earlier run) — the caller must then roll back.
+   * First statement of the chunk's own transaction: claim the chunk. The row lock makes a second
+   * claimer wait for this transaction, then see 'done'. Returns false when the chunk is already done
+   * (by another worker or an earlier run) — the caller must roll back and skip it.
    */
-  async markDoneInTransaction(
-    client: Client,
-    routeId: string,
-    chunkNo: number,
-    stats: { rows: number; bytes: number; snapshot: string; startedAt: Date },
-  ): Promise<boolean> {
+  async claimInTransaction(client: Client, routeId: string, chunkNo: number, snapshot: string): Promise<boolean> {
     const result = await client.query(
       `UPDATE ${this.table('copy_chunks')}
-          SET status = 'done', rows = $4, bytes = $5, snapshot = $6, started_at = $7, finished_at = clock_timestamp(),
-              attempts = attempts + 1, error = NULL, sqlstate = NULL
+          SET status = 'done', snapshot = $4, started_at = clock_timestamp(), attempts = attempts + 1,
+              error = NULL, sqlstate = NULL
         WHERE migration = $1 AND route_id = $2 AND chunk_no = $3 AND status <> 'done'`,
-      [this.migration, routeId, chunkNo, stats.rows, stats.bytes, stats.snapshot, stats.startedAt.toISOString()],
+      [this.migration, routeId, chunkNo, snapshot],
     );
     return result.rowCount === 1;
+  }
+
+  /** Last statement of the chunk's transaction, after its rows: what was loaded. */
+  async recordLoadedInTransaction(client: Client, routeId: string, chunkNo: number, rows: number, bytes: number): Promise<void> {
+    await client.query(
+      `UPDATE ${this.table('copy_chunks')} SET rows = $4, bytes = $5, finished_at = clock_timestamp()
+        WHERE migration = $1 AND route_id = $2 AND chunk_no = $3`,
+      [this.migration, routeId, chunkNo, rows, bytes],
+    );
   }
 
   /** Outside any transaction (the chunk's own was rolled back): record why it failed. */
