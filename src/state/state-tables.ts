@@ -11,6 +11,9 @@ import { quoteIdent, quoteQualified } from '../pg/quote.js';
  * - apply_position: the last source commit LSN whose changes this database holds, updated in the
  *                   same transaction as those changes; the slot is acknowledged with the minimum
  *                   across targets
+ * - holds:          a request (from `carve verify`, in another process) that the applier stop just
+ *                   before a given source LSN and say when it got there, so both sides can be read
+ *                   at the same point while streaming runs
  */
 export function stateTablesDdl(schema: string): string[] {
   const t = (name: string) => quoteQualified(schema, name);
@@ -50,6 +53,14 @@ export function stateTablesDdl(schema: string): string[] {
       lsn pg_lsn NOT NULL,
       commit_time timestamptz,
       updated_at timestamptz NOT NULL DEFAULT now()
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${t('holds')} (
+      migration text NOT NULL,
+      hold_lsn pg_lsn NOT NULL,
+      requested_by text NOT NULL,
+      requested_at timestamptz NOT NULL DEFAULT now(),
+      reached_at timestamptz,
+      PRIMARY KEY (migration, hold_lsn)
     )`,
   ];
 }
