@@ -1,0 +1,101 @@
+import { CarveError } from '../../errors.js';
+import { isTransientError, SqlState, sqlStateOf } from '../sqlstate.js';
+
+/**
+ * A failure of a replication connection, with the server's SQLSTATE kept (when the server sent
+ * one) and a `transient` verdict: true means "reconnect with backoff and resume from the last
+ * acknowledged position", false means retrying the same thing will fail the same way.
+ *
+ * Codes:
+ * - REPLICATION_SERVER_ERROR   the server sent an ErrorResponse (`sqlState` set), e.g. 57P01 when
+ *                              the walsender was terminated, 42704 for a missing slot/publication
+ * - REPLICATION_CONNECTION_LOST the socket closed or failed without an ErrorResponse
+ * - REPLICATION_ENDED_BY_SERVER the server finished the stream on its own (e.g. during shutdown)
+ * - REPLICATION_PROTOCOL_ERROR  a message carve cannot parse
+ */
+export class ReplicationError extends CarveError {
+  readonly sqlState: string | undefined;
+  readonly transient: boolean;
+
+  constructor(
+    code: string,
+    message: string,
+    options: {
+      sqlState?: string;
+      transient: boolean;
+      details?: Record<string, unknown>;
+      hint?: string;
+      cause?: unknown;
+    },
+  ) {
+    super(code, message, {
+      details: { ...options.details, sqlState: options.sqlState ?? null, transient: options.transient },
+      hint: options.hint,
+      cause: options.cause,
+    });
+    this.name = 'ReplicationError';
+    this.sqlState = options.sqlState;
+    this.transient = options.transient;
+  }
+}
+
+/**
+ * 55006 object_in_use: the slot is still held by a walsender, typically the one just terminated
+ * or timed out; it goes away within moments, so it is worth retrying.
+ */
+const retryableStates = new Set<string>([SqlState.objectInUse]);
+
+/** Wrap whatever pg or the socket threw during replication into a ReplicationError. */
+export function toReplicationError(
+  error: unknown,
+  context: { slot: string; phase: 'connect' | 'start' | 'streaming' },
+): ReplicationError {
+  if (error instanceof ReplicationError) return error;
+  if (error instanceof CarveError) {
+    return new ReplicationError(error.code, error.message, {
+      transient: false,
+      details: { ...error.details, ...context },
+      hint: error.hint,
+      cause: error,
+    });
+  }
+  const sqlState = sqlStateOf(error);
+  const text = error instanceof Error ? error.message : String(error);
+  if (sqlState !== undefined) {
+    const severity = (error as { severity?: unknown }).severity;
+    return new ReplicationError(
+      'REPLICATION_SERVER_ERROR',
+      `replication on slot ${context.slot} failed: ${text}`,
+      {
+        sqlState,
+        transient: isTransientError(error) || retryableStates.has(sqlState),
+        details: { ...context, severity: typeof severity === 'string' ? severity : null },
+        hint: hintFor(sqlState),
+        cause: error,
+      },
+    );
+  }
+  return new ReplicationError(
+    'REPLICATION_CONNECTION_LOST',
+    `replication connection for slot ${context.slot} lost: ${text}`,
+    {
+      transient: true,
+      details: { ...context, errno: (error as { code?: unknown })?.code ?? null },
+      hint: 'Reconnect with backoff; streaming resumes from the last acknowledged position.',
+      cause: error,
+    },
+  );
+}
+
+function hintFor(sqlState: string): string {
+  switch (sqlState) {
+    case SqlState.undefinedObject:
+      return 'Check that the replication slot and the publication exist on the source database.';
+    case SqlState.objectInUse:
+      return 'Another connection is streaming from this slot; stop it (or wait for a terminated one to exit) and retry.';
+    case SqlState.insufficientPrivilege:
+      return 'The role needs the REPLICATION attribute (or superuser) and SELECT on the published tables.';
+    default:
+      return 'Reconnect with backoff if the error is transient; streaming resumes from the last acknowledged position.';
+  }
+}

@@ -1,0 +1,516 @@
+import type { Duplex } from 'node:stream';
+import { CarveError } from '../../errors.js';
+import { connect, type Client } from '../connect.js';
+import { formatLsn, INVALID_LSN, maxLsn, parseLsnOrNull, type Lsn } from '../lsn.js';
+import { quoteLiteral } from '../quote.js';
+import { assertSlotName, startReplicationCommand } from './commands.js';
+import { CopyBothQuery, type CopyBothConnection } from './copy-both-query.js';
+import { encodeStandbyStatus, parseServerCopyData, type ReplicationMessage } from './protocol.js';
+import { ReplicationError, toReplicationError } from './replication-error.js';
+
+export interface ReplicationStreamOptions {
+  /** Connection URL of the source database (the slot's database). */
+  url: string;
+  slot: string;
+  /** Publication name(s); sent quoted, so case and punctuation are kept. */
+  publication: string | readonly string[];
+  /**
+   * Where to start. 0/0 (default) means the slot's confirmed_flush_lsn. A position behind
+   * confirmed_flush_lsn is silently raised to it by the server; one ahead of it makes the server
+   * skip every transaction whose commit record starts before it (see "Acknowledgement rule").
+   */
+  startLsn?: Lsn;
+  /** Also deliver pg_logical_emit_message() messages (pgoutput `messages`). */
+  messages?: boolean;
+  /** Column values in binary format (pgoutput `binary`); default text. */
+  binary?: boolean;
+  /**
+   * How often the last acknowledged position is repeated to the server, in ms. Default:
+   * 10 s, or a third of the server's wal_sender_timeout when that is shorter. This is what keeps
+   * the connection alive while the reader is paused by backpressure and not reading keepalives.
+   */
+  statusIntervalMs?: number;
+  /** Stop reading the socket once this many bytes wait in the queue (default 16 MiB). */
+  maxBufferedBytes?: number;
+  applicationName?: string;
+  connectTimeoutMs?: number;
+  /** How long stop() waits for the server to end the COPY before dropping the socket. */
+  stopTimeoutMs?: number;
+}
+
+export type ReplicationStreamState = 'starting' | 'streaming' | 'stopping' | 'stopped' | 'failed';
+
+/** How a stream ended: by stop(), or by an error (server error, lost connection …). */
+export type ReplicationStreamEnd = { reason: 'stopped' } | { reason: 'failed'; error: ReplicationError };
+
+const DEFAULT_STATUS_INTERVAL_MS = 10_000;
+const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+const MESSAGE_OVERHEAD_BYTES = 96;
+
+/**
+ * A logical replication stream from one slot, speaking the walsender protocol over a `pg`
+ * replication connection, delivering raw XLogData (decode with src/sync/pgoutput) and keepalives.
+ *
+ * ## Acknowledgement rule (verified in test/integration/replication-ack.test.ts)
+ *
+ * The position passed to acknowledge() is sent as write/flush/apply in every Standby Status Update;
+ * the server stores the flush position as the slot's confirmed_flush_lsn. When streaming starts
+ * again, the server re-sends exactly the transactions whose COMMIT RECORD STARTS at or after
+ * confirmed_flush_lsn (Begin.finalLsn = Commit.commitLsn >= confirmed_flush_lsn), and skips the rest.
+ * Therefore:
+ * - after durably applying a transaction, acknowledge its Commit.endLsn — exactly that, never
+ *   `endLsn + 1`: the next transaction's commit record can start exactly at endLsn, and `+ 1`
+ *   would skip it (the pg-logical-replication pitfall);
+ * - acknowledging Commit.commitLsn (the start) makes that transaction be sent again.
+ * - when the application has applied everything it received and no transaction is open, it may
+ *   acknowledge a keepalive's walEnd. That lets the slot move past WAL that carries no published
+ *   change, and lets a fast server shutdown finish: a shutting-down walsender waits until the
+ *   client's flush position reaches everything it sent.
+ *
+ * Nothing is ever acknowledged on the application's behalf: the periodic status update and the
+ * immediate reply to a keepalive that asks for one repeat the last acknowledged position. The
+ * server keeps confirmed_flush_lsn in memory and writes it at checkpoints, so after a server crash
+ * it may move back and already-applied transactions can be sent again: the applier must skip
+ * what it has already durably applied.
+ *
+ * ## Backpressure
+ * Read with `for await (const message of stream)`, `read()` or `readBatch()`. While more than
+ * maxBufferedBytes wait unread, the socket is paused (TCP then stops the walsender); reading
+ * below half of it resumes. The status timer keeps running meanwhile, so a slow reader is not
+ * mistaken for a dead one.
+ *
+ * ## Errors
+ * A server error, a lost connection or the server ending the stream makes the next read reject
+ * (after the messages already queued) with a ReplicationError carrying `sqlState` and
+ * `transient`; `closed` resolves with the same error. Reconnect by starting a new stream.
+ */
+export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
+  /** Open a replication connection and START_REPLICATION; resolves once the server streams. */
+  static async start(options: ReplicationStreamOptions): Promise<ReplicationStream> {
+    assertSlotName(options.slot);
+    const publications =
+      typeof options.publication === 'string' ? [options.publication] : [...options.publication];
+    let client: Client;
+    try {
+      client = await connect(options.url, {
+        replication: 'database',
+        applicationName: options.applicationName ?? 'carve sync',
+        connectTimeoutMs: options.connectTimeoutMs,
+      });
+    } catch (error) {
+      throw toReplicationError(error, { slot: options.slot, phase: 'connect' });
+    }
+    try {
+      const preflight = await checkSlot(client, options.slot);
+      const stream = new ReplicationStream(client, options, publications, preflight);
+      await stream.begin();
+      return stream;
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw toReplicationError(error, { slot: options.slot, phase: 'start' });
+    }
+  }
+
+  readonly slot: string;
+  /** The position asked for in START_REPLICATION. */
+  readonly startLsn: Lsn;
+  /** Where the server resumes: max(startLsn, the slot's confirmed_flush_lsn at start). */
+  readonly resumeLsn: Lsn;
+  readonly statusIntervalMs: number;
+  /** The server's wal_sender_timeout in ms (0 = none). */
+  readonly walSenderTimeoutMs: number;
+  /** Resolves when the stream has ended, never rejects. */
+  readonly closed: Promise<ReplicationStreamEnd>;
+
+  private stateValue: ReplicationStreamState = 'starting';
+  private error: ReplicationError | undefined;
+  private connection: CopyBothConnection | undefined;
+  private socket: Duplex | undefined;
+  private acked: Lsn;
+  private received: Lsn;
+  private queue: (ReplicationMessage | undefined)[] = [];
+  private head = 0;
+  private queuedBytes = 0;
+  private paused = false;
+  private wakeReader: (() => void) | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private statusScheduled = false;
+  private readonly maxBufferedBytes: number;
+  private readonly stopTimeoutMs: number;
+  private startWaiter: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  private endWaiter: (() => void) | undefined;
+  private stopPromise: Promise<void> | undefined;
+  private resolveClosed!: (end: ReplicationStreamEnd) => void;
+
+  private constructor(
+    private readonly client: Client,
+    private readonly options: ReplicationStreamOptions,
+    private readonly publications: string[],
+    preflight: SlotPreflight,
+  ) {
+    this.slot = options.slot;
+    this.startLsn = options.startLsn ?? INVALID_LSN;
+    this.resumeLsn = maxLsn(this.startLsn, preflight.confirmedFlushLsn ?? INVALID_LSN);
+    // Everything before resumeLsn is either confirmed already or skipped at the caller's request,
+    // so reporting it can never confirm something unapplied, and keeps the report monotonic
+    // (PostgreSQL 15 would otherwise let confirmed_flush_lsn move backwards in memory).
+    this.acked = this.resumeLsn;
+    this.received = this.resumeLsn;
+    this.walSenderTimeoutMs = preflight.walSenderTimeoutMs;
+    this.statusIntervalMs = options.statusIntervalMs ?? defaultStatusInterval(preflight.walSenderTimeoutMs);
+    this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+  }
+
+  get state(): ReplicationStreamState {
+    return this.stateValue;
+  }
+
+  /** The last position given to acknowledge() (or resumeLsn): the only position ever reported. */
+  get acknowledgedLsn(): Lsn {
+    return this.acked;
+  }
+
+  /** Highest position seen in XLogData or keepalives: for lag, never reported to the server. */
+  get receivedLsn(): Lsn {
+    return this.received;
+  }
+
+  /** Bytes waiting in the queue, and whether reading the socket is paused because of them. */
+  get buffered(): { bytes: number; messages: number; paused: boolean } {
+    return { bytes: this.queuedBytes, messages: this.queue.length - this.head, paused: this.paused };
+  }
+
+  /**
+   * Report `lsn` as durably applied (see the acknowledgement rule above). Monotonic: a lower
+   * position than already acknowledged is ignored. Sent at the end of the current event-loop
+   * turn, so many acknowledgements in one turn cost one message. Acknowledging a position beyond
+   * anything received throws REPLICATION_ACK_AHEAD: it would make the server skip transactions.
+   */
+  acknowledge(lsn: Lsn): void {
+    if (typeof lsn !== 'bigint') throw new TypeError('acknowledge() takes an Lsn (bigint)');
+    if (lsn > this.received) {
+      throw new CarveError(
+        'REPLICATION_ACK_AHEAD',
+        `cannot acknowledge ${formatLsn(lsn)} on slot ${this.slot}: nothing beyond ${formatLsn(this.received)} was received`,
+        {
+          details: { slot: this.slot, lsn: formatLsn(lsn), received: formatLsn(this.received) },
+          hint: 'Acknowledge Commit.endLsn of an applied transaction (not endLsn + 1), or an idle keepalive walEnd.',
+        },
+      );
+    }
+    if (lsn <= this.acked) return;
+    this.acked = lsn;
+    if (!this.statusScheduled) {
+      this.statusScheduled = true;
+      setImmediate(() => {
+        this.statusScheduled = false;
+        this.sendStatus(false);
+      });
+    }
+  }
+
+  /** The next message, or null once stop() was called. Rejects with the stream's error. */
+  async read(): Promise<ReplicationMessage | null> {
+    await this.waitForMessages();
+    return this.head < this.queue.length ? this.take() : null;
+  }
+
+  /** Up to `max` messages at once (at least one), or [] once stopped: fewer promises per message. */
+  async readBatch(max = 1024): Promise<ReplicationMessage[]> {
+    await this.waitForMessages();
+    const batch: ReplicationMessage[] = [];
+    while (batch.length < max && this.head < this.queue.length) batch.push(this.take());
+    return batch;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ReplicationMessage> {
+    try {
+      for (;;) {
+        const message = await this.read();
+        if (message === null) return;
+        yield message;
+      }
+    } finally {
+      // Leaving a for-await loop early (break/throw) stops the stream.
+      await this.stop();
+    }
+  }
+
+  /**
+   * End cleanly: report the acknowledged position one last time, send CopyDone, wait for the
+   * server to finish the command, close. Unread messages are dropped (they were not acknowledged,
+   * so the server sends them again next time). Safe to call more than once and after a failure.
+   */
+  stop(): Promise<void> {
+    this.stopPromise ??= this.doStop();
+    return this.stopPromise;
+  }
+
+  private async doStop(): Promise<void> {
+    if (this.stateValue === 'streaming') {
+      this.stateValue = 'stopping';
+      this.clearQueue();
+      this.wake();
+      const ended = new Promise<void>((resolve) => (this.endWaiter = resolve));
+      this.sendStatus(false);
+      this.connection?.endCopyFrom();
+      this.socket?.resume();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.stopTimeoutMs)));
+      await Promise.race([ended, timedOut]);
+      clearTimeout(timer);
+      this.endWaiter = undefined;
+      if (this.stateValue === 'stopping') this.finish({ reason: 'stopped' });
+    }
+    await this.client.end().catch(() => {});
+    if (this.stateValue !== 'failed') this.stateValue = 'stopped';
+  }
+
+  private begin(): Promise<void> {
+    const command = startReplicationCommand({
+      slot: this.slot,
+      startLsn: this.startLsn,
+      publications: this.publications,
+      messages: this.options.messages,
+      binary: this.options.binary,
+    });
+    const started = new Promise<void>((resolve, reject) => (this.startWaiter = { resolve, reject }));
+    this.client.query(
+      new CopyBothQuery(command, {
+        onStart: (connection) => this.onStart(connection),
+        onCopyData: (chunk) => this.onCopyData(chunk),
+        onCommandComplete: () => this.onServerEnd(),
+        onError: (error) => this.onError(error),
+        onReadyForQuery: () => this.onServerEnd(),
+      }),
+    );
+    return started;
+  }
+
+  private onStart(connection: CopyBothConnection): void {
+    this.connection = connection;
+    this.socket = connection.stream;
+    this.stateValue = 'streaming';
+    this.statusTimer = setInterval(() => this.sendStatus(false), this.statusIntervalMs);
+    this.statusTimer.unref();
+    this.sendStatus(false);
+    this.startWaiter?.resolve();
+    this.startWaiter = undefined;
+  }
+
+  private onCopyData(chunk: Buffer): void {
+    if (this.stateValue !== 'streaming') return;
+    let message: ReplicationMessage;
+    try {
+      message = parseServerCopyData(chunk, { copyPayload: true });
+    } catch (error) {
+      this.fail(toReplicationError(error, { slot: this.slot, phase: 'streaming' }));
+      return;
+    }
+    if (message.kind === 'keepalive') {
+      if (message.walEnd > this.received) this.received = message.walEnd;
+      if (message.replyRequested) this.sendStatus(false);
+      // A run of keepalives the reader has not seen yet says nothing the last one does not.
+      const last = this.queue.length > this.head ? this.queue[this.queue.length - 1] : undefined;
+      if (last?.kind === 'keepalive') {
+        this.queue[this.queue.length - 1] = message;
+        return;
+      }
+      this.enqueue(message, MESSAGE_OVERHEAD_BYTES);
+    } else {
+      if (message.walStart > this.received) this.received = message.walStart;
+      this.enqueue(message, message.payload.length + MESSAGE_OVERHEAD_BYTES);
+    }
+  }
+
+  private onServerEnd(): void {
+    if (this.stateValue === 'stopping') {
+      this.endWaiter?.();
+      return;
+    }
+    if (this.stateValue === 'starting' || this.stateValue === 'streaming') {
+      this.fail(
+        new ReplicationError(
+          'REPLICATION_ENDED_BY_SERVER',
+          `the server ended replication on slot ${this.slot}`,
+          {
+            transient: true,
+            details: { slot: this.slot },
+            hint: 'This happens when the server shuts down; reconnect with backoff.',
+          },
+        ),
+      );
+    }
+  }
+
+  private onError(error: unknown): void {
+    if (this.stateValue === 'stopping') {
+      // The connection dropped while we were ending it anyway: that is an end, not a failure.
+      this.endWaiter?.();
+      return;
+    }
+    const phase = this.stateValue === 'starting' ? 'start' : 'streaming';
+    this.fail(toReplicationError(error, { slot: this.slot, phase }));
+  }
+
+  private fail(error: ReplicationError): void {
+    if (this.stateValue === 'failed' || this.stateValue === 'stopped') return;
+    const wasStarting = this.stateValue === 'starting';
+    this.stateValue = 'failed';
+    this.error = error;
+    if (wasStarting) {
+      this.startWaiter?.reject(error);
+      this.startWaiter = undefined;
+    }
+    this.finish({ reason: 'failed', error });
+    this.wake();
+    this.client.end().catch(() => {});
+  }
+
+  private finish(end: ReplicationStreamEnd): void {
+    clearInterval(this.statusTimer);
+    this.statusTimer = undefined;
+    this.resolveClosed(end);
+  }
+
+  private sendStatus(replyRequested: boolean): void {
+    if (this.stateValue !== 'streaming' && this.stateValue !== 'stopping') return;
+    if (!this.connection || !this.socket?.writable) return;
+    this.connection.sendCopyFromChunk(encodeStandbyStatus({ position: this.acked, replyRequested }));
+  }
+
+  private enqueue(message: ReplicationMessage, bytes: number): void {
+    this.queue.push(message);
+    this.queuedBytes += bytes;
+    if (!this.paused && this.queuedBytes >= this.maxBufferedBytes) {
+      this.paused = true;
+      this.socket?.pause();
+    }
+    this.wake();
+  }
+
+  private take(): ReplicationMessage {
+    const message = this.queue[this.head]!;
+    this.queue[this.head++] = undefined;
+    this.queuedBytes -=
+      message.kind === 'xlogdata' ? message.payload.length + MESSAGE_OVERHEAD_BYTES : MESSAGE_OVERHEAD_BYTES;
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    if (this.paused && this.queuedBytes <= this.maxBufferedBytes / 2) {
+      this.paused = false;
+      if (this.stateValue === 'streaming') this.socket?.resume();
+    }
+    return message;
+  }
+
+  private clearQueue(): void {
+    this.queue = [];
+    this.head = 0;
+    this.queuedBytes = 0;
+    this.paused = false;
+  }
+
+  private async waitForMessages(): Promise<void> {
+    while (this.head >= this.queue.length) {
+      if (this.stateValue === 'failed') throw this.error;
+      if (this.stateValue !== 'streaming') return;
+      if (this.wakeReader) {
+        throw new CarveError('REPLICATION_CONCURRENT_READ', `two readers on replication slot ${this.slot}`, {
+          details: { slot: this.slot },
+          hint: 'Read a ReplicationStream from one loop only.',
+        });
+      }
+      await new Promise<void>((resolve) => (this.wakeReader = resolve));
+    }
+  }
+
+  private wake(): void {
+    const wake = this.wakeReader;
+    this.wakeReader = undefined;
+    wake?.();
+  }
+}
+
+interface SlotPreflight {
+  confirmedFlushLsn: Lsn | null;
+  walSenderTimeoutMs: number;
+}
+
+/**
+ * Check the slot before START_REPLICATION, so the common mistakes fail with a message naming the
+ * slot, and learn confirmed_flush_lsn and wal_sender_timeout. Simple-protocol SQL: a replication
+ * connection accepts no bound parameters, and the slot name was validated by assertSlotName.
+ */
+async function checkSlot(client: Client, slot: string): Promise<SlotPreflight> {
+  const { rows } = await client.query(
+    `SELECT current_setting('server_encoding') AS encoding,
+            (SELECT setting FROM pg_settings WHERE name = 'wal_sender_timeout') AS wal_sender_timeout,
+            current_database() AS current_database,
+            s.slot_type, s.plugin, s.database, s.confirmed_flush_lsn::text AS confirmed_flush_lsn
+       FROM (SELECT 1) AS one
+       LEFT JOIN pg_replication_slots AS s ON s.slot_name = ${quoteLiteral(slot)}`,
+  );
+  const row = rows[0] as Record<string, string | null>;
+  const fail = (
+    code: string,
+    message: string,
+    hint: string,
+    details: Record<string, unknown> = {},
+  ): never => {
+    throw new ReplicationError(code, message, { transient: false, details: { slot, ...details }, hint });
+  };
+  if (row.encoding !== 'UTF8') {
+    fail(
+      'REPLICATION_ENCODING_UNSUPPORTED',
+      `source database encoding is ${row.encoding}, not UTF8`,
+      'carve decodes pgoutput text as UTF-8; migrate a UTF8 database.',
+      {
+        encoding: row.encoding,
+      },
+    );
+  }
+  if (row.slot_type === null) {
+    fail(
+      'REPLICATION_SLOT_NOT_FOUND',
+      `replication slot ${slot} does not exist`,
+      'Create it first (carve copy creates it with its snapshot).',
+    );
+  }
+  if (row.slot_type !== 'logical' || row.plugin !== 'pgoutput') {
+    fail(
+      'REPLICATION_SLOT_WRONG_PLUGIN',
+      `replication slot ${slot} is ${row.slot_type} with plugin ${row.plugin}, not logical pgoutput`,
+      'Drop it or choose another slot name.',
+      {
+        slotType: row.slot_type,
+        plugin: row.plugin,
+      },
+    );
+  }
+  if (row.database !== row.current_database) {
+    fail(
+      'REPLICATION_SLOT_WRONG_DATABASE',
+      `replication slot ${slot} belongs to database ${row.database}, not ${row.current_database}`,
+      'Connect to the database the slot was created in.',
+      {
+        database: row.database,
+      },
+    );
+  }
+  return {
+    confirmedFlushLsn: parseLsnOrNull(row.confirmed_flush_lsn),
+    walSenderTimeoutMs: Number(row.wal_sender_timeout ?? 0),
+  };
+}
+
+function defaultStatusInterval(walSenderTimeoutMs: number): number {
+  if (walSenderTimeoutMs <= 0) return DEFAULT_STATUS_INTERVAL_MS;
+  return Math.max(100, Math.min(DEFAULT_STATUS_INTERVAL_MS, Math.floor(walSenderTimeoutMs / 3)));
+}
