@@ -29,6 +29,10 @@ export interface CatalogColumn {
   collation?: string;
   /** attstorage: 'p' plain, 'e' external, 'm' main, 'x' extended — x/e columns can be TOASTed. */
   storage: 'p' | 'e' | 'm' | 'x';
+  /** The sequence this column draws from: its identity sequence, or the one its default calls nextval on. */
+  sequence?: TableRef;
+  /** For generated columns: the columns the expression reads (pg_depend). */
+  dependsOn?: string[];
 }
 
 export interface CatalogKey {
@@ -50,6 +54,9 @@ export interface CatalogForeignKey {
   onUpdate: 'no action' | 'restrict' | 'cascade' | 'set null' | 'set default';
   deferrable: boolean;
   validated: boolean;
+  /** Added by introspect (optional for hand-built fixtures): MATCH type and INITIALLY DEFERRED. */
+  match?: 'simple' | 'full' | 'partial';
+  initiallyDeferred?: boolean;
 }
 
 export interface CatalogCheck {
@@ -57,6 +64,8 @@ export interface CatalogCheck {
   definition: string;
   /** Check constraints declared NOT VALID are recreated as such. */
   validated: boolean;
+  /** The columns the check reads (conkey); filled by introspect. */
+  columns?: string[];
 }
 
 export interface CatalogIndex {
@@ -70,6 +79,10 @@ export interface CatalogIndex {
   constraint?: string;
   /** Expression or partial indexes cannot be used as a row key. */
   isExpressionOrPartial: boolean;
+  /** The definition from `USING` on (`USING btree (a, b) WHERE …`), to re-render it on a renamed table. */
+  usingClause?: string;
+  /** Every column the index reads, including in expressions and its predicate (pg_depend). */
+  referencedColumns?: string[];
 }
 
 export type ReplicaIdentity = 'default' | 'full' | 'nothing' | 'index';

@@ -44,6 +44,8 @@ export interface TableRoute {
   readonly: boolean;
   /** The catalog entry of the source table (partitioned parent for partitioned tables). */
   sourceTable: CatalogTable;
+  /** Source columns deliberately not migrated (the plan's `drop`); empty for projections. */
+  droppedColumns?: string[];
 }
 
 /** A foreign key between two tables that land in the same database: recreated after the load. */
@@ -83,6 +85,10 @@ export interface ServiceRoute {
   keptForeignKeys: KeptForeignKey[];
   /** The empty audit table this database gets, when the plan names one. */
   auditTable?: TableRef;
+  /** Admin URL of the target server (the plan's `target`), for roles and CREATE DATABASE. */
+  serverUrl?: string;
+  /** Environment variable holding the role's password (else provision generates one). */
+  passwordEnv?: string;
 }
 
 export interface PlanWarning {
@@ -114,6 +120,8 @@ export interface Routing {
   /** Monolith tables deliberately not migrated. */
   excluded: TableRef[];
   warnings: PlanWarning[];
+  /** What the streaming engine does on a source DDL change (plan `schema_changes`); absent means 'stop'. */
+  schemaChanges?: 'stop' | 'add_nullable_columns';
 }
 
 /** Routes fed by one monolith table: its owner first, then its projections. */
