@@ -1,0 +1,84 @@
+import type { MigrationNames } from '../routing/model.js';
+import type { PlanLocation } from './problems.js';
+
+/**
+ * A plan as carve uses it: the YAML file validated, interpolated and normalized (defaults filled,
+ * maps turned into ordered lists). Every element keeps the `path` of its key in the file, so later
+ * checks against the live monolith can still point at the line to fix.
+ */
+export interface Plan {
+  /** Migration name; slot, publication and file names derive from it. */
+  name: string;
+  /** The plan file, when loaded from one. */
+  file?: string;
+  /** Monolith connection URL. */
+  source: string;
+  /** Target server admin URL (the database in it is only used for server-level statements). */
+  target: string;
+  schemaChanges: 'stop' | 'add_nullable_columns';
+  /** In file order; provision numbers its SQL files by this order. */
+  services: PlanService[];
+  projections: PlanProjection[];
+  exclude: PlanTableName[];
+  /** Position in the file of each path, for messages. */
+  locations: Record<string, PlanLocation>;
+}
+
+export interface PlanService {
+  name: string;
+  database: string;
+  /** Login role of the service; default `<service>_service`. */
+  role: string;
+  roleIsDefault: boolean;
+  /** Environment variable holding the role password. */
+  passwordEnv?: string;
+  /** Admin URL of the server holding this service's database (the plan's `target` unless overridden). */
+  target: string;
+  readonly: boolean;
+  auditTable?: string;
+  tables: PlanTable[];
+  path: string;
+}
+
+export interface PlanTable {
+  /** Table name in the service database. */
+  name: string;
+  /** Table name in the monolith (default: the same name). */
+  from: string;
+  /** Monolith schema; when absent, `public` if the table is there, else the only schema that has it. */
+  schema?: string;
+  /** Renames: target column ← source column. */
+  columns: PlanColumnRename[];
+  /** Source columns not migrated. */
+  drop: { name: string; path: string }[];
+  path: string;
+}
+
+export interface PlanColumnRename {
+  target: string;
+  from: string;
+  path: string;
+}
+
+export interface PlanProjection {
+  from: string;
+  schema?: string;
+  service: string;
+  table: string;
+  /** Source columns to project; absent means every column. */
+  columns?: { name: string; path: string }[];
+  path: string;
+}
+
+export interface PlanTableName {
+  name: string;
+  schema?: string;
+  path: string;
+}
+
+/** carve's own schema in every target database (copy log, applied positions). */
+export const STATE_SCHEMA = 'carve';
+
+export function migrationNames(name: string): MigrationNames {
+  return { migration: name, slot: `carve_${name}`, publication: `carve_${name}`, stateSchema: STATE_SCHEMA };
+}
