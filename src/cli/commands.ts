@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { registerPlanCommand } from './plan.js';
 
 /** Every command registers itself here; each lives in its own file under src/cli/. */
-export function registerCommands(_program: Command): void {}
+export function registerCommands(program: Command): void {
+  registerPlanCommand(program);
+}
