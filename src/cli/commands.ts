@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { registerCopyCommand } from './copy.js';
 import { registerPlanCommand } from './plan.js';
 
 /** Every command registers itself here; each lives in its own file under src/cli/. */
 export function registerCommands(program: Command): void {
   registerPlanCommand(program);
+  registerCopyCommand(program);
 }

@@ -105,7 +105,13 @@ export async function copyChunk(
         continue;
       }
       const stream = sink.client.query(copyFrom(renderWriteSql(sink, read.format)));
-      const entry: ActiveSink = { sink, input: stream, done: Promise.resolve(), bytes: 0, rowCount: () => stream.rowCount ?? 0 };
+      const entry: ActiveSink = {
+        sink,
+        input: stream,
+        done: Promise.resolve(),
+        bytes: 0,
+        rowCount: () => stream.rowCount ?? 0,
+      };
       if (sink.fields) {
         const projector = createRowProjector(read.format, sink.fields);
         entry.input = projector;
@@ -167,7 +173,13 @@ export async function copyChunk(
     }
     try {
       const rows = entry.rowCount();
-      await entry.sink.log.recordLoadedInTransaction(entry.sink.client, entry.sink.routeId, entry.sink.chunkNo, rows, entry.bytes);
+      await entry.sink.log.recordLoadedInTransaction(
+        entry.sink.client,
+        entry.sink.routeId,
+        entry.sink.chunkNo,
+        rows,
+        entry.bytes,
+      );
       await entry.sink.client.query('COMMIT');
       outcomes.push({ sink: entry.sink, status: 'done', rows, bytes: entry.bytes });
     } catch (error) {

@@ -32,8 +32,20 @@ export function planChunks(relations: RelationStats[], options: ChunkPlanOptions
   for (const stats of relations) {
     let count = Math.ceil(stats.bytes / Math.max(1, options.chunkBytes));
     if (stats.bytes > minSplit) count = Math.max(count, options.jobs);
-    const push = (method: PlannedChunk['method'], lower: string | null, upper: string | null, bytes: number) =>
-      chunks.push({ chunkNo: chunks.length, source: stats.relation, method, lower, upper, estimatedBytes: bytes });
+    const push = (
+      method: PlannedChunk['method'],
+      lower: string | null,
+      upper: string | null,
+      bytes: number,
+    ) =>
+      chunks.push({
+        chunkNo: chunks.length,
+        source: stats.relation,
+        method,
+        lower,
+        upper,
+        estimatedBytes: bytes,
+      });
 
     const key = stats.integerKey;
     if (count <= 1 || (key && (key.min === null || key.max === null))) {

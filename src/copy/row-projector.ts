@@ -98,7 +98,8 @@ class BinaryRowProjector extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.pending.length) return callback(new Error(`binary COPY stream ended inside a row (${this.pending.length} bytes left)`));
+    if (this.pending.length)
+      return callback(new Error(`binary COPY stream ended inside a row (${this.pending.length} bytes left)`));
     callback();
   }
 }

@@ -145,7 +145,12 @@ export class CopyLog {
    * claimer wait for this transaction, then see 'done'. Returns false when the chunk is already done
    * (by another worker or an earlier run) — the caller must roll back and skip it.
    */
-  async claimInTransaction(client: Client, routeId: string, chunkNo: number, snapshot: string): Promise<boolean> {
+  async claimInTransaction(
+    client: Client,
+    routeId: string,
+    chunkNo: number,
+    snapshot: string,
+  ): Promise<boolean> {
     const result = await client.query(
       `UPDATE ${this.table('copy_chunks')}
           SET status = 'done', snapshot = $4, started_at = clock_timestamp(), attempts = attempts + 1,
@@ -157,7 +162,13 @@ export class CopyLog {
   }
 
   /** Last statement of the chunk's transaction, after its rows: what was loaded. */
-  async recordLoadedInTransaction(client: Client, routeId: string, chunkNo: number, rows: number, bytes: number): Promise<void> {
+  async recordLoadedInTransaction(
+    client: Client,
+    routeId: string,
+    chunkNo: number,
+    rows: number,
+    bytes: number,
+  ): Promise<void> {
     await client.query(
       `UPDATE ${this.table('copy_chunks')} SET rows = $4, bytes = $5, finished_at = clock_timestamp()
         WHERE migration = $1 AND route_id = $2 AND chunk_no = $3`,
@@ -166,7 +177,13 @@ export class CopyLog {
   }
 
   /** Outside any transaction (the chunk's own was rolled back): record why it failed. */
-  async markFailed(client: Client, routeId: string, chunkNo: number, error: string, sqlstate?: string): Promise<void> {
+  async markFailed(
+    client: Client,
+    routeId: string,
+    chunkNo: number,
+    error: string,
+    sqlstate?: string,
+  ): Promise<void> {
     await client.query(
       `UPDATE ${this.table('copy_chunks')}
           SET status = 'failed', error = $4, sqlstate = $5, attempts = attempts + 1, finished_at = clock_timestamp()

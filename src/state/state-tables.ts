@@ -62,6 +62,8 @@ export function stateTablesDdl(schema: string): string[] {
       reached_at timestamptz,
       PRIMARY KEY (migration, hold_lsn)
     )`,
+    // Set by sync when it cannot honour a hold (it had already applied a transaction at or after hold_lsn).
+    `ALTER TABLE ${t('holds')} ADD COLUMN IF NOT EXISTS error text`,
   ];
 }
 

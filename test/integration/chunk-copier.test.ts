@@ -12,7 +12,9 @@ let cluster: LocalCluster;
 let sourceUrl: string;
 let targetUrl: string;
 
-async function snapshotSession(url: string): Promise<{ reader: Client; snapshot: string; close(): Promise<void> }> {
+async function snapshotSession(
+  url: string,
+): Promise<{ reader: Client; snapshot: string; close(): Promise<void> }> {
   const holder = await connect(url);
   await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
   const snapshot = (await holder.query('SELECT pg_export_snapshot() AS s')).rows[0].s as string;
@@ -69,12 +71,35 @@ describe('copyChunk', () => {
     for (const name of names) {
       const client = await connect(targetUrl);
       await log.planRoute(client, name, [
-        { chunkNo, source: { schema: 'public', name: HOSTILE }, method: 'key', lower: null, upper: null, estimatedBytes: 0 },
+        {
+          chunkNo,
+          source: { schema: 'public', name: HOSTILE },
+          method: 'key',
+          lower: null,
+          upper: null,
+          estimatedBytes: 0,
+        },
       ]);
       list.push(
         name === 'owned'
-          ? { routeId: name, chunkNo, target: { schema: 'public', name }, targetColumns: columns, fields: null, client, log }
-          : { routeId: name, chunkNo, target: { schema: 'public', name }, targetColumns: ['label', 'ident'], fields: [1, 0], client, log },
+          ? {
+              routeId: name,
+              chunkNo,
+              target: { schema: 'public', name },
+              targetColumns: columns,
+              fields: null,
+              client,
+              log,
+            }
+          : {
+              routeId: name,
+              chunkNo,
+              target: { schema: 'public', name },
+              targetColumns: ['label', 'ident'],
+              fields: [1, 0],
+              client,
+              log,
+            },
       );
     }
     return list;
@@ -84,7 +109,9 @@ describe('copyChunk', () => {
     const log = new CopyLog('carve', 'm1');
     const session = await snapshotSession(sourceUrl);
     // A write after the snapshot must not be copied.
-    await withClient(sourceUrl, (c) => c.query(`INSERT INTO "${HOSTILE.replaceAll('"', '""')}" (id, name) VALUES (999999, 'late')`));
+    await withClient(sourceUrl, (c) =>
+      c.query(`INSERT INTO "${HOSTILE.replaceAll('"', '""')}" (id, name) VALUES (999999, 'late')`),
+    );
     const read: ChunkRead = {
       relation: { schema: 'public', name: HOSTILE },
       method: 'key',
@@ -100,16 +127,21 @@ describe('copyChunk', () => {
       ['owned', 'done', 4901],
       ['proj', 'done', 4901],
     ]);
-    expect(await rows(targetUrl, 'SELECT count(*)::int AS n, min(id)::int AS lo, max(id)::int AS hi FROM owned')).toEqual([
-      { n: 4901, lo: 100, hi: 5000 },
-    ]);
+    expect(
+      await rows(targetUrl, 'SELECT count(*)::int AS n, min(id)::int AS lo, max(id)::int AS hi FROM owned'),
+    ).toEqual([{ n: 4901, lo: 100, hi: 5000 }]);
     const [source] = (await rows(
       sourceUrl,
       `SELECT md5(string_agg(t::text, '|' ORDER BY id)) AS h FROM (SELECT ${columns.join(',')} FROM "${HOSTILE.replaceAll('"', '""')}" WHERE id >= 100 AND id <= 5000) t`,
     )) as { h: string }[];
-    const [target] = (await rows(targetUrl, `SELECT md5(string_agg(t::text, '|' ORDER BY id)) AS h FROM owned t`)) as { h: string }[];
+    const [target] = (await rows(
+      targetUrl,
+      `SELECT md5(string_agg(t::text, '|' ORDER BY id)) AS h FROM owned t`,
+    )) as { h: string }[];
     expect(target!.h).toBe(source!.h);
-    expect(await rows(targetUrl, "SELECT ident::int, label FROM proj WHERE ident = 4321")).toEqual([{ ident: 4321, label: 'name 4321' }]);
+    expect(await rows(targetUrl, 'SELECT ident::int, label FROM proj WHERE ident = 4321')).toEqual([
+      { ident: 4321, label: 'name 4321' },
+    ]);
 
     // The same chunk again: nothing is copied twice.
     const again = await copyChunk(session.reader, read, targets, { snapshot: session.snapshot });
@@ -144,7 +176,11 @@ describe('copyChunk', () => {
     ]);
     expect(await rows(targetUrl, 'SELECT count(*)::int AS n FROM strict_proj')).toEqual([{ n: 0 }]);
     const logged = await withClient(targetUrl, (c) => log.chunks(c));
-    expect(logged.find((c) => c.routeId === 'strict_proj')).toMatchObject({ status: 'failed', sqlstate: '23514', chunkNo: 3 });
+    expect(logged.find((c) => c.routeId === 'strict_proj')).toMatchObject({
+      status: 'failed',
+      sqlstate: '23514',
+      chunkNo: 3,
+    });
     // The target connection is usable afterwards.
     expect((await targets[1]!.client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     await session.close();
@@ -166,9 +202,12 @@ describe('copyChunk', () => {
     const targets = await sinks(log, ['owned', 'proj'], 0);
     const outcomes = await copyChunk(session.reader, read, targets, { snapshot: session.snapshot });
     expect(outcomes.map((o) => o.status)).toEqual(['failed', 'failed']);
-    expect(await rows(targetUrl, 'SELECT (SELECT count(*) FROM owned)::int AS a, (SELECT count(*) FROM proj)::int AS b')).toEqual([
-      { a: 0, b: 0 },
-    ]);
+    expect(
+      await rows(
+        targetUrl,
+        'SELECT (SELECT count(*) FROM owned)::int AS a, (SELECT count(*) FROM proj)::int AS b',
+      ),
+    ).toEqual([{ a: 0, b: 0 }]);
     for (const s of targets) await s.client.end();
     await session.reader.end().catch(() => {});
   });

@@ -6,16 +6,28 @@ const rel = { schema: 'public', name: 't' };
 
 describe('chunk planner', () => {
   it('copies a small table in one piece', () => {
-    const chunks = planChunks([{ relation: rel, bytes: MB, pages: 128, integerKey: { column: 'id', min: '1', max: '900' } }], {
-      chunkBytes: 64 * MB,
-      jobs: 2,
-    });
-    expect(chunks).toEqual([{ chunkNo: 0, source: rel, method: 'all', lower: null, upper: null, estimatedBytes: MB }]);
+    const chunks = planChunks(
+      [{ relation: rel, bytes: MB, pages: 128, integerKey: { column: 'id', min: '1', max: '900' } }],
+      {
+        chunkBytes: 64 * MB,
+        jobs: 2,
+      },
+    );
+    expect(chunks).toEqual([
+      { chunkNo: 0, source: rel, method: 'all', lower: null, upper: null, estimatedBytes: MB },
+    ]);
   });
 
   it('splits an integer key into contiguous ranges, open at both ends', () => {
     const chunks = planChunks(
-      [{ relation: rel, bytes: 400 * MB, pages: 51200, integerKey: { column: 'id', min: '-5', max: '1000000' } }],
+      [
+        {
+          relation: rel,
+          bytes: 400 * MB,
+          pages: 51200,
+          integerKey: { column: 'id', min: '-5', max: '1000000' },
+        },
+      ],
       { chunkBytes: 100 * MB, jobs: 2 },
     );
     expect(chunks.map((c) => c.method)).toEqual(['key', 'key', 'key', 'key']);
@@ -27,7 +39,14 @@ describe('chunk planner', () => {
 
   it('handles keys beyond 2^53 exactly', () => {
     const chunks = planChunks(
-      [{ relation: rel, bytes: 200 * MB, pages: 1000, integerKey: { column: 'id', min: '9007199254740993', max: '9007199254741993' } }],
+      [
+        {
+          relation: rel,
+          bytes: 200 * MB,
+          pages: 1000,
+          integerKey: { column: 'id', min: '9007199254740993', max: '9007199254741993' },
+        },
+      ],
       { chunkBytes: 100 * MB, jobs: 1 },
     );
     expect(chunks.map((c) => [c.lower, c.upper])).toEqual([
@@ -37,11 +56,16 @@ describe('chunk planner', () => {
   });
 
   it('gives a big table at least one chunk per job, and never more chunks than keys', () => {
-    expect(planChunks([{ relation: rel, bytes: 40 * MB, pages: 5000 }], { chunkBytes: 1024 * MB, jobs: 4 })).toHaveLength(4);
-    const few = planChunks([{ relation: rel, bytes: 400 * MB, pages: 5000, integerKey: { column: 'id', min: '1', max: '2' } }], {
-      chunkBytes: MB,
-      jobs: 4,
-    });
+    expect(
+      planChunks([{ relation: rel, bytes: 40 * MB, pages: 5000 }], { chunkBytes: 1024 * MB, jobs: 4 }),
+    ).toHaveLength(4);
+    const few = planChunks(
+      [{ relation: rel, bytes: 400 * MB, pages: 5000, integerKey: { column: 'id', min: '1', max: '2' } }],
+      {
+        chunkBytes: MB,
+        jobs: 4,
+      },
+    );
     expect(few.map((c) => [c.lower, c.upper])).toEqual([
       [null, '2'],
       ['2', null],
@@ -49,16 +73,22 @@ describe('chunk planner', () => {
   });
 
   it('falls back to block ranges without an integer key, and copies an empty table whole', () => {
-    const chunks = planChunks([{ relation: rel, bytes: 300 * MB, pages: 38400 }], { chunkBytes: 100 * MB, jobs: 2 });
+    const chunks = planChunks([{ relation: rel, bytes: 300 * MB, pages: 38400 }], {
+      chunkBytes: 100 * MB,
+      jobs: 2,
+    });
     expect(chunks.map((c) => [c.method, c.lower, c.upper])).toEqual([
       ['ctid', null, '12800'],
       ['ctid', '12800', '25600'],
       ['ctid', '25600', null],
     ]);
-    const empty = planChunks([{ relation: rel, bytes: 300 * MB, pages: 0, integerKey: { column: 'id', min: null, max: null } }], {
-      chunkBytes: MB,
-      jobs: 2,
-    });
+    const empty = planChunks(
+      [{ relation: rel, bytes: 300 * MB, pages: 0, integerKey: { column: 'id', min: null, max: null } }],
+      {
+        chunkBytes: MB,
+        jobs: 2,
+      },
+    );
     expect(empty.map((c) => c.method)).toEqual(['all']);
   });
 

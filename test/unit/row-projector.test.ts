@@ -32,7 +32,12 @@ function binaryCopy(rows: (string | null)[][], extension = Buffer.alloc(0)): Buf
   return Buffer.concat(parts);
 }
 
-async function project(format: 'binary' | 'text', input: Buffer, fields: number[], splitAt: number[]): Promise<Buffer> {
+async function project(
+  format: 'binary' | 'text',
+  input: Buffer,
+  fields: number[],
+  splitAt: number[],
+): Promise<Buffer> {
   const pieces: Buffer[] = [];
   let start = 0;
   for (const at of [...splitAt, input.length]) {
@@ -51,21 +56,33 @@ describe('row projector', () => {
 
   it('keeps chosen binary fields in the chosen order, split at every byte boundary', async () => {
     const input = binaryCopy(rows, Buffer.from('ext'));
-    const expected = binaryCopy(rows.map((r) => [r[2]!, r[0]!, r[3]!]), Buffer.from('ext'));
+    const expected = binaryCopy(
+      rows.map((r) => [r[2]!, r[0]!, r[3]!]),
+      Buffer.from('ext'),
+    );
     expect(await project('binary', input, [2, 0, 3], [])).toEqual(expected);
     for (let at = 1; at < input.length; at++) {
       expect(await project('binary', input, [2, 0, 3], [at])).toEqual(expected);
     }
     // and byte by byte
     expect(
-      await project('binary', input, [2, 0, 3], Array.from({ length: input.length - 1 }, (_, i) => i + 1)),
+      await project(
+        'binary',
+        input,
+        [2, 0, 3],
+        Array.from({ length: input.length - 1 }, (_, i) => i + 1),
+      ),
     ).toEqual(expected);
   });
 
   it('rejects a stream that is not binary COPY, or that ends inside a row', async () => {
-    await expect(project('binary', Buffer.from('x'.repeat(40)), [0], [])).rejects.toThrow(/not a binary COPY/);
+    await expect(project('binary', Buffer.from('x'.repeat(40)), [0], [])).rejects.toThrow(
+      /not a binary COPY/,
+    );
     const input = binaryCopy(rows);
-    await expect(project('binary', input.subarray(0, input.length - 7), [0], [])).rejects.toThrow(/inside a row/);
+    await expect(project('binary', input.subarray(0, input.length - 7), [0], [])).rejects.toThrow(
+      /inside a row/,
+    );
   });
 
   it('projects text-format rows, with multi-byte characters split across chunks', async () => {

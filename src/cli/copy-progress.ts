@@ -1,0 +1,150 @@
+import cliProgress from 'cli-progress';
+import type { CopyEvent, CopyResult } from '../copy/copy-events.js';
+import { formatBytes, formatCount, formatSeconds, jsonLine, renderTable } from './format.js';
+
+/**
+ * Renders copy events: live bars (overall + tables in flight) on a TTY, otherwise one JSON line
+ * per event. Sizes are estimates from the catalog until a table finishes.
+ */
+export function createCopyReporter(options: { json: boolean; stream?: NodeJS.WriteStream }) {
+  const out = options.stream ?? process.stderr;
+  if (options.json || !out.isTTY)
+    return { onEvent: (e: CopyEvent) => void process.stdout.write(jsonLine(e)), stop() {} };
+
+  const multibar = new cliProgress.MultiBar(
+    {
+      stream: out,
+      clearOnComplete: false,
+      hideCursor: true,
+      format: '{label} |{bar}| {percentage}% {done} {rate} ETA {eta_formatted}',
+      barsize: 30,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_grey,
+  );
+  let overall: cliProgress.SingleBar | undefined;
+  const routes = new Map<
+    string,
+    {
+      bar?: cliProgress.SingleBar;
+      total: number;
+      done: number;
+      chunksLeft: number;
+      rows: number;
+      name: string;
+    }
+  >();
+  let copied = 0;
+  const started = Date.now();
+  const rate = (bytes: number, since: number) =>
+    `${formatBytes(bytes / Math.max(0.001, (Date.now() - since) / 1000))}/s`;
+
+  return {
+    onEvent(event: CopyEvent) {
+      switch (event.type) {
+        case 'copy-started': {
+          const total = event.routes.reduce((s, r) => s + r.estimatedBytes, 0);
+          multibar.log(
+            `copy (${event.mode}) from slot ${event.slot} at ${event.consistentLsn}, ${event.jobs} workers\n`,
+          );
+          overall = multibar.create(Math.max(1, total), 0, { label: 'total'.padEnd(36), done: '', rate: '' });
+          for (const r of event.routes) {
+            routes.set(r.routeId, {
+              total: Math.max(1, r.estimatedBytes),
+              done: 0,
+              chunksLeft: r.chunks - r.chunksDone,
+              rows: 0,
+              name: r.routeId,
+            });
+          }
+          break;
+        }
+        case 'chunk-started':
+          for (const id of event.routeIds) {
+            const r = routes.get(id);
+            if (r && !r.bar)
+              r.bar = multibar.create(r.total, r.done, {
+                label: id.slice(-36).padEnd(36),
+                done: '',
+                rate: '',
+              });
+          }
+          break;
+        case 'chunk-progress': {
+          copied += event.bytes;
+          overall?.update(copied, { done: formatBytes(copied), rate: rate(copied, started) });
+          for (const id of event.routeIds) {
+            const r = routes.get(id);
+            if (!r) continue;
+            r.done += event.bytes;
+            r.bar?.update(Math.min(r.done, r.total), { done: `${formatBytes(r.done)}`, rate: '' });
+          }
+          break;
+        }
+        case 'chunk-done': {
+          const r = routes.get(event.routeId);
+          if (!r) break;
+          r.rows += event.rows;
+          r.chunksLeft -= 1;
+          if (r.chunksLeft <= 0 && r.bar) {
+            r.bar.update(r.total, { done: `${formatCount(r.rows)} rows` });
+            r.bar.stop();
+            multibar.remove(r.bar);
+            multibar.log(`done  ${r.name}  ${formatCount(r.rows)} rows\n`);
+            r.bar = undefined;
+          }
+          break;
+        }
+        case 'chunk-failed':
+          multibar.log(
+            `${event.willRetry ? 'retry' : 'FAILED'} ${event.routeId} chunk ${event.chunkNo} of ${event.relation.schema}.${event.relation.name} [${event.lower ?? '-∞'}, ${event.upper ?? '+∞'}) ${event.sqlstate ?? ''} ${event.message}\n`,
+          );
+          break;
+        case 'route-restarted':
+          multibar.log(`restart ${event.routeId}: ${event.reason}\n`);
+          break;
+        case 'post-load-started':
+          multibar.log(`indexes, foreign keys, sequences: ${event.database}\n`);
+          break;
+        case 'post-load-done':
+          multibar.log(
+            `  ${event.database}: ${event.indexes} indexes, ${event.foreignKeys} foreign keys, ${event.sequences} sequences in ${formatSeconds(event.ms / 1000)}\n`,
+          );
+          break;
+        case 'copy-finished':
+          overall?.update(overall.getTotal(), { done: formatBytes(event.bytes), rate: '' });
+          break;
+      }
+    },
+    stop() {
+      multibar.stop();
+    },
+  };
+}
+
+export function renderCopySummary(result: CopyResult): string {
+  const rows = result.routes.map((r) => [
+    r.routeId,
+    formatCount(r.rows),
+    formatBytes(r.bytes),
+    r.seconds.toFixed(1),
+    r.seconds > 0 ? formatCount(r.rows / r.seconds) : '-',
+    r.failedChunks ? `${r.failedChunks} failed` : 'ok',
+  ]);
+  const totalRows = result.routes.reduce((s, r) => s + r.rows, 0);
+  const totalBytes = result.routes.reduce((s, r) => s + r.bytes, 0);
+  rows.push([
+    'total',
+    formatCount(totalRows),
+    formatBytes(totalBytes),
+    result.seconds.toFixed(1),
+    formatCount(totalRows / Math.max(0.001, result.seconds)),
+    result.complete ? 'complete' : 'INCOMPLETE',
+  ]);
+  return renderTable(['table', 'rows', 'bytes', 'seconds', 'rows/s', 'status'], rows, [
+    'rows',
+    'bytes',
+    'seconds',
+    'rows/s',
+  ]);
+}

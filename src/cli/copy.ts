@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import { copy } from '../copy/copy-engine.js';
+import type { IndexBuilder } from '../copy/post-load.js';
+import { CarveError } from '../errors.js';
+import { createPostLoadObjects } from '../provision/post-load.js';
+import { prepareRouting } from '../routing/prepare-routing.js';
+import { createCopyReporter, renderCopySummary } from './copy-progress.js';
+import { ExitCode, reportAndExit } from './exit.js';
+import { jsonLine } from './format.js';
+import { exitOnPlanProblems } from './plan.js';
+import { abortOnSignals } from './signals.js';
+
+export const buildIndexesWithProvision: IndexBuilder = async (routing, service, jobs) => {
+  const result = await createPostLoadObjects(routing, service.name, { jobs });
+  return { indexes: result.indexes, foreignKeys: result.foreignKeys };
+};
+
+export function parsePositiveNumber(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new CarveError('USAGE', `${flag} must be a positive number, got ${JSON.stringify(value)}`, {
+      hint: `e.g. ${flag} 4`,
+    });
+  }
+  return n;
+}
+
+export function registerCopyCommand(program: Command): void {
+  program
+    .command('copy')
+    .description(
+      'Copy every routed table from the monolith into the service databases, snapshot-consistent and resumable',
+    )
+    .requiredOption('--plan <file>', 'plan file (YAML)')
+    .option('--jobs <n>', 'parallel copy workers (default: cores, at least 2)')
+    .option('--resume', 'continue a copy that stopped (crash, kill, failed chunks)')
+    .option('--chunk-size <MB>', 'target size of a chunk in MB (default 128)')
+    .option('--json', 'one JSON line per event, and a JSON summary')
+    .action(
+      async (options: {
+        plan: string;
+        jobs?: string;
+        resume?: boolean;
+        chunkSize?: string;
+        json?: boolean;
+      }) => {
+        try {
+          const jobs = parsePositiveNumber('--jobs', options.jobs);
+          const chunkMb = parsePositiveNumber('--chunk-size', options.chunkSize);
+          const { routing } = await prepareRouting(options.plan);
+          const reporter = createCopyReporter({ json: options.json === true });
+          const signal = abortOnSignals();
+          let result;
+          try {
+            result = await copy({
+              routing,
+              jobs: jobs === undefined ? undefined : Math.floor(jobs),
+              resume: options.resume === true,
+              chunkBytes:
+                chunkMb === undefined ? undefined : Math.max(8192, Math.round(chunkMb * 1024 * 1024)),
+              buildIndexes: buildIndexesWithProvision,
+              onEvent: reporter.onEvent,
+              signal,
+            });
+          } finally {
+            reporter.stop();
+          }
+          if (options.json) process.stdout.write(jsonLine({ type: 'summary', ...result }));
+          else process.stdout.write(`${renderCopySummary(result)}\n`);
+          if (!result.complete) {
+            process.stderr.write(
+              `carve: the copy is incomplete (${result.failed.length} chunk(s) failed${signal.aborted ? ', interrupted' : ''}); run \`carve copy --plan ${options.plan} --resume\` to finish it.\n`,
+            );
+            process.exit(ExitCode.incomplete);
+          }
+        } catch (error) {
+          exitOnPlanProblems(error, options.json);
+          reportAndExit(error);
+        }
+      },
+    );
+}

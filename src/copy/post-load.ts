@@ -1,0 +1,37 @@
+import { withClient } from '../pg/connect.js';
+import { quoteQualified } from '../pg/quote.js';
+import { advanceSequencesPastMax } from '../pg/sequences.js';
+import type { Routing, ServiceRoute } from '../routing/model.js';
+
+export interface PostLoadResult {
+  indexes: number;
+  foreignKeys: number;
+  sequences: number;
+}
+
+/** Builds secondary indexes and intra-database foreign keys (provision owns their DDL). */
+export type IndexBuilder = (
+  routing: Routing,
+  service: ServiceRoute,
+  jobs: number,
+) => Promise<{ indexes: number; foreignKeys: number }>;
+
+/**
+ * After a database's tables are loaded: indexes and foreign keys, sequences moved past the copied
+ * maximum, and fresh planner statistics. Every step is idempotent, so a resumed copy repeats it.
+ */
+export async function finishDatabase(
+  routing: Routing,
+  service: ServiceRoute,
+  options: { jobs: number; buildIndexes: IndexBuilder },
+): Promise<PostLoadResult> {
+  const built = await options.buildIndexes(routing, service, options.jobs);
+  let sequences = 0;
+  await withClient(service.url, async (client) => {
+    for (const route of service.tables) {
+      sequences += (await advanceSequencesPastMax(client, route.target)).length;
+      await client.query(`ANALYZE ${quoteQualified(route.target.schema, route.target.name)}`);
+    }
+  });
+  return { ...built, sequences };
+}

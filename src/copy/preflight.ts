@@ -1,0 +1,104 @@
+import { CarveError } from '../errors.js';
+import { withClient, redactUrl } from '../pg/connect.js';
+import { quoteQualified } from '../pg/quote.js';
+import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
+import type { Routing, ServiceRoute } from '../routing/model.js';
+import { CopyLog, type MigrationRecord } from '../state/copy-log.js';
+
+export interface TargetState {
+  service: ServiceRoute;
+  /** The run recorded in this database, if any. */
+  migration: MigrationRecord | undefined;
+  /** Target tables (route ids) that already hold rows. */
+  nonEmpty: string[];
+}
+
+/** The monolith must be able to feed a logical slot; checked before anything is written. */
+export async function checkSource(sourceUrl: string): Promise<void> {
+  await withClient(sourceUrl, async (client) => {
+    const { rows } = await client.query(
+      `SELECT current_setting('wal_level') AS wal_level,
+              (SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user) AS can_replicate,
+              current_setting('max_replication_slots')::int
+                - (SELECT count(*) FROM pg_replication_slots)::int AS free_slots`,
+    );
+    const row = rows[0];
+    if (row.wal_level !== 'logical') {
+      throw new CarveError(
+        'SOURCE_WAL_LEVEL',
+        `The monolith runs with wal_level = ${row.wal_level}; carve needs logical`,
+        {
+          details: { walLevel: row.wal_level },
+          hint: 'Run ALTER SYSTEM SET wal_level = logical; on the monolith and restart it, then run carve again.',
+        },
+      );
+    }
+    if (!row.can_replicate) {
+      throw new CarveError(
+        'SOURCE_NO_REPLICATION',
+        'The monolith user has neither REPLICATION nor SUPERUSER',
+        {
+          hint: 'ALTER ROLE <the user in the plan source URL> REPLICATION; (and grant it SELECT on the moving tables).',
+        },
+      );
+    }
+  });
+}
+
+/**
+ * Every target database reachable, every target table provisioned, and what carve already
+ * recorded there. Reads only.
+ */
+export async function readTargetStates(routing: Routing): Promise<TargetState[]> {
+  const states: TargetState[] = [];
+  for (const service of routing.services) {
+    const log = new CopyLog(routing.names.stateSchema, routing.names.migration);
+    try {
+      states.push(
+        await withClient(service.url, async (client) => {
+          const missing: string[] = [];
+          const nonEmpty: string[] = [];
+          for (const route of service.tables) {
+            const name = quoteQualified(route.target.schema, route.target.name);
+            const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [name]);
+            if (!rows[0].present) {
+              missing.push(`${route.target.schema}.${route.target.name}`);
+              continue;
+            }
+            const probe = await client.query(`SELECT EXISTS (SELECT 1 FROM ${name}) AS has_rows`);
+            if (probe.rows[0].has_rows) nonEmpty.push(route.id);
+          }
+          if (missing.length) {
+            throw new CarveError(
+              'TARGET_NOT_PROVISIONED',
+              `${service.database} lacks ${missing.length} table(s): ${missing.join(', ')}`,
+              {
+                details: { database: service.database, tables: missing },
+                hint: 'Run `carve provision --plan <file>` first.',
+              },
+            );
+          }
+          const stateTable = quoteQualified(routing.names.stateSchema, 'migrations');
+          const hasState = (await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [stateTable]))
+            .rows[0].present;
+          const migration = hasState ? await log.readMigration(client) : undefined;
+          return { service, migration, nonEmpty };
+        }),
+      );
+    } catch (error) {
+      if (sqlStateOf(error) === SqlState.invalidCatalogName) {
+        throw new CarveError(
+          'TARGET_NOT_PROVISIONED',
+          `Database ${service.database} does not exist on ${redactUrl(service.url)}`,
+          {
+            details: { database: service.database },
+            hint: 'Run `carve provision --plan <file>` first.',
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    }
+  }
+  return states;
+}
