@@ -31,6 +31,12 @@ export interface PrimaryKeepalive {
   serverClock: PgTimestamp;
   /** The server wants a Standby Status Update now, or it will time us out (wal_sender_timeout). */
   replyRequested: boolean;
+  /**
+   * Set by ReplicationStream: where the last complete unit received before this keepalive ended
+   * (a Commit's end, a non-transactional logical message, or the stream's resume position), or
+   * null when a transaction was still open. See ReplicationStream.acknowledgeIdle.
+   */
+  settledLsn?: Lsn | null;
 }
 
 export type ReplicationMessage = XLogData | PrimaryKeepalive;
