@@ -1,0 +1,111 @@
+import type { CatalogIndex, TableRef } from '../catalog/model.js';
+import { quoteIdent, quoteIdentList, quoteQualified } from '../pg/quote.js';
+import type { KeptForeignKey, RoutedColumn, ServiceRoute, TableRoute } from '../routing/model.js';
+import type { PostLoadObject } from './ddl-model.js';
+
+const qt = (t: TableRef) => quoteQualified(t.schema, t.name);
+
+/**
+ * What a service database gets after its load: the secondary indexes of its owned tables and the
+ * foreign keys kept inside it. Pure. Indexes use `IF NOT EXISTS`; foreign keys are added NOT VALID
+ * and then validated, so the stream can keep applying while they are checked.
+ */
+export function renderPostLoad(service: ServiceRoute): PostLoadObject[] {
+  const objects: PostLoadObject[] = [];
+  for (const route of service.tables) {
+    if (route.kind !== 'owned') continue;
+    for (const index of secondaryIndexes(route)) {
+      objects.push({
+        kind: 'index',
+        name: `${route.target.schema}.${index.name}`,
+        table: route.target,
+        index: index.name,
+        statements: renderIndex(route, index),
+      });
+    }
+  }
+  for (const fk of service.keptForeignKeys) objects.push(renderForeignKey(fk, service));
+  return objects;
+}
+
+/** Indexes that are neither a constraint's nor the replica-identity key (those exist before the load). */
+export function secondaryIndexes(route: TableRoute): CatalogIndex[] {
+  const source = route.sourceTable;
+  const dropped = new Set(route.droppedColumns ?? []);
+  return source.indexes.filter(
+    (i) =>
+      !i.primary &&
+      !i.constraint &&
+      i.name !== source.replicaIdentityIndex &&
+      i.usingClause !== undefined &&
+      !(i.referencedColumns ?? i.columns).some((c) => dropped.has(c)),
+  );
+}
+
+/**
+ * The index text reads source column names. When some of them were renamed, the columns get their
+ * source names back for the duration of one transaction, so PostgreSQL resolves the expression
+ * and records it against the (renamed) columns — no expression text is rewritten by carve.
+ */
+function renderIndex(route: TableRoute, index: CatalogIndex): string[] {
+  const table = qt(route.target);
+  const create = `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${quoteIdent(index.name)} ON ${table} ${index.usingClause}`;
+  const read = new Set(index.referencedColumns ?? index.columns);
+  const renames = route.columns.filter((c) => c.source !== c.target);
+  if (!renames.some((c) => read.has(c.source))) return [create];
+  const rename = (from: string, to: string) =>
+    `ALTER TABLE ${table} RENAME COLUMN ${quoteIdent(from)} TO ${quoteIdent(to)}`;
+  // When a source name is now another column's target name (a swap), step through temporary names.
+  const targets = new Set(route.columns.map((c) => c.target));
+  const clash = renames.some((c) => targets.has(c.source));
+  const temp = (i: number) => `carve_index_${i}`;
+  const move = (from: (c: RoutedColumn) => string, to: (c: RoutedColumn) => string) =>
+    clash
+      ? [...renames.map((c, i) => rename(from(c), temp(i))), ...renames.map((c, i) => rename(temp(i), to(c)))]
+      : renames.map((c) => rename(from(c), to(c)));
+  return [
+    'BEGIN',
+    ...move(
+      (c) => c.target,
+      (c) => c.source,
+    ),
+    create,
+    ...move(
+      (c) => c.source,
+      (c) => c.target,
+    ),
+    'COMMIT',
+  ];
+}
+
+function renderForeignKey(fk: KeptForeignKey, service: ServiceRoute): PostLoadObject {
+  const source = fk.source;
+  const table = qt(fk.from);
+  let sql = `ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(fk.name)} FOREIGN KEY (${quoteIdentList(fk.columns)}) REFERENCES ${qt(fk.to)} (${quoteIdentList(fk.toColumns)})`;
+  if (source.match === 'full') sql += ' MATCH FULL';
+  sql += ` ON UPDATE ${source.onUpdate.toUpperCase()} ON DELETE ${source.onDelete.toUpperCase()}`;
+  if (source.deferrable) sql += source.initiallyDeferred ? ' DEFERRABLE INITIALLY DEFERRED' : ' DEFERRABLE';
+  // PostgreSQL 15 cannot add a NOT VALID foreign key to a partitioned table.
+  const fromRoute = service.tables.find(
+    (r) => r.target.schema === fk.from.schema && r.target.name === fk.from.name,
+  );
+  const partitioned = fromRoute?.sourceTable.kind === 'partitioned';
+  if (partitioned || !source.validated) {
+    return {
+      kind: 'foreign-key',
+      name: fk.name,
+      table: fk.from,
+      constraint: fk.name,
+      add: [sql + (source.validated ? '' : ' NOT VALID')],
+      validate: [],
+    };
+  }
+  return {
+    kind: 'foreign-key',
+    name: fk.name,
+    table: fk.from,
+    constraint: fk.name,
+    add: [`${sql} NOT VALID`],
+    validate: [`ALTER TABLE ${table} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`],
+  };
+}
