@@ -1,0 +1,131 @@
+import type { TableRef } from '../catalog/model.js';
+import type { Lsn } from '../pg/lsn.js';
+import type { PgTimestamp } from '../pg/replication/pg-time.js';
+import type { RoutedChange } from './route-change.js';
+import type { RoutePlan } from './route-plan.js';
+
+/**
+ * What the stream reader hands one target's applier, in source commit order:
+ * - begin/commit bracket a source transaction that has changes for this target
+ * - advance: every source transaction that commits before `upTo` has been handed over, and none
+ *   of those not already bracketed touches this target (a transaction for other targets, or a
+ *   keepalive while no transaction was open); the target's position may move up to `upTo`
+ */
+export type ApplyItem =
+  | RoutedChange
+  | { kind: 'begin'; commitLsn: Lsn; commitTime: PgTimestamp }
+  | { kind: 'commit'; commitLsn: Lsn; endLsn: Lsn; commitTime: PgTimestamp }
+  | { kind: 'advance'; upTo: Lsn }
+  | { kind: 'truncate'; tables: TableRef[]; plans: RoutePlan[] }
+  | { kind: 'add-column'; table: TableRef; column: string; type: string };
+
+const CONTROL_BYTES = 64;
+
+/**
+ * A bounded FIFO between the stream reader and one applier. The reader pushes without waiting
+ * and then awaits `waitForSpace()`, so a slow target stops the reader (and the reader stops
+ * reading the replication socket) instead of growing memory.
+ */
+export class ApplyQueue {
+  private items: (ApplyItem | undefined)[] = [];
+  private head = 0;
+  private bytesValue = 0;
+  private spaceWaiters: (() => void)[] = [];
+  private itemWaiter: (() => void) | undefined;
+
+  constructor(readonly maxBytes: number) {}
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  get bytes(): number {
+    return this.bytesValue;
+  }
+
+  get full(): boolean {
+    return this.bytesValue >= this.maxBytes;
+  }
+
+  push(item: ApplyItem): void {
+    if (item.kind === 'advance' && this.length > 0) {
+      const last = this.items[this.items.length - 1]!;
+      if (last.kind === 'advance') {
+        if (item.upTo > last.upTo) last.upTo = item.upTo;
+        return;
+      }
+    }
+    this.items.push(item);
+    this.bytesValue += sizeOf(item);
+    const wake = this.itemWaiter;
+    this.itemWaiter = undefined;
+    wake?.();
+  }
+
+  peek(): ApplyItem | undefined {
+    return this.items[this.head];
+  }
+
+  shift(): ApplyItem | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head]!;
+    this.items[this.head++] = undefined;
+    this.bytesValue -= sizeOf(item);
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 8192 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    if (this.spaceWaiters.length && this.bytesValue < this.maxBytes / 2) this.wakeProducers();
+    return item;
+  }
+
+  /** Resolves once the queue is below its bound (immediately when it is). */
+  waitForSpace(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((resolve) => this.spaceWaiters.push(resolve));
+  }
+
+  /** Resolves true when an item is available, false after `timeoutMs` without one. */
+  waitForItem(timeoutMs: number): Promise<boolean> {
+    if (this.length > 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.itemWaiter = undefined;
+        resolve(false);
+      }, timeoutMs);
+      this.itemWaiter = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+  }
+
+  /** Wake a waiting consumer without an item (to re-check holds, stop …). */
+  nudge(): void {
+    const wake = this.itemWaiter;
+    this.itemWaiter = undefined;
+    wake?.();
+  }
+
+  /** Drop everything (the session is ending) and release a waiting producer. */
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+    this.bytesValue = 0;
+    this.wakeProducers();
+    this.nudge();
+  }
+
+  private wakeProducers(): void {
+    const waiters = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+function sizeOf(item: ApplyItem): number {
+  return 'bytes' in item ? item.bytes + CONTROL_BYTES : CONTROL_BYTES;
+}

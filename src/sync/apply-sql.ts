@@ -1,0 +1,100 @@
+import type { TableRef } from '../catalog/model.js';
+import { quoteIdent, quoteQualified } from '../pg/quote.js';
+import type { RoutePlan } from './route-plan.js';
+
+/**
+ * SQL the applier runs, rendered from a RoutePlan. Pure, so it is asserted as text in unit tests.
+ *
+ * Every statement takes one text[] parameter per column and unnests them: the statement text
+ * depends only on the table and the column set (not on the row count), values are bound (never
+ * inlined), and each value is cast from pgoutput's text form to the column's type in the target
+ * (`'…'::type` is the type's input function, the inverse of the output function the monolith used).
+ */
+
+const alias = (i: number): string => `a${i}`;
+
+function unnestFrom(count: number, ordinality = false): string {
+  const params = Array.from({ length: count }, (_, i) => `$${i + 1}::text[]`).join(', ');
+  const names = Array.from({ length: count }, (_, i) => alias(i));
+  if (ordinality) names.push('n');
+  return `unnest(${params})${ordinality ? ' WITH ORDINALITY' : ''} AS u(${names.join(', ')})`;
+}
+
+function target(plan: RoutePlan): string {
+  return quoteQualified(plan.route.target.schema, plan.route.target.name);
+}
+
+/**
+ * Insert or overwrite whole rows, by key. Rows in one statement have distinct keys (ON CONFLICT
+ * cannot touch a row twice). Every written column is set, so replaying a change rewrites the same row.
+ */
+export function upsertSql(plan: RoutePlan): string {
+  const columns = plan.columns;
+  const select = columns.map((c, i) => `u.${alias(i)}::${c.type}`).join(', ');
+  const keySet = new Set(plan.key);
+  const updates = columns
+    .filter((_, i) => !keySet.has(i))
+    .map((c) => `${quoteIdent(c.target)} = EXCLUDED.${quoteIdent(c.target)}`);
+  const conflict = `ON CONFLICT (${plan.key.map((k) => quoteIdent(columns[k]!.target)).join(', ')})`;
+  return (
+    `INSERT INTO ${target(plan)} (${columns.map((c) => quoteIdent(c.target)).join(', ')}) ` +
+    `SELECT ${select} FROM ${unnestFrom(columns.length)} ` +
+    (updates.length ? `${conflict} DO UPDATE SET ${updates.join(', ')}` : `${conflict} DO NOTHING`)
+  );
+}
+
+/** Delete rows by key; parameters are the key columns in plan.key order. A missing row is fine. */
+export function deleteSql(plan: RoutePlan): string {
+  const keys = plan.key.map((k) => plan.columns[k]!);
+  const tuple = keys.map((c) => quoteIdent(c.target)).join(', ');
+  const select = keys.map((c, i) => `u.${alias(i)}::${c.type}`).join(', ');
+  return `DELETE FROM ${target(plan)} WHERE (${tuple}) IN (SELECT ${select} FROM ${unnestFrom(keys.length)})`;
+}
+
+/**
+ * Set some columns of existing rows (an update that left unchanged TOAST values out). Parameters:
+ * the key columns, then `set` columns (positions in plan.columns). RETURNING the ordinal of each
+ * row found, so rows that are not there can be re-read from the monolith.
+ */
+export function patchSql(plan: RoutePlan, set: readonly number[]): string {
+  const keys = plan.key.map((k) => plan.columns[k]!);
+  const where = keys.map((c, i) => `t.${quoteIdent(c.target)} = u.${alias(i)}::${c.type}`).join(' AND ');
+  const assignments = set
+    .map(
+      (s, j) =>
+        `${quoteIdent(plan.columns[s]!.target)} = u.${alias(keys.length + j)}::${plan.columns[s]!.type}`,
+    )
+    .join(', ');
+  return `UPDATE ${target(plan)} AS t SET ${assignments} FROM ${unnestFrom(keys.length + set.length, true)} WHERE ${where} RETURNING u.n`;
+}
+
+/**
+ * Move one row to a new key, setting the sent columns (a key-changing update with unsent TOAST
+ * values). Parameters: old key values, then `set` columns (which include the new key).
+ */
+export function moveSql(plan: RoutePlan, set: readonly number[]): string {
+  const keys = plan.key.map((k) => plan.columns[k]!);
+  const assignments = set.map(
+    (s, j) => `${quoteIdent(plan.columns[s]!.target)} = $${keys.length + j + 1}::${plan.columns[s]!.type}`,
+  );
+  const where = keys.map((c, i) => `${quoteIdent(c.target)} = $${i + 1}::${c.type}`).join(' AND ');
+  return `UPDATE ${target(plan)} SET ${assignments.join(', ')} WHERE ${where}`;
+}
+
+/**
+ * Re-read rows from the monolith by key, every written column as text (the same form pgoutput
+ * sends). Parameters: key columns in plan.key order. Runs on the source.
+ */
+export function refetchSql(plan: RoutePlan): string {
+  const source = plan.route.source;
+  const keys = plan.key.map((k) => plan.columns[k]!);
+  const tuple = keys.map((c) => `s.${quoteIdent(c.source)}`).join(', ');
+  const select = keys.map((c, i) => `u.${alias(i)}::${c.type}`).join(', ');
+  const columns = plan.columns.map((c) => `s.${quoteIdent(c.source)}::text`).join(', ');
+  return `SELECT ${columns} FROM ${quoteQualified(source.schema, source.name)} AS s WHERE (${tuple}) IN (SELECT ${select} FROM ${unnestFrom(keys.length)})`;
+}
+
+/** TRUNCATE the routed target tables of one source TRUNCATE, together (so FKs among them allow it). */
+export function truncateSql(tables: readonly TableRef[]): string {
+  return `TRUNCATE ${tables.map((t) => quoteQualified(t.schema, t.name)).join(', ')}`;
+}

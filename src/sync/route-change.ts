@@ -1,0 +1,170 @@
+import { CarveError } from '../errors.js';
+import {
+  isUnchangedToast,
+  type ColumnValue,
+  type DeleteMessage,
+  type InsertMessage,
+  type Tuple,
+  type UpdateMessage,
+} from './pgoutput/messages.js';
+import type { RelationPlan, RoutePlan } from './route-plan.js';
+
+/** A column value as text (pgoutput text format), or SQL NULL. */
+export type Value = string | null;
+/** In a partial row, `undefined` marks an unchanged TOAST value: keep what the target has. */
+export type PartialValue = Value | undefined;
+
+/**
+ * One change for one route's target table, keyed:
+ * - upsert: the complete new row (insert, or an update that sent every column)
+ * - patch:  an update that left TOASTed values out: set only the sent columns of the row at `key`
+ * - delete: remove the row at `key` (a missing row is fine)
+ * - move:   a key-changing update with unsent TOAST values: the row at `oldKey` takes the new key
+ *           and the sent columns (rare; applied on its own, in order)
+ */
+export type RoutedChange =
+  | { kind: 'upsert'; plan: RoutePlan; key: string; values: Value[]; bytes: number }
+  | { kind: 'patch'; plan: RoutePlan; key: string; values: PartialValue[]; bytes: number }
+  | { kind: 'delete'; plan: RoutePlan; key: string; keyValues: Value[]; bytes: number }
+  | {
+      kind: 'move';
+      plan: RoutePlan;
+      key: string;
+      oldKey: string;
+      oldKeyValues: Value[];
+      values: PartialValue[];
+      bytes: number;
+    };
+
+/**
+ * Route one Insert/Update/Delete to every route of its relation. Pure. Appends to `out` (one
+ * allocation-free call per change on the hot path) and returns how many changes it added.
+ */
+export function routeChange(
+  relation: RelationPlan,
+  message: InsertMessage | UpdateMessage | DeleteMessage,
+  out: RoutedChange[],
+): number {
+  const before = out.length;
+  if (message.tag === 'insert') {
+    for (const plan of relation.routes) {
+      const values = fullRow(plan, message.newTuple);
+      out.push({ kind: 'upsert', plan, key: keyText(plan, values), values, bytes: sizeOf(values) });
+    }
+  } else if (message.tag === 'delete') {
+    for (const plan of relation.routes) {
+      const keyValues = plan.key.map((k) => text(message.oldTuple[plan.columns[k]!.index]));
+      out.push({ kind: 'delete', plan, key: joinKey(keyValues), keyValues, bytes: sizeOf(keyValues) });
+    }
+  } else {
+    for (const plan of relation.routes) routeUpdate(plan, message, out);
+  }
+  return out.length - before;
+}
+
+function routeUpdate(plan: RoutePlan, message: UpdateMessage, out: RoutedChange[]): void {
+  const { newTuple, oldTuple, oldKind } = message;
+  // The new key: unsent key values (a TOASTed key that did not change) are in the old key tuple.
+  const keyValues = plan.key.map((k) => {
+    const index = plan.columns[k]!.index;
+    const value = newTuple[index]!;
+    return isUnchangedToast(value) ? text(oldTuple?.[index] ?? null) : text(value);
+  });
+  const key = joinKey(keyValues);
+  const oldKeyValues = oldTuple ? plan.key.map((k) => text(oldTuple[plan.columns[k]!.index])) : keyValues;
+  const oldKey = oldTuple ? joinKey(oldKeyValues) : key;
+  const keyChanged = oldKey !== key;
+
+  if (!keyChanged && !touches(plan, newTuple, oldKind === 'full' ? oldTuple : null)) return;
+
+  let partial = false;
+  const values: PartialValue[] = plan.columns.map((column) => {
+    const value = newTuple[column.index]!;
+    if (!isUnchangedToast(value)) return text(value);
+    // REPLICA IDENTITY FULL sends the whole old row: an unchanged value is right there.
+    if (oldKind === 'full' && oldTuple && !isUnchangedToast(oldTuple[column.index]!))
+      return text(oldTuple[column.index]!);
+    partial = true;
+    return undefined;
+  });
+  for (const k of plan.key) values[k] = keyValues[plan.key.indexOf(k)];
+  const bytes = sizeOf(values);
+  if (keyChanged) {
+    if (partial) {
+      out.push({ kind: 'move', plan, key, oldKey, oldKeyValues, values, bytes });
+    } else {
+      out.push({ kind: 'delete', plan, key: oldKey, keyValues: oldKeyValues, bytes: sizeOf(oldKeyValues) });
+      out.push({ kind: 'upsert', plan, key, values: values as Value[], bytes });
+    }
+  } else if (partial) {
+    out.push({ kind: 'patch', plan, key, values, bytes });
+  } else {
+    out.push({ kind: 'upsert', plan, key, values: values as Value[], bytes });
+  }
+}
+
+/**
+ * Whether an update (same key) changes anything this route holds. Without the old row (replica
+ * identity DEFAULT/INDEX) only unsent columns are known to be untouched; with FULL the values
+ * are compared.
+ */
+function touches(plan: RoutePlan, newTuple: Tuple, oldFull: Tuple | null): boolean {
+  for (let i = 0; i < plan.columns.length; i++) {
+    if (plan.key.includes(i)) continue; // the key is the same (key changes are handled by the caller)
+    const column = plan.columns[i]!;
+    const value = newTuple[column.index]!;
+    if (isUnchangedToast(value)) continue;
+    if (!oldFull) return true;
+    const old = oldFull[column.index]!;
+    if (isUnchangedToast(old) || old !== value) return true;
+  }
+  return false;
+}
+
+function fullRow(plan: RoutePlan, tuple: Tuple): Value[] {
+  return plan.columns.map((column) => {
+    const value = tuple[column.index]!;
+    if (isUnchangedToast(value)) {
+      // Never sent by an Insert; a row without the value cannot be written whole.
+      throw new CarveError(
+        'SYNC_UNEXPECTED_TOAST',
+        `An insert into ${plan.route.source.schema}.${plan.route.source.name} left column ${column.source} out`,
+        {
+          details: { table: `${plan.route.source.schema}.${plan.route.source.name}`, column: column.source },
+        },
+      );
+    }
+    return text(value);
+  });
+}
+
+function keyText(plan: RoutePlan, values: Value[]): string {
+  return joinKey(plan.key.map((k) => values[k]!));
+}
+
+/** Text values never contain NUL, so NUL separates key parts unambiguously; SOH marks SQL NULL. */
+export function joinKey(values: readonly Value[]): string {
+  if (values.length === 1) return values[0] ?? '\u0001';
+  return values.map((v) => v ?? '\u0001').join('\u0000');
+}
+
+function text(value: ColumnValue | undefined): Value {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) {
+    throw new CarveError(
+      'SYNC_BINARY_VALUE',
+      'A binary-format value arrived; carve streams pgoutput in text format',
+      {
+        hint: 'This is a bug in how the stream was started; report it.',
+      },
+    );
+  }
+  return null;
+}
+
+function sizeOf(values: readonly PartialValue[]): number {
+  let bytes = 16;
+  for (const v of values) bytes += v ? v.length + 8 : 8;
+  return bytes;
+}

@@ -1,0 +1,119 @@
+import { connect, type Client } from '../pg/connect.js';
+import { deleteSql, moveSql, patchSql, refetchSql, upsertSql } from './apply-sql.js';
+import type { TableFlush } from './pending-changes.js';
+import type { PartialValue, RoutedChange, Value } from './route-change.js';
+import type { RoutePlan } from './route-plan.js';
+import { sourceSessionUrl } from './source-session.js';
+
+/** Rows per statement: large enough to amortise a round trip, small enough to keep plans cheap. */
+const ROWS_PER_STATEMENT = 5000;
+
+/**
+ * Runs the statements of flushed changes on one target connection (inside the applier's open
+ * transaction), and re-reads from the monolith the rows a patch found missing.
+ *
+ * A patch (an update whose TOASTed values were left unchanged) can find no row when a resumed copy
+ * read the table under a newer snapshot than the stream started from (docs/copy.md). The change
+ * alone cannot rebuild the row, so the row's current state is read from the monolith and upserted:
+ * it is newer than the change, and every later change is replayed over it. A row the monolith no
+ * longer has is skipped (its delete is further on in the stream).
+ */
+export class RowWriter {
+  private source: Client | undefined;
+  private readonly sql = new WeakMap<
+    RoutePlan,
+    { upsert: string; delete: string; refetch: string; patch: Map<string, string> }
+  >();
+
+  constructor(
+    private readonly client: Client,
+    private readonly sourceUrl: string,
+    private readonly applicationName: string,
+    private readonly counters: { refetched: number; refetchMissing: number },
+  ) {}
+
+  async write(flush: TableFlush): Promise<void> {
+    const sql = this.statements(flush.plan);
+    for (const rows of chunks(flush.deletes))
+      await this.client.query(sql.delete, columnsOf(rows, rows[0]!.length));
+    for (const rows of chunks(flush.upserts))
+      await this.client.query(sql.upsert, columnsOf(rows, flush.plan.columns.length));
+    for (const group of flush.patches) {
+      const signature = group.set.join(',');
+      let text = sql.patch.get(signature);
+      if (!text) sql.patch.set(signature, (text = patchSql(flush.plan, group.set)));
+      for (const rows of chunks(group.rows)) {
+        const params = patchParams(flush.plan, group.set, rows);
+        const result = await this.client.query(text, params);
+        if (result.rows.length === rows.length) continue;
+        const found = new Set(result.rows.map((r) => Number(r.n)));
+        const missing = rows.filter((_, i) => !found.has(i + 1));
+        await this.refetch(
+          flush.plan,
+          missing.map((row) => flush.plan.key.map((k) => row[k] as Value)),
+        );
+      }
+    }
+  }
+
+  /** A key-changing update with unsent TOAST values: move the row, or re-read it under its new key. */
+  async move(change: Extract<RoutedChange, { kind: 'move' }>): Promise<void> {
+    const plan = change.plan;
+    const set: number[] = [];
+    change.values.forEach((v, i) => v !== undefined && set.push(i));
+    const params: Value[] = [...change.oldKeyValues, ...set.map((i) => change.values[i] as Value)];
+    const result = await this.client.query(moveSql(plan, set), params);
+    if (result.rowCount === 0) await this.refetch(plan, [plan.key.map((k) => change.values[k] as Value)]);
+  }
+
+  async close(): Promise<void> {
+    await this.source?.end().catch(() => {});
+    this.source = undefined;
+  }
+
+  private async refetch(plan: RoutePlan, keys: Value[][]): Promise<void> {
+    if (keys.length === 0) return;
+    this.source ??= await connect(sourceSessionUrl(this.sourceUrl), {
+      applicationName: `${this.applicationName} (re-read)`,
+    });
+    const sql = this.statements(plan);
+    const { rows } = await this.source.query({
+      text: sql.refetch,
+      values: columnsOf(keys, plan.key.length),
+      rowMode: 'array',
+    });
+    this.counters.refetched += rows.length;
+    this.counters.refetchMissing += keys.length - rows.length;
+    if (rows.length > 0)
+      await this.client.query(sql.upsert, columnsOf(rows as Value[][], plan.columns.length));
+  }
+
+  private statements(plan: RoutePlan) {
+    let sql = this.sql.get(plan);
+    if (!sql) {
+      sql = { upsert: upsertSql(plan), delete: deleteSql(plan), refetch: refetchSql(plan), patch: new Map() };
+      this.sql.set(plan, sql);
+    }
+    return sql;
+  }
+}
+
+function* chunks<T>(rows: T[]): Generator<T[]> {
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) yield rows.slice(i, i + ROWS_PER_STATEMENT);
+}
+
+/** Row-major values to one array per column (each bound as one text[] parameter). */
+function columnsOf(rows: readonly (readonly PartialValue[])[], width: number): Value[][] {
+  const columns: Value[][] = Array.from({ length: width }, () => new Array<Value>(rows.length));
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    for (let c = 0; c < width; c++) columns[c]![r] = (row[c] ?? null) as Value;
+  }
+  return columns;
+}
+
+function patchParams(plan: RoutePlan, set: readonly number[], rows: readonly PartialValue[][]): Value[][] {
+  const keys = plan.key.map((k) => rows.map((row) => row[k] as Value));
+  const values = set.map((s) => rows.map((row) => row[s] as Value));
+  return [...keys, ...values];
+}

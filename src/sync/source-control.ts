@@ -1,0 +1,79 @@
+import { connect, type Client } from '../pg/connect.js';
+import { parseLsn, type Lsn } from '../pg/lsn.js';
+import { sourceSessionUrl } from './source-session.js';
+
+/** The prefix of carve's heartbeat messages in the monolith's WAL. */
+export const HEARTBEAT_PREFIX = 'carve_heartbeat';
+
+/**
+ * sync's ordinary (non-replication) connection to the monolith: WAL position for lag and
+ * --until-caught-up, heartbeats, and type names for added columns. Reconnects lazily after a failure.
+ */
+export class SourceControl {
+  private client: Client | undefined;
+  private connecting: Promise<Client> | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly applicationName: string,
+  ) {}
+
+  /** pg_current_wal_lsn(): every transaction committed so far has its commit record before it. */
+  async currentWalLsn(): Promise<Lsn> {
+    const { rows } = await this.query('SELECT pg_current_wal_lsn()::text AS lsn');
+    return parseLsn(rows[0].lsn);
+  }
+
+  /**
+   * Write a tiny non-transactional logical message into the monolith's WAL. It touches no table
+   * and pgoutput does not forward it (carve does not ask for messages), but the walsender decodes
+   * past it and its next keepalive reports a WAL position beyond it. That is how an idle monolith
+   * is made to show a position at or beyond a point sync waits for (a hold, --until-caught-up):
+   * pg_current_wal_lsn() can point past the end of the last record (after a page header), which
+   * no keepalive reports until more WAL is written.
+   */
+  async emitHeartbeat(): Promise<Lsn> {
+    const { rows } = await this.query(`SELECT pg_logical_emit_message(false, $1, '')::text AS lsn`, [
+      HEARTBEAT_PREFIX,
+    ]);
+    return parseLsn(rows[0].lsn);
+  }
+
+  async formatType(typeOid: number, typeMod: number): Promise<string> {
+    const { rows } = await this.query('SELECT format_type($1::oid, $2::int) AS type', [typeOid, typeMod]);
+    return rows[0].type;
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => {});
+  }
+
+  private async query(text: string, values?: unknown[]) {
+    const client = await this.connection();
+    try {
+      return await client.query(text, values);
+    } catch (error) {
+      if (this.client === client) {
+        this.client = undefined;
+        client.end().catch(() => {});
+      }
+      throw error;
+    }
+  }
+
+  private async connection(): Promise<Client> {
+    if (this.client) return this.client;
+    this.connecting ??= connect(sourceSessionUrl(this.url), {
+      applicationName: this.applicationName,
+      connectTimeoutMs: 5000,
+    }).finally(() => (this.connecting = undefined));
+    const client = await this.connecting;
+    client.on('end', () => {
+      if (this.client === client) this.client = undefined;
+    });
+    this.client = client;
+    return client;
+  }
+}

@@ -1,0 +1,202 @@
+import { CarveError } from '../errors.js';
+import type { Lsn } from '../pg/lsn.js';
+import type { PgTimestamp } from '../pg/replication/pg-time.js';
+import type { ReplicationMessage } from '../pg/replication/protocol.js';
+import { routesForSource, type Routing } from '../routing/model.js';
+import { decodePgoutput, RelationCache } from './pgoutput/index.js';
+import type { RelationMessage, TruncateMessage } from './pgoutput/messages.js';
+import { routeChange, type RoutedChange } from './route-change.js';
+import { keyOf, planRelation, type AddedColumn, type RelationPlan } from './route-plan.js';
+import type { ApplyItem } from './apply-queue.js';
+
+/** The part of an applier the dispatcher feeds. */
+export interface DispatchTarget {
+  readonly database: string;
+  readonly skipBelow: Lsn;
+  readonly queue: { push(item: ApplyItem): void; readonly full: boolean; waitForSpace(): Promise<void> };
+  readonly unapplied: PgTimestamp[];
+}
+
+export interface DispatchHooks {
+  /** format_type(oid, typmod) on the monolith, for a column sync adds. */
+  resolveType(typeOid: number, typeMod: number): Promise<string>;
+}
+
+/**
+ * Decodes the stream and hands each target its share, in commit order: begin/changes/commit for
+ * the transactions that touch it (and are not already applied there), `advance` for the rest.
+ * Changes are handed over as they arrive (pgoutput protocol 1 sends a transaction only once it has
+ * committed), so a huge transaction never has to fit in memory.
+ */
+export class StreamDispatcher {
+  private readonly relations = new Map<number, RelationPlan>();
+  private readonly cache = new RelationCache();
+  private readonly byDatabase: Map<string, DispatchTarget>;
+  private txn: { commitLsn: Lsn; commitTime: PgTimestamp; touched: Set<DispatchTarget> } | null = null;
+  private readonly routed: RoutedChange[] = [];
+  /** End of the last commit handed over. */
+  lastCommitEnd: Lsn = 0n;
+  changesReceived = 0;
+
+  constructor(
+    private readonly routing: Routing,
+    private readonly targets: DispatchTarget[],
+    /** Columns added by sync in this run, per source table: survive reconnects. */
+    private readonly extraColumns: Map<string, Map<string, string>>,
+    private readonly hooks: DispatchHooks,
+  ) {
+    this.byDatabase = new Map(targets.map((t) => [t.database, t]));
+  }
+
+  get inTransaction(): boolean {
+    return this.txn !== null;
+  }
+
+  async dispatch(messages: readonly ReplicationMessage[]): Promise<void> {
+    for (const message of messages) {
+      if (message.kind === 'keepalive') {
+        // Between transactions, everything committed before walEnd has been sent.
+        if (!this.txn)
+          for (const target of this.targets) target.queue.push({ kind: 'advance', upTo: message.walEnd });
+        continue;
+      }
+      const decoded = decodePgoutput(message.payload);
+      switch (decoded.tag) {
+        case 'begin':
+          this.txn = { commitLsn: decoded.finalLsn, commitTime: decoded.commitTime, touched: new Set() };
+          break;
+        case 'commit':
+          for (const target of this.targets) {
+            if (this.txn?.touched.has(target)) {
+              target.queue.push({
+                kind: 'commit',
+                commitLsn: decoded.commitLsn,
+                endLsn: decoded.endLsn,
+                commitTime: decoded.commitTime,
+              });
+            } else if (decoded.commitLsn >= target.skipBelow) {
+              target.queue.push({ kind: 'advance', upTo: decoded.endLsn });
+            }
+          }
+          this.lastCommitEnd = decoded.endLsn;
+          this.txn = null;
+          break;
+        case 'relation':
+          await this.onRelation(decoded);
+          break;
+        case 'insert':
+        case 'update':
+        case 'delete': {
+          const plan = this.relations.get(decoded.relationId);
+          if (!plan) this.cache.require(decoded.relationId); // throws PGOUTPUT_UNKNOWN_RELATION
+          this.routed.length = 0;
+          routeChange(plan!, decoded, this.routed);
+          for (const change of this.routed) this.hand(change.plan.database, change);
+          this.changesReceived++;
+          break;
+        }
+        case 'truncate':
+          this.onTruncate(decoded);
+          break;
+        case 'unsupported':
+          throw new CarveError(
+            'SYNC_UNSUPPORTED_MESSAGE',
+            `The stream sent a pgoutput ${decoded.kind} message, which carve does not apply`,
+            {
+              details: { kind: decoded.kind, code: decoded.code },
+              hint: 'carve streams with protocol version 1 (no in-progress streaming, no two-phase); check the slot was created by carve.',
+            },
+          );
+        default:
+          break; // type, origin and logical messages carry nothing to apply
+      }
+    }
+    for (const target of this.targets) if (target.queue.full) await target.queue.waitForSpace();
+  }
+
+  private hand(database: string, item: ApplyItem): void {
+    const target = this.byDatabase.get(database)!;
+    const txn = this.txn!;
+    if (txn.commitLsn < target.skipBelow) return; // applied there before this session
+    if (!txn.touched.has(target)) {
+      txn.touched.add(target);
+      target.queue.push({ kind: 'begin', commitLsn: txn.commitLsn, commitTime: txn.commitTime });
+      target.unapplied.push(txn.commitTime);
+    }
+    target.queue.push(item);
+  }
+
+  private async onRelation(relation: RelationMessage): Promise<void> {
+    const diff = this.cache.set(relation);
+    const table = `${relation.schema}.${relation.name}`;
+    if (diff && !diff.identical) {
+      // Drops, additions and type changes are judged against the routing by planRelation; only a
+      // rename, or a type modifier change (varchar(10) → varchar(20)) of a routed column, shows
+      // nowhere else.
+      const routed = new Set(
+        routesForSource(this.routing, { schema: relation.schema, name: relation.name }).flatMap((r) =>
+          r.columns.map((c) => c.source),
+        ),
+      );
+      const retyped = diff.retypedColumns.find((c) => routed.has(c.name));
+      if (diff.renamed || retyped) {
+        const source = diff.renamed ? `${diff.renamed.from.schema}.${diff.renamed.from.name}` : table;
+        const change = diff.renamed ? 'table-renamed' : 'type-changed';
+        throw new CarveError(
+          'SYNC_SCHEMA_CHANGED',
+          `${source}${retyped ? `, column ${retyped.name},` : ''} changed on the monolith (${change}); streaming stopped`,
+          {
+            details: { table: source, column: retyped?.name ?? null, change },
+            hint: 'Undo the change on the monolith, or re-plan and re-copy the table; carve sync resumes where it stopped.',
+          },
+        );
+      }
+    }
+    let result = planRelation(relation, this.routing, this.extraColumns);
+    if (result.kind === 'add-columns') {
+      for (const column of result.columns) await this.addColumn(column);
+      result = planRelation(relation, this.routing, this.extraColumns);
+      if (result.kind !== 'plan') throw new Error(`columns of ${table} could not be added`);
+    }
+    this.relations.set(relation.relationId, result.plan);
+  }
+
+  private async addColumn(column: AddedColumn): Promise<void> {
+    const type = await this.hooks.resolveType(column.typeOid, column.typeMod);
+    const plan = planRelationOwner(this.routing, column);
+    const target = this.byDatabase.get(plan.database)!;
+    // Idempotent (ADD COLUMN IF NOT EXISTS), so it is handed over even where this transaction is skipped.
+    target.queue.push({ kind: 'add-column', table: plan.target, column: column.column, type });
+    const key = keyOf(column.table);
+    let extras = this.extraColumns.get(key);
+    if (!extras) this.extraColumns.set(key, (extras = new Map()));
+    extras.set(column.column, type);
+  }
+
+  private onTruncate(message: TruncateMessage): void {
+    const byTarget = new Map<string, ApplyItem & { kind: 'truncate' }>();
+    for (const relationId of message.relationIds) {
+      const plan = this.relations.get(relationId);
+      if (!plan) {
+        this.cache.require(relationId);
+        continue;
+      }
+      for (const route of plan.routes) {
+        let item = byTarget.get(route.database);
+        if (!item) byTarget.set(route.database, (item = { kind: 'truncate', tables: [], plans: [] }));
+        item.tables.push(route.route.target);
+        item.plans.push(route);
+      }
+    }
+    for (const [database, item] of byTarget) this.hand(database, item);
+  }
+}
+
+function planRelationOwner(routing: Routing, column: AddedColumn) {
+  const owner = routing.routes.find(
+    (r) =>
+      r.kind === 'owned' && r.source.schema === column.table.schema && r.source.name === column.table.name,
+  );
+  if (!owner) throw new Error(`no owner route for ${column.table.schema}.${column.table.name}`);
+  return owner;
+}

@@ -1,0 +1,523 @@
+import { CarveError, isCarveError } from '../errors.js';
+import { withClient } from '../pg/connect.js';
+import { formatLsn, maxLsn, minLsn, type Lsn } from '../pg/lsn.js';
+import { pgTimestampToUnixMillis } from '../pg/replication/pg-time.js';
+import { ReplicationError } from '../pg/replication/replication-error.js';
+import { isTransientError, SqlState, sqlStateOf } from '../pg/sqlstate.js';
+import { acquireMigrationLock, type MigrationLock } from '../state/migration-lock.js';
+import { ensureStateTables } from '../state/state-tables.js';
+import { SourceControl } from './source-control.js';
+import type { SyncErrorInfo, SyncEvent, SyncResult, TargetLag } from './sync-events.js';
+import { DEFAULT_BATCH, type SyncOptions } from './sync-options.js';
+import { checkSyncPreconditions } from './sync-preflight.js';
+import { ApplierFailure, SyncSession, type SessionContext } from './sync-session.js';
+import { SyncState } from './sync-state.js';
+import type { TargetApplier } from './target-applier.js';
+
+interface Waiter {
+  lsn: Lsn;
+  resolve: (lsn: Lsn) => void;
+}
+
+interface ActiveHold {
+  lsn: Lsn;
+  reached: Set<string>;
+  resolve: (lsn: Lsn) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Streams the monolith's changes into every service database until stopped (see docs/sync.md).
+ *
+ *   const engine = await startSync({ routing, onEvent });
+ *   await engine.waitForCatchUp();            // everything committed so far is applied
+ *   const lsn = await engine.holdAt(lsnOrFn); // targets stop exactly before lsn
+ *   engine.release();
+ *   await engine.stop();
+ *
+ * Library code: never prints, never exits; progress is reported through `onEvent`.
+ */
+export class SyncEngine {
+  readonly done: Promise<SyncResult>;
+  private resolveDone!: (result: SyncResult) => void;
+  private rejectDone!: (error: unknown) => void;
+  private readonly routing: SyncOptions['routing'];
+  private readonly state: SyncState;
+  private readonly control: SourceControl;
+  private readonly emit: (event: SyncEvent) => void;
+  private readonly context: SessionContext;
+  private lock: MigrationLock | undefined;
+  private session: SyncSession | undefined;
+  private sessions = 0;
+  private stopping = false;
+  private stopReason: SyncResult['reason'] = 'stopped';
+  private wake: (() => void) | undefined;
+  private waiters: Waiter[] = [];
+  private hold: ActiveHold | undefined;
+  private progress = 0;
+  private lastHeartbeat = 0;
+  private known = new Map<string, { durable: Lsn; commitTime: string | null }>();
+  private rates = new Map<string, { at: number; changes: number; perSecond: number }>();
+  private timers: NodeJS.Timeout[] = [];
+  private caughtUpTarget: Lsn | null = null;
+  private started = false;
+
+  constructor(private readonly options: SyncOptions) {
+    this.routing = options.routing;
+    const names = this.routing.names;
+    const applicationName = options.applicationName ?? `carve sync (${names.migration})`;
+    this.state = new SyncState(names.stateSchema, names.migration);
+    this.control = new SourceControl(this.routing.sourceUrl, `${applicationName} control`);
+    const listener = options.onEvent;
+    this.emit = listener ? (event) => listener(event) : () => {};
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    this.done.catch(() => {}); // a caller that never awaits done must not crash the process
+    this.context = {
+      routing: this.routing,
+      state: this.state,
+      control: this.control,
+      batch: { ...DEFAULT_BATCH, ...options.batch },
+      applicationName,
+      holdPollMs: options.holdPollMs ?? 200,
+      positionFlushMs: options.positionFlushMs ?? 1000,
+      recordLatency: options.recordLatency ?? false,
+      extraColumns: new Map(),
+      strictUntil: new Map(),
+      apiHold: () => this.hold?.lsn ?? null,
+      onStarted: (session) => this.onSessionStarted(session),
+      onCommitted: (session, applier, info) => {
+        this.progress++;
+        this.known.set(applier.database, {
+          durable: applier.durable,
+          commitTime: applier.durableCommitTimeText,
+        });
+        session.acknowledge();
+        if (info.transactions > 0 || info.changes > 0) {
+          this.emit({
+            type: 'batch-applied',
+            database: applier.database,
+            appliedLsn: formatLsn(info.position),
+            transactions: info.transactions,
+            changes: info.changes,
+            ...(info.latenciesMs ? { latenciesMs: info.latenciesMs } : {}),
+          });
+        }
+        this.checkWaiters();
+      },
+      onHold: (applier, lsn, outcome, error) => this.onHold(applier, lsn, outcome, error),
+      onAddedColumn: (applier, table, column, type) =>
+        this.emit({ type: 'column-added', database: applier.database, table, column, columnType: type }),
+    };
+  }
+
+  /**
+   * Check that every target finished its copy and the slot exists (before any write), take the
+   * migration lock, and start streaming in the background. Resolves once the first session streams.
+   */
+  async start(): Promise<void> {
+    if (this.started) throw new Error('SyncEngine.start() called twice');
+    this.started = true;
+    await checkSyncPreconditions(this.routing);
+    this.lock = await acquireMigrationLock(this.routing.sourceUrl, this.routing.names.migration, 'sync');
+    try {
+      for (const service of this.routing.services) {
+        await withClient(service.url, async (client) => {
+          await ensureStateTables(client, this.routing.names.stateSchema); // adds columns newer than the copy
+          const position = await this.state.readPosition(client);
+          this.known.set(service.database, { durable: position.lsn, commitTime: position.commitTime });
+        });
+      }
+      if (this.options.untilCaughtUp) this.caughtUpTarget = await this.control.currentWalLsn();
+    } catch (error) {
+      await this.lock.release();
+      await this.control.close();
+      throw error;
+    }
+    this.emit({
+      type: 'sync-started',
+      slot: this.routing.names.slot,
+      publication: this.routing.names.publication,
+      targets: [...this.known].map(([database, p]) => ({ database, appliedLsn: formatLsn(p.durable) })),
+      caughtUpTarget: this.caughtUpTarget === null ? null : formatLsn(this.caughtUpTarget),
+    });
+    const streaming = new Promise<void>((resolve) => (this.firstStream = resolve));
+    if (this.caughtUpTarget !== null) {
+      void this.waitForCatchUp(this.caughtUpTarget).then((lsn) => {
+        this.emit({ type: 'caught-up', lsn: formatLsn(lsn) });
+        this.stopReason = 'caught-up';
+        void this.stop();
+      });
+    }
+    this.options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    this.timers.push(setInterval(() => void this.lagTick(), this.options.lagIntervalMs ?? 1000));
+    this.timers.push(setInterval(() => void this.heartbeatTick(), 200));
+    void this.loop().then(
+      () => this.finish(),
+      (error) => this.finish(error),
+    );
+    await Promise.race([streaming, this.done.then(() => {})]);
+  }
+
+  private firstStream: (() => void) | undefined;
+
+  /** Stop streaming (an open target transaction is rolled back and replayed next time). */
+  async stop(): Promise<SyncResult> {
+    this.stopping = true;
+    this.wake?.();
+    await this.session?.stop();
+    return this.done;
+  }
+
+  /**
+   * Resolves once every target has durably applied every transaction committed on the monolith
+   * before `lsn` (default: the monolith's current WAL position, read now). Returns that position.
+   */
+  async waitForCatchUp(lsn?: Lsn): Promise<Lsn> {
+    const target = lsn ?? (await this.control.currentWalLsn());
+    return new Promise<Lsn>((resolve) => {
+      this.waiters.push({ lsn: target, resolve });
+      this.checkWaiters();
+    });
+  }
+
+  /**
+   * Make every target apply every source transaction committing before `lsn` and none at or after
+   * it, then resolve with `lsn`; the targets stay there until release().
+   *
+   * Pass a function to choose the point race-free (e.g. a verify snapshot's LSN): the engine first
+   * holds every target right after the last transaction it has applied anywhere, then calls the
+   * function, then moves the hold forward to what it returns. With a plain LSN, targets that already
+   * applied a transaction at or after it reject with SYNC_HOLD_PASSED.
+   */
+  async holdAt(point: Lsn | (() => Promise<Lsn>)): Promise<Lsn> {
+    if (this.hold) {
+      throw new CarveError('SYNC_HOLD_ACTIVE', `Sync is already held at ${formatLsn(this.hold.lsn)}`, {
+        details: { lsn: formatLsn(this.hold.lsn) },
+        hint: 'Call release() before asking for another hold.',
+      });
+    }
+    // Above every transaction applied anywhere so far (between sessions: every durable position).
+    const appliers = this.session?.appliers ?? [];
+    const floor = appliers.length
+      ? maxLsn(0n, ...appliers.map((a) => a.lastDataCommit + 1n))
+      : maxLsn(0n, ...[...this.known.values()].map((p) => p.durable));
+    let lsn: Lsn;
+    if (typeof point === 'function') {
+      this.install(floor);
+      try {
+        lsn = await point();
+      } catch (error) {
+        this.release();
+        throw error;
+      }
+      if (lsn < floor) {
+        this.release();
+        throw this.passed(lsn, floor);
+      }
+      this.release();
+    } else {
+      lsn = point;
+      if (lsn < floor) throw this.passed(lsn, floor);
+    }
+    const reached = new Promise<Lsn>((resolve, reject) => this.install(lsn, resolve, reject));
+    this.checkHoldReached();
+    return reached;
+  }
+
+  /** Continue after holdAt(). */
+  release(): void {
+    const hold = this.hold;
+    if (!hold) return;
+    this.hold = undefined;
+    for (const applier of this.session?.appliers ?? []) {
+      applier.holds.removeApi(hold.lsn);
+      applier.nudge();
+    }
+  }
+
+  /** Current per-target progress (the same data as `lag` events, without the monolith's WAL position). */
+  status(serverLsn: Lsn | null = null): TargetLag[] {
+    const appliers = new Map((this.session?.appliers ?? []).map((a) => [a.database, a]));
+    const now = Date.now();
+    return this.routing.services.map((service) => {
+      const applier = appliers.get(service.database);
+      const known = this.known.get(service.database);
+      const durable = applier?.durable ?? known?.durable ?? 0n;
+      const oldest = applier?.unapplied[0];
+      const holdLsn = applier?.holds.lowest();
+      return {
+        database: service.database,
+        appliedLsn: formatLsn(durable),
+        commitTime: applier?.durableCommitTimeText ?? known?.commitTime ?? null,
+        lagBytes: serverLsn !== null && serverLsn > durable ? Number(serverLsn - durable) : 0,
+        lagSeconds: oldest === undefined ? 0 : Math.max(0, (now - pgTimestampToUnixMillis(oldest)) / 1000),
+        changesPerSecond: this.rates.get(service.database)?.perSecond ?? 0,
+        queuedBytes: applier?.queue.bytes ?? 0,
+        holdLsn: holdLsn === undefined ? null : formatLsn(holdLsn),
+        held: applier !== undefined && holdLsn !== undefined && applier.position >= holdLsn,
+        refetchedRows: applier?.totals.refetched ?? 0,
+        totalChanges: applier?.totals.changes ?? 0,
+        totalTransactions: applier?.totals.transactions ?? 0,
+      };
+    });
+  }
+
+  private install(
+    lsn: Lsn,
+    resolve: (lsn: Lsn) => void = () => {},
+    reject: (error: unknown) => void = () => {},
+  ): void {
+    this.hold = { lsn, reached: new Set(), resolve, reject };
+    for (const applier of this.session?.appliers ?? []) {
+      applier.holds.addApi(lsn);
+      applier.nudge();
+    }
+  }
+
+  private passed(lsn: Lsn, floor: Lsn): CarveError {
+    return new CarveError(
+      'SYNC_HOLD_PASSED',
+      `Cannot hold at ${formatLsn(lsn)}: targets already applied changes up to ${formatLsn(floor)}`,
+      {
+        details: { lsn: formatLsn(lsn), applied: formatLsn(floor) },
+        hint: 'Ask for a later position, or pass a function to holdAt() so the engine picks the point race-free.',
+      },
+    );
+  }
+
+  private onHold(
+    applier: TargetApplier,
+    lsn: Lsn,
+    outcome: 'reached' | 'failed' | 'released',
+    error?: string,
+  ): void {
+    const database = applier.database;
+    this.known.set(database, { durable: applier.durable, commitTime: applier.durableCommitTimeText });
+    if (outcome === 'reached') this.emit({ type: 'hold-reached', database, lsn: formatLsn(lsn) });
+    else if (outcome === 'released') this.emit({ type: 'hold-released', database, lsn: formatLsn(lsn) });
+    else this.emit({ type: 'hold-failed', database, lsn: formatLsn(lsn), error: error ?? '' });
+    const hold = this.hold;
+    if (!hold || hold.lsn !== lsn) return;
+    if (outcome === 'failed') {
+      this.release();
+      hold.reject(
+        new CarveError('SYNC_HOLD_PASSED', `${database} cannot hold at ${formatLsn(lsn)}: ${error}`, {
+          details: { database, lsn: formatLsn(lsn) },
+          hint: 'Ask for a later position.',
+        }),
+      );
+      return;
+    }
+    if (outcome === 'reached') {
+      hold.reached.add(database);
+      this.checkHoldReached();
+    }
+  }
+
+  private checkHoldReached(): void {
+    const hold = this.hold;
+    if (hold && this.routing.services.every((s) => hold.reached.has(s.database))) hold.resolve(hold.lsn);
+  }
+
+  private checkWaiters(): void {
+    if (this.waiters.length === 0) return;
+    const positions = this.routing.services.map((s) => this.known.get(s.database)?.durable ?? 0n);
+    const min = minLsn(positions[0] ?? 0n, ...positions);
+    const ready = this.waiters.filter((w) => min >= w.lsn);
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((w) => min < w.lsn);
+    for (const waiter of ready) waiter.resolve(waiter.lsn);
+  }
+
+  private onSessionStarted(session: SyncSession): void {
+    this.session = session;
+    const stream = session.stream!;
+    this.emit({
+      type: 'stream-started',
+      session: session.number,
+      startLsn: formatLsn(stream.startLsn),
+      resumeLsn: formatLsn(stream.resumeLsn),
+    });
+    this.firstStream?.();
+  }
+
+  private async loop(): Promise<void> {
+    let attempt = 0;
+    const initialMs = this.options.reconnect?.initialMs ?? 250;
+    const maxMs = this.options.reconnect?.maxMs ?? 10_000;
+    while (!this.stopping) {
+      const progressBefore = this.progress;
+      const session = new SyncSession(this.context, ++this.sessions);
+      try {
+        if (this.sessions > 1) {
+          // The lock lives on a monolith connection, which a monolith restart ends.
+          await this.lock?.release();
+          this.lock = undefined;
+          this.lock = await acquireMigrationLock(
+            this.routing.sourceUrl,
+            this.routing.names.migration,
+            'sync',
+          );
+        }
+        this.session = session;
+        await session.run();
+        if (!this.stopping)
+          throw new CarveError('SYNC_STREAM_ENDED', 'The replication stream ended', { details: {} });
+      } catch (error) {
+        if (this.stopping) break;
+        const info = describeError(error);
+        if (!this.retryable(error, session)) throw unwrap(error);
+        if (this.progress > progressBefore) attempt = 0;
+        attempt++;
+        const delayMs = Math.round(
+          Math.min(maxMs, initialMs * 2 ** (attempt - 1)) * (0.8 + Math.random() * 0.4),
+        );
+        this.emit({ type: 'reconnecting', attempt, delayMs, error: info });
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delayMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      } finally {
+        for (const applier of session.appliers) {
+          this.known.set(applier.database, {
+            durable: applier.durable,
+            commitTime: applier.durableCommitTimeText,
+          });
+        }
+      }
+    }
+  }
+
+  /** Transient failures reconnect; a unique violation retries that target once in strict order. */
+  private retryable(error: unknown, session: SyncSession): boolean {
+    if (error instanceof ApplierFailure && sqlStateOf(error.cause) === SqlState.uniqueViolation) {
+      const applier = session.appliers.find((a) => a.database === error.database);
+      const until = this.context.strictUntil.get(error.database);
+      if (until !== undefined && applier && applier.durable < until) return false; // failed in strict order too
+      this.context.strictUntil.set(error.database, session.dispatcher?.lastCommitEnd ?? 0n);
+      return true;
+    }
+    const cause = error instanceof ApplierFailure ? error.cause : error;
+    if (cause instanceof ReplicationError) return cause.transient;
+    if (isCarveError(cause)) return cause.code === 'SYNC_STREAM_ENDED';
+    return isTransientError(cause) || sqlStateOf(cause) === SqlState.objectInUse;
+  }
+
+  private async lagTick(): Promise<void> {
+    if (this.lagRunning) return;
+    this.lagRunning = true;
+    try {
+      const serverLsn = await this.control.currentWalLsn().catch(() => null);
+      const now = Date.now();
+      for (const applier of this.session?.appliers ?? []) {
+        const previous = this.rates.get(applier.database);
+        const changes = applier.totals.changes;
+        const perSecond =
+          previous && now > previous.at
+            ? Math.max(0, ((changes - previous.changes) * 1000) / (now - previous.at))
+            : 0;
+        this.rates.set(applier.database, { at: now, changes, perSecond: Math.round(perSecond) });
+      }
+      const stream = this.session?.stream;
+      this.emit({
+        type: 'lag',
+        serverLsn: serverLsn === null ? null : formatLsn(serverLsn),
+        receivedLsn: formatLsn(stream?.receivedLsn ?? 0n),
+        acknowledgedLsn: formatLsn(stream?.acknowledgedLsn ?? 0n),
+        targets: this.status(serverLsn),
+      });
+    } finally {
+      this.lagRunning = false;
+    }
+  }
+
+  private lagRunning = false;
+
+  /**
+   * While someone waits for a position (a hold, catch-up), make sure the stream gets there: ask
+   * appliers whose processed position is past it to write it now, and if the stream has shown
+   * nothing at or past it for a while, write a heartbeat into the monolith's WAL (see SourceControl).
+   */
+  private async heartbeatTick(): Promise<void> {
+    const session = this.session;
+    const stream = session?.stream;
+    if (!session || !stream) return;
+    const wanted: Lsn[] = this.waiters.map((w) => w.lsn);
+    if (this.hold) wanted.push(this.hold.lsn);
+    for (const applier of session.appliers) {
+      const lowest = applier.holds.lowest();
+      if (lowest !== undefined) wanted.push(lowest);
+    }
+    if (wanted.length === 0) return;
+    const target = maxLsn(wanted[0]!, ...wanted);
+    for (const applier of session.appliers) if (applier.durable < target) applier.expeditePosition();
+    const quiet = Date.now() - session.lastMessageAt > 250;
+    if (stream.receivedLsn < target && quiet && Date.now() - this.lastHeartbeat > 1000) {
+      this.lastHeartbeat = Date.now();
+      await this.control.emitHeartbeat().catch(() => {});
+    }
+  }
+
+  private async finish(error?: unknown): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    await this.session?.stop();
+    await this.lock?.release();
+    await this.control.close();
+    const targets = this.routing.services.map((s) => ({
+      database: s.database,
+      appliedLsn: formatLsn(this.known.get(s.database)?.durable ?? 0n),
+    }));
+    this.hold?.reject(
+      new CarveError('SYNC_STOPPED', 'Sync stopped before the hold was reached', { details: {} }),
+    );
+    if (error === undefined) {
+      this.emit({ type: 'sync-stopped', reason: this.stopReason });
+      this.resolveDone({ reason: this.stopReason, targets });
+    } else {
+      this.emit({ type: 'sync-stopped', reason: 'failed', error: describeError(error) });
+      this.rejectDone(error);
+    }
+  }
+}
+
+/** Start a SyncEngine (preflight, lock, first session) and return it. */
+export async function startSync(options: SyncOptions): Promise<SyncEngine> {
+  const engine = new SyncEngine(options);
+  await engine.start();
+  return engine;
+}
+
+function unwrap(error: unknown): unknown {
+  if (!(error instanceof ApplierFailure)) return error;
+  const cause = error.cause;
+  if (isCarveError(cause)) return cause;
+  return new CarveError(
+    'SYNC_APPLY_FAILED',
+    `Applying changes to ${error.database} failed: ${error.message}`,
+    {
+      details: { database: error.database, sqlState: sqlStateOf(cause) ?? null },
+      hint: 'Fix the cause in the service database (the position there is unchanged) and run carve sync again.',
+      cause,
+    },
+  );
+}
+
+function describeError(error: unknown): SyncErrorInfo {
+  const database = error instanceof ApplierFailure ? error.database : undefined;
+  const cause = error instanceof ApplierFailure ? error.cause : error;
+  const sqlState = cause instanceof ReplicationError ? cause.sqlState : sqlStateOf(cause);
+  return {
+    code: isCarveError(cause) ? cause.code : (sqlState ?? 'ERROR'),
+    message: cause instanceof Error ? cause.message : String(cause),
+    transient: cause instanceof ReplicationError ? cause.transient : isTransientError(cause),
+    ...(database ? { database } : {}),
+    ...(sqlState ? { sqlState } : {}),
+  };
+}

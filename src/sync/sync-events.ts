@@ -1,0 +1,71 @@
+/** Per-target progress, as in `lag` events and readSyncStatus(). LSNs are PostgreSQL text (`16/B374D848`). */
+export interface TargetLag {
+  database: string;
+  /** Durable applied position: every source transaction committing before it is in this database. */
+  appliedLsn: string;
+  /** Source commit time of the last applied transaction (ISO), null before the first. */
+  commitTime: string | null;
+  /** Monolith WAL position − appliedLsn (bytes of WAL not yet reflected here; ≥ 0). */
+  lagBytes: number;
+  /** now − source commit time of the oldest received, not yet applied transaction (0 when none). */
+  lagSeconds: number;
+  /** Changes applied per second over the last interval. */
+  changesPerSecond: number;
+  /** Bytes waiting in this target's queue. */
+  queuedBytes: number;
+  /** Stopped at a hold (verify) or waiting for one to be reached. */
+  holdLsn: string | null;
+  held: boolean;
+  /** Rows re-read from the monolith after an update with unchanged TOAST values found none. */
+  refetchedRows: number;
+  totalChanges: number;
+  totalTransactions: number;
+}
+
+export interface SyncErrorInfo {
+  code: string;
+  message: string;
+  transient: boolean;
+  database?: string;
+  sqlState?: string;
+}
+
+export type SyncEvent =
+  | {
+      type: 'sync-started';
+      slot: string;
+      publication: string;
+      /** Per target: the durable position it resumes from. */
+      targets: { database: string; appliedLsn: string }[];
+      /** With --until-caught-up: the monolith position to reach. */
+      caughtUpTarget: string | null;
+    }
+  | { type: 'stream-started'; session: number; startLsn: string; resumeLsn: string }
+  | { type: 'reconnecting'; attempt: number; delayMs: number; error: SyncErrorInfo }
+  | {
+      type: 'lag';
+      serverLsn: string | null;
+      receivedLsn: string;
+      acknowledgedLsn: string;
+      targets: TargetLag[];
+    }
+  | {
+      type: 'batch-applied';
+      database: string;
+      appliedLsn: string;
+      transactions: number;
+      changes: number;
+      /** With recordLatency: apply time − source commit time per transaction, ms. */
+      latenciesMs?: number[];
+    }
+  | { type: 'column-added'; database: string; table: string; column: string; columnType: string }
+  | { type: 'hold-reached'; database: string; lsn: string }
+  | { type: 'hold-released'; database: string; lsn: string }
+  | { type: 'hold-failed'; database: string; lsn: string; error: string }
+  | { type: 'caught-up'; lsn: string }
+  | { type: 'sync-stopped'; reason: 'stopped' | 'caught-up' | 'failed'; error?: SyncErrorInfo };
+
+export interface SyncResult {
+  reason: 'stopped' | 'caught-up';
+  targets: { database: string; appliedLsn: string }[];
+}

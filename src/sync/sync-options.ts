@@ -1,0 +1,45 @@
+import type { Routing } from '../routing/model.js';
+import type { SyncEvent } from './sync-events.js';
+
+export interface BatchSettings {
+  /** Commit the target transaction (at a source commit) after this many changes … */
+  maxChanges: number;
+  /** … or this many bytes of change data … */
+  maxBytes: number;
+  /** … or this long after it began (and always when the queue is empty). */
+  maxDelayMs: number;
+  /** Run the pending statements (inside the open transaction) once this many rows are pending. */
+  pieceChanges: number;
+  pieceBytes: number;
+  /** Bound of each target's queue: a full queue pauses the stream (backpressure). */
+  queueBytes: number;
+}
+
+export interface SyncOptions {
+  routing: Routing;
+  onEvent?: (event: SyncEvent) => void;
+  /** Stop (resolving `done`) once every target has applied what the monolith had committed at start. */
+  untilCaughtUp?: boolean;
+  batch?: Partial<BatchSettings>;
+  /** Lag events every this many ms (default 1000). */
+  lagIntervalMs?: number;
+  /** Backoff between reconnects: first delay, cap (defaults 250 ms, 10 s). */
+  reconnect?: { initialMs?: number; maxMs?: number };
+  /** Position-only writes of targets that received nothing, at most this often (default 1000 ms). */
+  positionFlushMs?: number;
+  /** How often a held or idle applier reads <state>.holds (default 200 ms). */
+  holdPollMs?: number;
+  /** Include per-transaction apply latencies in `batch-applied` events (benchmarks). */
+  recordLatency?: boolean;
+  applicationName?: string;
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_BATCH: BatchSettings = {
+  maxChanges: 50_000,
+  maxBytes: 64 * 1024 * 1024,
+  maxDelayMs: 500,
+  pieceChanges: 10_000,
+  pieceBytes: 16 * 1024 * 1024,
+  queueBytes: 32 * 1024 * 1024,
+};

@@ -1,0 +1,113 @@
+import type { Client } from '../pg/connect.js';
+import { INVALID_LSN, formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
+import { quoteQualified } from '../pg/quote.js';
+
+/**
+ * sync's reads and writes of carve's state tables in one target database (src/state/state-tables.ts).
+ *
+ * apply_position.lsn is a "resume from" position: every source transaction whose commit record
+ * starts before it (Commit.commitLsn < lsn) is in this database, none at or after it is. After a
+ * transaction it is that transaction's Commit.endLsn — exactly what the slot is acknowledged with,
+ * and copy initialises it to the slot's consistent point, which has the same meaning.
+ */
+export class SyncState {
+  constructor(
+    readonly schema: string,
+    readonly migration: string,
+  ) {}
+
+  table(name: 'migrations' | 'apply_position' | 'holds'): string {
+    return quoteQualified(this.schema, name);
+  }
+
+  async readMigration(
+    client: Client,
+  ): Promise<{ slot: string; publication: string; copyFinished: boolean } | undefined> {
+    const exists = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [
+      this.table('migrations'),
+    ]);
+    if (!exists.rows[0].present) return undefined;
+    const { rows } = await client.query(
+      `SELECT slot, publication, copy_finished_at IS NOT NULL AS finished FROM ${this.table('migrations')} WHERE migration = $1`,
+      [this.migration],
+    );
+    return rows[0]
+      ? { slot: rows[0].slot, publication: rows[0].publication, copyFinished: rows[0].finished }
+      : undefined;
+  }
+
+  async readPosition(
+    client: Client,
+  ): Promise<{ lsn: Lsn; commitTime: string | null; updatedAt: string | null }> {
+    const { rows } = await client.query(
+      `SELECT lsn::text AS lsn, commit_time::text AS commit_time, updated_at::text AS updated_at
+         FROM ${this.table('apply_position')} WHERE migration = $1`,
+      [this.migration],
+    );
+    if (!rows[0]) return { lsn: INVALID_LSN, commitTime: null, updatedAt: null };
+    return { lsn: parseLsn(rows[0].lsn), commitTime: rows[0].commit_time, updatedAt: rows[0].updated_at };
+  }
+
+  /** Parameters: migration, lsn, commit time (ISO or null: keep the last one). */
+  get writePositionSql(): string {
+    return `UPDATE ${this.table('apply_position')}
+               SET lsn = $2::pg_lsn, commit_time = coalesce($3::timestamptz, commit_time), updated_at = now()
+             WHERE migration = $1`;
+  }
+
+  async writePosition(client: Client, lsn: Lsn, commitTime: string | null): Promise<void> {
+    await client.query(this.writePositionSql, [this.migration, formatLsn(lsn), commitTime]);
+  }
+
+  /**
+   * First statements of every applying transaction, in one round trip: the ROW SHARE lock makes a
+   * hold requester (which takes EXCLUSIVE, see hold-request.ts) wait for this transaction, and
+   * this transaction see every hold committed before it started. No bound parameters are possible
+   * in a multi-statement query, so rows of every migration are read and filtered by the caller.
+   */
+  get beginApplySql(): string {
+    const holds = this.table('holds');
+    return `BEGIN; LOCK TABLE ${holds} IN ROW SHARE MODE; SELECT migration, hold_lsn::text AS lsn, requested_by, reached_at IS NOT NULL AS reached, error FROM ${holds}`;
+  }
+
+  async readHolds(client: Client): Promise<HoldRow[]> {
+    const { rows } = await client.query(
+      `SELECT migration, hold_lsn::text AS lsn, requested_by, reached_at IS NOT NULL AS reached, error
+         FROM ${this.table('holds')} WHERE migration = $1`,
+      [this.migration],
+    );
+    return this.holdRows(rows);
+  }
+
+  holdRows(rows: Record<string, unknown>[]): HoldRow[] {
+    return rows
+      .filter((r) => r.migration === this.migration)
+      .map((r) => ({
+        lsn: parseLsn(String(r.lsn)),
+        requestedBy: String(r.requested_by),
+        reached: r.reached === true,
+        error: (r.error as string | null) ?? null,
+      }));
+  }
+
+  async markHoldReached(client: Client, lsn: Lsn): Promise<void> {
+    await client.query(
+      `UPDATE ${this.table('holds')} SET reached_at = coalesce(reached_at, now()) WHERE migration = $1 AND hold_lsn = $2::pg_lsn`,
+      [this.migration, formatLsn(lsn)],
+    );
+  }
+
+  async markHoldFailed(client: Client, lsn: Lsn, error: string): Promise<void> {
+    await client.query(
+      `UPDATE ${this.table('holds')} SET error = $3 WHERE migration = $1 AND hold_lsn = $2::pg_lsn`,
+      [this.migration, formatLsn(lsn), error],
+    );
+  }
+}
+
+export interface HoldRow {
+  lsn: Lsn;
+  requestedBy: string;
+  reached: boolean;
+  error: string | null;
+}
