@@ -77,7 +77,9 @@ beforeAll(async () => {
     await a.end();
   }
   const probe = await stream('ack_probe');
-  [t1, t2] = await readTransactions(probe, (txs) => txs.length >= 2);
+  const read = await readTransactions(probe, (txs) => txs.length >= 2);
+  t1 = read[0]!;
+  t2 = read[1]!;
   await probe.stop();
 });
 
