@@ -145,6 +145,23 @@ describe('slot with exported snapshot', () => {
     expect(await dropSlot(url, 'busy', { wait: true })).toBe(true);
   });
 
+  it('fails with a non-transient error naming SQLSTATE 42704 when the publication does not exist', async () => {
+    await (await createSlotWithSnapshot(url, 'nopub')).close();
+    const stream = await ReplicationStream.start({ url, slot: 'nopub', publication: 'Missing' });
+    await withClient(url, (c) => c.query('INSERT INTO t (writer) VALUES (9)'));
+    const error = await readTransactions(stream, () => false).catch((e) => e);
+    expect(error).toMatchObject({
+      code: 'REPLICATION_SERVER_ERROR',
+      sqlState: '42704',
+      transient: false,
+      details: { slot: 'nopub' },
+    });
+    await expect(ReplicationStream.start({ url, slot: 'nopub', publication: [] })).rejects.toMatchObject({
+      code: 'REPLICATION_PUBLICATION_REQUIRED',
+      transient: false,
+    });
+  });
+
   it('identifies the system', async () => {
     const id = await identifySystem(url);
     expect(id.systemId).toMatch(/^\d+$/);

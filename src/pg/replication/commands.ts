@@ -52,7 +52,15 @@ export function dropSlotCommand(slot: string, wait = true): string {
  * double-quoted here (a publication "Orders" or `a,b` must not turn into something else).
  */
 export function publicationNamesOption(publications: readonly string[]): string {
-  if (publications.length === 0) throw new Error('at least one publication name is required');
+  if (publications.length === 0) {
+    throw new CarveError(
+      'REPLICATION_PUBLICATION_REQUIRED',
+      'streaming needs at least one publication name',
+      {
+        hint: 'Pass the publication that carve created for the moving tables.',
+      },
+    );
+  }
   return publications.map(quoteIdent).join(',');
 }
 

@@ -12,6 +12,7 @@ import { isTransientError, SqlState, sqlStateOf } from '../sqlstate.js';
  * - REPLICATION_CONNECTION_LOST the socket closed or failed without an ErrorResponse
  * - REPLICATION_ENDED_BY_SERVER the server finished the stream on its own (e.g. during shutdown)
  * - REPLICATION_PROTOCOL_ERROR  a message carve cannot parse
+ * - REPLICATION_FAILED          anything else (not transient)
  */
 export class ReplicationError extends CarveError {
   readonly sqlState: string | undefined;
@@ -74,6 +75,14 @@ export function toReplicationError(
         cause: error,
       },
     );
+  }
+  if (!isTransientError(error)) {
+    // Not the server, not the network: a bug or a misuse; retrying will not help.
+    return new ReplicationError('REPLICATION_FAILED', `replication on slot ${context.slot} failed: ${text}`, {
+      transient: false,
+      details: { ...context },
+      cause: error,
+    });
   }
   return new ReplicationError(
     'REPLICATION_CONNECTION_LOST',
