@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import { registerCopyCommand } from './copy.js';
 import { registerPlanCommand } from './plan.js';
 import { registerProvisionCommand } from './provision.js';
+import { registerSyncCommand } from './sync.js';
 
 /** Every command registers itself here; each lives in its own file under src/cli/. */
 export function registerCommands(program: Command): void {
   registerPlanCommand(program);
   registerProvisionCommand(program);
   registerCopyCommand(program);
+  registerSyncCommand(program);
 }

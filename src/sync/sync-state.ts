@@ -36,16 +36,20 @@ export class SyncState {
       : undefined;
   }
 
-  async readPosition(
-    client: Client,
-  ): Promise<{ lsn: Lsn; commitTime: string | null; updatedAt: string | null }> {
+  async readPosition(client: Client): Promise<AppliedPosition> {
     const { rows } = await client.query(
-      `SELECT lsn::text AS lsn, commit_time::text AS commit_time, updated_at::text AS updated_at
+      `SELECT lsn::text AS lsn, commit_time::text AS commit_time, updated_at::text AS updated_at,
+              extract(epoch FROM now() - commit_time)::float8 AS commit_age
          FROM ${this.table('apply_position')} WHERE migration = $1`,
       [this.migration],
     );
-    if (!rows[0]) return { lsn: INVALID_LSN, commitTime: null, updatedAt: null };
-    return { lsn: parseLsn(rows[0].lsn), commitTime: rows[0].commit_time, updatedAt: rows[0].updated_at };
+    if (!rows[0]) return { lsn: INVALID_LSN, commitTime: null, updatedAt: null, commitAgeSeconds: null };
+    return {
+      lsn: parseLsn(rows[0].lsn),
+      commitTime: rows[0].commit_time,
+      updatedAt: rows[0].updated_at,
+      commitAgeSeconds: rows[0].commit_age,
+    };
   }
 
   /** Parameters: migration, lsn, commit time (ISO or null: keep the last one). */
@@ -103,6 +107,14 @@ export class SyncState {
       [this.migration, formatLsn(lsn), error],
     );
   }
+}
+
+export interface AppliedPosition {
+  lsn: Lsn;
+  commitTime: string | null;
+  updatedAt: string | null;
+  /** now() − commit_time on the target's clock, in seconds. */
+  commitAgeSeconds: number | null;
 }
 
 export interface HoldRow {

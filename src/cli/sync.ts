@@ -1,0 +1,126 @@
+import type { Command } from 'commander';
+import { prepareRouting } from '../routing/prepare-routing.js';
+import { startSync } from '../sync/sync-engine.js';
+import type { SyncEvent, TargetLag } from '../sync/sync-events.js';
+import { ExitCode, reportAndExit } from './exit.js';
+import { formatBytes, formatCount, jsonLine } from './format.js';
+import { exitOnPlanProblems } from './plan.js';
+import { abortOnSignals } from './signals.js';
+
+export function registerSyncCommand(program: Command): void {
+  program
+    .command('sync')
+    .description('Stream the monolith’s changes into the service databases (after carve copy), until stopped')
+    .requiredOption('--plan <file>', 'plan file (YAML)')
+    .option('--until-caught-up', 'exit 0 once everything the monolith had committed at start is applied')
+    .option('--json', 'one JSON line per event (lag every second)')
+    .action(async (options: { plan: string; untilCaughtUp?: boolean; json?: boolean }) => {
+      try {
+        const { routing } = await prepareRouting(options.plan);
+        const signal = abortOnSignals();
+        const printer = createSyncPrinter({
+          json: options.json === true,
+          tty: process.stdout.isTTY === true,
+        });
+        const engine = await startSync({
+          routing,
+          untilCaughtUp: options.untilCaughtUp === true,
+          onEvent: printer.onEvent,
+          signal,
+        });
+        const result = await engine.done.finally(() => printer.stop());
+        if (options.untilCaughtUp && result.reason !== 'caught-up') {
+          process.stderr.write('carve: sync stopped before it caught up; run it again to continue.\n');
+          process.exit(ExitCode.incomplete);
+        }
+        process.exit(ExitCode.ok);
+      } catch (error) {
+        exitOnPlanProblems(error, options.json);
+        reportAndExit(error);
+      }
+    });
+}
+
+/**
+ * Output of `carve sync`: JSON lines with --json (every event but per-batch ones); on a terminal one
+ * live line per target, redrawn in place; otherwise a lag line per target every 10 s, and the events
+ * an operator must see (reconnects, holds, added columns, caught up).
+ */
+function createSyncPrinter(options: { json: boolean; tty: boolean }) {
+  let drawn = 0;
+  let lastPlain = 0;
+  const out = (text: string) => process.stdout.write(text);
+  const clear = () => {
+    if (drawn > 0) out(`\x1b[${drawn}A\x1b[0J`);
+    drawn = 0;
+  };
+  const say = (line: string) => {
+    if (options.tty) clear();
+    out(`${line}\n`);
+  };
+  return {
+    onEvent(event: SyncEvent) {
+      if (options.json) {
+        if (event.type !== 'batch-applied') out(jsonLine(event));
+        return;
+      }
+      switch (event.type) {
+        case 'lag':
+          if (options.tty) {
+            clear();
+            const lines = event.targets.map(renderLag);
+            out(`${lines.join('\n')}\n`);
+            drawn = lines.length;
+          } else if (Date.now() - lastPlain >= 10_000) {
+            lastPlain = Date.now();
+            for (const target of event.targets) out(`${renderLag(target)}\n`);
+          }
+          return;
+        case 'sync-started':
+          say(
+            `carve sync: slot ${event.slot}, ${event.targets.length} target database(s)` +
+              (event.caughtUpTarget ? `; until caught up with ${event.caughtUpTarget}` : ''),
+          );
+          return;
+        case 'stream-started':
+          say(`streaming from ${event.resumeLsn}`);
+          return;
+        case 'reconnecting':
+          say(
+            `reconnecting in ${(event.delayMs / 1000).toFixed(1)} s (attempt ${event.attempt}): ${event.error.database ? `${event.error.database}: ` : ''}${event.error.code} ${event.error.message}`,
+          );
+          return;
+        case 'column-added':
+          say(`added column ${event.column} ${event.columnType} to ${event.table} in ${event.database}`);
+          return;
+        case 'hold-reached':
+        case 'hold-released':
+          say(
+            `${event.database}: ${event.type === 'hold-reached' ? 'holding at' : 'released from'} ${event.lsn}`,
+          );
+          return;
+        case 'hold-failed':
+          say(`${event.database}: cannot hold at ${event.lsn}: ${event.error}`);
+          return;
+        case 'caught-up':
+          say(`caught up with ${event.lsn}`);
+          return;
+        default:
+          return;
+      }
+    },
+    stop() {
+      drawn = 0;
+    },
+  };
+}
+
+function renderLag(t: TargetLag): string {
+  const state = t.held ? `  HELD at ${t.holdLsn}` : t.holdLsn ? `  holding at ${t.holdLsn}` : '';
+  return (
+    `${t.database.padEnd(18)} applied ${t.appliedLsn.padEnd(12)} lag ${formatBytes(t.lagBytes).padStart(9)} ${t.lagSeconds.toFixed(1).padStart(6)} s` +
+    `  ${formatCount(t.changesPerSecond).padStart(8)} changes/s` +
+    (t.commitTime ? `  last commit ${t.commitTime}` : '') +
+    state
+  );
+}
