@@ -1,8 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { CarveError } from '../../errors.js';
 import { connect, type Client } from '../connect.js';
-import { formatLsn, INVALID_LSN, maxLsn, parseLsnOrNull, type Lsn } from '../lsn.js';
-import { quoteLiteral } from '../quote.js';
+import { formatLsn, INVALID_LSN, maxLsn, type Lsn } from '../lsn.js';
 import { assertSlotName, startReplicationCommand } from './commands.js';
 import { CopyBothQuery, type CopyBothConnection } from './copy-both-query.js';
 import {
@@ -12,7 +11,9 @@ import {
   type ReplicationMessage,
   type XLogData,
 } from './protocol.js';
+import { MessageQueue } from './message-queue.js';
 import { ReplicationError, toReplicationError } from './replication-error.js';
+import { checkSlot, defaultStatusInterval, type SlotPreflight } from './stream-preflight.js';
 
 export interface ReplicationStreamOptions {
   /** Connection URL of the source database (the slot's database). */
@@ -49,9 +50,7 @@ export type ReplicationStreamState = 'starting' | 'streaming' | 'stopping' | 'st
 /** How a stream ended: by stop(), or by an error (server error, lost connection …). */
 export type ReplicationStreamEnd = { reason: 'stopped' } | { reason: 'failed'; error: ReplicationError };
 
-const DEFAULT_STATUS_INTERVAL_MS = 10_000;
 const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
-const MESSAGE_OVERHEAD_BYTES = 96;
 
 /**
  * A logical replication stream from one slot, speaking the walsender protocol over a `pg`
@@ -76,10 +75,12 @@ const MESSAGE_OVERHEAD_BYTES = 96;
  *   (measured: `pg_ctl stop -m fast` gives up after 60 s; with idle acknowledgements it takes ~0.1 s).
  *
  * Nothing is ever acknowledged on the application's behalf: the periodic status update and the
- * immediate reply to a keepalive that asks for one repeat the last acknowledged position. The
- * server keeps confirmed_flush_lsn in memory and writes it at checkpoints, so after a server crash
- * it may move back and already-applied transactions can be sent again: the applier must skip
- * what it has already durably applied.
+ * immediate reply to a keepalive that asks for one repeat the last acknowledged position.
+ *
+ * PostgreSQL 15 writes a slot to disk only when its restart_lsn or xmin move, not when only
+ * confirmed_flush_lsn does, so after a server restart (even a clean one) the slot can be back
+ * before what was acknowledged and already-applied transactions are sent again. Resume with
+ * `startLsn` = the applier's own durable position (the server then skips what it has).
  *
  * ## Backpressure
  * Read with `for await (const message of stream)`, `read()` or `readBatch()`. While more than
@@ -138,9 +139,7 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
   private received: Lsn;
   /** End of the last complete unit received (see PrimaryKeepalive.settledLsn), null inside a transaction. */
   private settled: Lsn | null;
-  private queue: (ReplicationMessage | undefined)[] = [];
-  private head = 0;
-  private queuedBytes = 0;
+  private readonly queue = new MessageQueue();
   private paused = false;
   private wakeReader: (() => void) | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
@@ -190,7 +189,7 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
 
   /** Bytes waiting in the queue, and whether reading the socket is paused because of them. */
   get buffered(): { bytes: number; messages: number; paused: boolean } {
-    return { bytes: this.queuedBytes, messages: this.queue.length - this.head, paused: this.paused };
+    return { bytes: this.queue.bytes, messages: this.queue.length, paused: this.paused };
   }
 
   /**
@@ -238,7 +237,7 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
   /** The next message, or null once stop() was called. Rejects with the stream's error. */
   async read(): Promise<ReplicationMessage | null> {
     await this.waitForMessages();
-    return this.head < this.queue.length ? this.take() : null;
+    return this.queue.length > 0 ? this.take() : null;
   }
 
   /**
@@ -247,9 +246,9 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
    */
   async readBatch(max = 1024, waitMs?: number): Promise<ReplicationMessage[] | null> {
     await this.waitForMessages(waitMs);
-    if (this.head >= this.queue.length) return this.stateValue === 'streaming' ? [] : null;
+    if (this.queue.length === 0) return this.stateValue === 'streaming' ? [] : null;
     const batch: ReplicationMessage[] = [];
-    while (batch.length < max && this.head < this.queue.length) batch.push(this.take());
+    while (batch.length < max && this.queue.length > 0) batch.push(this.take());
     return batch;
   }
 
@@ -279,7 +278,8 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
   private async doStop(): Promise<void> {
     if (this.stateValue === 'streaming') {
       this.stateValue = 'stopping';
-      this.clearQueue();
+      this.queue.clear();
+      this.paused = false;
       this.wake();
       const ended = new Promise<void>((resolve) => (this.endWaiter = resolve));
       this.sendStatus(false);
@@ -341,18 +341,16 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
       if (message.walEnd > this.received) this.received = message.walEnd;
       message.settledLsn = this.settled;
       if (message.replyRequested) this.sendStatus(false);
-      // A run of keepalives the reader has not seen yet says nothing the last one does not.
-      const last = this.queue.length > this.head ? this.queue[this.queue.length - 1] : undefined;
-      if (last?.kind === 'keepalive') {
-        this.queue[this.queue.length - 1] = message;
-        return;
-      }
-      this.enqueue(message, MESSAGE_OVERHEAD_BYTES);
     } else {
       if (message.walStart > this.received) this.received = message.walStart;
       this.settled = settledAfter(message);
-      this.enqueue(message, message.payload.length + MESSAGE_OVERHEAD_BYTES);
     }
+    this.queue.push(message);
+    if (!this.paused && this.queue.bytes >= this.maxBufferedBytes) {
+      this.paused = true;
+      this.socket?.pause();
+    }
+    this.wake();
   }
 
   private onServerEnd(): void {
@@ -411,40 +409,13 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
     this.connection.sendCopyFromChunk(encodeStandbyStatus({ position: this.acked, replyRequested }));
   }
 
-  private enqueue(message: ReplicationMessage, bytes: number): void {
-    this.queue.push(message);
-    this.queuedBytes += bytes;
-    if (!this.paused && this.queuedBytes >= this.maxBufferedBytes) {
-      this.paused = true;
-      this.socket?.pause();
-    }
-    this.wake();
-  }
-
   private take(): ReplicationMessage {
-    const message = this.queue[this.head]!;
-    this.queue[this.head++] = undefined;
-    this.queuedBytes -=
-      message.kind === 'xlogdata' ? message.payload.length + MESSAGE_OVERHEAD_BYTES : MESSAGE_OVERHEAD_BYTES;
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.head = 0;
-    } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-    if (this.paused && this.queuedBytes <= this.maxBufferedBytes / 2) {
+    const message = this.queue.take();
+    if (this.paused && this.queue.bytes <= this.maxBufferedBytes / 2) {
       this.paused = false;
       if (this.stateValue === 'streaming') this.socket?.resume();
     }
     return message;
-  }
-
-  private clearQueue(): void {
-    this.queue = [];
-    this.head = 0;
-    this.queuedBytes = 0;
-    this.paused = false;
   }
 
   /** Until a message is queued, the stream ends or fails, or `waitMs` passes. */
@@ -452,7 +423,7 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
     try {
-      while (this.head >= this.queue.length && !timedOut) {
+      while (this.queue.length === 0 && !timedOut) {
         if (this.stateValue === 'failed') throw this.error;
         if (this.stateValue !== 'streaming') return;
         if (this.wakeReader) {
@@ -475,7 +446,7 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
           }
         });
       }
-      if (this.head >= this.queue.length && this.stateValue === 'failed') throw this.error;
+      if (this.queue.length === 0 && this.stateValue === 'failed') throw this.error;
     } finally {
       clearTimeout(timer);
     }
@@ -488,78 +459,6 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
   }
 }
 
-interface SlotPreflight {
-  confirmedFlushLsn: Lsn | null;
-  walSenderTimeoutMs: number;
-}
-
-/**
- * Check the slot before START_REPLICATION, so the common mistakes fail with a message naming the
- * slot, and learn confirmed_flush_lsn and wal_sender_timeout. Simple-protocol SQL: a replication
- * connection accepts no bound parameters, and the slot name was validated by assertSlotName.
- */
-async function checkSlot(client: Client, slot: string): Promise<SlotPreflight> {
-  const { rows } = await client.query(
-    `SELECT current_setting('server_encoding') AS encoding,
-            (SELECT setting FROM pg_settings WHERE name = 'wal_sender_timeout') AS wal_sender_timeout,
-            current_database() AS current_database,
-            s.slot_type, s.plugin, s.database, s.confirmed_flush_lsn::text AS confirmed_flush_lsn
-       FROM (SELECT 1) AS one
-       LEFT JOIN pg_replication_slots AS s ON s.slot_name = ${quoteLiteral(slot)}`,
-  );
-  const row = rows[0] as Record<string, string | null>;
-  const fail = (
-    code: string,
-    message: string,
-    hint: string,
-    details: Record<string, unknown> = {},
-  ): never => {
-    throw new ReplicationError(code, message, { transient: false, details: { slot, ...details }, hint });
-  };
-  if (row.encoding !== 'UTF8') {
-    fail(
-      'REPLICATION_ENCODING_UNSUPPORTED',
-      `source database encoding is ${row.encoding}, not UTF8`,
-      'carve decodes pgoutput text as UTF-8; migrate a UTF8 database.',
-      {
-        encoding: row.encoding,
-      },
-    );
-  }
-  if (row.slot_type === null) {
-    fail(
-      'REPLICATION_SLOT_NOT_FOUND',
-      `replication slot ${slot} does not exist`,
-      'Create it first (carve copy creates it with its snapshot).',
-    );
-  }
-  if (row.slot_type !== 'logical' || row.plugin !== 'pgoutput') {
-    fail(
-      'REPLICATION_SLOT_WRONG_PLUGIN',
-      `replication slot ${slot} is ${row.slot_type} with plugin ${row.plugin}, not logical pgoutput`,
-      'Drop it or choose another slot name.',
-      {
-        slotType: row.slot_type,
-        plugin: row.plugin,
-      },
-    );
-  }
-  if (row.database !== row.current_database) {
-    fail(
-      'REPLICATION_SLOT_WRONG_DATABASE',
-      `replication slot ${slot} belongs to database ${row.database}, not ${row.current_database}`,
-      'Connect to the database the slot was created in.',
-      {
-        database: row.database,
-      },
-    );
-  }
-  return {
-    confirmedFlushLsn: parseLsnOrNull(row.confirmed_flush_lsn),
-    walSenderTimeoutMs: Number(row.wal_sender_timeout ?? 0),
-  };
-}
-
 /**
  * Peeks at the pgoutput message type (this layer does not decode): after a Commit ('C', whose
  * XLogData starts at the commit end) or a non-transactional logical message ('M' without the
@@ -570,9 +469,4 @@ function settledAfter(message: XLogData): Lsn | null {
   if (tag === 0x43) return message.walStart;
   if (tag === 0x4d && message.payload.length > 1 && (message.payload[1]! & 1) === 0) return message.walStart;
   return null;
-}
-
-function defaultStatusInterval(walSenderTimeoutMs: number): number {
-  if (walSenderTimeoutMs <= 0) return DEFAULT_STATUS_INTERVAL_MS;
-  return Math.max(100, Math.min(DEFAULT_STATUS_INTERVAL_MS, Math.floor(walSenderTimeoutMs / 3)));
 }
