@@ -65,8 +65,8 @@ export interface PlanProjection {
   schema?: string;
   service: string;
   table: string;
-  /** Source columns to project; absent means every column. */
-  columns?: { name: string; path: string }[];
+  /** Source columns to project (`name`) and their name in the projection; absent means every column. */
+  columns?: { name: string; target: string; path: string }[];
   path: string;
 }
 

@@ -81,10 +81,10 @@ export function normalizePlan(
         table: p.to.slice(dot + 1),
         ...(p.columns
           ? {
-              columns: p.columns.map((c, j) => ({
-                name: c,
-                path: formatPath(['projections', i, 'columns', j]),
-              })),
+              columns: p.columns.map((c, j) => {
+                const [target, source] = typeof c === 'string' ? [c, c] : Object.entries(c)[0]!;
+                return { name: source, target, path: formatPath(['projections', i, 'columns', j]) };
+              }),
             }
           : {}),
         path: formatPath(['projections', i]),

@@ -43,7 +43,18 @@ const projectionSchema = z.strictObject({
   from: nonEmpty,
   schema: nonEmpty.optional(),
   to: z.string().regex(/^[^.]+\..+$/, 'must be <service>.<table>'),
-  columns: z.array(nonEmpty).min(1, 'must list at least one column').optional(),
+  /** Source column names; `{ target: source }` renames one in the projection. */
+  columns: z
+    .array(
+      z.union([
+        nonEmpty,
+        z
+          .record(z.string().min(1), nonEmpty)
+          .refine((v) => Object.keys(v).length === 1, { message: 'a rename is written { target: source }' }),
+      ]),
+    )
+    .min(1, 'must list at least one column')
+    .optional(),
 });
 
 const excludeSchema = z.preprocess(

@@ -52,10 +52,10 @@ export function buildRouting(plan: Plan, catalog: Catalog): Routing {
       database: p.service.database,
       source: { schema: p.table.schema, name: p.table.name },
       target,
-      columns: p.columns.map((name) => ({
-        source: name,
-        target: name,
-        type: p.table.columns.find((c) => c.name === name)!.type,
+      columns: p.columns.map((c) => ({
+        source: c.source,
+        target: c.target,
+        type: p.table.columns.find((col) => col.name === c.source)!.type,
         generated: false,
       })),
       key: p.key,

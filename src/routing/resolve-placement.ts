@@ -18,8 +18,8 @@ export interface ProjectionPlacement {
   projection: PlanProjection;
   service: PlanService;
   table: CatalogTable;
-  /** Source column names, in the order the plan lists them. */
-  columns: string[];
+  /** Source and projection column names, in the order the plan lists them. */
+  columns: { source: string; target: string }[];
   key: string[];
 }
 
@@ -216,8 +216,31 @@ export function resolvePlacement(plan: Plan, catalog: Catalog, stateSchema: stri
       continue;
     }
     const names = table.columns.map((c) => c.name);
-    const columns = projection.columns?.map((c) => c.name) ?? names;
+    const columns =
+      projection.columns?.map((c) => ({ source: c.name, target: c.target })) ??
+      names.map((n) => ({ source: n, target: n }));
     let ok = true;
+    const seen = new Map<string, string>();
+    for (const [i, c] of columns.entries()) {
+      const other = seen.get(c.target);
+      if (other !== undefined) {
+        ok = false;
+        problems.push({
+          code: PlanProblemCode.columnCollision,
+          path: projection.columns?.[i]?.path ?? `${projection.path}.columns`,
+          object: `${service.name}.${projection.table}.${c.target}`,
+          message: `In projection ${service.name}.${projection.table}, columns ${other} and ${c.source} would both be called ${c.target}`,
+          hint: 'Give every projected column a distinct name.',
+          details: {
+            table: qualified(table),
+            column: c.target,
+            sources: [other, c.source],
+            reason: 'projection',
+          },
+        });
+      }
+      seen.set(c.target, c.source);
+    }
     for (const c of projection.columns ?? []) {
       if (!names.includes(c.name)) {
         ok = false;
@@ -231,7 +254,7 @@ export function resolvePlacement(plan: Plan, catalog: Catalog, stateSchema: stri
         });
       }
     }
-    const missing = owner.key.filter((k) => !columns.includes(k));
+    const missing = owner.key.filter((k) => !columns.some((c) => c.source === k));
     if (owner.key.length > 0 && missing.length > 0) {
       ok = false;
       problems.push({

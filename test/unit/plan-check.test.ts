@@ -279,6 +279,26 @@ describe('semantic plan checks', () => {
     ]);
   });
 
+  it('two projected columns with one name', () => {
+    const problems = problemsOf(
+      valid.replace(
+        'columns: [id, first_name, last_name]',
+        'columns: [id, first_name, { first_name: last_name }]',
+      ),
+    );
+    expect(only(problems, 'PLAN_COLUMN_COLLISION')).toEqual([
+      expect.objectContaining({
+        path: 'projections[0].columns[2]',
+        details: {
+          table: 'public.patients',
+          column: 'first_name',
+          sources: ['first_name', 'last_name'],
+          reason: 'projection',
+        },
+      }),
+    ]);
+  });
+
   it('a target table name used twice in one database', () => {
     const problems = problemsOf(
       valid

@@ -37,7 +37,7 @@ services:
     readonly: true
     tables: { hospitals: {} }
 projections:
-  - { from: patients, to: auth.patient_names, columns: [id, first_name] }
+  - { from: patients, to: auth.patient_names, columns: [id, { given_name: first_name }] }
 exclude: [login_attempts, { schema: legacy, table: old_stuff }]
 `;
 
@@ -92,8 +92,8 @@ describe('parsePlan', () => {
         service: 'auth',
         table: 'patient_names',
         columns: [
-          { name: 'id', path: 'projections[0].columns[0]' },
-          { name: 'first_name', path: 'projections[0].columns[1]' },
+          { name: 'id', target: 'id', path: 'projections[0].columns[0]' },
+          { name: 'first_name', target: 'given_name', path: 'projections[0].columns[1]' },
         ],
         path: 'projections[0]',
       },

@@ -125,7 +125,7 @@ services:
     readonly: true
     tables: { hospitals: {} }
 projections:
-  - { from: patients, to: auth.patient_demographics, columns: [id, first_name, last_name] }
+  - { from: patients, to: auth.patient_demographics, columns: [id, { given_name: first_name }, last_name] }
   - { from: hospitals, to: auth.hospitals }
 exclude: [login_attempts]
 `;
@@ -206,7 +206,11 @@ describe('buildRouting', () => {
       key: ['id'],
       source: { schema: 'public', name: 'patients' },
     });
-    expect(demographics.columns.map((c) => c.target)).toEqual(['id', 'first_name', 'last_name']);
+    expect(demographics.columns.map((c) => [c.source, c.target])).toEqual([
+      ['id', 'id'],
+      ['first_name', 'given_name'],
+      ['last_name', 'last_name'],
+    ]);
     expect(route('auth_db/public.hospitals').columns.map((c) => c.target)).toEqual(['id', 'name']);
     expect(routesForSource(routing, { schema: 'public', name: 'patients' }).map((r) => r.id)).toEqual([
       'patient_db/public.patients',
