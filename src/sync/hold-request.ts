@@ -1,0 +1,130 @@
+import { CarveError } from '../errors.js';
+import { connect, withClient, type Client } from '../pg/connect.js';
+import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
+import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
+import type { Routing } from '../routing/model.js';
+import { SyncState } from './sync-state.js';
+
+export interface HoldRequestOptions {
+  /** Who asks (shown in <state>.holds.requested_by), e.g. `carve verify (pid 123)`. */
+  requestedBy: string;
+  /**
+   * Picks the hold point while every target is locked (so no applier can pass it meanwhile), e.g.
+   * the consistent point of a slot whose snapshot the caller reads the monolith with. Default: the
+   * monolith's pg_current_wal_lsn().
+   */
+  choose?: () => Promise<Lsn>;
+  /** How long to wait for one target's lock before backing off and retrying (default 2000 ms). */
+  lockTimeoutMs?: number;
+  /** Give up taking the locks after this long (default 60 s). */
+  timeoutMs?: number;
+}
+
+export interface HoldHandle {
+  lsn: Lsn;
+  /** Resolves once every target holds at `lsn`; rejects with SYNC_HOLD_PASSED / SYNC_HOLD_TIMEOUT. */
+  reached(options?: { timeoutMs?: number; pollMs?: number }): Promise<void>;
+  /** Delete the hold rows: the running sync continues. */
+  release(): Promise<void>;
+}
+
+/**
+ * Ask a running `carve sync` (any process) to stop every target exactly before one source position:
+ * a row in <state>.holds of every target database. Race-free: the rows are written while every
+ * target's holds table is locked EXCLUSIVE, which waits for the applying transactions in progress
+ * (each takes ROW SHARE on it first) and keeps new ones from starting; so the point chosen meanwhile
+ * is beyond everything any target applied. Locks are taken with a timeout and released and retried
+ * when one cannot be had (a target's transaction may be waiting for the stream another lock holds up).
+ */
+export async function requestHold(routing: Routing, options: HoldRequestOptions): Promise<HoldHandle> {
+  const { names } = routing;
+  const state = new SyncState(names.stateSchema, names.migration);
+  const lockTimeoutMs = options.lockTimeoutMs ?? 2000;
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  const choose =
+    options.choose ??
+    (() =>
+      withClient(routing.sourceUrl, async (c) =>
+        parseLsn((await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn),
+      ));
+  const clients: Client[] = [];
+  try {
+    for (const service of routing.services)
+      clients.push(await connect(service.url, { applicationName: options.requestedBy }));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        for (const client of clients) {
+          await client.query('BEGIN');
+          await client.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
+          await client.query(`LOCK TABLE ${state.table('holds')} IN EXCLUSIVE MODE`);
+        }
+        const lsn = await choose();
+        for (const client of clients) {
+          await client.query(
+            `INSERT INTO ${state.table('holds')} (migration, hold_lsn, requested_by) VALUES ($1, $2::pg_lsn, $3)
+             ON CONFLICT (migration, hold_lsn) DO UPDATE SET requested_by = EXCLUDED.requested_by, reached_at = NULL, error = NULL`,
+            [names.migration, formatLsn(lsn), options.requestedBy],
+          );
+        }
+        for (const client of clients) await client.query('COMMIT');
+        return handle(routing, state, lsn);
+      } catch (error) {
+        await Promise.all(clients.map((c) => c.query('ROLLBACK').catch(() => {})));
+        if (sqlStateOf(error) !== SqlState.lockNotAvailable || Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, Math.min(2000, 50 * attempt) * (0.5 + Math.random())));
+      }
+    }
+  } finally {
+    await Promise.all(clients.map((c) => c.end().catch(() => {})));
+  }
+}
+
+function handle(routing: Routing, state: SyncState, lsn: Lsn): HoldHandle {
+  const sql = `SELECT reached_at IS NOT NULL AS reached, error FROM ${state.table('holds')} WHERE migration = $1 AND hold_lsn = $2::pg_lsn`;
+  const params = [state.migration, formatLsn(lsn)];
+  return {
+    lsn,
+    async reached({ timeoutMs = 120_000, pollMs = 100 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      const pending = new Set(routing.services.map((s) => s.database));
+      while (pending.size > 0) {
+        for (const service of routing.services.filter((s) => pending.has(s.database))) {
+          const row = await withClient(service.url, async (c) => (await c.query(sql, params)).rows[0]);
+          if (row?.error) {
+            throw new CarveError(
+              'SYNC_HOLD_PASSED',
+              `${service.database} cannot hold at ${formatLsn(lsn)}: ${row.error}`,
+              {
+                details: { database: service.database, lsn: formatLsn(lsn), error: row.error },
+                hint: 'Release this hold and request a new one.',
+              },
+            );
+          }
+          if (row?.reached) pending.delete(service.database);
+        }
+        if (pending.size === 0) return;
+        if (Date.now() > deadline) {
+          throw new CarveError(
+            'SYNC_HOLD_TIMEOUT',
+            `No running carve sync reached ${formatLsn(lsn)} in ${timeoutMs} ms`,
+            {
+              details: { lsn: formatLsn(lsn), waiting: [...pending] },
+              hint: 'Is `carve sync` running for this migration? Release the hold if you stop waiting.',
+            },
+          );
+        }
+        await new Promise((r) => setTimeout(r, pollMs));
+      }
+    },
+    async release() {
+      for (const service of routing.services) {
+        await withClient(service.url, (c) =>
+          c.query(
+            `DELETE FROM ${state.table('holds')} WHERE migration = $1 AND hold_lsn = $2::pg_lsn`,
+            params,
+          ),
+        );
+      }
+    },
+  };
+}
