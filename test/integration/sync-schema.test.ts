@@ -1,0 +1,154 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from '../../src/pg/connect.js';
+import { startSync } from '../../src/sync/sync-engine.js';
+import type { SyncEvent } from '../../src/sync/sync-events.js';
+import { SyncState } from '../../src/sync/sync-state.js';
+import { waitFor } from '../support/cluster.js';
+import {
+  mismatchedRoutes,
+  prepareMigration,
+  runCopy,
+  useMigrationClusters,
+  type Migration,
+} from '../support/migration.js';
+
+let clusters: Awaited<ReturnType<typeof useMigrationClusters>>;
+
+async function migration(name: string, schemaChanges?: string, copied = true): Promise<Migration> {
+  const m = await prepareMigration(clusters, {
+    name,
+    monolithSql: `CREATE TABLE "Orders" (id int PRIMARY KEY, item text NOT NULL, qty int);
+                  INSERT INTO "Orders" SELECT g, 'i' || g, g FROM generate_series(1, 50) g;`,
+    planBody: `${schemaChanges ? `schema_changes: ${schemaChanges}\n` : ''}services:
+  shop:
+    database: ${name}_shop
+    tables:
+      Orders:
+  stats:
+    database: ${name}_stats
+    tables: {}
+projections:
+  - from: Orders
+    to: stats.order_qty
+    columns: [id, qty]
+`,
+  });
+  if (copied) await runCopy(m.routing);
+  return m;
+}
+
+async function appliedLsn(m: Migration, database: string): Promise<bigint> {
+  const state = new SyncState(m.routing.names.stateSchema, m.routing.names.migration);
+  return withClient(
+    m.routing.services.find((s) => s.database === database)!.url,
+    async (c) => (await state.readPosition(c)).lsn,
+  );
+}
+
+beforeAll(async () => {
+  clusters = await useMigrationClusters('sync-schema');
+});
+
+describe('carve sync refuses to start', () => {
+  it('before the copy (SYNC_NOT_COPIED), without its slot (SYNC_SLOT_MISSING), and twice (MIGRATION_LOCKED)', async () => {
+    const m = await migration('refuse', undefined, false);
+    await expect(startSync({ routing: m.routing })).rejects.toMatchObject({
+      code: 'SYNC_NOT_COPIED',
+      details: { database: 'refuse_shop' },
+    });
+    await runCopy(m.routing);
+    const first = await startSync({ routing: m.routing });
+    await expect(startSync({ routing: m.routing })).rejects.toMatchObject({ code: 'MIGRATION_LOCKED' });
+    await first.stop();
+    await withClient(m.sourceUrl, (c) =>
+      c.query('SELECT pg_drop_replication_slot($1)', [m.routing.names.slot]),
+    );
+    await expect(startSync({ routing: m.routing })).rejects.toMatchObject({
+      code: 'SYNC_SLOT_MISSING',
+      details: { slot: m.routing.names.slot },
+    });
+  });
+});
+
+describe('schema changes on the monolith', () => {
+  it('stop the stream with an error naming table and column when a column is added (schema_changes: stop)', async () => {
+    const m = await migration('addstop');
+    const engine = await startSync({ routing: m.routing });
+    await withClient(m.sourceUrl, (c) => c.query(`INSERT INTO "Orders" VALUES (100, 'before', 1)`));
+    await engine.waitForCatchUp();
+    const before = await appliedLsn(m, 'addstop_shop');
+    await withClient(m.sourceUrl, (c) =>
+      c.query(
+        `ALTER TABLE "Orders" ADD COLUMN note text; INSERT INTO "Orders" VALUES (101, 'after', 1, 'n')`,
+      ),
+    );
+    await expect(engine.done).rejects.toMatchObject({
+      code: 'SYNC_SCHEMA_CHANGED',
+      details: { table: 'public.Orders', column: 'note', change: 'column-added' },
+    });
+    expect(await appliedLsn(m, 'addstop_shop')).toBe(before);
+    // Run again: still refused, nothing applied past the change.
+    await expect(startSync({ routing: m.routing }).then((e) => e.done)).rejects.toMatchObject({
+      code: 'SYNC_SCHEMA_CHANGED',
+    });
+  });
+
+  it('stop when a routed column is dropped, naming it', async () => {
+    const m = await migration('dropstop');
+    const engine = await startSync({ routing: m.routing });
+    await withClient(m.sourceUrl, (c) =>
+      c.query(`ALTER TABLE "Orders" DROP COLUMN qty; UPDATE "Orders" SET item = 'x' WHERE id = 1`),
+    );
+    await expect(engine.done).rejects.toMatchObject({
+      code: 'SYNC_SCHEMA_CHANGED',
+      details: { table: 'public.Orders', column: 'qty', change: 'column-dropped' },
+    });
+  });
+
+  it('add a new nullable column to the owner and continue (schema_changes: add_nullable_columns)', async () => {
+    const m = await migration('addok', 'add_nullable_columns');
+    const events: SyncEvent[] = [];
+    const engine = await startSync({ routing: m.routing, onEvent: (e) => events.push(e) });
+    try {
+      await withClient(m.sourceUrl, (c) =>
+        c.query(`ALTER TABLE "Orders" ADD COLUMN "Note" varchar(20); INSERT INTO "Orders" VALUES (101, 'after', 1, 'n1');
+                 UPDATE "Orders" SET "Note" = 'n2', qty = 7 WHERE id = 2`),
+      );
+      await engine.waitForCatchUp();
+      expect(events).toContainEqual(
+        expect.objectContaining({
+          type: 'column-added',
+          database: 'addok_shop',
+          column: 'Note',
+          columnType: 'character varying(20)',
+        }),
+      );
+      const shop = m.routing.services.find((s) => s.database === 'addok_shop')!.url;
+      const rows = await withClient(
+        shop,
+        async (c) =>
+          (await c.query(`SELECT id, "Note" FROM "Orders" WHERE id IN (1, 2, 101) ORDER BY id`)).rows,
+      );
+      expect(rows).toEqual([
+        { id: 1, Note: null },
+        { id: 2, Note: 'n2' },
+        { id: 101, Note: 'n1' },
+      ]);
+      expect(await mismatchedRoutes(m.routing)).toEqual([]);
+    } finally {
+      await engine.stop();
+    }
+    // A restarted sync replays the same stream (the column exists now): no error, same rows.
+    const restarted = await startSync({ routing: m.routing });
+    await withClient(m.sourceUrl, (c) => c.query(`UPDATE "Orders" SET "Note" = 'n3' WHERE id = 3`));
+    await restarted.waitForCatchUp();
+    await restarted.stop();
+    const shop = m.routing.services.find((s) => s.database === 'addok_shop')!.url;
+    await waitFor(async () =>
+      withClient(
+        shop,
+        async (c) => (await c.query(`SELECT "Note" FROM "Orders" WHERE id = 3`)).rows[0].Note === 'n3',
+      ),
+    );
+  });
+});
