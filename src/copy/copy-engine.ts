@@ -69,8 +69,9 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
       };
     }
 
-    // Moving tables only; a table's projections read the same source.
-    const sources = uniqueSources(routing.routes);
+    // Moving tables only; a table's projections read the same source. Unlogged tables write no
+    // WAL, so no publication can carry them: they are copied once (plan warns about them).
+    const sources = uniqueSources(routing.routes.filter((r) => !r.sourceTable.unlogged));
     let consistentLsn: string;
     await withClient(routing.sourceUrl, (client) => ensurePublication(client, names.publication, sources));
     if (mode === 'fresh') {
