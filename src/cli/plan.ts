@@ -65,7 +65,8 @@ export function renderSummary(s: RoutingSummary): string {
     db.tables.forEach((t, i) => {
       const from = t.source !== t.target ? ` ← ${t.source}` : '';
       const kind = t.kind === 'projection' ? ` [projection: ${t.columns.join(', ')}]` : '';
-      const size = `${formatCount(Math.max(t.rowEstimate, 0))} rows, ${formatBytes(t.totalBytes)}`;
+      const rows = t.rowEstimate < 0 ? 'not analyzed' : `~${formatCount(t.rowEstimate)} rows`;
+      const size = `${rows}, ${formatBytes(t.totalBytes)}`;
       const parts = t.partitions > 0 ? `, ${t.partitions} partitions` : '';
       out.push(`    ${String(i + 1).padStart(2)}. ${t.target}${from}${kind}  (${size}${parts})`);
       if (t.renamed.length)
