@@ -17,8 +17,9 @@ import { provision, type ProvisionConflict, type ProvisionResult } from '../../s
 import { renderProvisionScript } from '../../src/provision/render-schema.js';
 import { passwordFile, resolveRoleSecrets } from '../../src/provision/role-secrets.js';
 import { buildRouting } from '../../src/routing/build-routing.js';
+import { stringify } from 'yaml';
 import type { Routing } from '../../src/routing/model.js';
-import { edgeCasePlanYaml } from '../fixtures/edge-case-plan.js';
+import { edgeCasePlan, edgeCasePlanYaml } from '../fixtures/edge-case-plan.js';
 import { createEdgeCaseSchema, HOSTILE_TABLE, ORDER_ITEMS } from '../fixtures/edge-case-schema.js';
 import { createDatabase, useCluster } from '../support/cluster.js';
 
@@ -306,6 +307,42 @@ describe('provision on the edge-case schema', () => {
           ).rows,
       );
     expect(await roles(other)).toEqual(await roles(pg));
+  });
+
+  it('swapped column names: table, replica-identity key, index and foreign key all follow', async () => {
+    type Svc = { database: string; tables: Record<string, { columns?: Record<string, { from: string }> }> };
+    const plan = edgeCasePlan(routing.sourceUrl, pg.url(), { name: 'swap' }) as {
+      services: Record<string, Svc>;
+    };
+    for (const s of Object.values(plan.services)) s.database = `${s.database}_swap`;
+    plan.services.sales!.tables[ORDER_ITEMS]!.columns = {
+      customer_id: { from: 'category_id' },
+      category_id: { from: 'customer_id' },
+    };
+    plan.services.weird!.tables.legacy_codes = {
+      columns: { label: { from: 'code' }, code: { from: 'label' } },
+    };
+    const swapped = buildRouting(parsePlan(stringify(plan), { env: {} }), catalog);
+    await provision(catalog, swapped, { secretsDir });
+    for (const s of swapped.services) await createPostLoadObjects(swapped, s.name, { jobs: 2 });
+    const sales = await withClient(pg.url('sales_db_swap'), (c) => introspect(c));
+    const items = sales.tables.find((t) => t.name === ORDER_ITEMS)!;
+    expect(items.indexes.find((i) => i.name === 'Order Items by customer')!.columns).toEqual([
+      'category_id',
+      'status',
+    ]);
+    expect(items.foreignKeys.map((f) => [f.columns, f.references.name])).toEqual([
+      [['category_id'], 'Customers'],
+    ]);
+    const weird = await withClient(pg.url('weird_db_swap'), (c) => introspect(c));
+    const codes = weird.tables.find((t) => t.name === 'legacy_codes')!;
+    expect(codes.columns.map((c) => [c.name, c.notNull])).toEqual([
+      ['label', true],
+      ['code', false],
+    ]);
+    expect(codes.indexes.find((i) => i.name === 'legacy_codes_code_key')!.columns).toEqual(['label']);
+    expect(codes.replicaIdentity).toBe('index');
+    expect((await provision(catalog, swapped, { secretsDir })).created).toEqual([]);
   });
 
   it('a conflicting object anywhere fails naming it, and nothing at all is changed', async () => {
