@@ -33,7 +33,10 @@ function plan(sourceUrl: string, targetUrl: string, trial: number): string {
     source: sourceUrl,
     target: targetUrl,
     services: {
-      ledger: { database: `kill${trial}_ledger`, tables: { accounts: {}, line_items: { columns: { quantity: { from: 'qty' } } } } },
+      ledger: {
+        database: `kill${trial}_ledger`,
+        tables: { accounts: {}, line_items: { columns: { quantity: { from: 'qty' } } } },
+      },
       notes: { database: `kill${trial}_notes`, tables: { notes: {} } },
     },
     projections: [{ from: 'accounts', to: 'notes.account_names', columns: ['id', 'name'] }],
@@ -75,7 +78,16 @@ describe('carve copy killed with SIGKILL', () => {
       const { routing } = await provisionMigration(sourceUrl, text);
       const byTime = trial % 4 === 0;
       const killAt = byTime ? Math.round(200 + random() * 3000) : 1 + Math.floor(random() * (fullEvents - 1));
-      const { child, done } = spawnCarve(['copy', '--plan', file, '--json', '--chunk-size', '0.05', '--jobs', '2']);
+      const { child, done } = spawnCarve([
+        'copy',
+        '--plan',
+        file,
+        '--json',
+        '--chunk-size',
+        '0.05',
+        '--jobs',
+        '2',
+      ]);
       let lines = 0;
       child.stdout!.on('data', (d: Buffer) => {
         lines += d.toString().split('\n').length - 1;
@@ -102,6 +114,9 @@ describe('carve copy killed with SIGKILL', () => {
       expect(await differingRoutes(routing), `trial ${trial} (${phases.at(-1)})`).toEqual([]);
     }
     // The kills must have hit the copy itself, not only its edges.
-    expect(phases.filter((p) => p.includes('SIGKILL:mid-copy')).length, phases.join(', ')).toBeGreaterThanOrEqual(3);
+    expect(
+      phases.filter((p) => p.includes('SIGKILL:mid-copy')).length,
+      phases.join(', '),
+    ).toBeGreaterThanOrEqual(3);
   }, 600_000);
 });

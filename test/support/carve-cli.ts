@@ -12,7 +12,10 @@ export interface CliRun {
 }
 
 /** Start `carve <args>` as a subprocess (the built CLI in dist/). */
-export function spawnCarve(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliRun> } {
+export function spawnCarve(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; done: Promise<CliRun> } {
   const child = spawn(process.execPath, [CARVE_BIN, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
