@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
-import { createMonolithSchema } from '../../src/demo/create-monolith-schema.js';
+import { seedMonolith } from '../../src/demo/seed/seed-monolith.js';
 import { connect, withClient } from '../../src/pg/connect.js';
 import { sqlStateOf } from '../../src/pg/sqlstate.js';
 import type { PlanProblem } from '../../src/plan/problems.js';
@@ -13,7 +13,7 @@ import { createDatabase, useCluster } from '../support/cluster.js';
 
 /**
  * `carve plan` and `carve provision` as an operator runs them: subprocesses on the CareSync
- * monolith with plans/caresync.yaml (needs `npm run build`).
+ * monolith (seeded at scale 0.001) with plans/caresync.yaml (needs `npm run build`).
  */
 const repo = join(new URL('.', import.meta.url).pathname, '..', '..');
 const PLAN = join(repo, 'plans', 'caresync.yaml');
@@ -63,7 +63,7 @@ async function databases(): Promise<string[]> {
 beforeAll(async () => {
   pg = await useCluster({ name: 'caresync-cli' });
   const source = await createDatabase(pg, 'caresync');
-  await withClient(source, (c) => createMonolithSchema(c));
+  await seedMonolith({ url: source, scale: 0.001 });
   env = { MONOLITH_URL: source, TARGET_URL: pg.url() };
   work = mkdtempSync(join(tmpdir(), 'carve-caresync-'));
 });
