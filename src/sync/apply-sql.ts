@@ -27,6 +27,8 @@ function target(plan: RoutePlan): string {
 /**
  * Insert or overwrite whole rows, by key. Rows in one statement have distinct keys (ON CONFLICT
  * cannot touch a row twice). Every written column is set, so replaying a change rewrites the same row.
+ * OVERRIDING SYSTEM VALUE: the monolith's value wins over a target `GENERATED ALWAYS AS IDENTITY`
+ * column (a no-op for tables without one).
  */
 export function upsertSql(plan: RoutePlan): string {
   const columns = plan.columns;
@@ -37,7 +39,7 @@ export function upsertSql(plan: RoutePlan): string {
     .map((c) => `${quoteIdent(c.target)} = EXCLUDED.${quoteIdent(c.target)}`);
   const conflict = `ON CONFLICT (${plan.key.map((k) => quoteIdent(columns[k]!.target)).join(', ')})`;
   return (
-    `INSERT INTO ${target(plan)} (${columns.map((c) => quoteIdent(c.target)).join(', ')}) ` +
+    `INSERT INTO ${target(plan)} (${columns.map((c) => quoteIdent(c.target)).join(', ')}) OVERRIDING SYSTEM VALUE ` +
     `SELECT ${select} FROM ${unnestFrom(columns.length)} ` +
     (updates.length ? `${conflict} DO UPDATE SET ${updates.join(', ')}` : `${conflict} DO NOTHING`)
   );

@@ -94,7 +94,7 @@ describe('PendingChanges', () => {
 describe('apply SQL', () => {
   it('quotes every identifier, binds every value as a text[] per column, and casts to the column type', () => {
     expect(upsertSql(plan)).toBe(
-      'INSERT INTO "Sales"."x""; drop table y; --" ("id", "site", "weird ""col""", "w") ' +
+      'INSERT INTO "Sales"."x""; drop table y; --" ("id", "site", "weird ""col""", "w") OVERRIDING SYSTEM VALUE ' +
         'SELECT u.a0::integer, u.a1::integer, u.a2::text, u.a3::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(a0, a1, a2, a3) ' +
         'ON CONFLICT ("id", "site") DO UPDATE SET "weird ""col""" = EXCLUDED."weird ""col""", "w" = EXCLUDED."w"',
     );
