@@ -1,0 +1,50 @@
+import { columnSequences } from '../pg/sequences.js';
+import { quoteIdent, quoteQualified } from '../pg/quote.js';
+import type { TableRef } from '../catalog/model.js';
+import type { SnapshotPool } from './snapshot-pool.js';
+import type { SequenceVerifyResult } from './verify-types.js';
+
+/**
+ * Every sequence feeding a column of these target tables (identity, serial, nextval defaults) must
+ * hand out a value past what the column holds, or the first insert after cutover collides. The
+ * column's extreme is read at the verify snapshot; the sequence (not transactional) as it is now,
+ * which can only be further along.
+ */
+export async function checkSequences(
+  pool: SnapshotPool,
+  database: string,
+  tables: readonly TableRef[],
+  failing: boolean,
+): Promise<SequenceVerifyResult[]> {
+  return pool.use(async (client) => {
+    const results: SequenceVerifyResult[] = [];
+    for (const table of tables) {
+      for (const { column, sequence } of await columnSequences(client, table)) {
+        const { rows } = await client.query(
+          `SELECT pg_catalog.pg_sequence_last_value($1::regclass)::text AS last_value,
+                  q.seqstart::text AS start, q.seqincrement::text AS increment,
+                  (SELECT CASE WHEN q.seqincrement > 0 THEN max(${quoteIdent(column)}) ELSE min(${quoteIdent(column)}) END::text
+                     FROM ${quoteQualified(table.schema, table.name)}) AS extreme
+             FROM pg_catalog.pg_sequence q WHERE q.seqrelid = $1::regclass`,
+          [sequence],
+        );
+        const r = rows[0];
+        const increment = BigInt(r.increment);
+        const next = r.last_value === null ? BigInt(r.start) : BigInt(r.last_value) + increment;
+        const behind =
+          r.extreme !== null && (increment > 0n ? next <= BigInt(r.extreme) : next >= BigInt(r.extreme));
+        results.push({
+          database,
+          table,
+          column,
+          sequence,
+          max: r.extreme,
+          next: next.toString(),
+          status: behind ? 'behind' : 'ok',
+          failing: behind && failing,
+        });
+      }
+    }
+    return results;
+  });
+}

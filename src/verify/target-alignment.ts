@@ -1,0 +1,246 @@
+import { CarveError, isCarveError } from '../errors.js';
+import { withClient } from '../pg/connect.js';
+import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
+import { quoteQualified } from '../pg/quote.js';
+import { slotInfo } from '../pg/replication/slot.js';
+import type { Routing, ServiceRoute, TableRoute } from '../routing/model.js';
+import { acquireMigrationLock, type MigrationLock } from '../state/migration-lock.js';
+import { requestHold } from '../sync/hold-request.js';
+import { startSync } from '../sync/sync-engine.js';
+import { peekRelevantCommits, type PeekWindow } from './slot-peek.js';
+import { monolithPoint, type MonolithPoint } from './snapshot-pool.js';
+import type { AlignmentMethod, HoldProvider } from './verify-types.js';
+
+/**
+ * Aligning the targets with the monolith's snapshot.
+ *
+ * The monolith side is exact by construction: a temporary logical slot's exported snapshot sees
+ * precisely the transactions that commit before its consistent point L (the guarantee copy relies
+ * on too). The targets must then hold precisely those transactions:
+ *
+ * - hold-api / hold-table (a sync is running, in this process or in another one): the sync is
+ *   asked to stop every target just before L — every transaction with commit LSN < L applied, none
+ *   at or after it. The slot is created *inside* the hold request (engine.holdAt(fn) /
+ *   requestHold({ choose })), while the sync cannot apply anything, so L is never behind what a
+ *   target already applied. The sync pauses only until each target's snapshot is taken.
+ * - positions (no sync running; verify holds the migration lock meanwhile so none starts): each
+ *   target's apply_position P says which monolith commits it holds. The targets are accepted only
+ *   if no transaction committed between P and L changed one of their tables — read from the
+ *   migration's slot without consuming it. Otherwise VERIFY_TARGETS_BEHIND, or, with `catchUp`,
+ *   a sync engine is run in this process and held at L (which writes the pending changes).
+ * - assumed: the caller states that nothing writes (frozen monolith, tests).
+ */
+export interface AlignmentContext {
+  routing: Routing;
+  services: ServiceRoute[];
+  routes: TableRoute[];
+  mode: 'auto' | 'assume-static';
+  sync?: HoldProvider;
+  catchUp: boolean;
+  holdTimeoutMs: number;
+  applicationName: string;
+  requestedBy: string;
+  signal?: AbortSignal;
+}
+
+export interface Aligned {
+  method: AlignmentMethod;
+  point: MonolithPoint;
+  /** Call as soon as the target snapshots are taken: releases the hold or the migration lock. */
+  release(): Promise<void>;
+}
+
+export async function alignTargets(ctx: AlignmentContext): Promise<Aligned> {
+  const source = ctx.routing.sourceUrl;
+  if (ctx.mode === 'assume-static') {
+    return {
+      method: 'assumed',
+      point: await monolithPoint(source, ctx.applicationName),
+      release: async () => {},
+    };
+  }
+  if (ctx.sync) return holdWithApi(ctx, ctx.sync, 'hold-api', async () => {});
+  let lock: MigrationLock;
+  try {
+    lock = await acquireMigrationLock(source, ctx.routing.names.migration, 'verify');
+  } catch (error) {
+    if (!isCarveError(error, 'MIGRATION_LOCKED')) throw error;
+    const holder = error.details.holder as { application_name?: string } | null;
+    if (!holder?.application_name?.startsWith('carve sync')) {
+      throw new CarveError(
+        'VERIFY_MIGRATION_BUSY',
+        `Migration "${ctx.routing.names.migration}" is busy: ${error.message}`,
+        {
+          details: { migration: ctx.routing.names.migration, holder },
+          hint: 'verify runs alongside carve sync (it holds it at a consistent point); wait for the other command to finish.',
+        },
+      );
+    }
+    return holdWithTable(ctx);
+  }
+  let point: MonolithPoint | undefined;
+  try {
+    point = await monolithPoint(source, ctx.applicationName);
+    await checkPositions(ctx, point.lsn);
+    return { method: 'positions', point, release: () => lock.release() };
+  } catch (error) {
+    await point?.close();
+    await lock.release();
+    if (!ctx.catchUp || !isCarveError(error, 'VERIFY_TARGETS_BEHIND')) throw error;
+  }
+  // Catch up in this process: the engine takes the migration lock itself.
+  const engine = await startSync({
+    routing: ctx.routing,
+    applicationName: `carve sync (${ctx.routing.names.migration}) for verify`,
+  });
+  try {
+    return await holdWithApi(ctx, engine, 'catch-up', async () => void (await engine.stop()));
+  } catch (error) {
+    await engine.stop().catch(() => {});
+    throw error;
+  }
+}
+
+async function holdWithApi(
+  ctx: AlignmentContext,
+  sync: HoldProvider,
+  method: AlignmentMethod,
+  after: () => Promise<void>,
+): Promise<Aligned> {
+  let point: MonolithPoint | undefined;
+  const choose = async () => {
+    await point?.close();
+    point = await monolithPoint(ctx.routing.sourceUrl, ctx.applicationName);
+    return point.lsn;
+  };
+  try {
+    await withTimeout(sync.holdAt(choose), ctx, 'the sync engine');
+  } catch (error) {
+    sync.release();
+    await point?.close();
+    throw error;
+  }
+  return {
+    method,
+    point: point!,
+    release: async () => {
+      sync.release();
+      await after();
+    },
+  };
+}
+
+async function holdWithTable(ctx: AlignmentContext): Promise<Aligned> {
+  let point: MonolithPoint | undefined;
+  const choose = async () => {
+    await point?.close();
+    point = await monolithPoint(ctx.routing.sourceUrl, ctx.applicationName);
+    return point.lsn;
+  };
+  const handle = await requestHold(ctx.routing, {
+    requestedBy: ctx.requestedBy,
+    choose,
+    timeoutMs: ctx.holdTimeoutMs,
+  });
+  try {
+    await handle.reached({ timeoutMs: ctx.holdTimeoutMs });
+  } catch (error) {
+    await handle.release().catch(() => {});
+    await point?.close();
+    throw error;
+  }
+  return { method: 'hold-table', point: point!, release: () => handle.release() };
+}
+
+async function withTimeout<T>(promise: Promise<T>, ctx: AlignmentContext, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new CarveError(
+            'VERIFY_HOLD_TIMEOUT',
+            `${what} did not reach the verify point in ${ctx.holdTimeoutMs} ms`,
+            {
+              details: { timeoutMs: ctx.holdTimeoutMs },
+              hint: 'The sync is behind or stuck; check its lag and run verify again.',
+            },
+          ),
+        ),
+      ctx.holdTimeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function checkPositions(ctx: AlignmentContext, lsn: Lsn): Promise<void> {
+  const names = ctx.routing.names;
+  const noPosition = (database: string) =>
+    new CarveError(
+      'VERIFY_NO_POSITION',
+      `${database} records no applied position for migration "${names.migration}"`,
+      {
+        details: { database, migration: names.migration },
+        hint: 'Run carve copy first. If the monolith is frozen and nothing writes anywhere, verify with --assume-static.',
+      },
+    );
+  const positions = await Promise.all(
+    ctx.services.map((s) =>
+      withClient(s.url, async (c) => {
+        const table = quoteQualified(names.stateSchema, 'apply_position');
+        const present = await c.query('SELECT to_regclass($1) IS NOT NULL AS p', [table]);
+        if (!present.rows[0].p) throw noPosition(s.database);
+        const { rows } = await c.query(`SELECT lsn::text AS lsn FROM ${table} WHERE migration = $1`, [
+          names.migration,
+        ]);
+        if (!rows[0]) throw noPosition(s.database);
+        return { service: s, lsn: parseLsn(rows[0].lsn) };
+      }),
+    ),
+  );
+  const slot = await slotInfo(ctx.routing.sourceUrl, names.slot);
+  if (!slot.exists) {
+    throw new CarveError(
+      'VERIFY_NO_POSITION',
+      `The migration's slot ${names.slot} does not exist on the monolith`,
+      {
+        details: { slot: names.slot },
+        hint: 'Without it verify cannot prove the targets are at the monolith snapshot. If nothing writes, use --assume-static.',
+      },
+    );
+  }
+  const windows: PeekWindow[] = positions.map(({ service, lsn: p }) => ({
+    database: service.database,
+    from: p < lsn ? p : lsn,
+    to: p < lsn ? lsn : p,
+    tables: new Set(
+      ctx.routes
+        .filter((r) => r.database === service.database)
+        .map((r) => `${r.source.schema}.${r.source.name}`),
+    ),
+  }));
+  const upTo = windows.reduce((m, w) => (w.to > m ? w.to : m), lsn);
+  const findings = await withClient(ctx.routing.sourceUrl, (c) =>
+    peekRelevantCommits(c, names.slot, names.publication, upTo, windows),
+  );
+  if (findings.length) {
+    throw new CarveError(
+      'VERIFY_TARGETS_BEHIND',
+      `No carve sync is running and ${findings.map((f) => f.database).join(', ')} lack(s) monolith transactions committed since their last applied position`,
+      {
+        details: {
+          lsn: formatLsn(lsn),
+          databases: findings.map((f) => ({
+            ...f,
+            position: formatLsn(positions.find((p) => p.service.database === f.database)!.lsn),
+          })),
+        },
+        hint: 'Start carve sync (verify holds it at a consistent point while it reads), then run verify again.',
+      },
+    );
+  }
+}

@@ -1,0 +1,358 @@
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CarveError } from '../errors.js';
+import { connect, type Client } from '../pg/connect.js';
+import { formatLsn } from '../pg/lsn.js';
+import type { Routing, TableRoute } from '../routing/model.js';
+import { compareSegment, type Segment, type SegmentContext } from './compare-segment.js';
+import { checkCutForeignKey } from './orphan-check.js';
+import { writeRepairFile } from './repair-file.js';
+import { RepairSpool, RouteCollector } from './route-collector.js';
+import { buildRouteShape, readSideColumns, type RouteShape, type SideColumn } from './route-shape.js';
+import { estimatedRows, hashBucketCount, planSegments } from './segment-plan.js';
+import { checkSequences } from './sequence-check.js';
+import { openAnchor, SnapshotPool, type Anchor } from './snapshot-pool.js';
+import { alignTargets, type Aligned } from './target-alignment.js';
+import { VerifyState } from './verify-state.js';
+import type {
+  ForeignKeyVerifyResult,
+  SequenceVerifyResult,
+  TableVerifyResult,
+  VerifyOptions,
+  VerifyResult,
+} from './verify-types.js';
+
+/**
+ * Prove that the service databases hold exactly the monolith's rows, at one consistent point:
+ *
+ * 1. align: a temporary logical slot gives a monolith snapshot S exactly at LSN L; every target is
+ *    brought to L (sync held there, or its recorded position proven equivalent — target-alignment.ts),
+ *    and a snapshot is taken in each target before the hold is released;
+ * 2. rows: every route (owned tables and projections) is compared segment by segment with bucket
+ *    checksums computed on the server, and differing buckets are narrowed to the exact keys
+ *    (compare-segment.ts); progress is stored per segment so an interrupted verify resumes;
+ * 3. cut foreign keys are checked across databases (orphan-check.ts);
+ * 4. sequences are checked against the columns they feed (sequence-check.ts).
+ *
+ * Reads only, except carve's own verify tables in the targets' state schema (and the hold rows).
+ */
+export async function verify(options: VerifyOptions): Promise<VerifyResult> {
+  const started = Date.now();
+  const { routing } = options;
+  const names = routing.names;
+  const emit = options.onEvent ?? (() => {});
+  const jobs = Math.max(1, Math.floor(options.jobs ?? 4));
+  const app = options.applicationName ?? 'carve verify';
+  const maxKeys = options.maxKeysPerTable ?? 100_000;
+  const bucketRows = Math.max(1, options.bucketRows ?? 1000);
+  const segmentRows = Math.max(1, options.segmentRows ?? 1_000_000);
+
+  const routes = selectRoutes(routing, options.tables);
+  const foreignKeys = routing.cutForeignKeys.filter((fk) => routes.some((r) => r.id === fk.from.routeId));
+  const databases = new Set([...routes.map((r) => r.database), ...foreignKeys.map((fk) => fk.to.database)]);
+  const services = routing.services.filter((s) => databases.has(s.database));
+
+  const state = new VerifyState(names.stateSchema, names.migration);
+  const stateClients = new Map<string, Client>();
+  const pools: SnapshotPool[] = [];
+  const anchors: Anchor[] = [];
+  const spoolDir = join(tmpdir(), `carve-verify-${process.pid}-${randomUUID().slice(0, 8)}`);
+  const spool = options.repairSqlFile ? new RepairSpool(spoolDir) : undefined;
+  let aligned: Aligned | undefined;
+  try {
+    for (const s of services) {
+      const client = await connect(s.url, { applicationName: app });
+      stateClients.set(s.database, client);
+      await state.ensure(client);
+    }
+    let runId: string = randomUUID();
+    let resumed = false;
+    if (options.resume) {
+      const found = (
+        await Promise.all([...stateClients.values()].map((c) => state.latestUnfinished(c)))
+      ).filter((r) => r !== undefined);
+      found.sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1));
+      if (found[0]) {
+        runId = found[0].runId;
+        resumed = true;
+      }
+    }
+
+    // 1. One consistent point on both sides.
+    const alignStart = Date.now();
+    aligned = await alignTargets({
+      routing,
+      services,
+      routes,
+      mode: options.alignment ?? 'auto',
+      sync: options.sync,
+      catchUp: options.catchUp === true,
+      holdTimeoutMs: options.holdTimeoutMs ?? 300_000,
+      applicationName: app,
+      requestedBy: `carve verify ${runId}`,
+      signal: options.signal,
+    });
+    const lsn = formatLsn(aligned.point.lsn);
+    let targetPools: Map<string, SnapshotPool>;
+    let sourcePool: SnapshotPool;
+    try {
+      const sourceAnchor = await openAnchor(routing.sourceUrl, app, aligned.point.snapshot);
+      anchors.push(sourceAnchor);
+      await aligned.point.close();
+      sourcePool = new SnapshotPool(routing.sourceUrl, sourceAnchor.snapshot, jobs + 1, app);
+      targetPools = new Map();
+      await Promise.all(
+        services.map(async (s) => {
+          const anchor = await openAnchor(s.url, app);
+          anchors.push(anchor);
+          targetPools.set(s.database, new SnapshotPool(s.url, anchor.snapshot, jobs + 1, app));
+        }),
+      );
+    } finally {
+      await aligned.point.close();
+      await aligned.release();
+    }
+    pools.push(sourcePool, ...targetPools.values());
+    emit({ type: 'aligned', lsn, alignment: aligned.method, ms: Date.now() - alignStart });
+    for (const client of stateClients.values()) await state.startRun(client, runId, lsn);
+    emit({ type: 'verify-started', runId, lsn, alignment: aligned.method, routes: routes.length, resumed });
+
+    // 2. Rows.
+    const shapes = await readShapes(routes, sourcePool, targetPools);
+    const collectors = new Map(
+      routes.map((r, i) => [r.id, new RouteCollector(shapes.get(r.id)!, i, maxKeys, spool)]),
+    );
+    const work: { ctx: SegmentContext; shapes: RouteShape[]; segment: Segment }[] = [];
+    for (const group of groupBySource(routes)) {
+      const owner = group[0]!;
+      const ctx: SegmentContext = {
+        source: sourcePool,
+        targets: targetPools,
+        bucketRows,
+        hashBuckets: hashBucketCount(estimatedRows(owner.sourceTable), bucketRows),
+      };
+      const stored = new Map<string, Awaited<ReturnType<VerifyState['segments']>>>();
+      for (const route of group) {
+        stored.set(
+          route.id,
+          resumed ? await state.segments(stateClients.get(route.database)!, runId, route.id) : [],
+        );
+      }
+      let plan: Segment[] | undefined = [...stored.values()].find((s) => s.length > 0);
+      plan ??= await sourcePool.use((c) =>
+        planSegments(c, shapes.get(owner.id)!, owner.sourceTable, segmentRows),
+      );
+      for (const route of group) {
+        if (!stored.get(route.id)!.length)
+          await state.planSegments(stateClients.get(route.database)!, runId, route.id, plan);
+        collectors.get(route.id)!.segments = plan.length;
+      }
+      for (const segment of plan) {
+        const pending: RouteShape[] = [];
+        for (const route of group) {
+          const done = stored.get(route.id)!.find((s) => s.no === segment.no && s.status === 'ok');
+          const collector = collectors.get(route.id)!;
+          if (done) {
+            collector.resumedSegments++;
+            collector.segmentsDone++;
+            collector.sourceRows += done.sourceRows;
+            collector.targetRows += done.targetRows;
+          } else pending.push(shapes.get(route.id)!);
+        }
+        if (pending.length) work.push({ ctx, shapes: pending, segment });
+      }
+    }
+    const tables: TableVerifyResult[] = [];
+    const finishRoute = (routeId: string) => {
+      const route = routes.find((r) => r.id === routeId)!;
+      const result = collectors.get(routeId)!.result(route.kind);
+      tables.push(result);
+      emit({ type: 'route-done', result });
+    };
+    for (const route of routes) {
+      const c = collectors.get(route.id)!;
+      if (c.segmentsDone === c.segments) finishRoute(route.id);
+    }
+    let rowsRead = 0;
+    // Largest tables first, so the tail of the run is short segments.
+    work.sort((a, b) => b.segment.estimatedRows - a.segment.estimatedRows);
+    await runLimited(work, jobs, async (item) => {
+      if (options.signal?.aborted) throw aborted();
+      const outcomes = await compareSegment(item.ctx, item.shapes, collectors, item.segment);
+      for (const o of outcomes) {
+        const collector = collectors.get(o.routeId)!;
+        collector.sourceRows += o.sourceRows;
+        collector.targetRows += o.targetRows;
+        collector.segmentsDone++;
+        rowsRead += o.sourceRows + o.targetRows + o.drilledRows;
+        const shape = shapes.get(o.routeId)!;
+        await state.finishSegment(stateClients.get(shape.database)!, runId, o.routeId, item.segment.no, {
+          ...o,
+          lsn,
+        });
+        emit({
+          type: 'segment-done',
+          routeId: o.routeId,
+          segment: item.segment.no,
+          segments: collector.segments,
+          status: o.status,
+          rows: o.sourceRows,
+        });
+        if (collector.segmentsDone === collector.segments) finishRoute(o.routeId);
+      }
+    });
+    tables.sort(
+      (a, b) => routes.findIndex((r) => r.id === a.routeId) - routes.findIndex((r) => r.id === b.routeId),
+    );
+
+    // 3. Cut foreign keys.
+    const fkResults: ForeignKeyVerifyResult[] = [];
+    await runLimited(foreignKeys, jobs, async (fk) => {
+      if (options.signal?.aborted) throw aborted();
+      const result = await checkCutForeignKey(
+        { source: sourcePool, targets: targetPools, maxKeys },
+        fk,
+        shapes.get(fk.from.routeId)!,
+      );
+      fkResults.push(result);
+      emit({ type: 'foreign-key-done', result });
+    });
+    fkResults.sort(
+      (a, b) =>
+        foreignKeys.findIndex((f) => f.name === a.name) - foreignKeys.findIndex((f) => f.name === b.name),
+    );
+
+    // 4. Sequences.
+    const mode = options.sequences ?? 'auto';
+    const live =
+      aligned.method === 'hold-api' || aligned.method === 'hold-table' || aligned.method === 'catch-up';
+    const strict = mode === 'strict' || (mode === 'auto' && !live);
+    const sequences: SequenceVerifyResult[] = [];
+    for (const s of services) {
+      const owned = routes
+        .filter((r) => r.database === s.database && r.kind === 'owned')
+        .map((r) => r.target);
+      if (!owned.length) continue;
+      const results = await checkSequences(targetPools.get(s.database)!, s.database, owned, strict);
+      sequences.push(...results);
+      emit({ type: 'sequences-done', database: s.database, results });
+    }
+
+    const ok =
+      tables.every((t) => t.status === 'ok') &&
+      fkResults.every((f) => f.status !== 'orphans') &&
+      sequences.every((s) => !s.failing);
+    for (const client of stateClients.values()) await state.finishRun(client, runId, ok);
+    if (spool && options.repairSqlFile) {
+      await writeRepairFile(
+        options.repairSqlFile,
+        { runId, lsn },
+        services,
+        routes.map((r, index) => ({ index, routeId: r.id, database: r.database })),
+        spool,
+        sequences,
+      );
+    }
+    const seconds = (Date.now() - started) / 1000;
+    emit({ type: 'verify-finished', ok, seconds });
+    return {
+      ok,
+      runId,
+      lsn,
+      alignment: aligned.method,
+      seconds,
+      tables,
+      foreignKeys: fkResults,
+      sequences,
+      rowsRead,
+    };
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
+    await Promise.all(anchors.map((a) => a.close()));
+    await Promise.all([...stateClients.values()].map((c) => c.end().catch(() => {})));
+    await spool?.closeAll();
+    rmSync(spoolDir, { recursive: true, force: true });
+  }
+}
+
+function aborted(): CarveError {
+  return new CarveError('VERIFY_ABORTED', 'verify was interrupted', {
+    hint: 'Run it again with --resume: segments already found clean are not read again.',
+  });
+}
+
+/** Routes named by `tables` (target or source name, qualified or not, or route id); all when absent. */
+export function selectRoutes(routing: Routing, tables: readonly string[] | undefined): TableRoute[] {
+  if (!tables || tables.length === 0) return [...routing.routes];
+  const names = (r: TableRoute) => [
+    r.id,
+    `${r.target.schema}.${r.target.name}`,
+    r.target.name,
+    `${r.source.schema}.${r.source.name}`,
+    r.source.name,
+    `${r.database}.${r.target.name}`,
+  ];
+  const unknown = tables.filter((t) => !routing.routes.some((r) => names(r).includes(t)));
+  if (unknown.length) {
+    throw new CarveError('VERIFY_UNKNOWN_TABLE', `No routed table is called ${unknown.join(', ')}`, {
+      details: { tables: unknown },
+      hint: 'Name tables as in the plan (target or monolith name, optionally schema-qualified); carve plan lists them.',
+    });
+  }
+  return routing.routes.filter((r) => names(r).some((n) => tables.includes(n)));
+}
+
+/** Routes fed by the same monolith table, owner first: one source scan serves them all. */
+function groupBySource(routes: readonly TableRoute[]): TableRoute[][] {
+  const groups = new Map<string, TableRoute[]>();
+  for (const r of routes) {
+    const key = JSON.stringify([r.source.schema, r.source.name]);
+    const g = groups.get(key) ?? [];
+    g.push(r);
+    groups.set(key, g);
+  }
+  return [...groups.values()].map((g) =>
+    g.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'owned' ? -1 : 1)),
+  );
+}
+
+async function readShapes(
+  routes: readonly TableRoute[],
+  source: SnapshotPool,
+  targets: ReadonlyMap<string, SnapshotPool>,
+): Promise<Map<string, RouteShape>> {
+  const sourceColumns = new Map<string, Map<string, SideColumn> | undefined>();
+  const shapes = new Map<string, RouteShape>();
+  for (const route of routes) {
+    const key = JSON.stringify([route.source.schema, route.source.name]);
+    if (!sourceColumns.has(key))
+      sourceColumns.set(key, await source.use((c) => readSideColumns(c, route.source)));
+    const target = await targets.get(route.database)!.use((c) => readSideColumns(c, route.target));
+    shapes.set(route.id, buildRouteShape(route, sourceColumns.get(key), target));
+  }
+  return shapes;
+}
+
+/** Run `fn` over items with at most `limit` at once; the first failure stops new starts and is rethrown. */
+async function runLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure;
+}
