@@ -3,6 +3,7 @@ import { registerCopyCommand } from './copy.js';
 import { registerPlanCommand } from './plan.js';
 import { registerProvisionCommand } from './provision.js';
 import { registerSyncCommand } from './sync.js';
+import { registerVerifyCommand } from './verify.js';
 
 /** Every command registers itself here; each lives in its own file under src/cli/. */
 export function registerCommands(program: Command): void {
@@ -10,4 +11,5 @@ export function registerCommands(program: Command): void {
   registerProvisionCommand(program);
   registerCopyCommand(program);
   registerSyncCommand(program);
+  registerVerifyCommand(program);
 }

@@ -264,4 +264,54 @@ describe('verify on a copied migration', () => {
       await exec(patientDb, `SELECT setval(pg_get_serial_sequence('public.patients', 'id'), 3000)`);
     }
   });
+
+  it('resumes an interrupted run: segments found clean are not read again', async () => {
+    const controller = new AbortController();
+    let segments = 0;
+    const interrupted = run({
+      jobs: 1,
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'segment-done' && ++segments === 3) controller.abort();
+      },
+    });
+    await expect(interrupted).rejects.toMatchObject({ code: 'VERIFY_ABORTED' });
+    const resumed = await run({ resume: true });
+    expect(resumed.ok).toBe(true);
+    const reused = resumed.tables.reduce((n, t) => n + t.resumedSegments, 0);
+    expect(reused).toBeGreaterThanOrEqual(3);
+    expect(resumed.tables.find((t) => t.target.name === 'patients')).toMatchObject({
+      sourceRows: 3000,
+      targetRows: 3000,
+    });
+    // A fresh run reads everything again.
+    const fresh = await run();
+    expect(fresh.tables.reduce((n, t) => n + t.resumedSegments, 0)).toBe(0);
+  });
+
+  it('without a running sync: unrelated monolith writes are fine, writes to moving tables are refused, --catch-up applies them', async () => {
+    await exec(m.sourceUrl, 'INSERT INTO audit_noise DEFAULT VALUES');
+    expect((await run()).ok).toBe(true);
+
+    await exec(m.sourceUrl, `UPDATE patients SET first_name = 'renamed later' WHERE id = 5`);
+    const refused = run();
+    await expect(refused).rejects.toMatchObject({ code: 'VERIFY_TARGETS_BEHIND' });
+    const error = await refused.catch(
+      (e: { details: { databases: { database: string; transactions: number }[] } }) => e,
+    );
+    expect(error.details.databases.map((d) => d.database).sort()).toEqual(['clinical_db', 'patient_db']);
+    expect(error.details.databases.every((d) => d.transactions === 1)).toBe(true);
+
+    const caughtUp = await run({ catchUp: true });
+    expect(caughtUp.alignment).toBe('catch-up');
+    expect(problems(caughtUp)).toEqual(CLEAN);
+    expect(caughtUp.ok).toBe(true);
+    expect(
+      await withClient(
+        patientDb,
+        async (c) => (await c.query('SELECT first_name FROM patients WHERE id = 5')).rows[0].first_name,
+      ),
+    ).toBe('renamed later');
+    expect((await run()).alignment).toBe('positions');
+  });
 });
