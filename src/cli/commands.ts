@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { registerCopyCommand } from './copy.js';
+import { registerMigrateCommand } from './migrate.js';
 import { registerPlanCommand } from './plan.js';
 import { registerProvisionCommand } from './provision.js';
+import { registerStatusCommand } from './status.js';
 import { registerSyncCommand } from './sync.js';
 import { registerVerifyCommand } from './verify.js';
 
@@ -11,5 +13,7 @@ export function registerCommands(program: Command): void {
   registerProvisionCommand(program);
   registerCopyCommand(program);
   registerSyncCommand(program);
+  registerMigrateCommand(program);
+  registerStatusCommand(program);
   registerVerifyCommand(program);
 }

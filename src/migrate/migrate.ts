@@ -1,0 +1,175 @@
+import { copy } from '../copy/copy-engine.js';
+import type { CopyResult } from '../copy/copy-events.js';
+import type { IndexBuilder } from '../copy/post-load.js';
+import { CarveError } from '../errors.js';
+import { provision } from '../provision/provision.js';
+import type { PreparedMigration } from '../routing/prepare-routing.js';
+import { startSync, type SyncEngine } from '../sync/sync-engine.js';
+import { verify } from '../verify/verify.js';
+import type { VerifyResult } from '../verify/verify-types.js';
+import type { MigrateEvent, MigrateReport, MigrateStep } from './migrate-events.js';
+import { readMigrationStatus, type MigrationStatus } from './migration-status.js';
+
+export interface MigrateOptions {
+  prepared: PreparedMigration;
+  buildIndexes: IndexBuilder;
+  jobs?: number;
+  chunkBytes?: number;
+  secretsDir?: string;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Keep streaming after the report until the signal fires. */
+  follow?: boolean;
+  /**
+   * Called once the targets have caught up for the first time, before the final catch-up and verify
+   * (the demo stops its write load here, so verify compares a quiet end state).
+   */
+  beforeVerify?: () => Promise<void>;
+  onEvent?: (event: MigrateEvent) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * The whole job, resumable: plan checks → provision → copy → sync until caught up → verify → report
+ * (→ keep following). Every step is idempotent and keeps its state in the databases, so running it
+ * again after a crash or kill -9 continues where the last run stopped.
+ */
+export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
+  const { routing, catalog } = options.prepared;
+  const emit = options.onEvent ?? (() => {});
+  const started = Date.now();
+  const steps: MigrateReport['steps'] = [];
+  const step = async <T>(name: MigrateStep, work: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    emit({ type: 'step-started', step: name });
+    const result = await work();
+    const seconds = (Date.now() - t0) / 1000;
+    steps.push({ step: name, seconds });
+    emit({ type: 'step-done', step: name, seconds });
+    return result;
+  };
+  const aborted = () => options.signal?.aborted === true;
+
+  const before = await readMigrationStatus(routing);
+  const resumedFrom = before.phase === 'not-provisioned' && !before.copy ? null : before.phase;
+  emit({
+    type: 'migrate-started',
+    migration: routing.names.migration,
+    resumedFrom,
+    description: describe(before),
+  });
+
+  await step('provision', () =>
+    provision(catalog, routing, {
+      secretsDir: options.secretsDir,
+      env: options.env,
+      onEvent: (event) => emit({ type: 'provision', event }),
+    }),
+  );
+
+  let copyResult: CopyResult | null = null;
+  if (!aborted()) {
+    copyResult = await step('copy', () =>
+      copy({
+        routing,
+        resume: true,
+        jobs: options.jobs,
+        chunkBytes: options.chunkBytes,
+        buildIndexes: options.buildIndexes,
+        onEvent: (event) => emit({ type: 'copy', event }),
+        signal: options.signal,
+      }),
+    );
+  }
+  if (!copyResult?.complete || aborted()) return finish(null, null);
+
+  let changes = 0;
+  let transactions = 0;
+  const engine: SyncEngine = await startSync({
+    routing,
+    onEvent: (event) => {
+      if (event.type === 'batch-applied') {
+        changes += event.changes;
+        transactions += event.transactions;
+      }
+      emit({ type: 'sync', event });
+    },
+  });
+  // The signal stops the engine, whichever step is running.
+  const onAbort = () => void engine.stop();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await step('sync', () => untilStopped(engine, engine.waitForCatchUp()));
+    if (options.beforeVerify && !aborted()) {
+      await options.beforeVerify();
+      await untilStopped(engine, engine.waitForCatchUp());
+    }
+    let verifyResult: VerifyResult | null = null;
+    if (!aborted()) {
+      verifyResult = await step('verify', () =>
+        verify({
+          routing,
+          sync: engine,
+          jobs: options.jobs,
+          onEvent: (event) => emit({ type: 'verify', event }),
+          signal: options.signal,
+        }),
+      );
+    }
+    const report = finish(verifyResult, engine);
+    if (options.follow && !aborted()) {
+      await step('follow', () => engine.done.then(() => undefined));
+    }
+    return report;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    await engine.stop().catch(() => undefined);
+  }
+
+  function finish(verifyResult: VerifyResult | null, engine: SyncEngine | null): MigrateReport {
+    const report: MigrateReport = {
+      migration: routing.names.migration,
+      ok: copyResult?.complete === true && verifyResult?.ok === true,
+      resumedFrom,
+      steps,
+      copy: copyResult,
+      sync: engine ? { changes, transactions, targets: engine.status() } : null,
+      verify: verifyResult,
+      seconds: (Date.now() - started) / 1000,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    };
+    emit({ type: 'migrate-finished', report });
+    return report;
+  }
+}
+
+/** Resolve with `work`, or fail if the engine stops first (an error, or the signal). */
+async function untilStopped<T>(engine: SyncEngine, work: Promise<T>): Promise<T | undefined> {
+  const stopped = engine.done.then((result) => {
+    if (result.reason === 'stopped') return undefined;
+    throw new CarveError('SYNC_STOPPED', `Sync stopped (${result.reason}) before catching up`, {
+      hint: 'Run carve migrate again; it continues from the recorded positions.',
+    });
+  });
+  return Promise.race([work, stopped]);
+}
+
+function describe(status: MigrationStatus): string {
+  switch (status.phase) {
+    case 'not-provisioned':
+      return status.copy ? 'the service databases are incomplete' : 'nothing done yet';
+    case 'provisioned':
+      return 'provisioned; the copy has not started';
+    case 'copying':
+    case 'copy-failed': {
+      const c = status.copy!;
+      return `copy in progress: ${c.chunksDone}/${c.chunks} chunks done (${c.rowsCopied} rows)${c.chunksFailed ? `, ${c.chunksFailed} failed` : ''}; continuing it`;
+    }
+    case 'copied':
+    case 'streaming':
+      return 'copy complete; streaming continues from the recorded positions';
+    case 'verified':
+      return 'copied and verified before; streaming and verifying again';
+    case 'verify-failed':
+      return 'the last verify found differences; streaming and verifying again';
+  }
+}

@@ -1,0 +1,237 @@
+import { withClient } from '../pg/connect.js';
+import { quoteQualified } from '../pg/quote.js';
+import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
+import type { Routing } from '../routing/model.js';
+import { CopyLog, type ChunkRecord, type MigrationRecord } from '../state/copy-log.js';
+import { readSyncStatus, type SyncStatus } from '../sync/sync-status.js';
+
+export type MigrationPhase =
+  | 'not-provisioned'
+  | 'provisioned'
+  | 'copying'
+  | 'copy-failed'
+  | 'copied'
+  | 'streaming'
+  | 'verified'
+  | 'verify-failed';
+
+export interface RouteProgress {
+  routeId: string;
+  database: string;
+  rowsCopied: number;
+  estimatedRows: number;
+  chunks: number;
+  chunksDone: number;
+  chunksFailed: number;
+}
+
+export interface CopyProgress {
+  routes: RouteProgress[];
+  chunks: number;
+  chunksDone: number;
+  chunksFailed: number;
+  rowsCopied: number;
+  estimatedRows: number;
+  /** Rows per second over the last minute of finished chunks (0 when idle). */
+  rowsPerSecond: number;
+  /** Remaining estimated rows / rate, null when unknown. */
+  etaSeconds: number | null;
+  finished: boolean;
+  failures: {
+    routeId: string;
+    chunkNo: number;
+    relation: string;
+    lower: string | null;
+    upper: string | null;
+    sqlstate: string | null;
+    error: string | null;
+  }[];
+}
+
+export interface VerifySummary {
+  runId: string;
+  lsn: string;
+  startedAt: string;
+  finishedAt: string | null;
+  ok: boolean | null;
+}
+
+export interface MigrationStatus {
+  migration: string;
+  phase: MigrationPhase;
+  missing: { databases: string[]; tables: string[] };
+  copy: CopyProgress | null;
+  sync: (SyncStatus & { running: boolean }) | null;
+  verify: VerifySummary | null;
+}
+
+interface DatabaseState {
+  database: string;
+  exists: boolean;
+  missingTables: string[];
+  migration?: MigrationRecord;
+  chunks: ChunkRecord[];
+  recent: { rows: number; seconds: number };
+  verify?: VerifySummary;
+}
+
+/**
+ * Where a migration stands, from what the databases record (nothing is kept anywhere else):
+ * provisioned objects, the copy log, applied positions and lag, the last verify run. Reads only.
+ */
+export async function readMigrationStatus(routing: Routing): Promise<MigrationStatus> {
+  const { names } = routing;
+  const log = new CopyLog(names.stateSchema, names.migration);
+  const databases: DatabaseState[] = [];
+  for (const service of routing.services) {
+    try {
+      databases.push(
+        await withClient(service.url, async (client) => {
+          const state: DatabaseState = {
+            database: service.database,
+            exists: true,
+            missingTables: [],
+            chunks: [],
+            recent: { rows: 0, seconds: 60 },
+          };
+          for (const route of service.tables) {
+            const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [
+              quoteQualified(route.target.schema, route.target.name),
+            ]);
+            if (!rows[0].present)
+              state.missingTables.push(`${service.database}.${route.target.schema}.${route.target.name}`);
+          }
+          const present = async (table: string) =>
+            (
+              await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [
+                quoteQualified(names.stateSchema, table),
+              ])
+            ).rows[0].present as boolean;
+          if (await present('migrations')) {
+            state.migration = await log.readMigration(client);
+            state.chunks = await log.chunks(client);
+            const recent = await client.query(
+              `SELECT coalesce(sum(rows), 0)::bigint AS rows,
+                      greatest(1, extract(epoch FROM now() - min(finished_at)))::float8 AS seconds
+                 FROM ${quoteQualified(names.stateSchema, 'copy_chunks')}
+                WHERE migration = $1 AND status = 'done' AND finished_at > now() - interval '60 seconds'`,
+              [names.migration],
+            );
+            state.recent = { rows: Number(recent.rows[0].rows), seconds: Number(recent.rows[0].seconds) };
+          }
+          if (await present('verify_runs')) {
+            const { rows } = await client.query(
+              `SELECT run_id, lsn::text AS lsn, started_at::text AS started, finished_at::text AS finished, ok
+                 FROM ${quoteQualified(names.stateSchema, 'verify_runs')} WHERE migration = $1
+                ORDER BY started_at DESC LIMIT 1`,
+              [names.migration],
+            );
+            const r = rows[0];
+            if (r)
+              state.verify = {
+                runId: r.run_id,
+                lsn: r.lsn,
+                startedAt: r.started,
+                finishedAt: r.finished,
+                ok: r.ok,
+              };
+          }
+          return state;
+        }),
+      );
+    } catch (error) {
+      if (sqlStateOf(error) !== SqlState.invalidCatalogName) throw error;
+      databases.push({
+        database: service.database,
+        exists: false,
+        missingTables: [],
+        chunks: [],
+        recent: { rows: 0, seconds: 60 },
+      });
+    }
+  }
+
+  const missing = {
+    databases: databases.filter((d) => !d.exists).map((d) => d.database),
+    tables: databases.flatMap((d) => d.missingTables),
+  };
+  const recorded = databases.filter((d) => d.migration);
+  const copy = recorded.length ? copyProgress(routing, databases) : null;
+  const sync = copy?.finished ? { ...(await readSyncStatus(routing)), running: false } : null;
+  if (sync) sync.running = sync.slot.active;
+  const verify = latestVerify(databases);
+
+  let phase: MigrationPhase;
+  if (missing.databases.length || missing.tables.length) phase = 'not-provisioned';
+  else if (!copy) phase = 'provisioned';
+  else if (!copy.finished) phase = copy.chunksFailed ? 'copy-failed' : 'copying';
+  else if (verify?.finishedAt && verify.ok !== null) phase = verify.ok ? 'verified' : 'verify-failed';
+  else phase = sync?.running ? 'streaming' : 'copied';
+  // A verify result is history; streaming is what is happening now.
+  if ((phase === 'verified' || phase === 'verify-failed') && sync?.running) phase = 'streaming';
+  return { migration: names.migration, phase, missing, copy, sync, verify };
+}
+
+function copyProgress(routing: Routing, databases: DatabaseState[]): CopyProgress {
+  const routes: RouteProgress[] = routing.routes.map((route) => {
+    const chunks =
+      databases.find((d) => d.database === route.database)?.chunks.filter((c) => c.routeId === route.id) ??
+      [];
+    return {
+      routeId: route.id,
+      database: route.database,
+      rowsCopied: chunks.reduce((sum, c) => sum + (c.status === 'done' ? (c.rows ?? 0) : 0), 0),
+      estimatedRows: Math.max(0, route.sourceTable.rowEstimate),
+      chunks: chunks.length,
+      chunksDone: chunks.filter((c) => c.status === 'done').length,
+      chunksFailed: chunks.filter((c) => c.status === 'failed').length,
+    };
+  });
+  const all = databases.flatMap((d) => d.chunks);
+  const rowsCopied = routes.reduce((s, r) => s + r.rowsCopied, 0);
+  const estimatedRows = routes.reduce((s, r) => s + Math.max(r.estimatedRows, r.rowsCopied), 0);
+  const recentRows = databases.reduce((s, d) => s + d.recent.rows, 0);
+  const recentSeconds = Math.max(1, ...databases.map((d) => d.recent.seconds));
+  const rowsPerSecond = recentRows / recentSeconds;
+  const finished = databases.every((d) => !d.exists || d.migration?.copyFinishedAt);
+  return {
+    routes,
+    chunks: all.length,
+    chunksDone: all.filter((c) => c.status === 'done').length,
+    chunksFailed: all.filter((c) => c.status === 'failed').length,
+    rowsCopied,
+    estimatedRows,
+    rowsPerSecond,
+    etaSeconds: finished
+      ? 0
+      : rowsPerSecond > 0
+        ? Math.max(0, estimatedRows - rowsCopied) / rowsPerSecond
+        : null,
+    finished,
+    failures: all
+      .filter((c) => c.status === 'failed')
+      .map((c) => ({
+        routeId: c.routeId,
+        chunkNo: c.chunkNo,
+        relation: `${c.source.schema}.${c.source.name}`,
+        lower: c.lower,
+        upper: c.upper,
+        sqlstate: c.sqlstate,
+        error: c.error,
+      })),
+  };
+}
+
+function latestVerify(databases: DatabaseState[]): VerifySummary | null {
+  const runs = databases.map((d) => d.verify).filter((v): v is VerifySummary => v !== undefined);
+  if (!runs.length) return null;
+  runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  const latest = runs[0]!;
+  // One run spans every database; it passed only if it finished and passed everywhere.
+  const same = runs.filter((r) => r.runId === latest.runId);
+  return {
+    ...latest,
+    ok: same.some((r) => r.ok === false) ? false : same.every((r) => r.ok === true) ? true : null,
+    finishedAt: same.every((r) => r.finishedAt) ? latest.finishedAt : null,
+  };
+}
