@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CARESYNC_TABLES } from '../../src/demo/caresync-tables.js';
+import { createMonolithSchema } from '../../src/demo/create-monolith-schema.js';
 import { findOrphans } from '../../src/demo/find-orphans.js';
 import { seedMonolith, type SeedEvent, type SeedReport } from '../../src/demo/seed/seed-monolith.js';
 import { isScaledTable, seedVolumes } from '../../src/demo/seed/volumes.js';
@@ -54,8 +55,16 @@ describe('demo seed', () => {
     expect(smallReport.tables.map((t) => t.table).sort()).toEqual(CARESYNC_TABLES.map((t) => t.name).sort());
     expect(smallReport.totalRows).toBe(Object.values(actual).reduce((a, b) => a + b, 0));
     expect(smallReport.databaseBytes).toBeGreaterThan(1_000_000);
-    expect(events[0]).toMatchObject({ type: 'schema', tables: 58 });
+    expect(events.find((e) => e.type === 'schema')).toMatchObject({ tables: 58, partitions: 25 });
     expect(events.at(-1)).toMatchObject({ type: 'done' });
+    expect(Object.keys(smallReport.phases)).toEqual([
+      'schema',
+      'load',
+      'indexes',
+      'foreign-keys',
+      'sequences',
+      'analyze',
+    ]);
     const progress = events.filter((e) => e.type === 'progress');
     expect(progress.at(-1)).toMatchObject({
       overallDone: smallReport.totalRows,
@@ -83,6 +92,26 @@ describe('demo seed', () => {
       expect(Number(r.rows[0].id)).toBe(seedVolumes(0.001).reports! + 1);
       await c.query('ROLLBACK');
     });
+  });
+
+  it('ends with exactly the schema createMonolithSchema makes: every index and validated key back', async () => {
+    const fresh = await createDatabase(cluster, 'schema_only');
+    await withClient(fresh, (c) => createMonolithSchema(c));
+    const shape = (url: string) =>
+      withClient(url, async (c) => ({
+        constraints: (
+          await c.query(
+            `SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated AS d
+               FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1`,
+          )
+        ).rows.map((r) => r.d),
+        indexes: (
+          await c.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`)
+        ).rows.map((r) => r.indexdef),
+      }));
+    const [seeded, expected] = await Promise.all([shape(small), shape(fresh)]);
+    expect(seeded.constraints.length).toBeGreaterThan(200);
+    expect(seeded).toEqual(expected);
   });
 
   it('keeps every foreign key valid (checked generically over pg_constraint)', async () => {
