@@ -1,0 +1,251 @@
+import { CarveError } from '../../errors.js';
+import { connect, type Client } from '../../pg/connect.js';
+import { isTransientError, sqlStateOf } from '../../pg/sqlstate.js';
+import { LoadStatsCollector } from './load-stats.js';
+import type { LoadHandle, LoadOptions, LoadReport, LoadStats } from './load-types.js';
+import { OPERATIONS, operationChooser } from './operation-mix.js';
+import { Prng } from './prng.js';
+import { readReferenceData, type ReferenceData } from './reference-data.js';
+import { TxContext } from './tx-context.js';
+
+export type { LoadHandle, LoadOptions, LoadReport, LoadStats } from './load-types.js';
+
+interface Arrival {
+  index: number;
+  /** performance.now() at which it was due. */
+  due: number;
+}
+
+/**
+ * Run a realistic OLTP write mix against the CareSync monolith, in process, until the duration or
+ * count is reached or `stop()` is called. Scheduling is open-loop: transaction k is due at
+ * start + k / rate whatever happened before, and its latency is measured from that moment — a
+ * slow server shows up as latency and queueing, not as a silently lower rate. Each transaction
+ * draws its operation and values from its own stream of the seed.
+ */
+export function startLoad(options: LoadOptions): LoadHandle {
+  const run = new LoadRun(validate(options));
+  const done = run.start();
+  done.catch(() => {}); // callers that only use stop() must not see an unhandled rejection
+  return {
+    done,
+    stop: () => run.stop(done),
+    stats: () => run.stats(),
+  };
+}
+
+function validate(
+  options: LoadOptions,
+): Required<Omit<LoadOptions, 'durationMs' | 'maxTransactions' | 'mix'>> & LoadOptions {
+  const problems: string[] = [];
+  if (!(options.rate > 0)) problems.push('rate must be > 0');
+  if (options.durationMs === undefined && options.maxTransactions === undefined)
+    problems.push('give a duration or a maximum count');
+  if (options.durationMs !== undefined && !(options.durationMs > 0)) problems.push('duration must be > 0');
+  if (options.maxTransactions !== undefined && !(options.maxTransactions > 0))
+    problems.push('maximum count must be > 0');
+  const connections = options.connections ?? 4;
+  if (!Number.isInteger(connections) || connections < 1)
+    problems.push('connections must be a positive integer');
+  if (problems.length > 0) {
+    throw new CarveError('DEMO_LOAD_BAD_OPTIONS', `Invalid load options: ${problems.join('; ')}`, {
+      details: { problems },
+      hint: 'E.g. --rate 100 --duration 60s --connections 4',
+    });
+  }
+  return { seed: 1, statementTimeoutMs: 30_000, ...options, connections };
+}
+
+class LoadRun {
+  private readonly collector = new LoadStatsCollector();
+  private readonly choose;
+  private readonly tag = Date.now().toString(36);
+  private readonly queue: Arrival[] = [];
+  private readonly idle: Client[] = [];
+  private readonly clients = new Set<Client>();
+  private ref: ReferenceData | undefined;
+  private startedAt = 0;
+  private finishedAt: number | undefined;
+  private scheduled = 0;
+  private dropped = 0;
+  private inFlight = 0;
+  private stopping = false;
+  private reason: LoadReport['reason'] = 'duration';
+  private timer: NodeJS.Timeout | undefined;
+  private finish: (() => void) | undefined;
+  private readonly maxQueue: number;
+
+  constructor(private readonly options: ReturnType<typeof validate>) {
+    this.choose = operationChooser(options.mix);
+    this.maxQueue = Math.max(1000, Math.ceil(options.rate * 10));
+  }
+
+  async start(): Promise<LoadReport> {
+    try {
+      for (let i = 0; i < this.options.connections; i++) this.idle.push(await this.open());
+      this.ref = await readReferenceData(this.idle[0]!).catch((cause: unknown) => {
+        if (cause instanceof CarveError) throw cause;
+        throw new CarveError(
+          'DEMO_LOAD_NOT_SEEDED',
+          `Cannot read the CareSync reference data: ${String(cause)}`,
+          {
+            details: { sqlstate: sqlStateOf(cause) },
+            hint: 'Seed the monolith first: carve demo seed --source URL --scale 0.01',
+            cause,
+          },
+        );
+      });
+      if (this.stopping) return this.report();
+      this.startedAt = performance.now();
+      await new Promise<void>((resolve) => {
+        this.finish = resolve;
+        this.tick();
+      });
+      return this.report();
+    } finally {
+      if (this.timer) clearTimeout(this.timer);
+      await Promise.all([...this.clients].map((c) => c.end().catch(() => {})));
+    }
+  }
+
+  async stop(done: Promise<LoadReport>): Promise<LoadReport> {
+    if (!this.stopping && this.finishedAt === undefined) {
+      this.stopping = true;
+      this.reason = 'stopped';
+      this.dropped += this.queue.length;
+      this.queue.length = 0;
+      if (this.timer) clearTimeout(this.timer);
+      this.maybeFinish();
+    }
+    return done;
+  }
+
+  stats(): LoadStats {
+    const end = this.finishedAt ?? performance.now();
+    return this.collector.snapshot({
+      targetRate: this.options.rate,
+      elapsedSeconds: this.startedAt === 0 ? 0 : (end - this.startedAt) / 1000,
+      scheduled: this.scheduled,
+      dropped: this.dropped,
+      inFlight: this.inFlight,
+      queued: this.queue.length,
+    });
+  }
+
+  private report(): LoadReport {
+    return { ...this.stats(), reason: this.reason };
+  }
+
+  /** How many transactions are due by `now`, within the duration and count limits. */
+  private dueBy(now: number): number {
+    const { rate, durationMs, maxTransactions } = this.options;
+    let due = Math.floor(((now - this.startedAt) / 1000) * rate) + 1;
+    if (durationMs !== undefined) due = Math.min(due, Math.ceil((durationMs / 1000) * rate));
+    if (maxTransactions !== undefined) due = Math.min(due, maxTransactions);
+    return due;
+  }
+
+  private allScheduled(): boolean {
+    return this.scheduled >= this.dueBy(Number.POSITIVE_INFINITY);
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    if (this.stopping) return;
+    const now = performance.now();
+    for (const target = this.dueBy(now); this.scheduled < target; this.scheduled++) {
+      const arrival = {
+        index: this.scheduled,
+        due: this.startedAt + (this.scheduled / this.options.rate) * 1000,
+      };
+      if (this.queue.length >= this.maxQueue) this.dropped++;
+      else this.queue.push(arrival);
+    }
+    this.dispatch();
+    if (this.allScheduled()) {
+      this.reason =
+        this.options.maxTransactions !== undefined && this.scheduled >= this.options.maxTransactions
+          ? 'count'
+          : 'duration';
+      this.maybeFinish();
+      return;
+    }
+    const next = this.startedAt + (this.scheduled / this.options.rate) * 1000;
+    this.timer = setTimeout(() => this.tick(), Math.max(1, Math.min(50, next - performance.now())));
+  }
+
+  private dispatch(): void {
+    while (!this.stopping && this.queue.length > 0 && this.idle.length > 0) {
+      const client = this.idle.pop()!;
+      const arrival = this.queue.shift()!;
+      this.inFlight++;
+      void this.execute(client, arrival).then((next) => {
+        this.inFlight--;
+        if (next) this.idle.push(next);
+        this.dispatch();
+        this.maybeFinish();
+      });
+    }
+  }
+
+  private maybeFinish(): void {
+    if (this.inFlight > 0 || !this.finish) return;
+    if (this.stopping || (this.allScheduled() && this.queue.length === 0)) {
+      this.finishedAt ??= performance.now();
+      this.finish();
+    }
+  }
+
+  /** Run one transaction; returns the client to reuse (a new one if the old connection broke). */
+  private async execute(client: Client, arrival: Arrival): Promise<Client | undefined> {
+    const rng = new Prng(this.options.seed, arrival.index);
+    const kind = this.choose(rng);
+    const tx = new TxContext(client, rng, this.ref!, this.tag);
+    try {
+      await client.query('BEGIN');
+      await OPERATIONS[kind](tx);
+      await client.query('COMMIT');
+      this.collector.commit(kind, tx.changes, performance.now() - arrival.due);
+      for (const [table, id] of tx.newIds) {
+        const range = this.ref!.ranges[table];
+        range.hi = Math.max(range.hi, id);
+        if (range.lo === 0) range.lo = id;
+      }
+      return client;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      this.collector.fail(kind, sqlStateOf(error) ?? 'client');
+      if (!isTransientError(error) || sqlStateOf(error) === '40001' || sqlStateOf(error) === '40P01')
+        return client;
+      return this.replace(client);
+    }
+  }
+
+  private async replace(broken: Client): Promise<Client | undefined> {
+    this.clients.delete(broken);
+    await broken.end().catch(() => {});
+    while (!this.stopping && this.finishedAt === undefined) {
+      try {
+        return await this.open();
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+    return undefined;
+  }
+
+  private async open(): Promise<Client> {
+    const client = await connect(this.options.url, {
+      applicationName: 'carve demo load',
+      statementTimeoutMs: this.options.statementTimeoutMs,
+    }).catch((cause: unknown) => {
+      throw new CarveError('DEMO_CONNECT_FAILED', `Cannot connect to the monolith: ${String(cause)}`, {
+        details: { sqlstate: sqlStateOf(cause) },
+        hint: 'Check --source; the database must exist and be seeded.',
+        cause,
+      });
+    });
+    this.clients.add(client);
+    return client;
+  }
+}
