@@ -45,7 +45,13 @@ export interface DemoResult {
   seed: SeedReport;
   load: LoadReport | null;
   /** With keep: where the clusters are and how to reach them. */
-  kept?: { monolithUrl: string; targetUrl: string; monolithDir: string; targetDir: string; secretsDir: string };
+  kept?: {
+    monolithUrl: string;
+    targetUrl: string;
+    monolithDir: string;
+    targetDir: string;
+    secretsDir: string;
+  };
 }
 
 /**
@@ -69,13 +75,29 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     ]);
     const monolithUrl = monolith.url('caresync');
     const targetUrl = target.url();
-    emit({ type: 'clusters-started', monolithUrl, targetUrl, binaries: `${monolith.binaries.source} PostgreSQL ${monolith.binaries.major}` });
+    emit({
+      type: 'clusters-started',
+      monolithUrl,
+      targetUrl,
+      binaries: `${monolith.binaries.source} PostgreSQL ${monolith.binaries.major}`,
+    });
 
     await withClient(monolith.url(), (c) => c.query('CREATE DATABASE caresync'));
-    const seed = await seedMonolith({ url: monolithUrl, scale, seed: options.seed ?? 1, onEvent: (event) => emit({ type: 'seed', event }) });
+    const seed = await seedMonolith({
+      url: monolithUrl,
+      scale,
+      seed: options.seed ?? 1,
+      onEvent: (event) => emit({ type: 'seed', event }),
+    });
     emit({ type: 'seeded', report: seed });
 
-    load = startLoad({ url: monolithUrl, rate, durationMs: 24 * 3600_000, connections: 2, seed: options.seed ?? 1 });
+    load = startLoad({
+      url: monolithUrl,
+      rate,
+      durationMs: 24 * 3600_000,
+      connections: 2,
+      seed: options.seed ?? 1,
+    });
     emit({ type: 'load-started', rate });
     const stopLoad = async () => {
       if (!load || loadReport) return;
@@ -101,7 +123,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       report,
       seed,
       load: loadReport,
-      ...(options.keep ? { kept: { monolithUrl, targetUrl, monolithDir: monolith.rootDir, targetDir: target.rootDir, secretsDir } } : {}),
+      ...(options.keep
+        ? {
+            kept: {
+              monolithUrl,
+              targetUrl,
+              monolithDir: monolith.rootDir,
+              targetDir: target.rootDir,
+              secretsDir,
+            },
+          }
+        : {}),
     };
   } finally {
     if (load && !loadReport) await load.stop().catch(() => undefined);
