@@ -45,6 +45,23 @@ export function upsertSql(plan: RoutePlan): string {
   );
 }
 
+/**
+ * Overwrite whole rows that exist, by key (rows last written by an UPDATE). Cheaper than an upsert:
+ * no speculative insertion. Parameters: every column. The caller compares the row count and
+ * upserts the same rows when some were missing.
+ */
+export function updateSql(plan: RoutePlan): string {
+  const keySet = new Set(plan.key);
+  const assignments = plan.columns
+    .map((c, i) => (keySet.has(i) ? null : `${quoteIdent(c.target)} = u.${alias(i)}::${c.type}`))
+    .filter((a): a is string => a !== null);
+  if (assignments.length === 0) return upsertSql(plan);
+  const where = plan.key
+    .map((k) => `t.${quoteIdent(plan.columns[k]!.target)} = u.${alias(k)}::${plan.columns[k]!.type}`)
+    .join(' AND ');
+  return `UPDATE ${target(plan)} AS t SET ${assignments.join(', ')} FROM ${unnestFrom(plan.columns.length)} WHERE ${where}`;
+}
+
 /** Delete rows by key; parameters are the key columns in plan.key order. A missing row is fine. */
 export function deleteSql(plan: RoutePlan): string {
   const keys = plan.key.map((k) => plan.columns[k]!);

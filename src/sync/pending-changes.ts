@@ -3,14 +3,20 @@ import type { RoutePlan } from './route-plan.js';
 
 /** The net effect, so far in a batch, of the changes to one row. */
 export type NetChange =
-  | { kind: 'upsert'; values: Value[] }
+  /** exists: the row was in the target before this batch (its last write came from an UPDATE). */
+  | { kind: 'upsert'; values: Value[]; exists: boolean }
   | { kind: 'patch'; values: PartialValue[] }
   | { kind: 'delete'; keyValues: Value[] };
 
-/** What a flush of one table runs, in this order: deletes, whole-row upserts, patches per column set. */
+/**
+ * What a flush of one table runs, in this order: deletes, whole-row updates of rows that exist,
+ * whole-row upserts of new rows, patches per column set.
+ */
 export interface TableFlush {
   plan: RoutePlan;
   deletes: Value[][];
+  /** Rows last written by an UPDATE: UPDATE by key (cheaper than an upsert), upsert if any is missing. */
+  updates: Value[][];
   upserts: Value[][];
   /** Patches grouped by the non-key columns they set (positions in plan.columns); rows are whole. */
   patches: { set: number[]; rows: PartialValue[][] }[];
@@ -69,10 +75,21 @@ export class PendingChanges {
     }
     this.lastKind.set(change.plan, change.kind);
     let next: NetChange;
-    if (change.kind === 'upsert') next = { kind: 'upsert', values: change.values };
-    else if (change.kind === 'delete') next = { kind: 'delete', keyValues: change.keyValues };
+    if (change.kind === 'upsert') {
+      // An UPDATE after this batch inserted (or deleted) the row: the row is not in the table yet.
+      const exists =
+        change.update &&
+        (previous === undefined ||
+          previous.kind === 'patch' ||
+          (previous.kind === 'upsert' && previous.exists));
+      next = { kind: 'upsert', values: change.values, exists };
+    } else if (change.kind === 'delete') next = { kind: 'delete', keyValues: change.keyValues };
     else if (previous?.kind === 'upsert')
-      next = { kind: 'upsert', values: merge(previous.values, change.values) as Value[] };
+      next = {
+        kind: 'upsert',
+        values: merge(previous.values, change.values) as Value[],
+        exists: previous.exists,
+      };
     else if (previous?.kind === 'patch')
       next = { kind: 'patch', values: merge(previous.values, change.values) };
     else next = { kind: 'patch', values: change.values };
@@ -116,12 +133,12 @@ function merge(base: readonly PartialValue[], patch: readonly PartialValue[]): P
 }
 
 function toFlush(plan: RoutePlan, rows: Map<string, NetChange>): TableFlush {
-  const flush: TableFlush = { plan, deletes: [], upserts: [], patches: [] };
+  const flush: TableFlush = { plan, deletes: [], updates: [], upserts: [], patches: [] };
   const bySet = new Map<string, { set: number[]; rows: PartialValue[][] }>();
   const keys = new Set(plan.key);
   for (const change of rows.values()) {
     if (change.kind === 'delete') flush.deletes.push(change.keyValues);
-    else if (change.kind === 'upsert') flush.upserts.push(change.values);
+    else if (change.kind === 'upsert') (change.exists ? flush.updates : flush.upserts).push(change.values);
     else {
       const set: number[] = [];
       for (let i = 0; i < change.values.length; i++)

@@ -23,7 +23,15 @@ export type PartialValue = Value | undefined;
  *           and the sent columns (rare; applied on its own, in order)
  */
 export type RoutedChange =
-  | { kind: 'upsert'; plan: RoutePlan; key: string; values: Value[]; bytes: number }
+  | {
+      kind: 'upsert';
+      plan: RoutePlan;
+      key: string;
+      values: Value[];
+      bytes: number;
+      /** From an UPDATE: the row is expected to be there already (applied as UPDATE, upsert if not). */
+      update: boolean;
+    }
   | { kind: 'patch'; plan: RoutePlan; key: string; values: PartialValue[]; bytes: number }
   | { kind: 'delete'; plan: RoutePlan; key: string; keyValues: Value[]; bytes: number }
   | {
@@ -49,7 +57,14 @@ export function routeChange(
   if (message.tag === 'insert') {
     for (const plan of relation.routes) {
       const values = fullRow(plan, message.newTuple);
-      out.push({ kind: 'upsert', plan, key: keyText(plan, values), values, bytes: sizeOf(values) });
+      out.push({
+        kind: 'upsert',
+        plan,
+        key: keyText(plan, values),
+        values,
+        bytes: sizeOf(values),
+        update: false,
+      });
     }
   } else if (message.tag === 'delete') {
     for (const plan of relation.routes) {
@@ -77,6 +92,16 @@ function routeUpdate(plan: RoutePlan, message: UpdateMessage, out: RoutedChange[
 
   if (!keyChanged && !touches(plan, newTuple, oldKind === 'full' ? oldTuple : null)) return;
 
+  if (plan.identity && isTextRow(newTuple)) {
+    const bytes = sizeOf(newTuple);
+    if (keyChanged) {
+      out.push({ kind: 'delete', plan, key: oldKey, keyValues: oldKeyValues, bytes: sizeOf(oldKeyValues) });
+      out.push({ kind: 'upsert', plan, key, values: newTuple, bytes, update: false });
+    } else {
+      out.push({ kind: 'upsert', plan, key, values: newTuple, bytes, update: true });
+    }
+    return;
+  }
   let partial = false;
   const values: PartialValue[] = plan.columns.map((column) => {
     const value = newTuple[column.index]!;
@@ -94,12 +119,12 @@ function routeUpdate(plan: RoutePlan, message: UpdateMessage, out: RoutedChange[
       out.push({ kind: 'move', plan, key, oldKey, oldKeyValues, values, bytes });
     } else {
       out.push({ kind: 'delete', plan, key: oldKey, keyValues: oldKeyValues, bytes: sizeOf(oldKeyValues) });
-      out.push({ kind: 'upsert', plan, key, values: values as Value[], bytes });
+      out.push({ kind: 'upsert', plan, key, values: values as Value[], bytes, update: false });
     }
   } else if (partial) {
     out.push({ kind: 'patch', plan, key, values, bytes });
   } else {
-    out.push({ kind: 'upsert', plan, key, values: values as Value[], bytes });
+    out.push({ kind: 'upsert', plan, key, values: values as Value[], bytes, update: true });
   }
 }
 
@@ -122,6 +147,8 @@ function touches(plan: RoutePlan, newTuple: Tuple, oldFull: Tuple | null): boole
 }
 
 function fullRow(plan: RoutePlan, tuple: Tuple): Value[] {
+  // The common case (owner, every column, no renames of position): the decoded tuple is the row.
+  if (plan.identity && isTextRow(tuple)) return tuple;
   return plan.columns.map((column) => {
     const value = tuple[column.index]!;
     if (isUnchangedToast(value)) {
@@ -136,6 +163,12 @@ function fullRow(plan: RoutePlan, tuple: Tuple): Value[] {
     }
     return text(value);
   });
+}
+
+/** Every value is text or NULL (no unchanged-TOAST marker, no binary value). */
+function isTextRow(tuple: Tuple): tuple is Value[] {
+  for (const value of tuple) if (value !== null && typeof value !== 'string') return false;
+  return true;
 }
 
 function keyText(plan: RoutePlan, values: Value[]): string {

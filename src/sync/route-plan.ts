@@ -27,6 +27,8 @@ export interface RoutePlan {
   key: number[];
   /** Projections skip updates that touch none of their columns (when the old row is known). */
   projection: boolean;
+  /** columns are exactly the relation's, in its order: a tuple of text values is the row as is. */
+  identity: boolean;
 }
 
 export interface RelationPlan {
@@ -160,7 +162,15 @@ export function planRelation(
       }
       return at;
     });
-    plans.push({ route, database: route.database, columns, key, projection: route.kind === 'projection' });
+    const identity = columns.length === relation.columns.length && columns.every((c, i) => c.index === i);
+    plans.push({
+      route,
+      database: route.database,
+      columns,
+      key,
+      projection: route.kind === 'projection',
+      identity,
+    });
   }
   const ownerPlan = plans.find((p) => p.route === owner)!;
   return {

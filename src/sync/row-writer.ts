@@ -1,5 +1,6 @@
 import { connect, type Client } from '../pg/connect.js';
-import { deleteSql, moveSql, patchSql, refetchSql, upsertSql } from './apply-sql.js';
+import { textArrayLiteral } from '../pg/text-array.js';
+import { deleteSql, moveSql, patchSql, refetchSql, updateSql, upsertSql } from './apply-sql.js';
 import type { TableFlush } from './pending-changes.js';
 import type { PartialValue, RoutedChange, Value } from './route-change.js';
 import type { RoutePlan } from './route-plan.js';
@@ -22,7 +23,7 @@ export class RowWriter {
   private source: Client | undefined;
   private readonly sql = new WeakMap<
     RoutePlan,
-    { upsert: string; delete: string; refetch: string; patch: Map<string, string> }
+    { upsert: string; update: string; delete: string; refetch: string; patch: Map<string, string> }
   >();
 
   constructor(
@@ -36,6 +37,12 @@ export class RowWriter {
     const sql = this.statements(flush.plan);
     for (const rows of chunks(flush.deletes))
       await this.client.query(sql.delete, columnsOf(rows, rows[0]!.length));
+    for (const rows of chunks(flush.updates)) {
+      const params = columnsOf(rows, flush.plan.columns.length);
+      const result = await this.client.query(sql.update, params);
+      // Some row was not there (a resumed copy, or a replay after it was deleted): upsert them all.
+      if (result.rowCount !== rows.length) await this.client.query(sql.upsert, params);
+    }
     for (const rows of chunks(flush.upserts))
       await this.client.query(sql.upsert, columnsOf(rows, flush.plan.columns.length));
     for (const group of flush.patches) {
@@ -91,7 +98,13 @@ export class RowWriter {
   private statements(plan: RoutePlan) {
     let sql = this.sql.get(plan);
     if (!sql) {
-      sql = { upsert: upsertSql(plan), delete: deleteSql(plan), refetch: refetchSql(plan), patch: new Map() };
+      sql = {
+        upsert: upsertSql(plan),
+        update: updateSql(plan),
+        delete: deleteSql(plan),
+        refetch: refetchSql(plan),
+        patch: new Map(),
+      };
       this.sql.set(plan, sql);
     }
     return sql;
@@ -102,18 +115,19 @@ function* chunks<T>(rows: T[]): Generator<T[]> {
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) yield rows.slice(i, i + ROWS_PER_STATEMENT);
 }
 
-/** Row-major values to one array per column (each bound as one text[] parameter). */
-function columnsOf(rows: readonly (readonly PartialValue[])[], width: number): Value[][] {
-  const columns: Value[][] = Array.from({ length: width }, () => new Array<Value>(rows.length));
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!;
-    for (let c = 0; c < width; c++) columns[c]![r] = (row[c] ?? null) as Value;
+/** Row-major values to one text[] literal per column (each bound as one parameter). */
+function columnsOf(rows: readonly (readonly PartialValue[])[], width: number): string[] {
+  const columns: string[] = [];
+  const column = new Array<Value>(rows.length);
+  for (let c = 0; c < width; c++) {
+    for (let r = 0; r < rows.length; r++) column[r] = (rows[r]![c] ?? null) as Value;
+    columns.push(textArrayLiteral(column));
   }
   return columns;
 }
 
-function patchParams(plan: RoutePlan, set: readonly number[], rows: readonly PartialValue[][]): Value[][] {
-  const keys = plan.key.map((k) => rows.map((row) => row[k] as Value));
-  const values = set.map((s) => rows.map((row) => row[s] as Value));
+function patchParams(plan: RoutePlan, set: readonly number[], rows: readonly PartialValue[][]): string[] {
+  const keys = plan.key.map((k) => textArrayLiteral(rows.map((row) => row[k] as Value)));
+  const values = set.map((s) => textArrayLiteral(rows.map((row) => row[s] as Value)));
   return [...keys, ...values];
 }

@@ -51,6 +51,8 @@ export class SyncSession {
   stream: ReplicationStream | undefined;
   dispatcher: StreamDispatcher | undefined;
   lastMessageAt = Date.now();
+  /** The reader is handing a batch of messages over (it may be waiting for queue space). */
+  private reading = false;
   private stopping = false;
   private stopped: Promise<void> | undefined;
 
@@ -88,6 +90,7 @@ export class SyncSession {
             onHold: (applier, lsn, outcome, error) => this.ctx.onHold(applier, lsn, outcome, error),
             onAddedColumn: (applier, table, column, type) =>
               this.ctx.onAddedColumn(applier, table, column, type),
+            moreComing: () => this.reading || (this.stream?.buffered.messages ?? 0) > 0,
           }),
       );
       await Promise.all(
@@ -107,7 +110,7 @@ export class SyncSession {
         publication: routing.names.publication,
         startLsn,
         applicationName: this.ctx.applicationName,
-        maxBufferedBytes: 8 * 1024 * 1024,
+        maxBufferedBytes: 4 * 1024 * 1024,
       });
       this.dispatcher = new StreamDispatcher(routing, this.appliers, this.ctx.extraColumns, {
         resolveType: (oid, mod) => this.ctx.control.formatType(oid, mod),
@@ -147,7 +150,12 @@ export class SyncSession {
       if (messages === null) return; // stopped
       if (messages.length === 0) continue;
       this.lastMessageAt = Date.now();
-      await dispatcher.dispatch(messages);
+      this.reading = true;
+      try {
+        await dispatcher.dispatch(messages);
+      } finally {
+        this.reading = false;
+      }
     }
   }
 

@@ -34,6 +34,8 @@ export interface TargetApplierOptions {
     error?: string,
   ) => void;
   onAddedColumn: (applier: TargetApplier, table: string, column: string, type: string) => void;
+  /** Whether the stream has received messages not yet handed to the appliers. */
+  moreComing: () => boolean;
 }
 
 export interface CommittedBatch {
@@ -105,9 +107,10 @@ export class TargetApplier {
     this.client = await connect(this.options.service.url, { applicationName: this.options.applicationName });
     try {
       // FK and user triggers off while applying (as PostgreSQL's own apply workers do): tables are
-      // applied in batches, not in the monolith's statement order across tables.
+      // applied in batches, not in the monolith's statement order across tables. Every statement
+      // joins a batch of keys to a table: index probes (nested loops) are the plan that scales.
       await this.client.query(
-        `SET session_replication_role = replica; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3; SET statement_timeout = 0`,
+        `SET session_replication_role = replica; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3; SET statement_timeout = 0; SET enable_hashjoin = off; SET enable_mergejoin = off`,
       );
     } catch (error) {
       if (sqlStateOf(error) === SqlState.insufficientPrivilege) {
@@ -140,8 +143,18 @@ export class TargetApplier {
       }
       const item = this.queue.peek();
       if (item === undefined) {
-        if (this.inTarget && !this.inSource) await this.commitBatch();
-        else await this.flushPositionIfDue(false);
+        if (this.inTarget && !this.inSource) {
+          // Nothing queued: commit now, unless the stream holds more that is about to be handed
+          // over (catching up) — then keep the batch open a little for it.
+          const open = Date.now() - this.batch.startedAt;
+          if (this.options.moreComing() && open < this.options.batch.maxDelayMs) {
+            await this.queue.waitForItem(Math.min(20, this.options.batch.maxDelayMs - open));
+            continue;
+          }
+          await this.commitBatch();
+        } else {
+          await this.flushPositionIfDue(false);
+        }
         await this.queue.waitForItem(this.options.holdPollMs);
         continue;
       }
@@ -228,7 +241,6 @@ export class TargetApplier {
   private batchFull(): boolean {
     const b = this.options.batch;
     return (
-      this.queue.length === 0 ||
       this.batch.changes >= b.maxChanges ||
       this.batch.bytes >= b.maxBytes ||
       Date.now() - this.batch.startedAt >= b.maxDelayMs

@@ -16,12 +16,13 @@ const r = routing([route(t, { database: 'a', renames: { v: 'weird "col"' } })]);
 const result = planRelation(relationOf(t), r, new Map());
 const plan: RoutePlan = result.kind === 'plan' ? result.plan.routes[0]! : (undefined as never);
 
-const up = (id: string, v: string | null): RoutedChange => ({
+const up = (id: string, v: string | null, update = false): RoutedChange => ({
   kind: 'upsert',
   plan,
   key: `${id}\u00001`,
   values: [id, '1', v, '{}'],
   bytes: 10,
+  update,
 });
 const patch = (id: string, v: string | undefined, w: string | undefined): RoutedChange => ({
   kind: 'patch',
@@ -67,6 +68,20 @@ describe('PendingChanges', () => {
     ]);
     expect(flush!.patches).toEqual([{ set: [2, 3], rows: [['3', '1', 'c', '[]']] }]);
     expect(p.isEmpty).toBe(true);
+  });
+
+  it('updates rows that existed before the batch, upserts rows it inserted', () => {
+    const p = new PendingChanges();
+    add(p, up('1', 'a', true));
+    add(p, up('2', 'b', false));
+    add(p, up('2', 'b2', true));
+    add(p, patch('3', 'c', undefined));
+    add(p, up('3', 'c2', true));
+    add(p, del('4'));
+    add(p, up('4', 'd', true));
+    const [flush] = p.drain();
+    expect(flush!.updates.map((r) => r[0])).toEqual(['1', '3']);
+    expect(flush!.upserts.map((r) => r[0])).toEqual(['2', '4']);
   });
 
   it('groups patches by the columns they set', () => {
