@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCopyCommand } from './copy.js';
+import { registerDemoCommand } from './demo.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerPlanCommand } from './plan.js';
 import { registerProvisionCommand } from './provision.js';
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerMigrateCommand(program);
   registerStatusCommand(program);
   registerVerifyCommand(program);
+  registerDemoCommand(program);
 }

@@ -1,0 +1,257 @@
+import cliProgress from 'cli-progress';
+import { Command } from 'commander';
+import { startLoad, type LoadReport, type LoadStats } from '../demo/load/start-load.js';
+import { OPERATION_KINDS } from '../demo/load/load-types.js';
+import { parseDuration } from '../demo/load/duration.js';
+import { seedMonolith, type SeedEvent, type SeedReport } from '../demo/seed/seed-monolith.js';
+import { CarveError } from '../errors.js';
+import { redactUrl } from '../pg/connect.js';
+import { ExitCode, reportAndExit } from './exit.js';
+import { formatBytes, formatCount, formatSeconds, jsonLine, renderTable } from './format.js';
+import { abortOnSignals } from './signals.js';
+
+/**
+ * The `demo` command, created on first use. Subcommands (`seed`, `load`) hang off it, and
+ * `carve demo` itself can be given an action and options (--scale, --rate …) by the end-to-end
+ * demo. Its options are positional — only read before a subcommand name — so `carve demo seed
+ * --scale 1` reaches `seed`; commander needs that on the program too (which has no options of
+ * its own besides --help/--version, so nothing else changes).
+ */
+export function demoCommand(program: Command): Command {
+  const existing = program.commands.find((c) => c.name() === 'demo');
+  if (existing) return existing;
+  program.enablePositionalOptions();
+  return program
+    .command('demo')
+    .description('The CareSync demo monolith: generate it, put a write load on it, migrate it')
+    .enablePositionalOptions();
+}
+
+/** Registers `carve demo seed` and `carve demo load`; returns the `demo` command. */
+export function registerDemoCommand(program: Command): Command {
+  const demo = demoCommand(program);
+  registerSeed(demo);
+  registerLoad(demo);
+  return demo;
+}
+
+function number(flag: string, value: string | undefined, integer = false): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new CarveError(
+      'USAGE',
+      `${flag} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value)}`,
+      {
+        details: { flag, value },
+      },
+    );
+  }
+  return n;
+}
+
+function registerSeed(demo: Command): void {
+  demo
+    .command('seed')
+    .description(
+      'Create the CareSync schema (58 tables) in an empty database and fill it with deterministic data',
+    )
+    .requiredOption('--source <url>', 'the (empty) monolith database')
+    .requiredOption(
+      '--scale <s>',
+      'volume: 1 = 100K users, 1M patients, 5M consultations … (37M rows); 0.001 = seconds',
+    )
+    .option('--seed <n>', 'data seed: the same seed gives the same data (default 1)')
+    .option('--connections <n>', 'tables generated side by side (default 2)')
+    .option('--json', 'one JSON line per event, then the report')
+    .action(
+      async (options: {
+        source: string;
+        scale: string;
+        seed?: string;
+        connections?: string;
+        json?: boolean;
+      }) => {
+        try {
+          const scale = number('--scale', options.scale)!;
+          const seed = options.seed === undefined ? 1 : Number(options.seed);
+          if (!Number.isSafeInteger(seed))
+            throw new CarveError('USAGE', `--seed must be an integer, got ${options.seed}`);
+          const connections = number('--connections', options.connections, true);
+          const printer = seedPrinter(options.json === true);
+          const report = await seedMonolith({
+            url: options.source,
+            scale,
+            seed,
+            connections,
+            onEvent: printer.onEvent,
+            signal: abortOnSignals(),
+          }).finally(() => printer.stop());
+          if (options.json) process.stdout.write(jsonLine({ type: 'report', report }));
+          else process.stdout.write(renderSeedSummary(report, options.source));
+        } catch (error) {
+          if (error instanceof CarveError && error.code === 'DEMO_SEED_ABORTED') {
+            process.stderr.write(`carve: ${error.describe()}\n`);
+            process.exit(ExitCode.incomplete);
+          }
+          reportAndExit(error);
+        }
+      },
+    );
+}
+
+function seedPrinter(json: boolean): { onEvent: (e: SeedEvent) => void; stop: () => void } {
+  if (json) return { onEvent: (e) => void process.stdout.write(jsonLine(e)), stop() {} };
+  const err = process.stderr;
+  if (!err.isTTY) {
+    return {
+      onEvent: (e) => {
+        if (e.type === 'table-done')
+          err.write(`  ${e.table}: ${formatCount(e.rows)} rows in ${formatSeconds(e.seconds)}\n`);
+        else if (e.type === 'phase') err.write(`${e.phase}…\n`);
+      },
+      stop() {},
+    };
+  }
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: err,
+      hideCursor: true,
+      format: '{phase} |{bar}| {percentage}% {value}/{total} rows {table} ETA {eta_formatted}',
+      barsize: 30,
+      etaBuffer: 40,
+    },
+    cliProgress.Presets.shades_grey,
+  );
+  let started = false;
+  return {
+    onEvent: (e) => {
+      if (e.type === 'progress') {
+        if (!started) bar.start(e.overallTotal, 0, { phase: 'load', table: '' });
+        started = true;
+        bar.update(e.overallDone, { table: e.table });
+      } else if (e.type === 'phase' && started) {
+        bar.update({ phase: e.phase, table: '' });
+      }
+    },
+    stop: () => {
+      if (started) bar.stop();
+    },
+  };
+}
+
+function renderSeedSummary(report: SeedReport, url: string): string {
+  const rows = [...report.tables]
+    .sort((a, b) => b.rows - a.rows)
+    .map((t) => [t.table, formatCount(t.rows), t.seconds.toFixed(2), formatCount(t.rowsPerSecond)]);
+  const phases = Object.entries(report.phases)
+    .map(([p, s]) => `${p} ${formatSeconds(s ?? 0)}`)
+    .join(', ');
+  return [
+    renderTable(['table', 'rows', 'seconds', 'rows/s'], rows, ['rows', 'seconds', 'rows/s']),
+    '',
+    `seeded ${redactUrl(url)} at scale ${report.scale} (seed ${report.seed}): ${formatCount(report.totalRows)} rows in ` +
+      `${formatSeconds(report.seconds)} (${formatCount(report.rowsPerSecond)} rows/s), database ${formatBytes(report.databaseBytes)}`,
+    `phases: ${phases}`,
+    '',
+  ].join('\n');
+}
+
+function registerLoad(demo: Command): void {
+  demo
+    .command('load')
+    .description('Run a realistic OLTP write mix on the CareSync monolith at a target rate (Ctrl-C stops it)')
+    .requiredOption('--source <url>', 'the seeded monolith')
+    .option('--rate <n>', 'target write transactions per second (default 100)', '100')
+    .option('--duration <d>', 'how long, e.g. 30s, 5m, 1h (default: until Ctrl-C or --max)')
+    .option('--max <n>', 'stop after this many transactions')
+    .option('--connections <n>', 'concurrent connections (default 4)')
+    .option('--seed <n>', 'operation seed (default 1)')
+    .option('--json', 'one JSON line of statistics per second, then the report')
+    .action(
+      async (options: {
+        source: string;
+        rate: string;
+        duration?: string;
+        max?: string;
+        connections?: string;
+        seed?: string;
+        json?: boolean;
+      }) => {
+        try {
+          const rate = number('--rate', options.rate)!;
+          const durationMs = options.duration === undefined ? undefined : parseDuration(options.duration);
+          const maxTransactions = number('--max', options.max, true);
+          const handle = startLoad({
+            url: options.source,
+            rate,
+            // Without a bound, run until interrupted.
+            durationMs: durationMs ?? (maxTransactions === undefined ? Number.MAX_SAFE_INTEGER : undefined),
+            maxTransactions,
+            connections: number('--connections', options.connections, true),
+            seed: options.seed === undefined ? undefined : Number(options.seed),
+          });
+          const signal = abortOnSignals();
+          signal.addEventListener('abort', () => void handle.stop(), { once: true });
+          const json = options.json === true;
+          const tty = !json && process.stderr.isTTY;
+          const ticker = setInterval(() => {
+            const s = handle.stats();
+            if (json) process.stdout.write(jsonLine({ type: 'stats', ...s }));
+            else if (tty) process.stderr.write(`\r${statsLine(s)}\x1b[K`);
+          }, 1000);
+          const report = await handle.done.finally(() => clearInterval(ticker));
+          if (tty) process.stderr.write('\n');
+          if (json) process.stdout.write(jsonLine({ type: 'report', ...report }));
+          else process.stdout.write(renderLoadSummary(report));
+        } catch (error) {
+          reportAndExit(error);
+        }
+      },
+    );
+}
+
+function statsLine(s: LoadStats): string {
+  return (
+    `${formatSeconds(s.elapsedSeconds)}  ${formatCount(s.committed)} committed  ${s.achievedRate.toFixed(1)}/s ` +
+    `(target ${s.targetRate})  p50 ${s.latencyMs.p50.toFixed(1)} ms  p99 ${s.latencyMs.p99.toFixed(1)} ms  ` +
+    `failed ${s.failed}${s.queued > 0 ? `  queued ${s.queued}` : ''}`
+  );
+}
+
+/** The per-kind table, totals, rate, latency and errors of a finished load run. */
+export function renderLoadSummary(report: LoadReport): string {
+  const rows = OPERATION_KINDS.map((k) => {
+    const s = report.byKind[k];
+    return [k, s.transactions, s.failed, s.inserted, s.updated, s.deleted].map(String);
+  });
+  const r = report.rows;
+  rows.push([
+    'total',
+    String(report.committed),
+    String(report.failed),
+    String(r.inserted),
+    String(r.updated),
+    String(r.deleted),
+  ]);
+  const errors = Object.entries(report.errors)
+    .map(([state, n]) => `${state} ×${n}`)
+    .join(', ');
+  return [
+    renderTable(['operation', 'committed', 'failed', 'inserted', 'updated', 'deleted'], rows, [
+      'committed',
+      'failed',
+      'inserted',
+      'updated',
+      'deleted',
+    ]),
+    '',
+    `${report.reason}: ${formatCount(report.committed)} transactions in ${formatSeconds(report.elapsedSeconds)}, ` +
+      `${report.achievedRate.toFixed(1)}/s (target ${report.targetRate}/s)` +
+      (report.dropped > 0 ? `, ${formatCount(report.dropped)} not run` : ''),
+    `latency (from scheduled start): p50 ${report.latencyMs.p50.toFixed(1)} ms, p99 ${report.latencyMs.p99.toFixed(1)} ms, ` +
+      `max ${report.latencyMs.max.toFixed(1)} ms`,
+    `errors: ${errors || 'none'}`,
+    '',
+  ].join('\n');
+}
