@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCopyCommand } from './copy.js';
+import { attachDemoRunAction } from './demo-run.js';
 import { registerDemoCommand } from './demo.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerPlanCommand } from './plan.js';
@@ -17,5 +18,5 @@ export function registerCommands(program: Command): void {
   registerMigrateCommand(program);
   registerStatusCommand(program);
   registerVerifyCommand(program);
-  registerDemoCommand(program);
+  attachDemoRunAction(registerDemoCommand(program));
 }

@@ -6,10 +6,12 @@ import { formatBytes, formatCount, formatSeconds, jsonLine, renderTable } from '
  * Renders copy events: live bars (overall + tables in flight) on a TTY, otherwise one JSON line
  * per event. Sizes are estimates from the catalog until a table finishes.
  */
-export function createCopyReporter(options: { json: boolean; stream?: NodeJS.WriteStream }) {
+export function createCopyReporter(options: { json: boolean; stream?: NodeJS.WriteStream; plain?: boolean }) {
   const out = options.stream ?? process.stderr;
-  if (options.json || !out.isTTY)
+  if (options.json || (!out.isTTY && !options.plain)) {
     return { onEvent: (e: CopyEvent) => void process.stdout.write(jsonLine(e)), stop() {} };
+  }
+  if (!out.isTTY) return createPlainCopyReporter(out);
 
   const multibar = new cliProgress.MultiBar(
     {
@@ -147,4 +149,41 @@ export function renderCopySummary(result: CopyResult): string {
     'seconds',
     'rows/s',
   ]);
+}
+
+/** Not a terminal, but read by a person (migrate, demo): a line per finished table and per problem. */
+function createPlainCopyReporter(out: NodeJS.WriteStream) {
+  const left = new Map<string, { chunks: number; rows: number }>();
+  return {
+    onEvent(event: CopyEvent) {
+      switch (event.type) {
+        case 'copy-started':
+          out.write(
+            `  copy (${event.mode}) at ${event.consistentLsn}: ${event.routes.length} tables, ${event.jobs} workers\n`,
+          );
+          for (const r of event.routes) left.set(r.routeId, { chunks: r.chunks - r.chunksDone, rows: 0 });
+          break;
+        case 'chunk-done': {
+          const r = left.get(event.routeId);
+          if (!r) break;
+          r.rows += event.rows;
+          if (--r.chunks === 0) out.write(`  copied ${event.routeId}: ${formatCount(r.rows)} rows\n`);
+          break;
+        }
+        case 'chunk-failed':
+          out.write(
+            `  ${event.willRetry ? 'retry' : 'FAILED'} ${event.routeId} chunk ${event.chunkNo} [${event.lower ?? '-∞'}, ${event.upper ?? '+∞'}): ${event.sqlstate ?? ''} ${event.message}\n`,
+          );
+          break;
+        case 'post-load-done':
+          out.write(
+            `  ${event.database}: ${event.indexes} indexes, ${event.foreignKeys} foreign keys, ${event.sequences} sequences\n`,
+          );
+          break;
+        default:
+          break;
+      }
+    },
+    stop() {},
+  };
 }

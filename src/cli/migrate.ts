@@ -85,7 +85,7 @@ export function createMigratePrinter(json: boolean, extraReport: () => [string, 
         case 'step-started':
           out(`\n▶ ${event.step}\n`);
           if (event.step === 'copy')
-            copyReporter = createCopyReporter({ json: false, stream: process.stdout });
+            copyReporter = createCopyReporter({ json: false, stream: process.stdout, plain: true });
           break;
         case 'step-done':
           if (event.step === 'copy') copyReporter?.stop();
