@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     await withClient(cluster.url(), (c) => c.query('CREATE DATABASE caresync'));
     version = await withClient(
       cluster.url(),
-      async (c) => (await c.query<{ v: string }>('SHOW server_version')).rows[0]!.v,
+      async (c) => (await c.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v,
     );
     let lastPhase = '';
     report = await seedMonolith({
@@ -161,7 +161,7 @@ function writeSeedSection(row: string[], version: string): void {
     '',
     `\`carve demo seed\` building the CareSync monolith (58 tables) from nothing: a fresh throwaway cluster per run ` +
       `(PostgreSQL ${version}, fsync=off, full_page_writes=off, wal_level=logical; the seeding sessions use ` +
-      `synchronous_commit=off, jit=off, maintenance_work_mem=256MB), ${connections} generating connections. ` +
+      `synchronous_commit=off, jit=off, maintenance_work_mem=256MB, default_toast_compression=lz4), ${connections} generating connections. ` +
       `Wall time covers schema, load, secondary indexes, foreign keys (validated), sequences and ANALYZE. ` +
       `Machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 1024 ** 3)} GB RAM, shared with other work ` +
       `(see the load average column).`,

@@ -11,6 +11,11 @@ export const CARESYNC_ACTIVITY_END = '2025-01-01 00:00:00+00';
 export const ANALYTICS_FIRST_MONTH = { year: 2023, month: 1 };
 export const ANALYTICS_MONTHS = 24;
 
+/** Seconds since 1970 of a `YYYY-MM-DD hh:mm:ss+00` timestamp. */
+export function epochSeconds(timestamp: string): number {
+  return Math.floor(Date.parse(timestamp.replace(' ', 'T').replace('+00', 'Z')) / 1000);
+}
+
 export interface AnalyticsPartition {
   name: string;
   /** Inclusive lower bound, `YYYY-MM-01 00:00:00+00`; undefined for the DEFAULT partition. */

@@ -1,5 +1,6 @@
 import { quoteLiteral } from '../../pg/quote.js';
-import { CARESYNC_ACTIVITY_END, CARESYNC_ACTIVITY_START } from '../date-range.js';
+import { CARESYNC_ACTIVITY_END, CARESYNC_ACTIVITY_START, epochSeconds } from '../date-range.js';
+import { textArray } from './sql-literals.js';
 import {
   BEDS_PER_WARD,
   DEPARTMENTS_PER_HOSPITAL,
@@ -24,11 +25,7 @@ export const SCRATCH_SCHEMA = 'carve_demo_seed';
 /** Appointments and slots run half a year past the activity end: some are still upcoming. */
 export const APPOINTMENTS_END = '2025-07-01 00:00:00+00';
 
-const epoch = (ts: string) => Math.floor(Date.parse(ts.replace(' ', 'T').replace('+00', 'Z')) / 1000);
-
-function textArray(values: readonly string[]): string {
-  return `ARRAY[${values.map(quoteLiteral).join(',')}]::text[]`;
-}
+const epoch = epochSeconds;
 
 function fn(signature: string, returns: string, body: string): string {
   return `CREATE FUNCTION sd.${signature} RETURNS ${returns} LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$ SELECT ${body} $fn$`;

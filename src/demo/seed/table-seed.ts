@@ -1,4 +1,4 @@
-import { quoteIdent, quoteLiteral, quoteQualified } from '../../pg/quote.js';
+import { quoteIdent, quoteQualified } from '../../pg/quote.js';
 import { CARESYNC_SCHEMA } from '../caresync-tables.js';
 import { resolveScratch } from './scratch-functions.js';
 
@@ -20,10 +20,7 @@ export interface TableSeed {
 
 export const DEFAULT_SLICE = 200_000;
 
-/** A text[] literal for the function bodies and column expressions. */
-export function textArray(values: readonly string[]): string {
-  return `ARRAY[${values.map(quoteLiteral).join(', ')}]::text[]`;
-}
+export { textArray } from './sql-literals.js';
 
 /** The pools, fetched once per statement (an InitPlan) and detoasted once by the concatenation. */
 export const TEXT_POOL = `(SELECT content || ''::bytea FROM sd.pool WHERE name = 'text')`;

@@ -1,4 +1,4 @@
-import { analyticsRange } from '../date-range.js';
+import { analyticsRange, epochSeconds as epoch } from '../date-range.js';
 import { textArray, type TableSeed } from './table-seed.js';
 
 const DAY = 86_400;
@@ -12,8 +12,6 @@ const METRICS = [
   'revenue',
   'no_show_rate',
 ];
-
-const epoch = (ts: string) => Math.floor(Date.parse(ts.replace(' ', 'T').replace('+00', 'Z')) / 1000);
 
 /** [analytics] and the excluded login_attempts. */
 export function analyticsSeeds(): TableSeed[] {
