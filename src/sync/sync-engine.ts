@@ -121,7 +121,7 @@ export class SyncEngine {
     if (this.started) throw new Error('SyncEngine.start() called twice');
     this.started = true;
     await checkSyncPreconditions(this.routing);
-    this.lock = await acquireMigrationLock(this.routing.sourceUrl, this.routing.names.migration, 'sync');
+    this.lock = await this.takeLock(this.options.lockWaitMs ?? 5000);
     try {
       for (const service of this.routing.services) {
         await withClient(service.url, async (client) => {
@@ -162,6 +162,22 @@ export class SyncEngine {
   }
 
   private firstStream: (() => void) | undefined;
+
+  /**
+   * The migration lock, waiting up to `waitMs` for a holder to go away: a carve process killed a
+   * moment ago holds it until its backend notices the closed connection.
+   */
+  private async takeLock(waitMs: number): Promise<MigrationLock> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        return await acquireMigrationLock(this.routing.sourceUrl, this.routing.names.migration, 'sync');
+      } catch (error) {
+        if (!isCarveError(error, 'MIGRATION_LOCKED') || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
 
   /** Stop streaming (an open target transaction is rolled back and replayed next time). */
   async stop(): Promise<SyncResult> {

@@ -32,6 +32,8 @@ export interface SyncOptions {
   /** Include per-transaction apply latencies in `batch-applied` events (benchmarks). */
   recordLatency?: boolean;
   applicationName?: string;
+  /** At start, how long to wait for another holder of the migration lock to go away (default 5000 ms). */
+  lockWaitMs?: number;
   signal?: AbortSignal;
 }
 

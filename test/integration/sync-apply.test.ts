@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/pg/connect.js';
 import { startSync, type SyncEngine } from '../../src/sync/sync-engine.js';
 import type { SyncEvent } from '../../src/sync/sync-events.js';
+import { readSyncStatus } from '../../src/sync/sync-status.js';
 import {
   mismatchedRoutes,
   prepareMigration,
@@ -30,6 +31,8 @@ const MONOLITH = `
   CREATE TABLE "Visit Log" (visit_id bigint, site int, reason text, counter int NOT NULL DEFAULT 0, PRIMARY KEY (visit_id, site));
   CREATE TABLE ledger (id int PRIMARY KEY, amount numeric(12,2), memo text);
   ALTER TABLE ledger REPLICA IDENTITY FULL;
+  CREATE TABLE logins (id int PRIMARY KEY, email text NOT NULL UNIQUE);
+  INSERT INTO logins VALUES (1, 'a@x'), (2, 'b@x'), (3, 'c@x');
   CREATE TABLE ${Q_HOSTILE} (id int PRIMARY KEY, "weird col"" --" text);
   INSERT INTO patients (id, name, mood, notes, counter, born, seen_at, tags)
     SELECT g, 'p' || g, 'calm', 'n' || g, 0, date '1980-01-01' + g, timestamptz '2024-01-01 10:00:00.123456+00' + g * interval '1 minute', ARRAY['a', 'b"c']
@@ -53,6 +56,7 @@ services:
     tables:
       Visit Log:
       '${HOSTILE}':
+      logins:
 projections:
   - from: patients
     to: clinical.patient_names
@@ -94,6 +98,9 @@ beforeAll(async () => {
     targetPrelude: `CREATE TYPE public.mood AS ENUM ('calm', 'loud')`,
   });
   await runCopy(m.routing);
+  await withClient(m.routing.services.find((s) => s.database === 'clinical_db')!.url, (c) =>
+    c.query('CREATE UNIQUE INDEX logins_email ON public.logins (email)'),
+  );
   // A write-counting trigger on a projection shows which changes reach it (fires during apply).
   await withClient(m.routing.services.find((s) => s.database === 'clinical_db')!.url, (c) =>
     c.query(`
@@ -161,6 +168,25 @@ describe('carve sync applies', () => {
     expect(row).toEqual({ n: 320000, h: expect.any(String), counter: 2, d: 320000 });
   });
 
+  it('re-reads from the monolith a row an unchanged-TOAST update finds missing (as after a resumed copy)', async () => {
+    await monolith(
+      `INSERT INTO patients (id, name, notes) VALUES (7000, 'lost', (${bigText('l')})), (7001, 'gone', (${bigText('g')}))`,
+    );
+    await caughtUpAndEqual();
+    // The target lost both rows (a copy under a newer snapshot can miss a row the stream updates).
+    await target('patient_db', 'DELETE FROM patients WHERE id IN (7000, 7001)');
+    await monolith(`UPDATE patients SET counter = counter + 1 WHERE id IN (7000, 7001)`);
+    await monolith(`DELETE FROM patients WHERE id = 7001`); // gone from the monolith too by the time it is re-read
+    await caughtUpAndEqual();
+    expect(
+      await target(
+        'patient_db',
+        'SELECT id, counter, length(notes) AS n FROM patients WHERE id >= 7000 ORDER BY id',
+      ),
+    ).toEqual([{ id: '7000', counter: 1, n: 320000 }]);
+    expect(engine.status().find((t) => t.database === 'patient_db')!.refetchedRows).toBeGreaterThanOrEqual(1);
+  });
+
   it('applies key changes, also with unchanged TOAST values and composite keys', async () => {
     await monolith(`UPDATE patients SET id = id + 100000 WHERE id BETWEEN 40 AND 45`);
     await monolith(`UPDATE patients SET id = 6000 WHERE id = 5000`); // notes and doc stay unsent
@@ -190,6 +216,37 @@ describe('carve sync applies', () => {
     await caughtUpAndEqual();
     const writes = await target('clinical_db', `SELECT id FROM memo_writes ORDER BY id`);
     expect(writes).toEqual([{ id: 6 }, { id: 600 }]);
+  });
+
+  it('replays a batch in source order when collapsing it broke a unique constraint (values swapped)', async () => {
+    const before = events.filter((e) => e.type === 'reconnecting').length;
+    await monolith(`BEGIN; UPDATE logins SET email = 'tmp' WHERE id = 1; UPDATE logins SET email = 'a@x' WHERE id = 2;
+                    UPDATE logins SET email = 'b@x' WHERE id = 1; COMMIT`);
+    await monolith(`UPDATE logins SET email = 'c2@x' WHERE id = 3`);
+    await caughtUpAndEqual();
+    const retries = events.filter((e) => e.type === 'reconnecting').slice(before);
+    expect(retries).toContainEqual(
+      expect.objectContaining({
+        error: expect.objectContaining({ database: 'clinical_db', sqlState: '23505' }),
+      }),
+    );
+    expect(await target('clinical_db', 'SELECT id, email FROM logins ORDER BY id')).toEqual([
+      { id: 1, email: 'b@x' },
+      { id: 2, email: 'a@x' },
+      { id: 3, email: 'c2@x' },
+    ]);
+  });
+
+  it('reads positions, holds and lag back from the databases without the engine (readSyncStatus)', async () => {
+    await engine.waitForCatchUp();
+    const status = await readSyncStatus(m.routing);
+    expect(status.slot).toMatchObject({ name: m.routing.names.slot, exists: true, active: true });
+    expect(status.targets.map((t) => t.database).sort()).toEqual(['clinical_db', 'patient_db']);
+    for (const t of status.targets) {
+      expect(t.appliedLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+      expect(t.lagBytes).toBeGreaterThanOrEqual(0);
+      expect(t.holds).toEqual([]);
+    }
   });
 
   it('reports lag per target as events', async () => {

@@ -58,7 +58,9 @@ describe('carve sync refuses to start', () => {
     });
     await runCopy(m.routing);
     const first = await startSync({ routing: m.routing });
-    await expect(startSync({ routing: m.routing })).rejects.toMatchObject({ code: 'MIGRATION_LOCKED' });
+    await expect(startSync({ routing: m.routing, lockWaitMs: 0 })).rejects.toMatchObject({
+      code: 'MIGRATION_LOCKED',
+    });
     await first.stop();
     await withClient(m.sourceUrl, (c) =>
       c.query('SELECT pg_drop_replication_slot($1)', [m.routing.names.slot]),

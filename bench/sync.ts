@@ -1,0 +1,334 @@
+/**
+ * carve sync against PostgreSQL's native logical replication, on the same backlog, in the same run.
+ *
+ *   npm run build && npm run bench:sync
+ *
+ * Env: CHANGES (default 1000000) changes per backlog, ROUNDS (default 3), MIX (mixed: 40% of the
+ * changes in 4-change transactions, 30% in 300-change ones, 30% in 100,000-change ones; oltp: only
+ * 4-change transactions; batch: no 4-change ones), STEADY_SECONDS (default
+ * 120) and STEADY_RATE (default 1000 changes/s) for the steady-state lag run; SKIP_STEADY=1,
+ * SKIP_CATCHUP=1.
+ *
+ * Catch-up, per round: reseed the monolith; carve copy into a fresh service database; load the
+ * same rows into a fresh, identical database for a native subscription created (disabled, with its
+ * slot) right after; write the backlog (a mix of 4-, 300- and 100,000-change transactions) with
+ * carve stopped and the subscription disabled; then, in alternating order, (a) run
+ * `carve sync --until-caught-up` as a subprocess under /usr/bin/time -v (wall time of the whole
+ * process, peak RSS) and (b) enable the subscription and time until a marker row written after the
+ * backlog is visible in its database. Both targets are checked equal to the monolith.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startCluster, type LocalCluster } from '../src/cluster/local-cluster.js';
+import { copy } from '../src/copy/copy-engine.js';
+import { introspect } from '../src/catalog/introspect.js';
+import { connect, withClient, type Client } from '../src/pg/connect.js';
+import { quoteLiteral } from '../src/pg/quote.js';
+import { parsePlan } from '../src/plan/load.js';
+import { buildRouting } from '../src/routing/build-routing.js';
+import type { Routing } from '../src/routing/model.js';
+import { startSync } from '../src/sync/sync-engine.js';
+import { BACKLOG_SQL, backlogShape, seed, steadyTransaction, TABLES, TABLES_SQL } from './sync-workload.js';
+
+const here = new URL('.', import.meta.url).pathname;
+const repoRoot = join(here, '..');
+const outDir = join(here, 'out');
+const CHANGES = Number(process.env.CHANGES ?? 1_000_000);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const MIX = (process.env.MIX ?? 'mixed') as 'mixed' | 'oltp' | 'batch';
+const STEADY_SECONDS = Number(process.env.STEADY_SECONDS ?? 120);
+const STEADY_RATE = Number(process.env.STEADY_RATE ?? 1000);
+const SETTINGS = {
+  shared_buffers: '256MB',
+  synchronous_commit: 'on',
+  max_wal_size: '4GB',
+  wal_level: 'logical',
+};
+
+const log = (line: string) => console.log(line);
+
+async function query<T = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  values: unknown[] = [],
+): Promise<T[]> {
+  return withClient(url, async (c) => (await c.query(sql, values)).rows as T[]);
+}
+
+async function recreateDatabase(cluster: LocalCluster, name: string): Promise<string> {
+  await withClient(cluster.url(), async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await c.query(`CREATE DATABASE "${name}"`);
+  });
+  return cluster.url(name);
+}
+
+/** md5 of every row of every table, ordered by key. */
+async function fingerprint(url: string): Promise<string> {
+  const parts: string[] = [];
+  for (const table of TABLES) {
+    const [row] = await query<{ h: string }>(
+      url,
+      `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY id)), '') AS h FROM ${table} t`,
+    );
+    parts.push(`${table}=${row!.h}`);
+  }
+  return parts.join(' ');
+}
+
+interface Setup {
+  source: LocalCluster;
+  target: LocalCluster;
+  monolith: string;
+  routing: Routing;
+  planFile: string;
+}
+
+async function setup(): Promise<Setup> {
+  const [source, target] = await Promise.all([
+    startCluster({ name: 'bench-sync-src', fsync: false, settings: SETTINGS }),
+    startCluster({ name: 'bench-sync-dst', fsync: false, settings: SETTINGS }),
+  ]);
+  const monolith = await recreateDatabase(source, 'mono');
+  await withClient(monolith, async (c) => {
+    await c.query(TABLES_SQL);
+    await c.query(BACKLOG_SQL);
+  });
+  const planText = `name: bench\nsource: ${monolith}\ntarget: ${target.url()}\nexclude: [bench_count]\nservices:\n  care:\n    database: carve_db\n    tables:\n${TABLES.map((t) => `      ${t}:\n`).join('')}`;
+  mkdirSync(outDir, { recursive: true });
+  const planFile = join(outDir, 'sync-plan.yaml');
+  writeFileSync(planFile, planText);
+  const catalog = await withClient(monolith, (c) => introspect(c));
+  return { source, target, monolith, routing: buildRouting(parsePlan(planText), catalog), planFile };
+}
+
+/** Fresh monolith rows, a fresh carve copy, and a fresh native target with a disabled subscription. */
+async function prepareRound(s: Setup): Promise<{ native: string }> {
+  await query(
+    s.monolith,
+    `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN ('carve_bench', 'native_sub')`,
+  );
+  await query(s.monolith, 'DROP PUBLICATION IF EXISTS carve_bench');
+  await query(s.monolith, 'DROP PUBLICATION IF EXISTS native_pub');
+  await withClient(s.monolith, (c) => seed(c));
+  const carveDb = await recreateDatabase(s.target, 'carve_db');
+  await withClient(carveDb, (c) => c.query(TABLES_SQL));
+  const result = await copy({
+    routing: s.routing,
+    jobs: 2,
+    buildIndexes: async () => ({ indexes: 0, foreignKeys: 0 }),
+  });
+  if (!result.complete) throw new Error('copy failed');
+  const native = await recreateDatabase(s.target, 'native_db');
+  await withClient(native, (c) => c.query(TABLES_SQL));
+  for (const table of TABLES) await pipeTable(s.monolith, native, table);
+  await query(s.monolith, `CREATE PUBLICATION native_pub FOR TABLE ${TABLES.join(', ')}`);
+  await query(
+    native,
+    `CREATE SUBSCRIPTION native_sub CONNECTION ${quoteLiteral(`host=127.0.0.1 port=${s.source.port} dbname=mono user=postgres`)}
+       PUBLICATION native_pub WITH (copy_data = false, enabled = false, create_slot = true, slot_name = 'native_sub')`,
+  );
+  return { native };
+}
+
+async function pipeTable(from: string, to: string, table: string): Promise<void> {
+  const { from: copyFrom, to: copyTo } = await import('pg-copy-streams');
+  const { pipeline } = await import('node:stream/promises');
+  const source = await connect(from);
+  const target = await connect(to);
+  try {
+    await pipeline(
+      source.query(copyTo(`COPY ${table} TO STDOUT (FORMAT binary)`)),
+      target.query(copyFrom(`COPY ${table} FROM STDIN (FORMAT binary)`)),
+    );
+  } finally {
+    await source.end();
+    await target.end();
+  }
+}
+
+async function writeBacklog(s: Setup): Promise<number> {
+  const shape = backlogShape(CHANGES, MIX);
+  await query(s.monolith, 'TRUNCATE bench_count');
+  const t0 = Date.now();
+  await query(s.monolith, 'CALL backlog($1, $2, $3, $4)', [
+    shape.small,
+    shape.mediumEvery,
+    shape.largeEvery,
+    shape.withSmall,
+  ]);
+  const [row] = await query<{ changes: string }>(s.monolith, 'SELECT changes FROM bench_count');
+  await query(s.monolith, 'INSERT INTO bench_marker VALUES (1, now())');
+  log(
+    `  backlog: ${row!.changes} changes (${shape.small} small txns) written in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  return Number(row!.changes) + 1;
+}
+
+async function runCarve(s: Setup, round: number): Promise<{ seconds: number; rssKb: number }> {
+  const t0 = process.hrtime.bigint();
+  const nodeArgs = process.env.CARVE_NODE_ARGS ? process.env.CARVE_NODE_ARGS.split(' ') : [];
+  const child = spawn(
+    '/usr/bin/time',
+    [
+      '-v',
+      process.execPath,
+      ...nodeArgs,
+      join(repoRoot, 'bin/carve.js'),
+      'sync',
+      '--plan',
+      s.planFile,
+      '--until-caught-up',
+      '--json',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  writeFileSync(join(outDir, `sync-carve-round${round}.jsonl`), stdout);
+  if (code !== 0) throw new Error(`carve sync exited ${code}: ${stderr}`);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  return { seconds, rssKb: rss ? Number(rss[1]) : 0 };
+}
+
+async function runNative(native: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await query(native, 'ALTER SUBSCRIPTION native_sub ENABLE');
+  const client: Client = await connect(native);
+  try {
+    for (;;) {
+      const { rows } = await client.query('SELECT 1 FROM bench_marker WHERE id = 1');
+      if (rows.length) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await client.end();
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  await query(native, 'ALTER SUBSCRIPTION native_sub DISABLE');
+  return seconds;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function catchUp(s: Setup): Promise<void> {
+  const rows: { round: number; changes: number; carve: number; native: number; rssKb: number }[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    log(`round ${round}/${ROUNDS}`);
+    const { native } = await prepareRound(s);
+    const changes = await writeBacklog(s);
+    const order = round % 2 === 1 ? ['carve', 'native'] : ['native', 'carve'];
+    let carve = { seconds: 0, rssKb: 0 };
+    let nativeSeconds = 0;
+    for (const tool of order) {
+      if (tool === 'carve') carve = await runCarve(s, round);
+      else nativeSeconds = await runNative(native);
+      log(`  ${tool}: ${(tool === 'carve' ? carve.seconds : nativeSeconds).toFixed(2)} s`);
+    }
+    const [expected, gotCarve, gotNative] = await Promise.all([
+      fingerprint(s.monolith),
+      fingerprint(s.target.url('carve_db')),
+      fingerprint(native),
+    ]);
+    if (gotCarve !== expected) throw new Error(`round ${round}: carve_db differs from the monolith`);
+    if (gotNative !== expected) log(`  (native_db differs from the monolith)`);
+    await query(native, 'DROP SUBSCRIPTION native_sub');
+    rows.push({
+      round,
+      changes,
+      carve: changes / carve.seconds,
+      native: changes / nativeSeconds,
+      rssKb: carve.rssKb,
+    });
+    log(
+      `  carve ${Math.round(changes / carve.seconds)} changes/s (${carve.seconds.toFixed(2)} s, peak RSS ${Math.round(carve.rssKb / 1024)} MB), ` +
+        `native ${Math.round(changes / nativeSeconds)} changes/s (${nativeSeconds.toFixed(2)} s), ratio ${(nativeSeconds / carve.seconds).toFixed(2)}`,
+    );
+  }
+  const ratios = rows.map((r) => r.carve / r.native);
+  log('\n| round | changes | carve changes/s | native changes/s | carve / native | carve peak RSS |');
+  log('|---|---|---|---|---|---|');
+  for (const r of rows) {
+    log(
+      `| ${r.round} | ${r.changes} | ${Math.round(r.carve)} | ${Math.round(r.native)} | ${(r.carve / r.native).toFixed(2)} | ${Math.round(r.rssKb / 1024)} MB |`,
+    );
+  }
+  log(
+    `| median | | ${Math.round(median(rows.map((r) => r.carve)))} | ${Math.round(median(rows.map((r) => r.native)))} | ${median(ratios).toFixed(2)} (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)}) | ${Math.round(Math.max(...rows.map((r) => r.rssKb)) / 1024)} MB max |`,
+  );
+}
+
+async function steady(s: Setup): Promise<void> {
+  log(`\nsteady state: ${STEADY_RATE} changes/s for ${STEADY_SECONDS} s`);
+  await prepareRound(s);
+  const latencies: number[] = [];
+  const engine = await startSync({
+    routing: s.routing,
+    recordLatency: true,
+    onEvent: (e) => {
+      if (e.type === 'batch-applied' && e.latenciesMs) latencies.push(...e.latenciesMs);
+    },
+  });
+  const writer = await connect(s.monolith);
+  const perTxn = 4;
+  const txnsPerSecond = STEADY_RATE / perTxn;
+  const started = Date.now();
+  let sent = 0;
+  try {
+    while (Date.now() - started < STEADY_SECONDS * 1000) {
+      const due = Math.floor(((Date.now() - started) / 1000) * txnsPerSecond);
+      while (sent < due) await writer.query(steadyTransaction(sent++, 50_000_000 + sent));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await engine.waitForCatchUp();
+  } finally {
+    await writer.end();
+    await engine.stop();
+  }
+  const sorted = latencies.sort((a, b) => a - b);
+  const seconds = (Date.now() - started) / 1000;
+  log(`| transactions | changes/s written | p50 lag | p99 lag | max lag |`);
+  log(`|---|---|---|---|---|`);
+  log(
+    `| ${sorted.length} | ${Math.round((sent * perTxn) / seconds)} | ${percentile(sorted, 50)} ms | ${percentile(sorted, 99)} ms | ${sorted.at(-1)} ms |`,
+  );
+}
+
+const s = await setup();
+try {
+  const names = ['shared_buffers', 'fsync', 'synchronous_commit', 'max_wal_size', 'wal_level'];
+  const settings: string[] = [];
+  for (const name of names)
+    settings.push(
+      `${name}=${(await query<{ v: string }>(s.monolith, `SELECT current_setting($1) AS v`, [name]))[0]!.v}`,
+    );
+  log(`settings (both clusters): ${settings.join(', ')}`);
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  }).stdout.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src/sync', 'bench/sync.ts'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  }).stdout.trim();
+  log(
+    `commit ${commit}${dirty ? ' (+ uncommitted sync changes)' : ''}, ${new Date().toISOString()}, CHANGES=${CHANGES} ROUNDS=${ROUNDS}`,
+  );
+  if (!process.env.SKIP_CATCHUP) await catchUp(s);
+  if (!process.env.SKIP_STEADY) await steady(s);
+} finally {
+  await Promise.all([s.source.destroy(), s.target.destroy()]);
+}
