@@ -13,12 +13,12 @@ export interface OrphanContext {
   maxKeys: number;
 }
 
-const BATCH = 5000;
+const BATCH = 20_000;
 
 /**
  * A foreign key the plan cut (its two tables live in different databases), checked across them
  * at the verify snapshot without loading either table: the distinct referencing values are
- * streamed from the child database through a cursor, and each batch is looked up in the parent
+ * streamed from the child database through a cursor, 20 000 at a time, and each batch is looked up in the parent
  * database with unnest($n::text[]) + NOT EXISTS (an index probe per value). The child rows
  * holding an orphaned value are listed by key, and each is looked up in the monolith: if the
  * monolith has the same row without a parent too, the orphan pre-existed the migration.
@@ -61,8 +61,12 @@ export async function checkCutForeignKey(
     const values = cursorRows<Record<string, string>>(
       c,
       {
-        text: `SELECT DISTINCT ${fkCols.map((col, j) => `${col}::text AS v${j}`).join(', ')} FROM ${childTable}
-                WHERE ${fkCols.map((col) => `${col} IS NOT NULL`).join(' AND ')}`,
+        // DISTINCT on the values themselves (not their text): cheaper, and the key index can serve it.
+        text: `SELECT ${fkCols.map((_c, j) => `d.v${j}::text AS v${j}`).join(', ')} FROM (SELECT DISTINCT ${fkCols
+          .map((col, j) => `${col} AS v${j}`)
+          .join(
+            ', ',
+          )} FROM ${childTable} WHERE ${fkCols.map((col) => `${col} IS NOT NULL`).join(' AND ')}) AS d`,
         values: [],
       },
       BATCH,

@@ -49,7 +49,9 @@ export class RouteCollector {
   resumedSegments = 0;
   readonly mismatches: MismatchedRow[] = [];
   truncated = 0;
-  readonly started = Date.now();
+  /** Wall time from the start of its first segment to the end of its last. */
+  private started: number | undefined;
+  private finished: number | undefined;
 
   constructor(
     readonly shape: RouteShape,
@@ -57,6 +59,14 @@ export class RouteCollector {
     private readonly maxKeys: number,
     private readonly spool: RepairSpool | undefined,
   ) {}
+
+  segmentStarted(): void {
+    this.started ??= Date.now();
+  }
+
+  segmentFinished(): void {
+    this.finished = Date.now();
+  }
 
   get wantsRepair(): boolean {
     return this.spool !== undefined;
@@ -90,7 +100,7 @@ export class RouteCollector {
       segments: this.segments,
       resumedSegments: this.resumedSegments,
       method: this.shape.keyClass,
-      seconds: (Date.now() - this.started) / 1000,
+      seconds: this.started === undefined ? 0 : ((this.finished ?? Date.now()) - this.started) / 1000,
     };
   }
 }

@@ -24,6 +24,8 @@ export const PINNED_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
   idle_in_transaction_session_timeout: '0',
   lock_timeout: '0',
   work_mem: '64MB',
+  // Every verify cursor is read to the end: plan for all rows, not for a fast first 10%.
+  cursor_tuple_fraction: '1',
 });
 
 /** One `SET` per pinned setting, values bound through set_config (no quoting of values needed). */

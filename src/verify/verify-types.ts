@@ -149,6 +149,8 @@ export interface VerifyResult {
   sequences: SequenceVerifyResult[];
   /** Rows read, both sides (for rows/s). */
   rowsRead: number;
+  /** Wall milliseconds of each phase. */
+  timings: { alignMs: number; rowsMs: number; foreignKeysMs: number; sequencesMs: number };
 }
 
 export type VerifyEvent =

@@ -62,11 +62,13 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const spool = options.repairSqlFile ? new RepairSpool(spoolDir) : undefined;
   let aligned: Aligned | undefined;
   try {
-    for (const s of services) {
-      const client = await connect(s.url, { applicationName: app });
-      stateClients.set(s.database, client);
-      await state.ensure(client);
-    }
+    await Promise.all(
+      services.map(async (s) => {
+        const client = await connect(s.url, { applicationName: app });
+        stateClients.set(s.database, client);
+        await state.ensure(client);
+      }),
+    );
     let runId: string = randomUUID();
     let resumed = false;
     if (options.resume) {
@@ -101,13 +103,13 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       const sourceAnchor = await openAnchor(routing.sourceUrl, app, aligned.point.snapshot);
       anchors.push(sourceAnchor);
       await aligned.point.close();
-      sourcePool = new SnapshotPool(routing.sourceUrl, sourceAnchor.snapshot, jobs + 1, app);
+      sourcePool = new SnapshotPool(routing.sourceUrl, sourceAnchor.snapshot, MAX_POOL, app);
       targetPools = new Map();
       await Promise.all(
         services.map(async (s) => {
           const anchor = await openAnchor(s.url, app);
           anchors.push(anchor);
-          targetPools.set(s.database, new SnapshotPool(s.url, anchor.snapshot, jobs + 1, app));
+          targetPools.set(s.database, new SnapshotPool(s.url, anchor.snapshot, MAX_POOL, app));
         }),
       );
     } finally {
@@ -115,11 +117,13 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       await aligned.release();
     }
     pools.push(sourcePool, ...targetPools.values());
-    emit({ type: 'aligned', lsn, alignment: aligned.method, ms: Date.now() - alignStart });
-    for (const client of stateClients.values()) await state.startRun(client, runId, lsn);
+    const alignMs = Date.now() - alignStart;
+    emit({ type: 'aligned', lsn, alignment: aligned.method, ms: alignMs });
+    await Promise.all([...stateClients.values()].map((client) => state.startRun(client, runId, lsn)));
     emit({ type: 'verify-started', runId, lsn, alignment: aligned.method, routes: routes.length, resumed });
 
     // 2. Rows.
+    const rowsStart = Date.now();
     const shapes = await readShapes(routes, sourcePool, targetPools);
     const collectors = new Map(
       routes.map((r, i) => [r.id, new RouteCollector(shapes.get(r.id)!, i, maxKeys, spool)]),
@@ -178,14 +182,34 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     let rowsRead = 0;
     // Largest tables first, so the tail of the run is short segments.
     work.sort((a, b) => b.segment.estimatedRows - a.segment.estimatedRows);
-    await runLimited(work, jobs, async (item) => {
+    const fkResults: ForeignKeyVerifyResult[] = [];
+    let foreignKeysMs = 0;
+    // 3. Cut foreign keys, alongside the rows: their checks wait on round trips as much as on CPU.
+    const foreignKeyChecks = (async () => {
+      const fkStart = Date.now();
+      await runLimited(foreignKeys, jobs, async (fk) => {
+        if (options.signal?.aborted) throw aborted();
+        const result = await checkCutForeignKey(
+          { source: sourcePool, targets: targetPools, maxKeys },
+          fk,
+          shapes.get(fk.from.routeId)!,
+        );
+        fkResults.push(result);
+        emit({ type: 'foreign-key-done', result });
+      });
+      foreignKeysMs = Date.now() - fkStart;
+    })();
+    const rowChecks = runLimited(work, jobs, async (item) => {
       if (options.signal?.aborted) throw aborted();
+      for (const s of item.shapes) collectors.get(s.routeId)!.segmentStarted();
       const outcomes = await compareSegment(item.ctx, item.shapes, collectors, item.segment);
       for (const o of outcomes) {
         const collector = collectors.get(o.routeId)!;
+        collector.segmentFinished();
         collector.sourceRows += o.sourceRows;
         collector.targetRows += o.targetRows;
-        collector.segmentsDone++;
+        // Read right away: other segments of the route finish while this one awaits its state write.
+        const last = ++collector.segmentsDone === collector.segments;
         rowsRead += o.sourceRows + o.targetRows + o.drilledRows;
         const shape = shapes.get(o.routeId)!;
         await state.finishSegment(stateClients.get(shape.database)!, runId, o.routeId, item.segment.no, {
@@ -200,51 +224,49 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
           status: o.status,
           rows: o.sourceRows,
         });
-        if (collector.segmentsDone === collector.segments) finishRoute(o.routeId);
+        if (last) finishRoute(o.routeId);
       }
     });
+    let rowsMs = 0;
+    const settled = await Promise.allSettled([
+      rowChecks.then(() => (rowsMs = Date.now() - rowsStart)),
+      foreignKeyChecks,
+    ]);
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
     tables.sort(
       (a, b) => routes.findIndex((r) => r.id === a.routeId) - routes.findIndex((r) => r.id === b.routeId),
     );
-
-    // 3. Cut foreign keys.
-    const fkResults: ForeignKeyVerifyResult[] = [];
-    await runLimited(foreignKeys, jobs, async (fk) => {
-      if (options.signal?.aborted) throw aborted();
-      const result = await checkCutForeignKey(
-        { source: sourcePool, targets: targetPools, maxKeys },
-        fk,
-        shapes.get(fk.from.routeId)!,
-      );
-      fkResults.push(result);
-      emit({ type: 'foreign-key-done', result });
-    });
     fkResults.sort(
       (a, b) =>
         foreignKeys.findIndex((f) => f.name === a.name) - foreignKeys.findIndex((f) => f.name === b.name),
     );
 
     // 4. Sequences.
+    const seqStart = Date.now();
     const mode = options.sequences ?? 'auto';
     const live =
       aligned.method === 'hold-api' || aligned.method === 'hold-table' || aligned.method === 'catch-up';
     const strict = mode === 'strict' || (mode === 'auto' && !live);
-    const sequences: SequenceVerifyResult[] = [];
-    for (const s of services) {
-      const owned = routes
-        .filter((r) => r.database === s.database && r.kind === 'owned')
-        .map((r) => r.target);
-      if (!owned.length) continue;
-      const results = await checkSequences(targetPools.get(s.database)!, s.database, owned, strict);
-      sequences.push(...results);
-      emit({ type: 'sequences-done', database: s.database, results });
-    }
+    const perDatabase = await Promise.all(
+      services.map(async (s) => {
+        const owned = routes
+          .filter((r) => r.database === s.database && r.kind === 'owned')
+          .map((r) => r.target);
+        if (!owned.length) return [];
+        const results = await checkSequences(targetPools.get(s.database)!, s.database, owned, strict);
+        emit({ type: 'sequences-done', database: s.database, results });
+        return results;
+      }),
+    );
+    const sequences: SequenceVerifyResult[] = perDatabase.flat();
 
+    const sequencesMs = Date.now() - seqStart;
     const ok =
       tables.every((t) => t.status === 'ok') &&
       fkResults.every((f) => f.status !== 'orphans') &&
       sequences.every((s) => !s.failing);
-    for (const client of stateClients.values()) await state.finishRun(client, runId, ok);
+    await Promise.all([...stateClients.values()].map((client) => state.finishRun(client, runId, ok)));
     if (spool && options.repairSqlFile) {
       await writeRepairFile(
         options.repairSqlFile,
@@ -267,6 +289,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       foreignKeys: fkResults,
       sequences,
       rowsRead,
+      timings: { alignMs, rowsMs, foreignKeysMs, sequencesMs },
     };
   } finally {
     await Promise.all(pools.map((p) => p.close()));
@@ -276,6 +299,13 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     rmSync(spoolDir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Connections are opened on demand and kept per database; their number is bounded by the number of
+ * workers (segments and foreign keys in flight), not by the pool, so that no worker ever waits for
+ * a connection while holding another (which could deadlock).
+ */
+const MAX_POOL = 1000;
 
 function aborted(): CarveError {
   return new CarveError('VERIFY_ABORTED', 'verify was interrupted', {
