@@ -296,9 +296,9 @@ describe('verify on a copied migration', () => {
     await exec(m.sourceUrl, `UPDATE patients SET first_name = 'renamed later' WHERE id = 5`);
     const refused = run();
     await expect(refused).rejects.toMatchObject({ code: 'VERIFY_TARGETS_BEHIND' });
-    const error = await refused.catch(
-      (e: { details: { databases: { database: string; transactions: number }[] } }) => e,
-    );
+    const error = (await refused.catch((e: unknown) => e)) as {
+      details: { databases: { database: string; transactions: number }[] };
+    };
     expect(error.details.databases.map((d) => d.database).sort()).toEqual(['clinical_db', 'patient_db']);
     expect(error.details.databases.every((d) => d.transactions === 1)).toBe(true);
 
