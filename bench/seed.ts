@@ -55,6 +55,8 @@ function git(args: string[]): string {
 }
 
 async function main(): Promise<void> {
+  // The code measured is the code at the start (others may commit while a long run goes on).
+  const commit = git(['rev-parse', '--short', 'HEAD']);
   const loadBefore = loadavg()[0]!;
   process.stderr.write(
     `bench:seed scale ${scale}: starting a throwaway cluster (fsync=off, full_page_writes=off)\n`,
@@ -90,7 +92,6 @@ async function main(): Promise<void> {
   }
   const loadAfter = loadavg()[0]!;
   const date = new Date().toISOString().slice(0, 10);
-  const commit = git(['rev-parse', '--short', 'HEAD']);
   const p = report.phases;
   const row = [
     String(scale),

@@ -59,7 +59,7 @@ function registerSeed(demo: Command): void {
     .requiredOption('--source <url>', 'the (empty) monolith database')
     .requiredOption(
       '--scale <s>',
-      'volume: 1 = 100K users, 1M patients, 5M consultations … (37M rows); 0.001 = seconds',
+      'volume: 1 = 100K users, 1M patients, 5M consultations … (38M rows); 0.001 = seconds',
     )
     .option('--seed <n>', 'data seed: the same seed gives the same data (default 1)')
     .option('--connections <n>', 'tables generated side by side (default 2)')

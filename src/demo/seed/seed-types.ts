@@ -3,7 +3,7 @@
 export interface SeedOptions {
   /** The monolith database; it must exist. */
   url: string;
-  /** 1 = the reference volume (37M rows); 0.001 runs in seconds. */
+  /** 1 = the reference volume (38M rows); 0.001 runs in seconds. */
   scale: number;
   /** Same seed, same data. Default 1. */
   seed?: number;
