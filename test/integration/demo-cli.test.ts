@@ -72,7 +72,8 @@ describe('carve demo (subprocess)', () => {
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d) => {
         stdout += String(d);
-        if (stdout.includes('"type":"stats"')) resolve();
+        // A stats line once some transactions committed (the first may come before the start).
+        if (/"type":"stats"[^\n]*"committed":[1-9]/.test(stdout)) resolve();
       });
       child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
     });
