@@ -18,7 +18,7 @@
  * backlog is visible in its database. Both targets are checked equal to the monolith.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCluster, type LocalCluster } from '../src/cluster/local-cluster.js';
 import { copy } from '../src/copy/copy-engine.js';
@@ -166,8 +166,62 @@ async function writeBacklog(s: Setup): Promise<number> {
   return Number(row!.changes) + 1;
 }
 
-async function runCarve(s: Setup, round: number): Promise<{ seconds: number; rssKb: number }> {
+/**
+ * CPU seconds used by server processes found by `probes` (each: a URL and a query returning `pid`),
+ * sampled from /proc every 200 ms while running: machine load changes wall times, not these.
+ */
+function watchCpu(probes: { url: string; sql: string }[]): { stop(): Promise<number> } {
+  const last = new Map<number, number>();
+  let running = true;
+  const sample = async () => {
+    for (const probe of probes) {
+      const rows = await query<{ pid: number }>(probe.url, probe.sql).catch(() => []);
+      for (const { pid } of rows) {
+        try {
+          const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+          last.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
+        } catch {
+          // exited between the query and the read
+        }
+      }
+    }
+  };
+  const loop = (async () => {
+    while (running) {
+      await sample();
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return [...last.values()].reduce((a, b) => a + b, 0);
+    },
+  };
+}
+
+interface ToolRun {
+  seconds: number;
+  rssKb: number;
+  /** CPU seconds: carve's node process (or 0 for native), the applying backend, the walsender. */
+  cpu: { client: number; apply: number; walsender: number };
+}
+
+async function runCarve(s: Setup, round: number): Promise<ToolRun> {
   const t0 = process.hrtime.bigint();
+  const applyCpu = watchCpu([
+    {
+      url: s.target.url('carve_db'),
+      sql: `SELECT pid FROM pg_stat_activity WHERE application_name = 'carve sync (bench)'`,
+    },
+  ]);
+  const walsenderCpu = watchCpu([
+    {
+      url: s.monolith,
+      sql: `SELECT pid FROM pg_stat_replication WHERE application_name = 'carve sync (bench)'`,
+    },
+  ]);
   const nodeArgs = process.env.CARVE_NODE_ARGS ? process.env.CARVE_NODE_ARGS.split(' ') : [];
   const child = spawn(
     '/usr/bin/time',
@@ -195,12 +249,31 @@ async function runCarve(s: Setup, round: number): Promise<{ seconds: number; rss
   writeFileSync(join(outDir, `sync-carve-round${round}.jsonl`), stdout);
   if (code !== 0) throw new Error(`carve sync exited ${code}: ${stderr}`);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  return { seconds, rssKb: rss ? Number(rss[1]) : 0 };
+  const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+  const system = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+  return {
+    seconds,
+    rssKb: rss ? Number(rss[1]) : 0,
+    cpu: {
+      client: Number(user?.[1] ?? 0) + Number(system?.[1] ?? 0),
+      apply: await applyCpu.stop(),
+      walsender: await walsenderCpu.stop(),
+    },
+  };
 }
 
-async function runNative(native: string): Promise<number> {
+async function runNative(s: Setup, native: string): Promise<ToolRun> {
   const t0 = process.hrtime.bigint();
   await query(native, 'ALTER SUBSCRIPTION native_sub ENABLE');
+  const applyCpu = watchCpu([
+    {
+      url: native,
+      sql: `SELECT pid FROM pg_stat_subscription WHERE subname = 'native_sub' AND pid IS NOT NULL`,
+    },
+  ]);
+  const walsenderCpu = watchCpu([
+    { url: s.monolith, sql: `SELECT pid FROM pg_stat_replication WHERE application_name = 'native_sub'` },
+  ]);
   const client: Client = await connect(native);
   try {
     for (;;) {
@@ -212,8 +285,9 @@ async function runNative(native: string): Promise<number> {
     await client.end();
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = { client: 0, apply: await applyCpu.stop(), walsender: await walsenderCpu.stop() };
   await query(native, 'ALTER SUBSCRIPTION native_sub DISABLE');
-  return seconds;
+  return { seconds, rssKb: 0, cpu };
 }
 
 const median = (values: number[]) => {
@@ -225,18 +299,16 @@ const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function catchUp(s: Setup): Promise<void> {
-  const rows: { round: number; changes: number; carve: number; native: number; rssKb: number }[] = [];
+  const rows: { round: number; changes: number; carve: ToolRun; native: ToolRun }[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     log(`round ${round}/${ROUNDS}`);
     const { native } = await prepareRound(s);
     const changes = await writeBacklog(s);
     const order = round % 2 === 1 ? ['carve', 'native'] : ['native', 'carve'];
-    let carve = { seconds: 0, rssKb: 0 };
-    let nativeSeconds = 0;
+    const runs: Record<string, ToolRun> = {};
     for (const tool of order) {
-      if (tool === 'carve') carve = await runCarve(s, round);
-      else nativeSeconds = await runNative(native);
-      log(`  ${tool}: ${(tool === 'carve' ? carve.seconds : nativeSeconds).toFixed(2)} s`);
+      runs[tool] = tool === 'carve' ? await runCarve(s, round) : await runNative(s, native);
+      log(`  ${tool}: ${runs[tool]!.seconds.toFixed(2)} s`);
     }
     const [expected, gotCarve, gotNative] = await Promise.all([
       fingerprint(s.monolith),
@@ -246,28 +318,40 @@ async function catchUp(s: Setup): Promise<void> {
     if (gotCarve !== expected) throw new Error(`round ${round}: carve_db differs from the monolith`);
     if (gotNative !== expected) log(`  (native_db differs from the monolith)`);
     await query(native, 'DROP SUBSCRIPTION native_sub');
-    rows.push({
-      round,
-      changes,
-      carve: changes / carve.seconds,
-      native: changes / nativeSeconds,
-      rssKb: carve.rssKb,
-    });
-    log(
-      `  carve ${Math.round(changes / carve.seconds)} changes/s (${carve.seconds.toFixed(2)} s, peak RSS ${Math.round(carve.rssKb / 1024)} MB), ` +
-        `native ${Math.round(changes / nativeSeconds)} changes/s (${nativeSeconds.toFixed(2)} s), ratio ${(nativeSeconds / carve.seconds).toFixed(2)}`,
-    );
+    const row = { round, changes, carve: runs.carve!, native: runs.native! };
+    rows.push(row);
+    log(`  ${describeRound(row)}`);
   }
-  const ratios = rows.map((r) => r.carve / r.native);
-  log('\n| round | changes | carve changes/s | native changes/s | carve / native | carve peak RSS |');
-  log('|---|---|---|---|---|---|');
+  const rate = (run: ToolRun, changes: number) => changes / run.seconds;
+  const ratios = rows.map((r) => rate(r.carve, r.changes) / rate(r.native, r.changes));
+  // CPU microseconds per change: what the run costs the machine, whatever else runs on it.
+  const perChange = (cpu: number, changes: number) => ((cpu * 1e6) / changes).toFixed(1);
+  log(
+    '\n| round | changes | carve changes/s | native changes/s | carve / native | carve peak RSS | CPU µs/change carve (node + target backend + walsender) | CPU µs/change native (apply worker + walsender) |',
+  );
+  log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
+    const c = r.carve.cpu;
+    const n = r.native.cpu;
     log(
-      `| ${r.round} | ${r.changes} | ${Math.round(r.carve)} | ${Math.round(r.native)} | ${(r.carve / r.native).toFixed(2)} | ${Math.round(r.rssKb / 1024)} MB |`,
+      `| ${r.round} | ${r.changes} | ${Math.round(rate(r.carve, r.changes))} | ${Math.round(rate(r.native, r.changes))} | ${(rate(r.carve, r.changes) / rate(r.native, r.changes)).toFixed(2)} | ${Math.round(r.carve.rssKb / 1024)} MB | ` +
+        `${perChange(c.client + c.apply + c.walsender, r.changes)} (${perChange(c.client, r.changes)} + ${perChange(c.apply, r.changes)} + ${perChange(c.walsender, r.changes)}) | ` +
+        `${perChange(n.apply + n.walsender, r.changes)} (${perChange(n.apply, r.changes)} + ${perChange(n.walsender, r.changes)}) |`,
     );
   }
   log(
-    `| median | | ${Math.round(median(rows.map((r) => r.carve)))} | ${Math.round(median(rows.map((r) => r.native)))} | ${median(ratios).toFixed(2)} (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)}) | ${Math.round(Math.max(...rows.map((r) => r.rssKb)) / 1024)} MB max |`,
+    `| median | | ${Math.round(median(rows.map((r) => rate(r.carve, r.changes))))} | ${Math.round(median(rows.map((r) => rate(r.native, r.changes))))} | ${median(ratios).toFixed(2)} (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)}) | ${Math.round(Math.max(...rows.map((r) => r.carve.rssKb)) / 1024)} MB max | | |`,
+  );
+}
+
+function describeRound(r: { changes: number; carve: ToolRun; native: ToolRun }): string {
+  const c = r.carve;
+  const n = r.native;
+  return (
+    `carve ${Math.round(r.changes / c.seconds)} changes/s (${c.seconds.toFixed(2)} s, peak RSS ${Math.round(c.rssKb / 1024)} MB, ` +
+    `CPU s node ${c.cpu.client.toFixed(1)} backend ${c.cpu.apply.toFixed(1)} walsender ${c.cpu.walsender.toFixed(1)}), ` +
+    `native ${Math.round(r.changes / n.seconds)} changes/s (${n.seconds.toFixed(2)} s, CPU s apply ${n.cpu.apply.toFixed(1)} walsender ${n.cpu.walsender.toFixed(1)}), ` +
+    `ratio ${(n.seconds / c.seconds).toFixed(2)}`
   );
 }
 
