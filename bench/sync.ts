@@ -409,7 +409,7 @@ try {
     encoding: 'utf8',
   }).stdout.trim();
   log(
-    `commit ${commit}${dirty ? ' (+ uncommitted sync changes)' : ''}, ${new Date().toISOString()}, CHANGES=${CHANGES} ROUNDS=${ROUNDS}`,
+    `commit ${commit}${dirty ? ' (+ uncommitted sync changes)' : ''}, ${new Date().toISOString()}, CHANGES=${CHANGES} ROUNDS=${ROUNDS} MIX=${MIX}`,
   );
   if (!process.env.SKIP_CATCHUP) await catchUp(s);
   if (!process.env.SKIP_STEADY) await steady(s);

@@ -2,28 +2,21 @@ import { CarveError, isCarveError } from '../errors.js';
 import { withClient } from '../pg/connect.js';
 import { formatLsn, maxLsn, minLsn, type Lsn } from '../pg/lsn.js';
 import { pgTimestampToUnixMillis } from '../pg/replication/pg-time.js';
-import { ReplicationError } from '../pg/replication/replication-error.js';
-import { isTransientError, SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import { acquireMigrationLock, type MigrationLock } from '../state/migration-lock.js';
 import { ensureStateTables } from '../state/state-tables.js';
 import { SourceControl } from './source-control.js';
-import type { SyncErrorInfo, SyncEvent, SyncResult, TargetLag } from './sync-events.js';
+import { HoldCoordinator } from './hold-coordinator.js';
+import { describeSyncError, isTransientSyncError, isUniqueViolation, syncFailure } from './sync-errors.js';
+import type { SyncEvent, SyncResult, TargetLag } from './sync-events.js';
 import { DEFAULT_BATCH, type SyncOptions } from './sync-options.js';
 import { checkSyncPreconditions } from './sync-preflight.js';
-import { ApplierFailure, SyncSession, type SessionContext } from './sync-session.js';
+import { SyncSession, type SessionContext } from './sync-session.js';
 import { SyncState } from './sync-state.js';
 import type { TargetApplier } from './target-applier.js';
 
 interface Waiter {
   lsn: Lsn;
   resolve: (lsn: Lsn) => void;
-}
-
-interface ActiveHold {
-  lsn: Lsn;
-  reached: Set<string>;
-  resolve: (lsn: Lsn) => void;
-  reject: (error: unknown) => void;
 }
 
 /**
@@ -53,7 +46,7 @@ export class SyncEngine {
   private stopReason: SyncResult['reason'] = 'stopped';
   private wake: (() => void) | undefined;
   private waiters: Waiter[] = [];
-  private hold: ActiveHold | undefined;
+  private readonly holds: HoldCoordinator;
   private progress = 0;
   private lastHeartbeat = 0;
   private known = new Map<string, { durable: Lsn; commitTime: string | null }>();
@@ -67,6 +60,11 @@ export class SyncEngine {
     const names = this.routing.names;
     const applicationName = options.applicationName ?? `carve sync (${names.migration})`;
     this.state = new SyncState(names.stateSchema, names.migration);
+    this.holds = new HoldCoordinator(
+      this.routing.services.map((s) => s.database),
+      () => this.session?.appliers ?? [],
+      () => [...this.known.values()].map((p) => p.durable),
+    );
     this.control = new SourceControl(this.routing.sourceUrl, `${applicationName} control`);
     const listener = options.onEvent;
     this.emit = listener ? (event) => listener(event) : () => {};
@@ -86,7 +84,7 @@ export class SyncEngine {
       recordLatency: options.recordLatency ?? false,
       extraColumns: new Map(),
       strictUntil: new Map(),
-      apiHold: () => this.hold?.lsn ?? null,
+      apiHold: () => this.holds.current,
       onStarted: (session) => this.onSessionStarted(session),
       onCommitted: (session, applier, info) => {
         this.progress++;
@@ -208,50 +206,13 @@ export class SyncEngine {
    * function, then moves the hold forward to what it returns. With a plain LSN, targets that already
    * applied a transaction at or after it reject with SYNC_HOLD_PASSED.
    */
-  async holdAt(point: Lsn | (() => Promise<Lsn>)): Promise<Lsn> {
-    if (this.hold) {
-      throw new CarveError('SYNC_HOLD_ACTIVE', `Sync is already held at ${formatLsn(this.hold.lsn)}`, {
-        details: { lsn: formatLsn(this.hold.lsn) },
-        hint: 'Call release() before asking for another hold.',
-      });
-    }
-    // Above every transaction applied anywhere so far (between sessions: every durable position).
-    const appliers = this.session?.appliers ?? [];
-    const floor = appliers.length
-      ? maxLsn(0n, ...appliers.map((a) => a.lastDataCommit + 1n))
-      : maxLsn(0n, ...[...this.known.values()].map((p) => p.durable));
-    let lsn: Lsn;
-    if (typeof point === 'function') {
-      this.install(floor);
-      try {
-        lsn = await point();
-      } catch (error) {
-        this.release();
-        throw error;
-      }
-      if (lsn < floor) {
-        this.release();
-        throw this.passed(lsn, floor);
-      }
-      this.release();
-    } else {
-      lsn = point;
-      if (lsn < floor) throw this.passed(lsn, floor);
-    }
-    const reached = new Promise<Lsn>((resolve, reject) => this.install(lsn, resolve, reject));
-    this.checkHoldReached();
-    return reached;
+  holdAt(point: Lsn | (() => Promise<Lsn>)): Promise<Lsn> {
+    return this.holds.holdAt(point);
   }
 
   /** Continue after holdAt(). */
   release(): void {
-    const hold = this.hold;
-    if (!hold) return;
-    this.hold = undefined;
-    for (const applier of this.session?.appliers ?? []) {
-      applier.holds.removeApi(hold.lsn);
-      applier.nudge();
-    }
+    this.holds.release();
   }
 
   /** Current per-target progress (the same data as `lag` events, without the monolith's WAL position). */
@@ -281,29 +242,6 @@ export class SyncEngine {
     });
   }
 
-  private install(
-    lsn: Lsn,
-    resolve: (lsn: Lsn) => void = () => {},
-    reject: (error: unknown) => void = () => {},
-  ): void {
-    this.hold = { lsn, reached: new Set(), resolve, reject };
-    for (const applier of this.session?.appliers ?? []) {
-      applier.holds.addApi(lsn);
-      applier.nudge();
-    }
-  }
-
-  private passed(lsn: Lsn, floor: Lsn): CarveError {
-    return new CarveError(
-      'SYNC_HOLD_PASSED',
-      `Cannot hold at ${formatLsn(lsn)}: targets already applied changes up to ${formatLsn(floor)}`,
-      {
-        details: { lsn: formatLsn(lsn), applied: formatLsn(floor) },
-        hint: 'Ask for a later position, or pass a function to holdAt() so the engine picks the point race-free.',
-      },
-    );
-  }
-
   private onHold(
     applier: TargetApplier,
     lsn: Lsn,
@@ -315,27 +253,7 @@ export class SyncEngine {
     if (outcome === 'reached') this.emit({ type: 'hold-reached', database, lsn: formatLsn(lsn) });
     else if (outcome === 'released') this.emit({ type: 'hold-released', database, lsn: formatLsn(lsn) });
     else this.emit({ type: 'hold-failed', database, lsn: formatLsn(lsn), error: error ?? '' });
-    const hold = this.hold;
-    if (!hold || hold.lsn !== lsn) return;
-    if (outcome === 'failed') {
-      this.release();
-      hold.reject(
-        new CarveError('SYNC_HOLD_PASSED', `${database} cannot hold at ${formatLsn(lsn)}: ${error}`, {
-          details: { database, lsn: formatLsn(lsn) },
-          hint: 'Ask for a later position.',
-        }),
-      );
-      return;
-    }
-    if (outcome === 'reached') {
-      hold.reached.add(database);
-      this.checkHoldReached();
-    }
-  }
-
-  private checkHoldReached(): void {
-    const hold = this.hold;
-    if (hold && this.routing.services.every((s) => hold.reached.has(s.database))) hold.resolve(hold.lsn);
+    if (outcome !== 'released') this.holds.report(database, lsn, outcome, error);
   }
 
   private checkWaiters(): void {
@@ -384,8 +302,8 @@ export class SyncEngine {
           throw new CarveError('SYNC_STREAM_ENDED', 'The replication stream ended', { details: {} });
       } catch (error) {
         if (this.stopping) break;
-        const info = describeError(error);
-        if (!this.retryable(error, session)) throw unwrap(error);
+        const info = describeSyncError(error);
+        if (!this.retryable(error, session)) throw syncFailure(error);
         if (this.progress > progressBefore) attempt = 0;
         attempt++;
         const delayMs = Math.round(
@@ -413,17 +331,14 @@ export class SyncEngine {
 
   /** Transient failures reconnect; a unique violation retries that target once in strict order. */
   private retryable(error: unknown, session: SyncSession): boolean {
-    if (error instanceof ApplierFailure && sqlStateOf(error.cause) === SqlState.uniqueViolation) {
+    if (isUniqueViolation(error)) {
       const applier = session.appliers.find((a) => a.database === error.database);
       const until = this.context.strictUntil.get(error.database);
       if (until !== undefined && applier && applier.durable < until) return false; // failed in strict order too
       this.context.strictUntil.set(error.database, session.dispatcher?.lastCommitEnd ?? 0n);
       return true;
     }
-    const cause = error instanceof ApplierFailure ? error.cause : error;
-    if (cause instanceof ReplicationError) return cause.transient;
-    if (isCarveError(cause)) return cause.code === 'SYNC_STREAM_ENDED';
-    return isTransientError(cause) || sqlStateOf(cause) === SqlState.objectInUse;
+    return isTransientSyncError(error);
   }
 
   private async lagTick(): Promise<void> {
@@ -466,7 +381,7 @@ export class SyncEngine {
     const stream = session?.stream;
     if (!session || !stream) return;
     const wanted: Lsn[] = this.waiters.map((w) => w.lsn);
-    if (this.hold) wanted.push(this.hold.lsn);
+    if (this.holds.current !== null) wanted.push(this.holds.current);
     for (const applier of session.appliers) {
       const lowest = applier.holds.lowest();
       if (lowest !== undefined) wanted.push(lowest);
@@ -490,14 +405,14 @@ export class SyncEngine {
       database: s.database,
       appliedLsn: formatLsn(this.known.get(s.database)?.durable ?? 0n),
     }));
-    this.hold?.reject(
+    this.holds.abort(
       new CarveError('SYNC_STOPPED', 'Sync stopped before the hold was reached', { details: {} }),
     );
     if (error === undefined) {
       this.emit({ type: 'sync-stopped', reason: this.stopReason });
       this.resolveDone({ reason: this.stopReason, targets });
     } else {
-      this.emit({ type: 'sync-stopped', reason: 'failed', error: describeError(error) });
+      this.emit({ type: 'sync-stopped', reason: 'failed', error: describeSyncError(error) });
       this.rejectDone(error);
     }
   }
@@ -508,32 +423,4 @@ export async function startSync(options: SyncOptions): Promise<SyncEngine> {
   const engine = new SyncEngine(options);
   await engine.start();
   return engine;
-}
-
-function unwrap(error: unknown): unknown {
-  if (!(error instanceof ApplierFailure)) return error;
-  const cause = error.cause;
-  if (isCarveError(cause)) return cause;
-  return new CarveError(
-    'SYNC_APPLY_FAILED',
-    `Applying changes to ${error.database} failed: ${error.message}`,
-    {
-      details: { database: error.database, sqlState: sqlStateOf(cause) ?? null },
-      hint: 'Fix the cause in the service database (the position there is unchanged) and run carve sync again.',
-      cause,
-    },
-  );
-}
-
-function describeError(error: unknown): SyncErrorInfo {
-  const database = error instanceof ApplierFailure ? error.database : undefined;
-  const cause = error instanceof ApplierFailure ? error.cause : error;
-  const sqlState = cause instanceof ReplicationError ? cause.sqlState : sqlStateOf(cause);
-  return {
-    code: isCarveError(cause) ? cause.code : (sqlState ?? 'ERROR'),
-    message: cause instanceof Error ? cause.message : String(cause),
-    transient: cause instanceof ReplicationError ? cause.transient : isTransientError(cause),
-    ...(database ? { database } : {}),
-    ...(sqlState ? { sqlState } : {}),
-  };
 }

@@ -1,0 +1,51 @@
+import { CarveError, isCarveError } from '../errors.js';
+import { ReplicationError } from '../pg/replication/replication-error.js';
+import { isTransientError, SqlState, sqlStateOf } from '../pg/sqlstate.js';
+import type { SyncErrorInfo } from './sync-events.js';
+import { ApplierFailure } from './sync-session.js';
+
+/** The error as an operator sees it: a CarveError, with the target database when one failed. */
+export function syncFailure(error: unknown): unknown {
+  if (!(error instanceof ApplierFailure)) return error;
+  const cause = error.cause;
+  if (isCarveError(cause)) return cause;
+  return new CarveError(
+    'SYNC_APPLY_FAILED',
+    `Applying changes to ${error.database} failed: ${error.message}`,
+    {
+      details: { database: error.database, sqlState: sqlStateOf(cause) ?? null },
+      hint: 'Fix the cause in the service database (the position there is unchanged) and run carve sync again.',
+      cause,
+    },
+  );
+}
+
+/** For events: code, message, whether it is transient, the database and SQLSTATE when known. */
+export function describeSyncError(error: unknown): SyncErrorInfo {
+  const database = error instanceof ApplierFailure ? error.database : undefined;
+  const cause = error instanceof ApplierFailure ? error.cause : error;
+  const sqlState = cause instanceof ReplicationError ? cause.sqlState : sqlStateOf(cause);
+  return {
+    code: isCarveError(cause) ? cause.code : (sqlState ?? 'ERROR'),
+    message: cause instanceof Error ? cause.message : String(cause),
+    transient: cause instanceof ReplicationError ? cause.transient : isTransientError(cause),
+    ...(database ? { database } : {}),
+    ...(sqlState ? { sqlState } : {}),
+  };
+}
+
+/**
+ * Worth a new session after a backoff: lost connections, restarting servers, a terminated
+ * walsender, a slot still held by one. Not: schema changes, bad data, missing objects, privileges.
+ */
+export function isTransientSyncError(error: unknown): boolean {
+  const cause = error instanceof ApplierFailure ? error.cause : error;
+  if (cause instanceof ReplicationError) return cause.transient;
+  if (isCarveError(cause)) return cause.code === 'SYNC_STREAM_ENDED';
+  return isTransientError(cause) || sqlStateOf(cause) === SqlState.objectInUse;
+}
+
+/** A target's batch broke a unique constraint (possibly only because it was reordered). */
+export function isUniqueViolation(error: unknown): error is ApplierFailure {
+  return error instanceof ApplierFailure && sqlStateOf(error.cause) === SqlState.uniqueViolation;
+}
