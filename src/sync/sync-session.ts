@@ -110,7 +110,7 @@ export class SyncSession {
         publication: routing.names.publication,
         startLsn,
         applicationName: this.ctx.applicationName,
-        maxBufferedBytes: 4 * 1024 * 1024,
+        maxBufferedBytes: Math.max(256 * 1024, Math.min(4 * 1024 * 1024, this.ctx.batch.queueBytes / 2)),
       });
       this.dispatcher = new StreamDispatcher(routing, this.appliers, this.ctx.extraColumns, {
         resolveType: (oid, mod) => this.ctx.control.formatType(oid, mod),

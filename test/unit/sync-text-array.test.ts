@@ -7,5 +7,7 @@ describe('textArrayLiteral', () => {
       '{"a","b,c","{x}","NULL","","say \\"hi\\"","back\\\\slash",NULL," pad "}',
     );
     expect(textArrayLiteral([])).toBe('{}');
+    expect(textArrayLiteral(['a', 'b c', ''])).toBe('{"a","b c",""}');
+    expect(textArrayLiteral(['x', null])).toBe('{"x",NULL}');
   });
 });
