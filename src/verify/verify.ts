@@ -180,6 +180,16 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       if (c.segmentsDone === c.segments) finishRoute(route.id);
     }
     let rowsRead = 0;
+    // One state connection per database, shared by concurrent segments: one statement at a time.
+    const stateQueues = new Map<string, Promise<unknown>>();
+    const serially = <T>(database: string, fn: () => Promise<T>): Promise<T> => {
+      const next = (stateQueues.get(database) ?? Promise.resolve()).then(fn, fn);
+      stateQueues.set(
+        database,
+        next.catch(() => {}),
+      );
+      return next;
+    };
     // Largest tables first, so the tail of the run is short segments.
     work.sort((a, b) => b.segment.estimatedRows - a.segment.estimatedRows);
     const fkResults: ForeignKeyVerifyResult[] = [];
@@ -212,10 +222,12 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
         const last = ++collector.segmentsDone === collector.segments;
         rowsRead += o.sourceRows + o.targetRows + o.drilledRows;
         const shape = shapes.get(o.routeId)!;
-        await state.finishSegment(stateClients.get(shape.database)!, runId, o.routeId, item.segment.no, {
-          ...o,
-          lsn,
-        });
+        await serially(shape.database, () =>
+          state.finishSegment(stateClients.get(shape.database)!, runId, o.routeId, item.segment.no, {
+            ...o,
+            lsn,
+          }),
+        );
         emit({
           type: 'segment-done',
           routeId: o.routeId,
