@@ -43,5 +43,5 @@ export const DEFAULT_BATCH: BatchSettings = {
   maxDelayMs: 500,
   pieceChanges: 10_000,
   pieceBytes: 16 * 1024 * 1024,
-  queueBytes: 2 * 1024 * 1024,
+  queueBytes: 8 * 1024 * 1024,
 };

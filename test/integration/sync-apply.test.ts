@@ -95,12 +95,8 @@ beforeAll(async () => {
     name: 'apply',
     monolithSql: MONOLITH,
     planBody: PLAN,
-    targetPrelude: `CREATE TYPE public.mood AS ENUM ('calm', 'loud')`,
   });
   await runCopy(m.routing);
-  await withClient(m.routing.services.find((s) => s.database === 'clinical_db')!.url, (c) =>
-    c.query('CREATE UNIQUE INDEX logins_email ON public.logins (email)'),
-  );
   // A write-counting trigger on a projection shows which changes reach it (fires during apply).
   await withClient(m.routing.services.find((s) => s.database === 'clinical_db')!.url, (c) =>
     c.query(`

@@ -1,18 +1,23 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { introspect } from '../../src/catalog/introspect.js';
 import type { Catalog } from '../../src/catalog/model.js';
+import { buildIndexesWithProvision } from '../../src/cli/copy.js';
 import { copy } from '../../src/copy/copy-engine.js';
 import { withClient } from '../../src/pg/connect.js';
 import { quoteIdent, quoteQualified } from '../../src/pg/quote.js';
 import { parsePlan } from '../../src/plan/load.js';
+import { provision } from '../../src/provision/provision.js';
 import { buildRouting } from '../../src/routing/build-routing.js';
 import type { Routing, TableRoute } from '../../src/routing/model.js';
 import { createDatabase, useCluster } from './cluster.js';
 
 /**
  * A monolith on one throwaway cluster and its service databases on another, with a plan resolved
- * by the real plan/catalog/routing code, target tables created from the routing, and the real
- * `carve copy`. Sync tests start from here.
+ * by the real plan/catalog/routing code, the real `carve provision` and the real `carve copy`
+ * (indexes and foreign keys after the load). Sync tests start from here.
  */
 export interface Migration {
   source: LocalCluster;
@@ -30,8 +35,6 @@ export interface MigrationSpec {
   monolithSql: string;
   /** The plan's `services:` (and optional `projections:`/`schema_changes:`) YAML, without source/target. */
   planBody: string;
-  /** SQL run in every service database before its tables are created (types, extensions). */
-  targetPrelude?: string;
 }
 
 /** Two clusters for one test file (removed after it). */
@@ -53,34 +56,14 @@ export async function prepareMigration(
   await withClient(sourceUrl, (c) => c.query(spec.monolithSql));
   const planText = `name: ${spec.name}\nsource: ${sourceUrl}\ntarget: ${clusters.target.url()}\n${spec.planBody}`;
   const catalog = await withClient(sourceUrl, (c) => introspect(c));
-  const routing = buildRouting(parsePlan(planText), catalog);
-  for (const service of routing.services) {
-    await createDatabase(clusters.target, service.database);
-    await withClient(service.url, async (c) => {
-      if (spec.targetPrelude) await c.query(spec.targetPrelude);
-      for (const route of service.tables) await c.query(createTableSql(route));
-    });
-  }
+  const routing = buildRouting(parsePlan(planText, { env: {} }), catalog);
+  await provision(catalog, routing, { secretsDir: mkdtempSync(join(tmpdir(), 'carve-secrets-')) });
   return { ...clusters, sourceUrl, routing, catalog, planText };
 }
 
-/** Minimal target DDL: the routed columns with their types, NOT NULL, generated expressions, and the key. */
-export function createTableSql(route: TableRoute): string {
-  const columns = route.columns.map((c) => {
-    const catalog = route.sourceTable.columns.find((s) => s.name === c.source)!;
-    let sql = `${quoteIdent(c.target)} ${c.type}`;
-    if (c.generated && catalog.generated) sql += ` GENERATED ALWAYS AS (${catalog.generated}) STORED`;
-    if (catalog.notNull && route.kind === 'owned') sql += ' NOT NULL';
-    return sql;
-  });
-  const key = route.key.map((k) => quoteIdent(route.columns.find((c) => c.source === k)!.target));
-  return `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(route.target.schema)};
-    CREATE TABLE ${quoteQualified(route.target.schema, route.target.name)} (${columns.join(', ')}, PRIMARY KEY (${key.join(', ')}))`;
-}
-
-/** The real copy engine, with no post-load index builder (targets already have their keys). */
+/** The real copy engine, building indexes and foreign keys after the load as `carve copy` does. */
 export async function runCopy(routing: Routing): Promise<void> {
-  const result = await copy({ routing, jobs: 2, buildIndexes: async () => ({ indexes: 0, foreignKeys: 0 }) });
+  const result = await copy({ routing, jobs: 2, buildIndexes: buildIndexesWithProvision });
   if (!result.complete) throw new Error(`copy incomplete: ${JSON.stringify(result.failed)}`);
 }
 
