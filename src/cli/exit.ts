@@ -17,6 +17,7 @@ export function reportAndExit(error: unknown): never {
     process.exit(error.code === 'PLAN_INVALID' || error.code === 'USAGE' ? ExitCode.usage : ExitCode.failed);
   }
   process.stderr.write(`carve: unexpected error: ${errorText(error)}\n`);
-  if (error instanceof Error && error.stack && process.env.CARVE_DEBUG) process.stderr.write(`${error.stack}\n`);
+  if (error instanceof Error && error.stack && process.env.CARVE_DEBUG)
+    process.stderr.write(`${error.stack}\n`);
   process.exit(ExitCode.failed);
 }

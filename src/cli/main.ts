@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { registerCommands } from './commands.js';
 import { reportAndExit } from './exit.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 const program = new Command()
   .name('carve')

@@ -1,4 +1,14 @@
-import { accessSync, constants, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -25,9 +35,13 @@ export function findPostgresBinaries(): PostgresBinaries {
   const fromEnv = process.env.CARVE_PG_BIN;
   if (fromEnv) {
     if (!hasServerBinaries(fromEnv)) {
-      throw new CarveError('PG_BINARIES_NOT_FOUND', `CARVE_PG_BIN=${fromEnv} holds no initdb/pg_ctl/postgres`, {
-        hint: 'Point CARVE_PG_BIN at a PostgreSQL bin directory, or unset it to use the system or embedded binaries.',
-      });
+      throw new CarveError(
+        'PG_BINARIES_NOT_FOUND',
+        `CARVE_PG_BIN=${fromEnv} holds no initdb/pg_ctl/postgres`,
+        {
+          hint: 'Point CARVE_PG_BIN at a PostgreSQL bin directory, or unset it to use the system or embedded binaries.',
+        },
+      );
     }
     return (cached = { binDir: fromEnv, major: majorVersionOf(fromEnv), source: 'env' });
   }
@@ -58,7 +72,9 @@ function findSystemBinaries(): PostgresBinaries | undefined {
     .filter((n) => Number.isInteger(n) && n >= 12 && hasServerBinaries(join(root, String(n), 'bin')))
     .sort((a, b) => b - a);
   const major = majors[0];
-  return major === undefined ? undefined : { binDir: join(root, String(major), 'bin'), major, source: 'system' };
+  return major === undefined
+    ? undefined
+    : { binDir: join(root, String(major), 'bin'), major, source: 'system' };
 }
 
 function findEmbeddedBinaries(): PostgresBinaries | undefined {
@@ -84,7 +100,9 @@ function findEmbeddedBinaries(): PostgresBinaries | undefined {
     nativeDir = copy;
   }
   const binDir = join(nativeDir, 'bin');
-  return hasServerBinaries(binDir) ? { binDir, major: majorVersionOf(binDir), source: 'embedded' } : undefined;
+  return hasServerBinaries(binDir)
+    ? { binDir, major: majorVersionOf(binDir), source: 'embedded' }
+    : undefined;
 }
 
 /** npm may skip the package's postinstall that recreates its shared-library symlinks; redo it. */

@@ -55,7 +55,11 @@ export function reapLeftoverClusters(base: string): number {
         // Being created right now, or a stray directory: only remove it once it is clearly stale.
         if (Date.now() - statSync(rootDir).mtimeMs < 10 * 60_000) continue;
       } else {
-        const owner = JSON.parse(readFileSync(ownerFile, 'utf8')) as { pid: number; startTime?: string; keep?: boolean };
+        const owner = JSON.parse(readFileSync(ownerFile, 'utf8')) as {
+          pid: number;
+          startTime?: string;
+          keep?: boolean;
+        };
         if (owner.keep) continue;
         if (isProcessAlive(owner.pid, owner.startTime)) continue;
       }

@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, appendFileSync, chmodSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  appendFileSync,
+  chmodSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,7 +79,11 @@ export class LocalCluster {
   /** Start a stopped server on the same port. */
   async startServer(): Promise<void> {
     if (this.running) return;
-    await pgCtl(this.binaries, ['-D', this.dataDir, '-l', this.logFile, '-w', '-t', '60', 'start'], this.rootDir);
+    await pgCtl(
+      this.binaries,
+      ['-D', this.dataDir, '-l', this.logFile, '-w', '-t', '60', 'start'],
+      this.rootDir,
+    );
     this.running = true;
   }
 
@@ -83,7 +95,8 @@ export class LocalCluster {
   /** Stop the server and delete everything it had. Safe to call twice. */
   async destroy(): Promise<void> {
     try {
-      if (this.running && existsSync(join(this.dataDir, 'postmaster.pid'))) await this.stopServer('immediate');
+      if (this.running && existsSync(join(this.dataDir, 'postmaster.pid')))
+        await this.stopServer('immediate');
     } finally {
       this.running = false;
       rmSync(this.rootDir, { recursive: true, force: true });
@@ -132,7 +145,11 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<L
   // The owner record comes first so that a concurrent reaper never sees an ownerless directory.
   writeFileSync(
     join(rootDir, 'owner.json'),
-    JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid), keep: options.keep === true }),
+    JSON.stringify({
+      pid: process.pid,
+      startTime: processStartTime(process.pid),
+      keep: options.keep === true,
+    }),
   );
   if (!options.keep) trackCluster(rootDir);
   mkdirSync(join(rootDir, 'sock'));
@@ -142,7 +159,17 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<L
   try {
     await runAsServer(
       join(binaries.binDir, 'initdb'),
-      ['-D', join(rootDir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
+      [
+        '-D',
+        join(rootDir, 'data'),
+        '-U',
+        'postgres',
+        '--auth=trust',
+        '-E',
+        'UTF8',
+        '--locale=C',
+        '--no-sync',
+      ],
       { cwd: rootDir, env: { HOME: rootDir } },
     );
   } catch (cause) {
@@ -169,7 +196,11 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<L
     writeConf(join(rootDir, 'data'), { ...settings, port });
     const cluster = new LocalCluster(rootDir, port, binaries);
     try {
-      await pgCtl(binaries, ['-D', cluster.dataDir, '-l', cluster.logFile, '-w', '-t', '60', 'start'], rootDir);
+      await pgCtl(
+        binaries,
+        ['-D', cluster.dataDir, '-l', cluster.logFile, '-w', '-t', '60', 'start'],
+        rootDir,
+      );
       return cluster;
     } catch (cause) {
       lastError = cause;
@@ -179,10 +210,14 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<L
   const tail = new LocalCluster(rootDir, 0, binaries).logTail();
   rmSync(rootDir, { recursive: true, force: true });
   forgetCluster(rootDir);
-  throw new CarveError('PG_START_FAILED', `PostgreSQL did not start in ${rootDir}: ${stderrOf(lastError)}\n${tail}`, {
-    hint: 'See the server log above; check free memory, free disk and max_connections limits.',
-    cause: lastError,
-  });
+  throw new CarveError(
+    'PG_START_FAILED',
+    `PostgreSQL did not start in ${rootDir}: ${stderrOf(lastError)}\n${tail}`,
+    {
+      hint: 'See the server log above; check free memory, free disk and max_connections limits.',
+      cause: lastError,
+    },
+  );
 }
 
 function writeConf(dataDir: string, settings: Record<string, string | number | boolean>): void {
@@ -208,7 +243,9 @@ function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -32,9 +32,13 @@ export function serverOsUser(): OsUser | undefined {
     serverUser = lookup();
   } catch {
     try {
-      execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', SERVER_OS_USER], {
-        stdio: 'ignore',
-      });
+      execFileSync(
+        'useradd',
+        ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', SERVER_OS_USER],
+        {
+          stdio: 'ignore',
+        },
+      );
       serverUser = lookup();
     } catch (cause) {
       throw new CarveError('PG_OS_USER', `Cannot find or create the OS user "${SERVER_OS_USER}"`, {

@@ -12,6 +12,7 @@ import { planChunks } from './chunk-planner.js';
 import type { CopyEvent, CopyResult, RouteCopyPlan, RouteCopySummary } from './copy-events.js';
 import { groupReads, readRelationStats, type PendingChunk } from './copy-plan.js';
 import { runCopyWorkers } from './copy-workers.js';
+import { mapLimited } from './map-limited.js';
 import { finishDatabase, type IndexBuilder } from './post-load.js';
 import { checkSource, readTargetStates, type TargetState } from './preflight.js';
 import { exportFreshSnapshot, snapshotSession, type SnapshotSession } from './snapshot-session.js';
@@ -89,9 +90,20 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
     const pending: PendingChunk[] = [];
     const reader = await session.attach();
     try {
-      const statsCache = new Map<string, RelationStats[]>();
-      for (const state of states) {
-        await withClient(state.service.url, async (client) => {
+      // A projection reads the same relation as its owner: read its stats once, under the snapshot.
+      // The one snapshot connection answers one query at a time: stats reads take turns.
+      const statsCache = new Map<string, Promise<RelationStats[]>>();
+      let readerTurn: Promise<unknown> = Promise.resolve();
+      const readStats = (route: TableRoute) => {
+        const stats = readerTurn.then(() => readRelationStats(reader, route));
+        readerTurn = stats.catch(() => undefined);
+        return stats;
+      };
+      // Databases are set up side by side (each is a round trip per table); results keep plan order.
+      const perDatabase = await mapLimited(states, SETUP_IN_FLIGHT, (state) =>
+        withClient(state.service.url, async (client) => {
+          const dbPlans: RouteCopyPlan[] = [];
+          const dbPending: PendingChunk[] = [];
           await ensureStateTables(client, names.stateSchema);
           if (!state.migration)
             await log.recordMigration(client, {
@@ -105,11 +117,11 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
             if (!chunks) {
               const key = `${route.source.schema}.${route.source.name}`;
               let stats = statsCache.get(key);
-              if (!stats) statsCache.set(key, (stats = await readRelationStats(reader, route)));
+              if (!stats) statsCache.set(key, (stats = readStats(route)));
               await log.planRoute(
                 client,
                 route.id,
-                planChunks(stats, { chunkBytes: options.chunkBytes ?? 128 * 1024 * 1024, jobs }),
+                planChunks(await stats, { chunkBytes: options.chunkBytes ?? 128 * 1024 * 1024, jobs }),
               );
               chunks = (await log.chunks(client)).filter((c) => c.routeId === route.id);
             } else if (mode === 'resume' && needsRestart(chunks)) {
@@ -123,8 +135,8 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
               chunks = chunks.map((c) => ({ ...c, status: 'pending' as const }));
             }
             const open = chunks.filter((c) => c.status !== 'done');
-            for (const chunk of open) pending.push({ route, chunk });
-            plans.push({
+            for (const chunk of open) dbPending.push({ route, chunk });
+            dbPlans.push({
               routeId: route.id,
               database: route.database,
               target: route.target,
@@ -134,7 +146,12 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
               estimatedRows: Math.max(0, route.sourceTable.rowEstimate),
             });
           }
-        });
+          return { dbPlans, dbPending };
+        }),
+      );
+      for (const { dbPlans, dbPending } of perDatabase) {
+        plans.push(...dbPlans);
+        pending.push(...dbPending);
       }
     } finally {
       await reader.query('COMMIT').catch(() => {});
@@ -163,17 +180,17 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
     const complete = failed.length === 0 && !options.signal?.aborted;
     if (complete) {
       // Indexes compete with the copy for the same two cores; build them once the data is in.
-      await forEachLimited(
-        routing.services,
-        Math.max(1, Math.min(jobs, routing.services.length)),
-        async (service) => {
-          const t0 = Date.now();
-          emit({ type: 'post-load-started', database: service.database });
-          const result = await finishDatabase(routing, service, { jobs, buildIndexes: options.buildIndexes });
-          await withClient(service.url, (client) => log.markCopyFinished(client));
-          emit({ type: 'post-load-done', database: service.database, ms: Date.now() - t0, ...result });
-        },
-      );
+      // Largest databases first, so that the longest index builds do not start last.
+      const size = (database: string) =>
+        plans.filter((p) => p.database === database).reduce((total, p) => total + p.estimatedBytes, 0);
+      const bySize = [...routing.services].sort((a, b) => size(b.database) - size(a.database));
+      await forEachLimited(bySize, Math.max(1, Math.min(jobs, routing.services.length)), async (service) => {
+        const t0 = Date.now();
+        emit({ type: 'post-load-started', database: service.database });
+        const result = await finishDatabase(routing, service, { jobs, buildIndexes: options.buildIndexes });
+        await withClient(service.url, (client) => log.markCopyFinished(client));
+        emit({ type: 'post-load-done', database: service.database, ms: Date.now() - t0, ...result });
+      });
     }
 
     const routes: RouteCopySummary[] = routing.routes.map((route) => {
@@ -204,6 +221,9 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
     await lock.release();
   }
 }
+
+/** Target databases prepared at once before the copy starts. */
+const SETUP_IN_FLIGHT = 4;
 
 function decideMode(
   resume: boolean,

@@ -6,6 +6,7 @@ import { CopyLog } from '../state/copy-log.js';
 import { copyChunk, type ChunkSink } from './chunk-copier.js';
 import type { CopyEvent, FailedChunk } from './copy-events.js';
 import type { ReadGroup } from './copy-plan.js';
+import { ReadQueue } from './read-queue.js';
 import type { SnapshotSession } from './snapshot-session.js';
 
 export interface WorkerPoolOptions {
@@ -25,8 +26,9 @@ export interface RouteTally {
 }
 
 /**
- * N workers take reads from one queue, largest first. Each worker holds one source connection
- * attached to the copy snapshot and one connection per target database it writes to.
+ * N workers take reads from one queue (largest first, spread over relations: see ReadQueue). Each
+ * worker holds one source connection attached to the copy snapshot and one connection per target
+ * database it writes to.
  * A read that fails for a transient reason is retried on fresh connections; any other failure is
  * logged on its chunk and the workers carry on with the rest.
  */
@@ -34,7 +36,7 @@ export async function runCopyWorkers(
   groups: ReadGroup[],
   options: WorkerPoolOptions,
 ): Promise<{ tallies: Map<string, RouteTally>; failed: FailedChunk[] }> {
-  const queue = [...groups];
+  const queue = new ReadQueue(groups);
   const tallies = new Map<string, RouteTally>();
   const failed: FailedChunk[] = [];
   const log = new CopyLog(options.routing.names.stateSchema, options.routing.names.migration);
@@ -61,7 +63,7 @@ export async function runCopyWorkers(
     };
 
     try {
-      for (let group = queue.shift(); group && !options.signal?.aborted; group = queue.shift()) {
+      for (let group = queue.take(); group && !options.signal?.aborted; group = queue.take()) {
         let remaining = group.sinks;
         for (
           let attempt = 1;
@@ -164,6 +166,7 @@ export async function runCopyWorkers(
           if (retry.length) await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
           remaining = retry;
         }
+        queue.release(group);
       }
     } finally {
       await dropConnections();

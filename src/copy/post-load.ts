@@ -2,6 +2,7 @@ import { withClient } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import { advanceSequencesPastMax } from '../pg/sequences.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
+import { mapLimited } from './map-limited.js';
 
 export interface PostLoadResult {
   indexes: number;
@@ -26,12 +27,18 @@ export async function finishDatabase(
   options: { jobs: number; buildIndexes: IndexBuilder },
 ): Promise<PostLoadResult> {
   const built = await options.buildIndexes(routing, service, options.jobs);
+  // Per table and independent of each other: spread over `jobs` connections, largest tables first
+  // (ANALYZE reads up to 30,000 pages of each), so one big table does not finish alone at the end.
+  const queue = [...service.tables].sort((a, b) => b.sourceTable.totalBytes - a.sourceTable.totalBytes);
   let sequences = 0;
-  await withClient(service.url, async (client) => {
-    for (const route of service.tables) {
-      sequences += (await advanceSequencesPastMax(client, route.target)).length;
-      await client.query(`ANALYZE ${quoteQualified(route.target.schema, route.target.name)}`);
-    }
-  });
+  const connections = Array.from({ length: Math.max(1, Math.min(options.jobs, queue.length)) }, (_, i) => i);
+  await mapLimited(connections, connections.length, () =>
+    withClient(service.url, async (client) => {
+      for (let route = queue.shift(); route; route = queue.shift()) {
+        sequences += (await advanceSequencesPastMax(client, route.target)).length;
+        await client.query(`ANALYZE ${quoteQualified(route.target.schema, route.target.name)}`);
+      }
+    }),
+  );
   return { ...built, sequences };
 }

@@ -4,6 +4,7 @@ import { quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
 import { CopyLog, type MigrationRecord } from '../state/copy-log.js';
+import { mapLimited } from './map-limited.js';
 
 export interface TargetState {
   service: ServiceRoute;
@@ -50,41 +51,39 @@ export async function checkSource(sourceUrl: string): Promise<void> {
  * recorded there. Reads only.
  */
 export async function readTargetStates(routing: Routing): Promise<TargetState[]> {
-  const states: TargetState[] = [];
-  for (const service of routing.services) {
+  // One connection per database, a few databases at a time: each check is a round trip per table.
+  return mapLimited(routing.services, TARGET_CHECKS_IN_FLIGHT, async (service) => {
     const log = new CopyLog(routing.names.stateSchema, routing.names.migration);
     try {
-      states.push(
-        await withClient(service.url, async (client) => {
-          const missing: string[] = [];
-          const nonEmpty: string[] = [];
-          for (const route of service.tables) {
-            const name = quoteQualified(route.target.schema, route.target.name);
-            const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [name]);
-            if (!rows[0].present) {
-              missing.push(`${route.target.schema}.${route.target.name}`);
-              continue;
-            }
-            const probe = await client.query(`SELECT EXISTS (SELECT 1 FROM ${name}) AS has_rows`);
-            if (probe.rows[0].has_rows) nonEmpty.push(route.id);
+      return await withClient(service.url, async (client) => {
+        const missing: string[] = [];
+        const nonEmpty: string[] = [];
+        for (const route of service.tables) {
+          const name = quoteQualified(route.target.schema, route.target.name);
+          const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [name]);
+          if (!rows[0].present) {
+            missing.push(`${route.target.schema}.${route.target.name}`);
+            continue;
           }
-          if (missing.length) {
-            throw new CarveError(
-              'TARGET_NOT_PROVISIONED',
-              `${service.database} lacks ${missing.length} table(s): ${missing.join(', ')}`,
-              {
-                details: { database: service.database, tables: missing },
-                hint: 'Run `carve provision --plan <file>` first.',
-              },
-            );
-          }
-          const stateTable = quoteQualified(routing.names.stateSchema, 'migrations');
-          const hasState = (await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [stateTable]))
-            .rows[0].present;
-          const migration = hasState ? await log.readMigration(client) : undefined;
-          return { service, migration, nonEmpty };
-        }),
-      );
+          const probe = await client.query(`SELECT EXISTS (SELECT 1 FROM ${name}) AS has_rows`);
+          if (probe.rows[0].has_rows) nonEmpty.push(route.id);
+        }
+        if (missing.length) {
+          throw new CarveError(
+            'TARGET_NOT_PROVISIONED',
+            `${service.database} lacks ${missing.length} table(s): ${missing.join(', ')}`,
+            {
+              details: { database: service.database, tables: missing },
+              hint: 'Run `carve provision --plan <file>` first.',
+            },
+          );
+        }
+        const stateTable = quoteQualified(routing.names.stateSchema, 'migrations');
+        const hasState = (await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [stateTable]))
+          .rows[0].present;
+        const migration = hasState ? await log.readMigration(client) : undefined;
+        return { service, migration, nonEmpty };
+      });
     } catch (error) {
       if (sqlStateOf(error) === SqlState.invalidCatalogName) {
         throw new CarveError(
@@ -99,6 +98,7 @@ export async function readTargetStates(routing: Routing): Promise<TargetState[]>
       }
       throw error;
     }
-  }
-  return states;
+  });
 }
+
+const TARGET_CHECKS_IN_FLIGHT = 8;

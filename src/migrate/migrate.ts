@@ -150,7 +150,13 @@ async function untilStopped<T>(engine: SyncEngine, work: Promise<T>): Promise<T 
       hint: 'Run carve migrate again; it continues from the recorded positions.',
     });
   });
-  return Promise.race([work, stopped]);
+  // waitForCatchUp also rejects when the engine ends; a stop that was asked for is not a failure.
+  const settled = work.catch(async (error: unknown) => {
+    const result = await engine.done.catch(() => undefined);
+    if (result?.reason === 'stopped') return undefined;
+    throw error;
+  });
+  return Promise.race([settled, stopped]);
 }
 
 function describe(status: MigrationStatus): string {

@@ -51,7 +51,14 @@ const transientStates = new Set<string>([
 ]);
 
 /** Node-level socket errors that mean "the server went away", not "the request was wrong". */
-const transientNodeCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH']);
+const transientNodeCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
 
 export function sqlStateOf(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
@@ -68,8 +75,13 @@ export function isTransientError(error: unknown): boolean {
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && transientNodeCodes.has(code)) return true;
     const message = (error as { message?: unknown }).message;
-    // pg reports a dropped socket without a code; these two texts are pg's own, not the server's.
-    if (typeof message === 'string' && /Connection terminated|connection is closed/i.test(message)) return true;
+    // pg reports a dropped socket without a code; these texts are pg's own, not the server's. The
+    // last one comes from the first query on a client whose idle connection broke (server restart).
+    if (
+      typeof message === 'string' &&
+      /Connection terminated|connection is closed|connection error and is not queryable/i.test(message)
+    )
+      return true;
   }
   return false;
 }

@@ -143,11 +143,14 @@ export class SyncEngine {
     });
     const streaming = new Promise<void>((resolve) => (this.firstStream = resolve));
     if (this.caughtUpTarget !== null) {
-      void this.waitForCatchUp(this.caughtUpTarget).then((lsn) => {
-        this.emit({ type: 'caught-up', lsn: formatLsn(lsn) });
-        this.stopReason = 'caught-up';
-        void this.stop();
-      });
+      void this.waitForCatchUp(this.caughtUpTarget).then(
+        (lsn) => {
+          this.emit({ type: 'caught-up', lsn: formatLsn(lsn) });
+          this.stopReason = 'caught-up';
+          void this.stop();
+        },
+        () => {},
+      ); // the engine ended first: `done` carries the reason
     }
     this.options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
     this.timers.push(setInterval(() => void this.lagTick(), this.options.lagIntervalMs ?? 1000));
@@ -191,10 +194,23 @@ export class SyncEngine {
    */
   async waitForCatchUp(lsn?: Lsn): Promise<Lsn> {
     const target = lsn ?? (await this.control.currentWalLsn());
-    return new Promise<Lsn>((resolve) => {
+    const reached = new Promise<Lsn>((resolve) => {
       this.waiters.push({ lsn: target, resolve });
       this.checkWaiters();
     });
+    // An engine that stops or fails first will never get there: say so instead of waiting forever.
+    const ended = this.done.then(
+      () => {
+        throw new CarveError('SYNC_STOPPED', `Sync stopped before reaching ${formatLsn(target)}`, {
+          details: { lsn: formatLsn(target) },
+          hint: "Run carve sync again: it resumes from each target's applied position.",
+        });
+      },
+      (error: unknown) => {
+        throw error;
+      },
+    );
+    return Promise.race([reached, ended]);
   }
 
   /**

@@ -33,7 +33,9 @@ describe('throwaway clusters', () => {
     const cluster = await startCluster({ name: 'restart' });
     try {
       expect(await setting(cluster.url(), 'fsync')).toBe('on');
-      await withClient(cluster.url(), (c) => c.query('CREATE TABLE kept (id int); INSERT INTO kept VALUES (7)'));
+      await withClient(cluster.url(), (c) =>
+        c.query('CREATE TABLE kept (id int); INSERT INTO kept VALUES (7)'),
+      );
       await cluster.restart('immediate');
       const rows = await withClient(cluster.url(), async (c) => (await c.query('SELECT id FROM kept')).rows);
       expect(rows).toEqual([{ id: 7 }]);
@@ -50,7 +52,9 @@ describe('throwaway clusters', () => {
       process.stdout.write(JSON.stringify({ root: c.rootDir }) + '\\n');
       setInterval(() => {}, 1000);
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const line = await new Promise<string>((resolve, reject) => {
       child.stdout.once('data', (d) => resolve(String(d)));
       child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
@@ -73,8 +77,12 @@ describe('throwaway clusters', () => {
         process.stdout.write(JSON.stringify({ root: c.rootDir }) + '\\n');
         ${how === 'exit' ? 'process.exit(0);' : 'setInterval(() => {}, 1000);'}
       `;
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const line = await new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d))));
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const line = await new Promise<string>((resolve) =>
+        child.stdout.once('data', (d) => resolve(String(d))),
+      );
       const { root } = JSON.parse(line) as { root: string };
       if (how === 'SIGINT') child.kill('SIGINT');
       await new Promise((resolve) => child.once('exit', resolve));

@@ -110,6 +110,23 @@ describe('carve sync keeps going', () => {
     });
   });
 
+  it('when a target connection breaks while idle', async () => {
+    // With no writes the appliers sit idle; a connection that dies then fails on its next query
+    // with pg's "not queryable" error (no SQLSTATE), which must reconnect like any lost connection.
+    await engine.waitForCatchUp();
+    const before = reconnects();
+    const ledger = m.routing.services.find((s) => s.database === 'ledger_db')!;
+    await withClient(ledger.url, (c) =>
+      c.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+      ),
+    );
+    await waitFor(() => reconnects() > before, { what: 'a reconnect after the idle connection broke' });
+    expect(events.some((e) => e.type === 'sync-stopped')).toBe(false);
+    await underLoad(async () => {});
+  });
+
   it('applies backpressure to a blocked target instead of buffering', async () => {
     const ledger = m.routing.services.find((s) => s.database === 'ledger_db')!;
     const blocker = await connect(ledger.url);

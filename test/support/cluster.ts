@@ -1,5 +1,9 @@
 import { afterAll } from 'vitest';
-import { startCluster, type LocalCluster, type StartClusterOptions } from '../../src/cluster/local-cluster.js';
+import {
+  startCluster,
+  type LocalCluster,
+  type StartClusterOptions,
+} from '../../src/cluster/local-cluster.js';
 import { withClient } from '../../src/pg/connect.js';
 
 /**
@@ -14,12 +18,17 @@ export async function useCluster(options: StartClusterOptions = {}): Promise<Loc
 
 /** Create a database on the cluster and return its URL. */
 export async function createDatabase(cluster: LocalCluster, name: string): Promise<string> {
-  await withClient(cluster.url(), (client) => client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`));
+  await withClient(cluster.url(), (client) =>
+    client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`),
+  );
   return cluster.url(name);
 }
 
 /** Poll until `check` returns a truthy value or the deadline passes. Never sleep a fixed time. */
-export async function waitFor<T>(check: () => Promise<T> | T, { timeoutMs = 20_000, intervalMs = 50, what = 'condition' } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => Promise<T> | T,
+  { timeoutMs = 20_000, intervalMs = 50, what = 'condition' } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -29,7 +38,10 @@ export async function waitFor<T>(check: () => Promise<T> | T, { timeoutMs = 20_0
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
