@@ -8,6 +8,11 @@ import { quoteLiteral } from '../pg/quote.js';
  */
 export interface SnapshotSession {
   snapshot: string;
+  /**
+   * For a fresh snapshot of a resumed copy: a WAL position past the commit record of every
+   * transaction the snapshot sees (the insert position read after it was taken).
+   */
+  lsn?: string;
   /** A new connection inside a REPEATABLE READ, READ ONLY transaction that sees exactly the snapshot. */
   attach(): Promise<Client>;
   close(): Promise<void>;
@@ -17,9 +22,11 @@ export function snapshotSession(
   sourceUrl: string,
   snapshot: string,
   close: () => Promise<void>,
+  lsn?: string,
 ): SnapshotSession {
   return {
     snapshot,
+    ...(lsn ? { lsn } : {}),
     async attach() {
       const client = await connect(sourceUrl, { applicationName: 'carve copy worker' });
       try {
@@ -47,8 +54,16 @@ export async function exportFreshSnapshot(sourceUrl: string): Promise<SnapshotSe
   const holder = await connect(sourceUrl, { applicationName: 'carve copy snapshot' });
   await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   const { rows } = await holder.query('SELECT pg_export_snapshot() AS snapshot');
-  return snapshotSession(sourceUrl, rows[0].snapshot, async () => {
-    await holder.query('COMMIT').catch(() => {});
-    await holder.end().catch(() => {});
-  });
+  // A transaction is visible to the snapshot only once its commit record is in the WAL, so the
+  // insert position read now is past every commit the snapshot sees.
+  const lsn = (await holder.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn as string;
+  return snapshotSession(
+    sourceUrl,
+    rows[0].snapshot,
+    async () => {
+      await holder.query('COMMIT').catch(() => {});
+      await holder.end().catch(() => {});
+    },
+    lsn,
+  );
 }

@@ -33,6 +33,8 @@ export interface MigrationRecord {
   publication: string;
   consistentLsn: string;
   copyFinishedAt: string | null;
+  /** Rows were loaded under a snapshot later than the slot's: consistent once applied up to here. */
+  consistentAfter: string | null;
 }
 
 /** Reads and writes the copy plan and log in one target database. */
@@ -48,13 +50,20 @@ export class CopyLog {
 
   async readMigration(client: Client): Promise<MigrationRecord | undefined> {
     const { rows } = await client.query(
-      `SELECT slot, publication, consistent_lsn::text AS lsn, copy_finished_at::text AS finished
+      `SELECT slot, publication, consistent_lsn::text AS lsn, copy_finished_at::text AS finished,
+              consistent_after::text AS after
          FROM ${this.table('migrations')} WHERE migration = $1`,
       [this.migration],
     );
     const row = rows[0];
     return row
-      ? { slot: row.slot, publication: row.publication, consistentLsn: row.lsn, copyFinishedAt: row.finished }
+      ? {
+          slot: row.slot,
+          publication: row.publication,
+          consistentLsn: row.lsn,
+          copyFinishedAt: row.finished,
+          consistentAfter: row.after,
+        }
       : undefined;
   }
 
@@ -62,7 +71,10 @@ export class CopyLog {
    * Record the run and the slot's consistent point; the applied position starts there, in the same
    * transaction, so that streaming into this database resumes exactly after the copied snapshot.
    */
-  async recordMigration(client: Client, record: Omit<MigrationRecord, 'copyFinishedAt'>): Promise<void> {
+  async recordMigration(
+    client: Client,
+    record: Omit<MigrationRecord, 'copyFinishedAt' | 'consistentAfter'>,
+  ): Promise<void> {
     await client.query('BEGIN');
     try {
       await client.query(
@@ -79,6 +91,17 @@ export class CopyLog {
       await client.query('ROLLBACK').catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * Chunks of this database are about to be loaded under a snapshot taken at `lsn`, later than the
+   * slot's consistent point: remember the latest such point (written before any of those rows).
+   */
+  async recordLaterSnapshot(client: Client, lsn: string): Promise<void> {
+    await client.query(
+      `UPDATE ${this.table('migrations')} SET consistent_after = greatest(consistent_after, $2::pg_lsn) WHERE migration = $1`,
+      [this.migration, lsn],
+    );
   }
 
   async markCopyFinished(client: Client): Promise<void> {

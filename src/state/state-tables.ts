@@ -5,7 +5,10 @@ import { quoteIdent, quoteQualified } from '../pg/quote.js';
  * carve's own state, kept in every target database (schema `carve` by default) so that it commits
  * in the same transaction as the rows it describes:
  *
- * - migrations:     the run — slot, publication and the slot's consistent LSN (where streaming starts)
+ * - migrations:     the run — slot, publication and the slot's consistent LSN (where streaming starts);
+ *                   consistent_after: set when a resumed copy loaded rows under a later snapshot — the
+ *                   database's rows agree with each other (unique keys, foreign keys) only once the
+ *                   stream has been applied up to it
  * - copy_chunks:    the copy plan and log, one row per (route, chunk); a chunk's row turns 'done' in
  *                   the transaction that loaded its rows, so a crash never leaves a chunk half-counted
  * - apply_position: the last source commit LSN whose changes this database holds, updated in the
@@ -62,6 +65,7 @@ export function stateTablesDdl(schema: string): string[] {
       reached_at timestamptz,
       PRIMARY KEY (migration, hold_lsn)
     )`,
+    `ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS consistent_after pg_lsn`,
     // Set by sync when it cannot honour a hold (it had already applied a transaction at or after hold_lsn).
     `ALTER TABLE ${t('holds')} ADD COLUMN IF NOT EXISTS error text`,
   ];
