@@ -34,6 +34,8 @@ export function createCopyReporter(options: { json: boolean; stream?: NodeJS.Wri
       chunksLeft: number;
       rows: number;
       name: string;
+      /** When its first chunk started, for the per-table rate. */
+      since: number;
     }
   >();
   let copied = 0;
@@ -57,6 +59,7 @@ export function createCopyReporter(options: { json: boolean; stream?: NodeJS.Wri
               chunksLeft: r.chunks - r.chunksDone,
               rows: 0,
               name: r.routeId,
+              since: 0,
             });
           }
           break;
@@ -64,12 +67,14 @@ export function createCopyReporter(options: { json: boolean; stream?: NodeJS.Wri
         case 'chunk-started':
           for (const id of event.routeIds) {
             const r = routes.get(id);
-            if (r && !r.bar)
+            if (r && !r.bar) {
+              r.since = Date.now();
               r.bar = multibar.create(r.total, r.done, {
                 label: id.slice(-36).padEnd(36),
                 done: '',
                 rate: '',
               });
+            }
           }
           break;
         case 'chunk-progress': {
@@ -79,7 +84,12 @@ export function createCopyReporter(options: { json: boolean; stream?: NodeJS.Wri
             const r = routes.get(id);
             if (!r) continue;
             r.done += event.bytes;
-            r.bar?.update(Math.min(r.done, r.total), { done: `${formatBytes(r.done)}`, rate: '' });
+            // Rows are counted per finished chunk; bytes as they stream.
+            const rows = r.rows ? `, ${formatCount(r.rows)} rows` : '';
+            r.bar?.update(Math.min(r.done, r.total), {
+              done: `${formatBytes(r.done)}${rows}`,
+              rate: rate(r.done, r.since),
+            });
           }
           break;
         }
@@ -104,6 +114,16 @@ export function createCopyReporter(options: { json: boolean; stream?: NodeJS.Wri
           break;
         case 'route-restarted':
           multibar.log(`restart ${event.routeId}: ${event.reason}\n`);
+          break;
+        case 'catch-up-started':
+          multibar.log(
+            `streaming ${event.databases.join(', ')} up to ${event.lsn}: rows were loaded under two snapshots\n`,
+          );
+          break;
+        case 'catch-up-done':
+          multibar.log(
+            `  caught up to ${event.lsn}: ${formatCount(event.changes)} changes in ${formatSeconds(event.ms / 1000)}\n`,
+          );
           break;
         case 'post-load-started':
           multibar.log(`indexes, foreign keys, sequences: ${event.database}\n`);
@@ -174,6 +194,14 @@ function createPlainCopyReporter(out: NodeJS.WriteStream) {
           out.write(
             `  ${event.willRetry ? 'retry' : 'FAILED'} ${event.routeId} chunk ${event.chunkNo} [${event.lower ?? '-∞'}, ${event.upper ?? '+∞'}): ${event.sqlstate ?? ''} ${event.message}\n`,
           );
+          break;
+        case 'catch-up-started':
+          out.write(
+            `  streaming ${event.databases.join(', ')} up to ${event.lsn} (loaded under two snapshots)\n`,
+          );
+          break;
+        case 'catch-up-done':
+          out.write(`  caught up to ${event.lsn}: ${formatCount(event.changes)} changes\n`);
           break;
         case 'post-load-done':
           out.write(

@@ -66,8 +66,12 @@ export function registerCopyCommand(program: Command): void {
           } finally {
             reporter.stop();
           }
-          if (options.json) process.stdout.write(jsonLine({ type: 'summary', ...result }));
-          else process.stdout.write(`${renderCopySummary(result)}\n`);
+          // stdout stays one kind of output: JSON lines when the events went there (--json, or not
+          // a terminal), the summary table otherwise; a person reading a non-terminal gets both.
+          const eventsAsJson = options.json === true || !process.stderr.isTTY;
+          if (eventsAsJson) process.stdout.write(jsonLine({ type: 'summary', ...result }));
+          if (!options.json)
+            (eventsAsJson ? process.stderr : process.stdout).write(`${renderCopySummary(result)}\n`);
           if (!result.complete) {
             process.stderr.write(
               `carve: the copy is incomplete (${result.failed.length} chunk(s) failed${signal.aborted ? ', interrupted' : ''}); run \`carve copy --plan ${options.plan} --resume\` to finish it.\n`,

@@ -14,6 +14,7 @@ import { groupReads, readRelationStats, type PendingChunk } from './copy-plan.js
 import { runCopyWorkers } from './copy-workers.js';
 import { mapLimited } from './map-limited.js';
 import { finishDatabase, type IndexBuilder } from './post-load.js';
+import { catchUpLaterSnapshots } from './later-snapshot.js';
 import { checkSource, readTargetStates, type TargetState } from './preflight.js';
 import { exportFreshSnapshot, snapshotSession, type SnapshotSession } from './snapshot-session.js';
 import type { RelationStats } from './chunk-planner.js';
@@ -88,6 +89,7 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
     const log = new CopyLog(names.stateSchema, names.migration);
     const plans: RouteCopyPlan[] = [];
     const pending: PendingChunk[] = [];
+    const laterSnapshot = new Set<string>();
     const reader = await session.attach();
     try {
       // A projection reads the same relation as its owner: read its stats once, under the snapshot.
@@ -136,6 +138,11 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
             }
             const open = chunks.filter((c) => c.status !== 'done');
             for (const chunk of open) dbPending.push({ route, chunk });
+            // Rows of this database will come from two snapshots: note it before loading any.
+            if (open.length && session!.lsn && !laterSnapshot.has(state.service.database)) {
+              laterSnapshot.add(state.service.database);
+              await log.recordLaterSnapshot(client, session!.lsn);
+            }
             dbPlans.push({
               routeId: route.id,
               database: route.database,
@@ -177,7 +184,8 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
     await session.close();
     session = undefined;
 
-    const complete = failed.length === 0 && !options.signal?.aborted;
+    let complete = failed.length === 0 && !options.signal?.aborted;
+    if (complete) complete = await catchUpLaterSnapshots(routing, emit, options.signal);
     if (complete) {
       // Indexes compete with the copy for the same two cores; build them once the data is in.
       // Largest databases first, so that the longest index builds do not start last.

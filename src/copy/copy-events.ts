@@ -56,6 +56,9 @@ export type CopyEvent =
   | { type: 'chunk-progress'; routeIds: string[]; bytes: number }
   | { type: 'chunk-done'; routeId: string; chunkNo: number; rows: number; bytes: number; ms: number }
   | ({ type: 'chunk-failed'; attempt: number; willRetry: boolean } & FailedChunk)
+  /** A resumed copy streams databases loaded under two snapshots up to the later one (later-snapshot.ts). */
+  | { type: 'catch-up-started'; databases: string[]; lsn: string }
+  | { type: 'catch-up-done'; lsn: string; ms: number; changes: number }
   | { type: 'post-load-started'; database: string }
   | {
       type: 'post-load-done';

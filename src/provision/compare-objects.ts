@@ -1,6 +1,7 @@
 import type { CatalogTable, TableRef } from '../catalog/model.js';
 import type { TableRoute } from '../routing/model.js';
 import type { DdlObject } from './ddl-model.js';
+import { postLoadUniqueKeys } from './render-post-load.js';
 import { AUDIT_COLUMNS, projectionKeyName } from './render-table.js';
 import type { TargetInventory } from './target-inventory.js';
 
@@ -149,8 +150,11 @@ function compareTable(route: TableRoute, target: TargetInventory): ObjectState {
         reasons.push(`${name} lacks primary key (${toTarget(source.primaryKey.columns).join(', ')})`);
       }
     }
+    // Unique keys but the row key are built after the load: absent is fine, different is not.
+    const afterLoad = new Set(postLoadUniqueKeys(route).map((u) => u.name));
     for (const unique of source.uniqueKeys.filter((u) => kept(u.columns))) {
       const have = existing.uniqueKeys.find((u) => u.name === unique.name);
+      if (!have && afterLoad.has(unique.name)) continue;
       if (!have || !same(have.columns, toTarget(unique.columns)))
         reasons.push(`${name} lacks unique constraint ${unique.name}`);
     }

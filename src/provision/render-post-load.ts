@@ -1,4 +1,4 @@
-import type { CatalogIndex, TableRef } from '../catalog/model.js';
+import type { CatalogIndex, CatalogKey, TableRef } from '../catalog/model.js';
 import { quoteIdent, quoteIdentList, quoteQualified } from '../pg/quote.js';
 import type { KeptForeignKey, RoutedColumn, ServiceRoute, TableRoute } from '../routing/model.js';
 import type { PostLoadObject } from './ddl-model.js';
@@ -6,14 +6,26 @@ import type { PostLoadObject } from './ddl-model.js';
 const qt = (t: TableRef) => quoteQualified(t.schema, t.name);
 
 /**
- * What a service database gets after its load: the secondary indexes of its owned tables and the
- * foreign keys kept inside it. Pure. Indexes use `IF NOT EXISTS`; foreign keys are added NOT VALID
+ * What a service database gets after its load: the unique keys (but a replica-identity one) and
+ * secondary indexes of its owned tables, and the foreign keys kept inside it. Pure. Indexes use
+ * `IF NOT EXISTS`, unique keys are skipped when their index exists; foreign keys are added NOT VALID
  * and then validated, so the stream can keep applying while they are checked.
  */
 export function renderPostLoad(service: ServiceRoute): PostLoadObject[] {
   const objects: PostLoadObject[] = [];
   for (const route of service.tables) {
     if (route.kind !== 'owned') continue;
+    for (const key of postLoadUniqueKeys(route)) {
+      const index = route.sourceTable.indexes.find((i) => i.constraint === key.name);
+      const add = `ALTER TABLE ${qt(route.target)} ADD CONSTRAINT ${quoteIdent(key.name)} ${key.definition}`;
+      objects.push({
+        kind: 'index',
+        name: `${route.target.schema}.${key.name}`,
+        table: route.target,
+        index: index?.name ?? key.name,
+        statements: withSourceNames(route, index?.referencedColumns ?? key.columns, add),
+      });
+    }
     for (const index of secondaryIndexes(route)) {
       objects.push({
         kind: 'index',
@@ -42,15 +54,30 @@ export function secondaryIndexes(route: TableRoute): CatalogIndex[] {
   );
 }
 
+/** Unique constraints built after the load: all but the replica-identity key (made with the table). */
+export function postLoadUniqueKeys(route: TableRoute): CatalogKey[] {
+  const source = route.sourceTable;
+  const dropped = new Set(route.droppedColumns ?? []);
+  const keyConstraint =
+    source.replicaIdentity === 'index'
+      ? source.indexes.find((i) => i.name === source.replicaIdentityIndex)?.constraint
+      : undefined;
+  return source.uniqueKeys.filter((k) => k.name !== keyConstraint && !k.columns.some((c) => dropped.has(c)));
+}
+
+function renderIndex(route: TableRoute, index: CatalogIndex): string[] {
+  const create = `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${quoteIdent(index.name)} ON ${qt(route.target)} ${index.usingClause}`;
+  return withSourceNames(route, index.referencedColumns ?? index.columns, create);
+}
+
 /**
- * The index text reads source column names. When some of them were renamed, the columns get their
- * source names back for the duration of one transaction, so PostgreSQL resolves the expression
+ * Index and constraint texts read source column names. When some of them were renamed, the columns
+ * get their source names back for the duration of one transaction, so PostgreSQL resolves the text
  * and records it against the (renamed) columns — no expression text is rewritten by carve.
  */
-function renderIndex(route: TableRoute, index: CatalogIndex): string[] {
+function withSourceNames(route: TableRoute, columnsRead: readonly string[], create: string): string[] {
   const table = qt(route.target);
-  const create = `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${quoteIdent(index.name)} ON ${table} ${index.usingClause}`;
-  const read = new Set(index.referencedColumns ?? index.columns);
+  const read = new Set(columnsRead);
   const renames = route.columns.filter((c) => c.source !== c.target);
   if (!renames.some((c) => read.has(c.source))) return [create];
   const rename = (from: string, to: string) =>

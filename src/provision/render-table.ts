@@ -23,8 +23,16 @@ export function renderOwnedTable(route: TableRoute, catalog: Catalog): string[] 
   if (source.primaryKey && keeps(source.primaryKey.columns)) {
     lines.push(`  CONSTRAINT ${quoteIdent(source.primaryKey.name)} ${source.primaryKey.definition}`);
   }
+  // Other unique keys come after the load (render-post-load.ts): faster to build once, and rows
+  // loaded under two snapshots by a resumed copy may hold a moved value twice until the stream
+  // has caught up. A unique key that is the table's replica identity is its row key: needed now.
+  const keyConstraint =
+    source.replicaIdentity === 'index'
+      ? source.indexes.find((i) => i.name === source.replicaIdentityIndex)?.constraint
+      : undefined;
   for (const key of source.uniqueKeys) {
-    if (keeps(key.columns)) lines.push(`  CONSTRAINT ${quoteIdent(key.name)} ${key.definition}`);
+    if (key.name === keyConstraint && keeps(key.columns))
+      lines.push(`  CONSTRAINT ${quoteIdent(key.name)} ${key.definition}`);
   }
   const checks = source.checks.filter((c) => keeps(c.columns));
   for (const check of checks.filter((c) => c.validated)) {

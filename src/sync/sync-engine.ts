@@ -118,8 +118,10 @@ export class SyncEngine {
   async start(): Promise<void> {
     if (this.started) throw new Error('SyncEngine.start() called twice');
     this.started = true;
-    await checkSyncPreconditions(this.routing);
-    this.lock = await this.takeLock(this.options.lockWaitMs ?? 5000);
+    const duringCopy = this.options.duringCopy === true;
+    await checkSyncPreconditions(this.routing, { loadedOnly: duringCopy });
+    // carve copy holds the migration lock itself while it runs an engine.
+    if (!duringCopy) this.lock = await this.takeLock(this.options.lockWaitMs ?? 5000);
     try {
       for (const service of this.routing.services) {
         await withClient(service.url, async (client) => {
@@ -130,7 +132,7 @@ export class SyncEngine {
       }
       if (this.options.untilCaughtUp) this.caughtUpTarget = await this.control.currentWalLsn();
     } catch (error) {
-      await this.lock.release();
+      await this.lock?.release();
       await this.control.close();
       throw error;
     }
@@ -302,7 +304,7 @@ export class SyncEngine {
       const progressBefore = this.progress;
       const session = new SyncSession(this.context, ++this.sessions);
       try {
-        if (this.sessions > 1) {
+        if (this.sessions > 1 && this.options.duringCopy !== true) {
           // The lock lives on a monolith connection, which a monolith restart ends.
           await this.lock?.release();
           this.lock = undefined;

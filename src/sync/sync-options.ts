@@ -35,6 +35,11 @@ export interface SyncOptions {
   /** At start, how long to wait for another holder of the migration lock to go away (default 5000 ms). */
   lockWaitMs?: number;
   signal?: AbortSignal;
+  /**
+   * For carve copy only: stream into targets whose rows are loaded but whose copy is not finished
+   * (before its post-load step), under the migration lock the caller already holds.
+   */
+  duringCopy?: boolean;
 }
 
 export const DEFAULT_BATCH: BatchSettings = {

@@ -9,7 +9,10 @@ import { SyncState } from './sync-state.js';
  * Everything that must hold before sync writes anything: every target database records a finished
  * copy of this migration (same slot and publication), and the slot exists on the monolith.
  */
-export async function checkSyncPreconditions(routing: Routing): Promise<void> {
+export async function checkSyncPreconditions(
+  routing: Routing,
+  options: { loadedOnly?: boolean } = {},
+): Promise<void> {
   const { names } = routing;
   const state = new SyncState(names.stateSchema, names.migration);
   for (const service of routing.services) {
@@ -40,7 +43,7 @@ export async function checkSyncPreconditions(routing: Routing): Promise<void> {
         },
       );
     }
-    if (!migration.copyFinished) {
+    if (!migration.copyFinished && !options.loadedOnly) {
       throw new CarveError('SYNC_COPY_UNFINISHED', `The copy into ${service.database} has not finished`, {
         details: { database: service.database, migration: names.migration },
         hint: 'Run `carve copy --plan <file> --resume` until it completes, then carve sync.',

@@ -44,6 +44,7 @@ const catalog = catalogOf(
       ],
       {
         pk: ['id'],
+        uniques: [{ name: 'orders_qty_n_key', columns: ['qty', 'n'] }],
         fks: [{ columns: ['customer_id'], references: HOSTILE }],
         checks: [
           { name: 'qty > 0', definition: 'CHECK ((qty > 0))', columns: ['qty'] },
@@ -255,6 +256,7 @@ describe('renderPostLoad', () => {
 
   it('builds indexes on renamed columns under their source names inside one transaction; skips dropped ones', () => {
     expect(objects.filter((o) => o.kind === 'index').map((o) => o.name)).toEqual([
+      'public.orders_qty_n_key',
       'public.orders by qty',
       'public.orders_status',
     ]);
@@ -272,6 +274,27 @@ describe('renderPostLoad', () => {
     expect(status.kind === 'index' && status.statements).toEqual([
       'CREATE INDEX IF NOT EXISTS "orders_status" ON "public"."orders" USING btree (status)',
     ]);
+  });
+
+  it('adds unique keys after the load (not in CREATE TABLE), under source column names', () => {
+    const unique = objects.find((o) => o.name === 'public.orders_qty_n_key')!;
+    expect(unique.kind === 'index' && [unique.index, unique.statements]).toEqual([
+      'orders_qty_n_key',
+      [
+        'BEGIN',
+        'ALTER TABLE "public"."orders" RENAME COLUMN "quantity" TO "qty"',
+        'ALTER TABLE "public"."orders" RENAME COLUMN "unit_price" TO "price"',
+        'ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_qty_n_key" UNIQUE (qty, n)',
+        'ALTER TABLE "public"."orders" RENAME COLUMN "qty" TO "quantity"',
+        'ALTER TABLE "public"."orders" RENAME COLUMN "price" TO "unit_price"',
+        'COMMIT',
+      ],
+    ]);
+    // Built before the foreign keys, which may reference it.
+    const kinds = objects.map((o) => o.kind);
+    expect(kinds.indexOf('foreign-key')).toBeGreaterThan(objects.indexOf(unique));
+    const table = script.databases[0]!.objects.find((o) => o.kind === 'table' && o.name === 'public.orders')!;
+    expect(table.kind === 'table' && table.statements.join('\n')).not.toContain('orders_qty_n_key');
   });
 
   it('adds kept foreign keys NOT VALID, then validates them', () => {
