@@ -242,7 +242,7 @@ describe('provision on the edge-case schema', () => {
     const results = [];
     for (const s of routing.services) results.push(await createPostLoadObjects(routing, s.name, { jobs: 2 }));
     expect(results.map((r) => [r.database, r.indexes, r.foreignKeys])).toEqual([
-      ['sales_db', 3, 1],
+      ['sales_db', 5, 1], // 3 indexes and 2 unique keys
       ['weird_db', 1, 0],
       ['reference_db', 0, 1],
     ]);
@@ -256,6 +256,7 @@ describe('provision on the edge-case schema', () => {
       'state',
     ]);
     expect(items.columns.map((c) => c.name)).toContain('qty');
+    expect(items.uniqueKeys.map((k) => k.name)).toContain('Order Items ticket unique');
     expect(items.foreignKeys.map((f) => [f.name, f.validated])).toEqual([
       ['Order Items_customer_id_fkey', true],
     ]);
@@ -265,7 +266,7 @@ describe('provision on the edge-case schema', () => {
     );
 
     const again = await createPostLoadObjects(routing, 'sales', { jobs: 2 });
-    expect(again).toMatchObject({ indexes: 0, foreignKeys: 0, created: [], present: 4 });
+    expect(again).toMatchObject({ indexes: 0, foreignKeys: 0, created: [], present: 6 });
     await expect(createPostLoadObjects(routing, 'nope')).rejects.toMatchObject({ code: 'UNKNOWN_SERVICE' });
   });
 
