@@ -7,6 +7,7 @@ import { registerPlanCommand } from './plan.js';
 import { registerProvisionCommand } from './provision.js';
 import { registerStatusCommand } from './status.js';
 import { registerSyncCommand } from './sync.js';
+import { registerTeardownCommand } from './teardown.js';
 import { registerVerifyCommand } from './verify.js';
 
 /** Every command registers itself here; each lives in its own file under src/cli/. */
@@ -18,5 +19,6 @@ export function registerCommands(program: Command): void {
   registerMigrateCommand(program);
   registerStatusCommand(program);
   registerVerifyCommand(program);
+  registerTeardownCommand(program);
   attachDemoRunAction(registerDemoCommand(program));
 }

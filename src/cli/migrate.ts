@@ -54,6 +54,13 @@ export function registerMigrateCommand(program: Command): void {
             }
             process.exit(ExitCode.mismatch);
           }
+          if (!options.follow && !options.json && !signal.aborted) {
+            // The slot stays, and keeps WAL on the monolith, until streaming resumes or it is dropped.
+            process.stderr.write(
+              `carve: the monolith keeps WAL for replication slot ${prepared.routing.names.slot} until it is read: ` +
+                `keep the services in step with \`carve sync --plan ${options.plan}\`, or drop it with \`carve teardown --plan ${options.plan} --yes\`.\n`,
+            );
+          }
           process.exit(ExitCode.ok);
         } catch (error) {
           exitOnPlanProblems(error, options.json);
