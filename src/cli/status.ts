@@ -70,6 +70,12 @@ export function renderStatus(s: MigrationStatus): string {
     out.push(
       '',
       `sync: ${s.sync.running ? 'running' : 'not running'}; slot ${s.sync.slot.name} ${s.sync.slot.exists ? `keeps ${formatBytes(s.sync.slot.retainedWalBytes ?? 0)} of WAL` : 'MISSING'}; monolith at ${s.sync.serverLsn}`,
+      ...(s.sync.lastError && !s.sync.running
+        ? [
+            `  last sync stopped at ${s.sync.lastError.at} with ${s.sync.lastError.code}${s.sync.lastError.database ? ` (${s.sync.lastError.database})` : ''}: ${s.sync.lastError.message}`,
+            ...(s.sync.lastError.hint ? [`  → ${s.sync.lastError.hint}`] : []),
+          ]
+        : []),
       renderTable(
         ['database', 'applied', 'lag', 'lag s', 'last commit', 'holds'],
         s.sync.targets.map((t) => [

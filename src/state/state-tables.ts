@@ -66,6 +66,8 @@ export function stateTablesDdl(schema: string): string[] {
       PRIMARY KEY (migration, hold_lsn)
     )`,
     `ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS consistent_after pg_lsn`,
+    // Why the last sync stopped on an error (code, message, hint, database, at); cleared by the next start.
+    `ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS sync_error jsonb`,
     // Set by sync when it cannot honour a hold (it had already applied a transaction at or after hold_lsn).
     `ALTER TABLE ${t('holds')} ADD COLUMN IF NOT EXISTS error text`,
   ];

@@ -11,7 +11,7 @@ import type { SyncEvent, SyncResult, TargetLag } from './sync-events.js';
 import { DEFAULT_BATCH, type SyncOptions } from './sync-options.js';
 import { checkSyncPreconditions } from './sync-preflight.js';
 import { SyncSession, type SessionContext } from './sync-session.js';
-import { SyncState } from './sync-state.js';
+import { SyncState, type SyncStopError } from './sync-state.js';
 import type { TargetApplier } from './target-applier.js';
 
 interface Waiter {
@@ -126,6 +126,7 @@ export class SyncEngine {
       for (const service of this.routing.services) {
         await withClient(service.url, async (client) => {
           await ensureStateTables(client, this.routing.names.stateSchema); // adds columns newer than the copy
+          await this.state.recordSyncError(client, null);
           const position = await this.state.readPosition(client);
           this.known.set(service.database, { durable: position.lsn, commitTime: position.commitTime });
         });
@@ -414,9 +415,30 @@ export class SyncEngine {
     }
   }
 
+  /** Best effort: every target that can be reached records why sync stopped, for carve status. */
+  private async recordStopError(error: unknown): Promise<void> {
+    const info = describeSyncError(error);
+    const record: SyncStopError = {
+      code: info.code,
+      message: info.message,
+      hint: isCarveError(error) ? (error.hint ?? null) : null,
+      database: info.database ?? (isCarveError(error) ? ((error.details.database as string) ?? null) : null),
+      at: new Date().toISOString(),
+    };
+    await Promise.all(
+      this.routing.services.map((service) =>
+        Promise.race([
+          withClient(service.url, (client) => this.state.recordSyncError(client, record)),
+          new Promise((resolve) => setTimeout(resolve, RECORD_ERROR_TIMEOUT_MS).unref()),
+        ]).catch(() => undefined),
+      ),
+    );
+  }
+
   private async finish(error?: unknown): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     await this.session?.stop();
+    if (error !== undefined) await this.recordStopError(error);
     await this.lock?.release();
     await this.control.close();
     const targets = this.routing.services.map((s) => ({
@@ -435,6 +457,9 @@ export class SyncEngine {
     }
   }
 }
+
+/** Not longer than this on recording a failure in one target (it may be the one that is down). */
+const RECORD_ERROR_TIMEOUT_MS = 5000;
 
 /** Start a SyncEngine (preflight, lock, first session) and return it. */
 export async function startSync(options: SyncOptions): Promise<SyncEngine> {

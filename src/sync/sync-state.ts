@@ -10,6 +10,15 @@ import { quoteQualified } from '../pg/quote.js';
  * transaction it is that transaction's Commit.endLsn — exactly what the slot is acknowledged with,
  * and copy initialises it to the slot's consistent point, which has the same meaning.
  */
+/** Recorded in every target when a sync stops on an error, for `carve status`. */
+export interface SyncStopError {
+  code: string;
+  message: string;
+  hint: string | null;
+  database: string | null;
+  at: string;
+}
+
 export class SyncState {
   constructor(
     readonly schema: string,
@@ -18,6 +27,22 @@ export class SyncState {
 
   table(name: 'migrations' | 'apply_position' | 'holds'): string {
     return quoteQualified(this.schema, name);
+  }
+
+  /** Why sync stopped (or null, to clear it when a sync starts). Not in an apply transaction. */
+  async recordSyncError(client: Client, error: SyncStopError | null): Promise<void> {
+    await client.query(`UPDATE ${this.table('migrations')} SET sync_error = $2::jsonb WHERE migration = $1`, [
+      this.migration,
+      error === null ? null : JSON.stringify(error),
+    ]);
+  }
+
+  async readSyncError(client: Client): Promise<SyncStopError | null> {
+    const { rows } = await client.query(
+      `SELECT sync_error FROM ${this.table('migrations')} WHERE migration = $1`,
+      [this.migration],
+    );
+    return (rows[0]?.sync_error as SyncStopError | null | undefined) ?? null;
   }
 
   async readMigration(

@@ -2,7 +2,7 @@ import { withClient } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { slotInfo } from '../pg/replication/slot.js';
 import type { Routing } from '../routing/model.js';
-import { SyncState } from './sync-state.js';
+import { SyncState, type SyncStopError } from './sync-state.js';
 
 export interface TargetSyncStatus {
   database: string;
@@ -32,6 +32,8 @@ export interface SyncStatus {
   };
   serverLsn: string;
   targets: TargetSyncStatus[];
+  /** Why the last sync stopped on an error; null when it did not (or a later one started). */
+  lastError: SyncStopError | null;
 }
 
 /**
@@ -48,6 +50,7 @@ export async function readSyncStatus(routing: Routing): Promise<SyncStatus> {
         parseLsn((await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn),
       );
   const targets: TargetSyncStatus[] = [];
+  let lastError: SyncStopError | null = null;
   for (const service of routing.services) {
     targets.push(
       await withClient(service.url, async (client) => {
@@ -65,6 +68,8 @@ export async function readSyncStatus(routing: Routing): Promise<SyncStatus> {
         }
         const position = await state.readPosition(client);
         const holds = await state.readHolds(client);
+        const stopped = await state.readSyncError(client);
+        if (stopped && (!lastError || stopped.at > lastError.at)) lastError = stopped;
         const lagBytes = serverLsn > position.lsn ? Number(serverLsn - position.lsn) : 0;
         return {
           database: service.database,
@@ -96,5 +101,6 @@ export async function readSyncStatus(routing: Routing): Promise<SyncStatus> {
     },
     serverLsn: formatLsn(serverLsn),
     targets,
+    lastError,
   };
 }

@@ -83,19 +83,38 @@ describe('carve migrate killed in each step', () => {
       const args = ['migrate', '--plan', file, '--json', '--chunk-size', '0.1', '--jobs', '2'];
 
       const { child, done } = spawnCarve(args, env);
-      const delay = Math.round(random() * (step === 'provision' ? 150 : 400));
+      // Short steps (sync catches up an idle monolith quickly) get short delays.
+      const delay = Math.round(random() * { provision: 150, copy: 400, sync: 300, verify: 150 }[step]);
       let armed = false;
+      let killedIn: string | undefined;
       let seen = '';
+      // The sync step only waits for a backlog: give it one, written while the copy runs (after
+      // the slot exists), so that the kill lands while changes are being applied.
+      let backlog: Promise<unknown> | undefined;
       child.stdout!.on('data', (d: Buffer) => {
         seen += d.toString();
+        if (step === 'sync' && !backlog && seen.includes('"type":"copy-started"')) {
+          backlog = withClient(sourceUrl, (c) =>
+            c.query(`UPDATE visits SET notes = notes || 'x'; UPDATE patients SET name = name || ' ';
+                     UPDATE visits SET notes = notes || 'y'`),
+          );
+        }
         if (!armed && seen.includes(`"type":"step-started","step":"${step}"`)) {
           armed = true;
-          setTimeout(() => child.kill('SIGKILL'), delay);
+          setTimeout(() => {
+            // Which step was running when the kill was sent (output already read).
+            const started = [...seen.matchAll(/"type":"step-started","step":"(\w+)"/g)].map((m) => m[1]);
+            const finished = seen.includes(`"type":"step-done","step":"${step}"`);
+            killedIn = finished ? `after ${step}` : started.at(-1);
+            child.kill('SIGKILL');
+          }, delay);
         }
       });
       const first = await done;
+      await backlog;
       expect(armed, `step ${step} never started:\n${first.stdout.slice(-2000)}\n${first.stderr}`).toBe(true);
       expect(first.signal, `finished before the kill (${delay} ms after ${step} began)`).toBe('SIGKILL');
+      expect(killedIn, `the kill was meant for ${step} (${delay} ms after it began)`).toBe(step);
 
       const second = await runCarve(args, env);
       expect(second.code, second.stderr).toBe(0);

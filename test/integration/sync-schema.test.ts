@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/pg/connect.js';
+import { readMigrationStatus } from '../../src/migrate/migration-status.js';
+import { renderStatus } from '../../src/cli/status.js';
 import { startSync } from '../../src/sync/sync-engine.js';
 import type { SyncEvent } from '../../src/sync/sync-events.js';
 import { SyncState } from '../../src/sync/sync-state.js';
@@ -105,6 +107,15 @@ describe('schema changes on the monolith', () => {
       code: 'SYNC_SCHEMA_CHANGED',
       details: { table: 'public.Orders', column: 'qty', change: 'column-dropped' },
     });
+    // carve status, read later from the databases, says why sync stopped and what to do.
+    const status = await readMigrationStatus(m.routing);
+    expect(status.sync?.running).toBe(false);
+    expect(status.sync?.lastError).toMatchObject({
+      code: 'SYNC_SCHEMA_CHANGED',
+      message: expect.stringContaining('qty'),
+      hint: expect.any(String),
+    });
+    expect(renderStatus(status)).toContain('last sync stopped at');
   });
 
   it('add a new nullable column to the owner and continue (schema_changes: add_nullable_columns)', async () => {
