@@ -7,7 +7,9 @@
  * changes in 4-change transactions, 30% in 300-change ones, 30% in 100,000-change ones; oltp: only
  * 4-change transactions; batch: no 4-change ones), STEADY_SECONDS (default
  * 120) and STEADY_RATE (default 1000 changes/s) for the steady-state lag run; SKIP_STEADY=1,
- * SKIP_CATCHUP=1.
+ * SKIP_CATCHUP=1; SPLIT=1 moves the four tables into four service databases, as a split does
+ * (carve: one stream, four appliers; native: one subscription, hence one slot and one walsender
+ * decoding all of the WAL, per database — the only way native replication feeds several databases).
  *
  * Catch-up, per round: reseed the monolith; carve copy into a fresh service database; load the
  * same rows into a fresh, identical database for a native subscription created (disabled, with its
@@ -39,6 +41,25 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const MIX = (process.env.MIX ?? 'mixed') as 'mixed' | 'oltp' | 'batch';
 const STEADY_SECONDS = Number(process.env.STEADY_SECONDS ?? 120);
 const STEADY_RATE = Number(process.env.STEADY_RATE ?? 1000);
+const SPLIT = process.env.SPLIT === '1';
+/** Service database → its tables (bench_marker rides with the last; native also copies it to every database). */
+const SERVICES: Record<string, string[]> = SPLIT
+  ? {
+      patient_db: ['patients'],
+      appointment_db: ['appointments'],
+      clinical_db: ['observations'],
+      billing_db: ['invoices', 'bench_marker'],
+    }
+  : { carve_db: [...TABLES] };
+const dbOf = (table: string) => Object.entries(SERVICES).find(([, ts]) => ts.includes(table))![0];
+/** Native target databases, one per service database, and their subscription names. */
+const NATIVE = Object.keys(SERVICES).map((db, i) => ({
+  db: SPLIT ? `native_${db}` : 'native_db',
+  sub: SPLIT ? `native_sub_${i}` : 'native_sub',
+  pub: SPLIT ? `native_pub_${i}` : 'native_pub',
+  tables: SPLIT ? [...new Set([...SERVICES[db]!, 'bench_marker'])] : [...TABLES],
+  service: db,
+}));
 const SETTINGS = {
   shared_buffers: '256MB',
   synchronous_commit: 'on',
@@ -64,12 +85,12 @@ async function recreateDatabase(cluster: LocalCluster, name: string): Promise<st
   return cluster.url(name);
 }
 
-/** md5 of every row of every table, ordered by key. */
-async function fingerprint(url: string): Promise<string> {
+/** md5 of every row of every table, ordered by key; `urlOf` says where each table lives. */
+async function fingerprint(urlOf: (table: string) => string): Promise<string> {
   const parts: string[] = [];
   for (const table of TABLES) {
     const [row] = await query<{ h: string }>(
-      url,
+      urlOf(table),
       `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY id)), '') AS h FROM ${table} t`,
     );
     parts.push(`${table}=${row!.h}`);
@@ -95,7 +116,13 @@ async function setup(): Promise<Setup> {
     await c.query(TABLES_SQL);
     await c.query(BACKLOG_SQL);
   });
-  const planText = `name: bench\nsource: ${monolith}\ntarget: ${target.url()}\nexclude: [bench_count]\nservices:\n  care:\n    database: carve_db\n    tables:\n${TABLES.map((t) => `      ${t}:\n`).join('')}`;
+  const services = Object.entries(SERVICES)
+    .map(
+      ([db, tables]) =>
+        `  ${db.replace(/_db$/, '')}:\n    database: ${db}\n    tables:\n${tables.map((t) => `      ${t}: {}\n`).join('')}`,
+    )
+    .join('');
+  const planText = `name: bench\nsource: ${monolith}\ntarget: ${target.url()}\nexclude: [bench_count]\nservices:\n${services}`;
   mkdirSync(outDir, { recursive: true });
   const planFile = join(outDir, 'sync-plan.yaml');
   writeFileSync(planFile, planText);
@@ -107,29 +134,34 @@ async function setup(): Promise<Setup> {
 async function prepareRound(s: Setup): Promise<{ native: string }> {
   await query(
     s.monolith,
-    `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN ('carve_bench', 'native_sub')`,
+    `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'carve_bench' OR slot_name LIKE 'native_sub%'`,
   );
   await query(s.monolith, 'DROP PUBLICATION IF EXISTS carve_bench');
-  await query(s.monolith, 'DROP PUBLICATION IF EXISTS native_pub');
+  for (const n of NATIVE) await query(s.monolith, `DROP PUBLICATION IF EXISTS ${n.pub}`);
   await withClient(s.monolith, (c) => seed(c));
-  const carveDb = await recreateDatabase(s.target, 'carve_db');
-  await withClient(carveDb, (c) => c.query(TABLES_SQL));
+  for (const db of Object.keys(SERVICES)) {
+    const url = await recreateDatabase(s.target, db);
+    await withClient(url, (c) => c.query(TABLES_SQL)); // tables of other services stay empty
+  }
   const result = await copy({
     routing: s.routing,
     jobs: 2,
     buildIndexes: async () => ({ indexes: 0, foreignKeys: 0 }),
   });
   if (!result.complete) throw new Error('copy failed');
-  const native = await recreateDatabase(s.target, 'native_db');
-  await withClient(native, (c) => c.query(TABLES_SQL));
-  for (const table of TABLES) await pipeTable(s.monolith, native, table);
-  await query(s.monolith, `CREATE PUBLICATION native_pub FOR TABLE ${TABLES.join(', ')}`);
-  await query(
-    native,
-    `CREATE SUBSCRIPTION native_sub CONNECTION ${quoteLiteral(`host=127.0.0.1 port=${s.source.port} dbname=mono user=postgres`)}
-       PUBLICATION native_pub WITH (copy_data = false, enabled = false, create_slot = true, slot_name = 'native_sub')`,
-  );
-  return { native };
+  for (const n of NATIVE) {
+    const native = await recreateDatabase(s.target, n.db);
+    await withClient(native, (c) => c.query(TABLES_SQL));
+    for (const table of n.tables.filter((t) => t !== 'bench_marker'))
+      await pipeTable(s.monolith, native, table);
+    await query(s.monolith, `CREATE PUBLICATION ${n.pub} FOR TABLE ${n.tables.join(', ')}`);
+    await query(
+      native,
+      `CREATE SUBSCRIPTION ${n.sub} CONNECTION ${quoteLiteral(`host=127.0.0.1 port=${s.source.port} dbname=mono user=postgres`)}
+         PUBLICATION ${n.pub} WITH (copy_data = false, enabled = false, create_slot = true, slot_name = '${n.sub}')`,
+    );
+  }
+  return { native: s.target.url(NATIVE[0]!.db) };
 }
 
 async function pipeTable(from: string, to: string, table: string): Promise<void> {
@@ -212,7 +244,7 @@ async function runCarve(s: Setup, round: number): Promise<ToolRun> {
   const t0 = process.hrtime.bigint();
   const applyCpu = watchCpu([
     {
-      url: s.target.url('carve_db'),
+      url: s.target.url(Object.keys(SERVICES)[0]!),
       sql: `SELECT pid FROM pg_stat_activity WHERE application_name = 'carve sync (bench)'`,
     },
   ]);
@@ -262,31 +294,34 @@ async function runCarve(s: Setup, round: number): Promise<ToolRun> {
   };
 }
 
-async function runNative(s: Setup, native: string): Promise<ToolRun> {
+async function runNative(s: Setup): Promise<ToolRun> {
   const t0 = process.hrtime.bigint();
-  await query(native, 'ALTER SUBSCRIPTION native_sub ENABLE');
-  const applyCpu = watchCpu([
-    {
-      url: native,
-      sql: `SELECT pid FROM pg_stat_subscription WHERE subname = 'native_sub' AND pid IS NOT NULL`,
-    },
-  ]);
+  for (const n of NATIVE) await query(s.target.url(n.db), `ALTER SUBSCRIPTION ${n.sub} ENABLE`);
+  const applyCpu = watchCpu(
+    NATIVE.map((n) => ({
+      url: s.target.url(n.db),
+      sql: `SELECT pid FROM pg_stat_subscription WHERE subname = '${n.sub}' AND pid IS NOT NULL`,
+    })),
+  );
   const walsenderCpu = watchCpu([
-    { url: s.monolith, sql: `SELECT pid FROM pg_stat_replication WHERE application_name = 'native_sub'` },
+    { url: s.monolith, sql: `SELECT pid FROM pg_stat_replication WHERE application_name LIKE 'native_sub%'` },
   ]);
-  const client: Client = await connect(native);
-  try {
-    for (;;) {
-      const { rows } = await client.query('SELECT 1 FROM bench_marker WHERE id = 1');
-      if (rows.length) break;
-      await new Promise((r) => setTimeout(r, 50));
+  // Caught up when every database holds the marker row written after the backlog.
+  for (const n of NATIVE) {
+    const client: Client = await connect(s.target.url(n.db));
+    try {
+      for (;;) {
+        const { rows } = await client.query('SELECT 1 FROM bench_marker WHERE id = 1');
+        if (rows.length) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await client.end();
     }
-  } finally {
-    await client.end();
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = { client: 0, apply: await applyCpu.stop(), walsender: await walsenderCpu.stop() };
-  await query(native, 'ALTER SUBSCRIPTION native_sub DISABLE');
+  for (const n of NATIVE) await query(s.target.url(n.db), `ALTER SUBSCRIPTION ${n.sub} DISABLE`);
   return { seconds, rssKb: 0, cpu };
 }
 
@@ -302,22 +337,23 @@ async function catchUp(s: Setup): Promise<void> {
   const rows: { round: number; changes: number; carve: ToolRun; native: ToolRun }[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     log(`round ${round}/${ROUNDS}`);
-    const { native } = await prepareRound(s);
+    await prepareRound(s);
     const changes = await writeBacklog(s);
     const order = round % 2 === 1 ? ['carve', 'native'] : ['native', 'carve'];
     const runs: Record<string, ToolRun> = {};
     for (const tool of order) {
-      runs[tool] = tool === 'carve' ? await runCarve(s, round) : await runNative(s, native);
+      runs[tool] = tool === 'carve' ? await runCarve(s, round) : await runNative(s);
       log(`  ${tool}: ${runs[tool]!.seconds.toFixed(2)} s`);
     }
+    const nativeOf = (table: string) => s.target.url(NATIVE.find((n) => n.service === dbOf(table))!.db);
     const [expected, gotCarve, gotNative] = await Promise.all([
-      fingerprint(s.monolith),
-      fingerprint(s.target.url('carve_db')),
-      fingerprint(native),
+      fingerprint(() => s.monolith),
+      fingerprint((t) => s.target.url(dbOf(t))),
+      fingerprint(nativeOf),
     ]);
-    if (gotCarve !== expected) throw new Error(`round ${round}: carve_db differs from the monolith`);
-    if (gotNative !== expected) log(`  (native_db differs from the monolith)`);
-    await query(native, 'DROP SUBSCRIPTION native_sub');
+    if (gotCarve !== expected) throw new Error(`round ${round}: the carve targets differ from the monolith`);
+    if (gotNative !== expected) log(`  (the native targets differ from the monolith)`);
+    for (const n of NATIVE) await query(s.target.url(n.db), `DROP SUBSCRIPTION ${n.sub}`);
     const row = { round, changes, carve: runs.carve!, native: runs.native! };
     rows.push(row);
     log(`  ${describeRound(row)}`);
@@ -409,7 +445,7 @@ try {
     encoding: 'utf8',
   }).stdout.trim();
   log(
-    `commit ${commit}${dirty ? ' (+ uncommitted sync changes)' : ''}, ${new Date().toISOString()}, CHANGES=${CHANGES} ROUNDS=${ROUNDS} MIX=${MIX}`,
+    `commit ${commit}${dirty ? ' (+ uncommitted sync changes)' : ''}, ${new Date().toISOString()}, CHANGES=${CHANGES} ROUNDS=${ROUNDS} MIX=${MIX}${SPLIT ? ' SPLIT=1 (' + Object.keys(SERVICES).join(', ') + ')' : ''}`,
   );
   if (!process.env.SKIP_CATCHUP) await catchUp(s);
   if (!process.env.SKIP_STEADY) await steady(s);
