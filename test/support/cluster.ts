@@ -6,13 +6,23 @@ import {
 } from '../../src/cluster/local-cluster.js';
 import { withClient } from '../../src/pg/connect.js';
 
+/** Clusters started by this test file, removed by the hook below. */
+const started: LocalCluster[] = [];
+
+// Registered while the test file is collected (this module is imported by it): vitest ignores an
+// afterAll registered later, e.g. from inside a beforeAll where useCluster is usually called, and
+// then the servers kept running after the file until the next run reaped them.
+afterAll(async () => {
+  await Promise.all(started.splice(0).map((cluster) => cluster.destroy()));
+});
+
 /**
  * A throwaway cluster for one test file, removed after the file's tests (pass or fail).
  * fsync is off: tests prove logic and crash safety of carve, not of the disk.
  */
 export async function useCluster(options: StartClusterOptions = {}): Promise<LocalCluster> {
   const cluster = await startCluster({ fsync: false, ...options });
-  afterAll(() => cluster.destroy());
+  started.push(cluster);
   return cluster;
 }
 
