@@ -192,7 +192,7 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
       const size = (database: string) =>
         plans.filter((p) => p.database === database).reduce((total, p) => total + p.estimatedBytes, 0);
       const bySize = [...routing.services].sort((a, b) => size(b.database) - size(a.database));
-      await forEachLimited(bySize, Math.max(1, Math.min(jobs, routing.services.length)), async (service) => {
+      await mapLimited(bySize, jobs, async (service) => {
         const t0 = Date.now();
         emit({ type: 'post-load-started', database: service.database });
         const result = await finishDatabase(routing, service, { jobs, buildIndexes: options.buildIndexes });
@@ -327,13 +327,4 @@ function uniqueSources(routes: TableRoute[]) {
 
 function sum(routes: RouteCopySummary[], field: 'rows' | 'bytes'): number {
   return routes.reduce((total, r) => total + r[field], 0);
-}
-
-async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
-    }),
-  );
 }

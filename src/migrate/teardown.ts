@@ -6,7 +6,7 @@ import { acquireMigrationLock } from '../state/migration-lock.js';
 import { CarveError } from '../errors.js';
 
 export interface TeardownPlan {
-  slot: { name: string; exists: boolean; retainedBytes: string | null };
+  slot: { name: string; exists: boolean; retainedBytes: string | null; activePid: number | null };
   publication: { name: string; exists: boolean };
 }
 
@@ -28,17 +28,13 @@ export async function readTeardownPlan(routing: Routing): Promise<TeardownPlan> 
     ]);
     return rows.length > 0;
   });
-  const retainedBytes = slot.exists
-    ? await withClient(routing.sourceUrl, async (client) => {
-        const { rows } = await client.query(
-          `SELECT (pg_current_wal_lsn() - restart_lsn)::text AS bytes FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`,
-          [names.slot],
-        );
-        return (rows[0]?.bytes as string | null) ?? null;
-      })
-    : null;
   return {
-    slot: { name: names.slot, exists: slot.exists, retainedBytes },
+    slot: {
+      name: names.slot,
+      exists: slot.exists,
+      retainedBytes: slot.exists ? (slot.retainedWalBytes?.toString() ?? null) : null,
+      activePid: slot.exists ? slot.activePid : null,
+    },
     publication: { name: names.publication, exists: publication },
   };
 }
@@ -54,24 +50,16 @@ export async function teardown(routing: Routing): Promise<TeardownResult> {
   const lock = await acquireMigrationLock(routing.sourceUrl, names.migration, 'teardown');
   try {
     const plan = await readTeardownPlan(routing);
-    if (plan.slot.exists) {
-      const active = await withClient(routing.sourceUrl, async (client) => {
-        const { rows } = await client.query(
-          'SELECT active_pid FROM pg_catalog.pg_replication_slots WHERE slot_name = $1',
-          [names.slot],
-        );
-        return (rows[0]?.active_pid as number | null) ?? null;
-      });
-      if (active !== null) {
-        throw new CarveError(
-          'TEARDOWN_SLOT_ACTIVE',
-          `Replication slot ${names.slot} is in use by backend ${active}`,
-          {
-            details: { slot: names.slot, pid: active },
-            hint: 'Stop whatever streams from it (a carve sync of another machine, pg_recvlogical …), then run carve teardown again.',
-          },
-        );
-      }
+    const active = plan.slot.activePid;
+    if (active !== null) {
+      throw new CarveError(
+        'TEARDOWN_SLOT_ACTIVE',
+        `Replication slot ${names.slot} is in use by backend ${active}`,
+        {
+          details: { slot: names.slot, pid: active },
+          hint: 'Stop whatever streams from it (a carve sync of another machine, pg_recvlogical …), then run carve teardown again.',
+        },
+      );
     }
     const slotDropped = plan.slot.exists ? await dropSlot(routing.sourceUrl, names.slot) : false;
     const publicationDropped = plan.publication.exists
