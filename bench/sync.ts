@@ -23,14 +23,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCluster, type LocalCluster } from '../src/cluster/local-cluster.js';
-import { copy } from '../src/copy/copy-engine.js';
+import { copy } from '../src/copy/index.js';
 import { introspect } from '../src/catalog/introspect.js';
 import { connect, withClient, type Client } from '../src/pg/connect.js';
 import { quoteLiteral } from '../src/pg/quote.js';
 import { parsePlan } from '../src/plan/load.js';
 import { buildRouting } from '../src/routing/build-routing.js';
 import type { Routing } from '../src/routing/model.js';
-import { startSync } from '../src/sync/sync-engine.js';
+import { startSync } from '../src/sync/index.js';
 import { BACKLOG_SQL, backlogShape, seed, steadyTransaction, TABLES, TABLES_SQL } from './sync-workload.js';
 
 const here = new URL('.', import.meta.url).pathname;

@@ -27,14 +27,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildIndexesWithProvision } from '../src/cli/copy.js';
 import { startCluster, type LocalCluster } from '../src/cluster/local-cluster.js';
-import { copy } from '../src/copy/copy-engine.js';
+import { copy } from '../src/copy/index.js';
 import { seedMonolith } from '../src/demo/seed/seed-monolith.js';
 import { withClient, withDatabase } from '../src/pg/connect.js';
 import { quoteIdent, quoteQualified } from '../src/pg/quote.js';
-import { provision } from '../src/provision/provision.js';
+import { provision } from '../src/provision/index.js';
 import type { Routing, TableRoute } from '../src/routing/model.js';
 import { prepareRouting } from '../src/routing/prepare-routing.js';
-import type { VerifyResult } from '../src/verify/verify-types.js';
+import type { VerifyResult } from '../src/verify/events.js';
 
 const here = new URL('.', import.meta.url).pathname;
 const repoRoot = join(here, '..');

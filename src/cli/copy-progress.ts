@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { CopyEvent, CopyResult } from '../copy/copy-events.js';
+import type { CopyEvent, CopyResult } from '../copy/events.js';
 import { formatBytes, formatCount, formatSeconds, jsonLine, renderTable } from './format.js';
 
 /**

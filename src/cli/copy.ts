@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { copy } from '../copy/copy-engine.js';
+import { copy } from '../copy/index.js';
 import type { IndexBuilder } from '../copy/post-load.js';
 import { CarveError } from '../errors.js';
 import { createPostLoadObjects } from '../provision/post-load.js';

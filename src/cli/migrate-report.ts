@@ -1,5 +1,5 @@
-import type { MigrateReport } from '../migrate/migrate-events.js';
-import type { VerifyResult } from '../verify/verify-types.js';
+import type { MigrateReport } from '../migrate/events.js';
+import type { VerifyResult } from '../verify/events.js';
 import { formatBytes, formatCount, formatSeconds, renderTable } from './format.js';
 
 export interface DatabaseOutcome {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { MigrateEvent } from '../migrate/migrate-events.js';
-import { migrate } from '../migrate/migrate.js';
+import type { MigrateEvent } from '../migrate/events.js';
+import { migrate } from '../migrate/index.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { buildIndexesWithProvision, parsePositiveNumber } from './copy.js';
 import { createCopyReporter } from './copy-progress.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CarveError } from '../errors.js';
 import { renderDryRunFiles, writeSqlFiles } from '../provision/dry-run.js';
-import { provision } from '../provision/provision.js';
+import { provision } from '../provision/index.js';
 import { renderProvisionScript } from '../provision/render-schema.js';
 import { defaultSecretsDir, resolveRoleSecrets } from '../provision/role-secrets.js';
 import { prepareRouting } from '../routing/prepare-routing.js';

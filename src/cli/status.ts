@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readMigrationStatus, type MigrationStatus } from '../migrate/migration-status.js';
+import { readMigrationStatus, type MigrationStatus } from '../migrate/status.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { reportAndExit } from './exit.js';
 import { formatBytes, formatCount, formatSeconds, jsonLine, renderTable } from './format.js';

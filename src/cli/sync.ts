@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { prepareRouting } from '../routing/prepare-routing.js';
-import { startSync } from '../sync/sync-engine.js';
-import type { SyncEvent, TargetLag } from '../sync/sync-events.js';
+import { startSync } from '../sync/index.js';
+import type { SyncEvent, TargetLag } from '../sync/events.js';
 import { ExitCode, reportAndExit } from './exit.js';
 import { formatBytes, formatCount, jsonLine } from './format.js';
 import { exitOnPlanProblems } from './plan.js';

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { CarveError, isCarveError } from '../errors.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
-import { verify } from '../verify/verify.js';
-import type { VerifyEvent, VerifyResult } from '../verify/verify-types.js';
+import { verify } from '../verify/index.js';
+import type { VerifyEvent, VerifyResult } from '../verify/events.js';
 import { parsePositiveNumber } from './copy.js';
 import { ExitCode, reportAndExit } from './exit.js';
 import { formatCount, jsonLine, renderTable } from './format.js';

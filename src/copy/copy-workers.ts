@@ -4,7 +4,7 @@ import { isTransientError, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
 import { CopyLog } from '../state/copy-log.js';
 import { copyChunk, type ChunkSink } from './chunk-copier.js';
-import type { CopyEvent, FailedChunk } from './copy-events.js';
+import type { CopyEvent, FailedChunk } from './events.js';
 import type { ReadGroup } from './copy-plan.js';
 import { ReadQueue } from './read-queue.js';
 import type { SnapshotSession } from './snapshot-session.js';

@@ -2,9 +2,9 @@ import { withClient } from '../pg/connect.js';
 import { formatLsn, maxLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import type { Routing } from '../routing/model.js';
 import { CopyLog } from '../state/copy-log.js';
-import { startSync } from '../sync/sync-engine.js';
-import { SyncState } from '../sync/sync-state.js';
-import type { CopyEvent } from './copy-events.js';
+import { startSync } from '../sync/index.js';
+import { SyncState } from '../sync/state.js';
+import type { CopyEvent } from './events.js';
 
 /**
  * A resumed copy loads the remaining chunks under a snapshot S2 taken after the slot's consistent

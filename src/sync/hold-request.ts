@@ -3,7 +3,7 @@ import { connect, withClient, type Client } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
-import { SyncState } from './sync-state.js';
+import { SyncState } from './state.js';
 
 export interface HoldRequestOptions {
   /** Who asks (shown in <state>.holds.requested_by), e.g. `carve verify (pid 123)`. */

@@ -9,8 +9,8 @@ import { ApplyQueue, type ApplyItem } from './apply-queue.js';
 import { RowWriter } from './row-writer.js';
 import { PendingChanges } from './pending-changes.js';
 import { HoldBook } from './hold-book.js';
-import type { SyncState } from './sync-state.js';
-import type { BatchSettings } from './sync-options.js';
+import type { SyncState } from './state.js';
+import type { BatchSettings } from './options.js';
 
 export interface TargetApplierOptions {
   service: ServiceRoute;

@@ -22,7 +22,7 @@ import {
 } from './route-sql.js';
 import type { RouteShape } from './route-shape.js';
 import type { SnapshotPool } from './snapshot-pool.js';
-import type { ColumnDifference } from './verify-types.js';
+import type { ColumnDifference } from './events.js';
 
 /** The unit of work and of resumption: a key range of one source table (or all of it). */
 export interface Segment {

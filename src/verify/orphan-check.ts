@@ -5,7 +5,7 @@ import type { CutForeignKey } from '../routing/model.js';
 import { cursorRows } from './cursor-rows.js';
 import { readSideColumns, type RouteShape } from './route-shape.js';
 import type { SnapshotPool } from './snapshot-pool.js';
-import type { ForeignKeyVerifyResult, OrphanRow } from './verify-types.js';
+import type { ForeignKeyVerifyResult, OrphanRow } from './events.js';
 
 export interface OrphanContext {
   source: SnapshotPool;

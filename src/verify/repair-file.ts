@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { ServiceRoute } from '../routing/model.js';
 import { connectMetaCommand, setvalSql } from './repair-sql.js';
 import type { RepairPart, RepairSpool } from './route-collector.js';
-import type { SequenceVerifyResult } from './verify-types.js';
+import type { SequenceVerifyResult } from './events.js';
 
 export interface RepairRoute {
   index: number;

@@ -1,7 +1,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { RouteShape } from './route-shape.js';
-import type { MismatchedRow, TableVerifyResult } from './verify-types.js';
+import type { MismatchedRow, TableVerifyResult } from './events.js';
 
 export type RepairPart = 'delete' | 'update' | 'insert';
 

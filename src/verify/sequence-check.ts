@@ -2,7 +2,7 @@ import { columnSequences } from '../pg/sequences.js';
 import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import type { TableRef } from '../catalog/model.js';
 import type { SnapshotPool } from './snapshot-pool.js';
-import type { SequenceVerifyResult } from './verify-types.js';
+import type { SequenceVerifyResult } from './events.js';
 
 /**
  * Every sequence feeding a column of these target tables (identity, serial, nextval defaults) must

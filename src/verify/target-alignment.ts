@@ -6,10 +6,11 @@ import { slotInfo } from '../pg/replication/slot.js';
 import type { Routing, ServiceRoute, TableRoute } from '../routing/model.js';
 import { acquireMigrationLock, type MigrationLock } from '../state/migration-lock.js';
 import { requestHold } from '../sync/hold-request.js';
-import { startSync } from '../sync/sync-engine.js';
+import { startSync } from '../sync/index.js';
 import { peekRelevantCommits, type PeekWindow } from './slot-peek.js';
 import { monolithPoint, type MonolithPoint } from './snapshot-pool.js';
-import type { AlignmentMethod, HoldProvider } from './verify-types.js';
+import type { AlignmentMethod } from './events.js';
+import type { HoldProvider } from './options.js';
 
 /**
  * Aligning the targets with the monolith's snapshot.

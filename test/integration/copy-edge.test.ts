@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
-import type { CopyEvent } from '../../src/copy/copy-events.js';
+import type { CopyEvent } from '../../src/copy/events.js';
 import { withClient } from '../../src/pg/connect.js';
 import type { Routing } from '../../src/routing/model.js';
 import { CopyLog } from '../../src/state/copy-log.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
-import type { MigrateEvent } from '../../src/migrate/migrate-events.js';
+import type { MigrateEvent } from '../../src/migrate/events.js';
 import { withClient } from '../../src/pg/connect.js';
 import { prepareRouting } from '../../src/routing/prepare-routing.js';
 import { runCarve, seededRandom, spawnCarve } from '../support/carve-cli.js';

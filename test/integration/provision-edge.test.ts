@@ -13,7 +13,7 @@ import { sqlStateOf } from '../../src/pg/sqlstate.js';
 import { parsePlan } from '../../src/plan/load.js';
 import { renderDryRunFiles, writeSqlFiles } from '../../src/provision/dry-run.js';
 import { createPostLoadObjects } from '../../src/provision/post-load.js';
-import { provision, type ProvisionConflict, type ProvisionResult } from '../../src/provision/provision.js';
+import { provision, type ProvisionConflict, type ProvisionResult } from '../../src/provision/index.js';
 import { renderProvisionScript } from '../../src/provision/render-schema.js';
 import { passwordFile, resolveRoleSecrets } from '../../src/provision/role-secrets.js';
 import { buildRouting } from '../../src/routing/build-routing.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
-import { readMigrationStatus } from '../../src/migrate/migration-status.js';
+import { readMigrationStatus } from '../../src/migrate/status.js';
 import { withClient } from '../../src/pg/connect.js';
 import { runCarve } from '../support/carve-cli.js';
 import { createDatabase, useCluster } from '../support/cluster.js';

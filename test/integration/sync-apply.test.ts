@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/pg/connect.js';
-import { startSync, type SyncEngine } from '../../src/sync/sync-engine.js';
-import type { SyncEvent } from '../../src/sync/sync-events.js';
-import { readSyncStatus } from '../../src/sync/sync-status.js';
+import { startSync, type SyncEngine } from '../../src/sync/index.js';
+import type { SyncEvent } from '../../src/sync/events.js';
+import { readSyncStatus } from '../../src/sync/status.js';
 import {
   mismatchedRoutes,
   prepareMigration,

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/pg/connect.js';
 import { minLsn, parseLsn } from '../../src/pg/lsn.js';
 import { slotInfo } from '../../src/pg/replication/slot.js';
-import { SyncState } from '../../src/sync/sync-state.js';
+import { SyncState } from '../../src/sync/state.js';
 import { waitFor } from '../support/cluster.js';
 import {
   applyLogSql,

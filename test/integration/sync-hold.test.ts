@@ -3,7 +3,7 @@ import { connect, withClient } from '../../src/pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../../src/pg/lsn.js';
 import { createSlotWithSnapshot, dropSlot } from '../../src/pg/replication/slot.js';
 import { requestHold } from '../../src/sync/hold-request.js';
-import { startSync, type SyncEngine } from '../../src/sync/sync-engine.js';
+import { startSync, type SyncEngine } from '../../src/sync/index.js';
 import { waitFor } from '../support/cluster.js';
 import {
   mismatchedRoutes,

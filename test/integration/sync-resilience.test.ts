@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, withClient } from '../../src/pg/connect.js';
-import { startSync, type SyncEngine } from '../../src/sync/sync-engine.js';
-import type { SyncEvent } from '../../src/sync/sync-events.js';
+import { startSync, type SyncEngine } from '../../src/sync/index.js';
+import type { SyncEvent } from '../../src/sync/events.js';
 import { waitFor } from '../support/cluster.js';
 import {
   applyLogSql,

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/pg/connect.js';
-import { readMigrationStatus } from '../../src/migrate/migration-status.js';
+import { readMigrationStatus } from '../../src/migrate/status.js';
 import { renderStatus } from '../../src/cli/status.js';
-import { startSync } from '../../src/sync/sync-engine.js';
-import type { SyncEvent } from '../../src/sync/sync-events.js';
-import { SyncState } from '../../src/sync/sync-state.js';
+import { startSync } from '../../src/sync/index.js';
+import type { SyncEvent } from '../../src/sync/events.js';
+import { SyncState } from '../../src/sync/state.js';
 import { waitFor } from '../support/cluster.js';
 import {
   mismatchedRoutes,

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { withClient } from '../../src/pg/connect.js';
-import { startSync } from '../../src/sync/sync-engine.js';
+import { startSync } from '../../src/sync/index.js';
 import { runCarve } from '../support/carve-cli.js';
 import { createDatabase, useCluster } from '../support/cluster.js';
 import { provisionMigration, runCopy } from '../support/copy-fixture.js';

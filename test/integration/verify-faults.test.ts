@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/pg/connect.js';
-import { verify } from '../../src/verify/verify.js';
-import type { VerifyOptions, VerifyResult } from '../../src/verify/verify-types.js';
+import { verify } from '../../src/verify/index.js';
+import type { VerifyOptions, VerifyResult } from '../../src/verify/index.js';
 import type { Migration } from '../support/migration.js';
 import { exec, HOSTILE_KEY, HOSTILE_TABLE, setupVerifyMigration, urlOf } from './verify-setup.js';
 

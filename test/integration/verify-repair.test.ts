@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findPostgresBinaries } from '../../src/cluster/binaries.js';
-import type { VerifyResult } from '../../src/verify/verify-types.js';
+import type { VerifyResult } from '../../src/verify/events.js';
 import type { Migration } from '../support/migration.js';
 import { exec, setupVerifyMigration, urlOf } from './verify-setup.js';
 

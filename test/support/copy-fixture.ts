@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { introspect } from '../../src/catalog/introspect.js';
 import type { Catalog } from '../../src/catalog/model.js';
 import { buildIndexesWithProvision } from '../../src/cli/copy.js';
-import { copy, type CopyOptions } from '../../src/copy/copy-engine.js';
-import type { CopyResult } from '../../src/copy/copy-events.js';
+import { copy, type CopyOptions } from '../../src/copy/index.js';
+import type { CopyResult } from '../../src/copy/events.js';
 import { withClient } from '../../src/pg/connect.js';
 import { parsePlan } from '../../src/plan/load.js';
-import { provision } from '../../src/provision/provision.js';
+import { provision } from '../../src/provision/index.js';
 import { buildRouting } from '../../src/routing/build-routing.js';
 import type { Routing } from '../../src/routing/model.js';
 

@@ -2,7 +2,7 @@ import { withClient } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { slotInfo } from '../pg/replication/slot.js';
 import type { Routing } from '../routing/model.js';
-import { SyncState, type SyncStopError } from './sync-state.js';
+import { SyncState, type SyncStopError } from './state.js';
 
 export interface TargetSyncStatus {
   database: string;

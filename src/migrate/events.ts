@@ -1,8 +1,8 @@
-import type { CopyEvent, CopyResult } from '../copy/copy-events.js';
-import type { ProvisionEvent } from '../provision/provision.js';
-import type { SyncEvent, TargetLag } from '../sync/sync-events.js';
-import type { VerifyEvent, VerifyResult } from '../verify/verify-types.js';
-import type { MigrationPhase } from './migration-status.js';
+import type { CopyEvent, CopyResult } from '../copy/events.js';
+import type { ProvisionEvent } from '../provision/events.js';
+import type { SyncEvent, TargetLag } from '../sync/events.js';
+import type { VerifyEvent, VerifyResult } from '../verify/events.js';
+import type { MigrationPhase } from './status.js';
 
 export type MigrateStep = 'plan' | 'provision' | 'copy' | 'sync' | 'verify' | 'follow';
 

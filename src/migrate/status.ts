@@ -3,7 +3,7 @@ import { quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
 import { CopyLog, type ChunkRecord, type MigrationRecord } from '../state/copy-log.js';
-import { readSyncStatus, type SyncStatus } from '../sync/sync-status.js';
+import { readSyncStatus, type SyncStatus } from '../sync/status.js';
 
 export type MigrationPhase =
   | 'not-provisioned'

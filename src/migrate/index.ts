@@ -1,32 +1,15 @@
-import { copy } from '../copy/copy-engine.js';
-import type { CopyResult } from '../copy/copy-events.js';
-import type { IndexBuilder } from '../copy/post-load.js';
+import { copy } from '../copy/index.js';
+import type { CopyResult } from '../copy/events.js';
 import { CarveError } from '../errors.js';
-import { provision } from '../provision/provision.js';
-import type { PreparedMigration } from '../routing/prepare-routing.js';
-import { startSync, type SyncEngine } from '../sync/sync-engine.js';
-import { verify } from '../verify/verify.js';
-import type { VerifyResult } from '../verify/verify-types.js';
-import type { MigrateEvent, MigrateReport, MigrateStep } from './migrate-events.js';
-import { readMigrationStatus, type MigrationStatus } from './migration-status.js';
+import { provision } from '../provision/index.js';
+import { startSync, type SyncEngine } from '../sync/index.js';
+import { verify } from '../verify/index.js';
+import type { VerifyResult } from '../verify/events.js';
+import type { MigrateReport, MigrateStep } from './events.js';
+import { readMigrationStatus, type MigrationStatus } from './status.js';
+import type { MigrateOptions } from './options.js';
 
-export interface MigrateOptions {
-  prepared: PreparedMigration;
-  buildIndexes: IndexBuilder;
-  jobs?: number;
-  chunkBytes?: number;
-  secretsDir?: string;
-  env?: Readonly<Record<string, string | undefined>>;
-  /** Keep streaming after the report until the signal fires. */
-  follow?: boolean;
-  /**
-   * Called once the targets have caught up for the first time, before the final catch-up and verify
-   * (the demo stops its write load here, so verify compares a quiet end state).
-   */
-  beforeVerify?: () => Promise<void>;
-  onEvent?: (event: MigrateEvent) => void;
-  signal?: AbortSignal;
-}
+export type { MigrateOptions } from './options.js';
 
 /**
  * The whole job, resumable: plan checks → provision → copy → sync until caught up → verify → report

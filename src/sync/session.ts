@@ -5,8 +5,8 @@ import type { Routing } from '../routing/model.js';
 import { sourceSessionUrl } from './source-session.js';
 import type { SourceControl } from './source-control.js';
 import { StreamDispatcher } from './stream-dispatch.js';
-import type { BatchSettings } from './sync-options.js';
-import type { SyncState } from './sync-state.js';
+import type { BatchSettings } from './options.js';
+import type { SyncState } from './state.js';
 import { TargetApplier, type CommittedBatch } from './target-applier.js';
 
 export interface SessionContext {

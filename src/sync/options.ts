@@ -1,5 +1,5 @@
 import type { Routing } from '../routing/model.js';
-import type { SyncEvent } from './sync-events.js';
+import type { SyncEvent } from './events.js';
 
 export interface BatchSettings {
   /** Commit the target transaction (at a source commit) after this many changes … */

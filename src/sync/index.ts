@@ -6,12 +6,12 @@ import { acquireMigrationLock, type MigrationLock } from '../state/migration-loc
 import { ensureStateTables } from '../state/state-tables.js';
 import { SourceControl } from './source-control.js';
 import { HoldCoordinator } from './hold-coordinator.js';
-import { describeSyncError, isTransientSyncError, isUniqueViolation, syncFailure } from './sync-errors.js';
-import type { SyncEvent, SyncResult, TargetLag } from './sync-events.js';
-import { DEFAULT_BATCH, type SyncOptions } from './sync-options.js';
-import { checkSyncPreconditions } from './sync-preflight.js';
-import { SyncSession, type SessionContext } from './sync-session.js';
-import { SyncState, type SyncStopError } from './sync-state.js';
+import { describeSyncError, isTransientSyncError, isUniqueViolation, syncFailure } from './errors.js';
+import type { SyncEvent, SyncResult, TargetLag } from './events.js';
+import { DEFAULT_BATCH, type SyncOptions } from './options.js';
+import { checkSyncPreconditions } from './preflight.js';
+import { SyncSession, type SessionContext } from './session.js';
+import { SyncState, type SyncStopError } from './state.js';
 import type { TargetApplier } from './target-applier.js';
 
 interface Waiter {

@@ -1,8 +1,8 @@
 import { CarveError, isCarveError } from '../errors.js';
 import { ReplicationError } from '../pg/replication/replication-error.js';
 import { isTransientError, SqlState, sqlStateOf } from '../pg/sqlstate.js';
-import type { SyncErrorInfo } from './sync-events.js';
-import { ApplierFailure } from './sync-session.js';
+import type { SyncErrorInfo } from './events.js';
+import { ApplierFailure } from './session.js';
 
 /** The error as an operator sees it: a CarveError, with the target database when one failed. */
 export function syncFailure(error: unknown): unknown {

@@ -14,15 +14,18 @@ import { estimatedRows, hashBucketCount, planSegments } from './segment-plan.js'
 import { checkSequences } from './sequence-check.js';
 import { openAnchor, SnapshotPool, type Anchor } from './snapshot-pool.js';
 import { alignTargets, type Aligned } from './target-alignment.js';
-import { VerifyState } from './verify-state.js';
+import { VerifyState } from './state.js';
 import { groupBySource, readShapes, runLimited, selectRoutes } from './verify-routes.js';
 import type {
   ForeignKeyVerifyResult,
   SequenceVerifyResult,
   TableVerifyResult,
-  VerifyOptions,
   VerifyResult,
-} from './verify-types.js';
+} from './events.js';
+import type { VerifyOptions } from './options.js';
+
+export type * from './events.js';
+export type { HoldProvider, VerifyOptions } from './options.js';
 
 /**
  * Prove that the service databases hold exactly the monolith's rows, at one consistent point:

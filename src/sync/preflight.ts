@@ -3,7 +3,7 @@ import { redactUrl, withClient } from '../pg/connect.js';
 import { slotInfo } from '../pg/replication/slot.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
-import { SyncState } from './sync-state.js';
+import { SyncState } from './state.js';
 
 /**
  * Everything that must hold before sync writes anything: every target database records a finished

@@ -9,29 +9,18 @@ import { CopyLog, type ChunkRecord } from '../state/copy-log.js';
 import { acquireMigrationLock } from '../state/migration-lock.js';
 import { ensureStateTables } from '../state/state-tables.js';
 import { planChunks } from './chunk-planner.js';
-import type { CopyEvent, CopyResult, RouteCopyPlan, RouteCopySummary } from './copy-events.js';
+import type { CopyResult, RouteCopyPlan, RouteCopySummary } from './events.js';
 import { groupReads, readRelationStats, type PendingChunk } from './copy-plan.js';
 import { runCopyWorkers } from './copy-workers.js';
 import { mapLimited } from './map-limited.js';
-import { finishDatabase, type IndexBuilder } from './post-load.js';
+import { finishDatabase } from './post-load.js';
 import { catchUpLaterSnapshots } from './later-snapshot.js';
 import { checkSource, readTargetStates, type TargetState } from './preflight.js';
 import { exportFreshSnapshot, snapshotSession, type SnapshotSession } from './snapshot-session.js';
 import type { RelationStats } from './chunk-planner.js';
+import type { CopyOptions } from './options.js';
 
-export interface CopyOptions {
-  routing: Routing;
-  /** Parallel workers (default: the machine's available parallelism, at least 2). */
-  jobs?: number;
-  /** Continue a copy that stopped (crash, kill -9, failed chunks). */
-  resume?: boolean;
-  /** Target bytes per chunk (default 128 MiB). */
-  chunkBytes?: number;
-  /** Builds secondary indexes and intra-database FKs after the load. */
-  buildIndexes: IndexBuilder;
-  onEvent?: (event: CopyEvent) => void;
-  signal?: AbortSignal;
-}
+export type { CopyOptions } from './options.js';
 
 /**
  * Snapshot-consistent, parallel, resumable copy of every routed table.

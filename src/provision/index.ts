@@ -8,39 +8,11 @@ import { createPostLoadObjects, type PostLoadResult } from './post-load.js';
 import { renderProvisionScript } from './render-schema.js';
 import { defaultSecretsDir, resolveRoleSecrets } from './role-secrets.js';
 import { readTargetInventory } from './target-inventory.js';
+import type { ProvisionConflict, ProvisionResult } from './events.js';
+import type { ProvisionOptions } from './options.js';
 
-export interface ProvisionOptions {
-  /** Where generated role passwords are kept; default defaultSecretsDir(migration). */
-  secretsDir?: string;
-  env?: Readonly<Record<string, string | undefined>>;
-  /** Also build the post-load indexes and foreign keys right away. */
-  withIndexes?: boolean;
-  /** Parallel index builds per database (with withIndexes). */
-  jobs?: number;
-  onEvent?: (event: ProvisionEvent) => void;
-}
-
-export type ProvisionEvent =
-  | { type: 'checked'; database: string; missing: number; present: number }
-  | { type: 'created'; database?: string; kind: string; name: string }
-  | { type: 'granted'; database: string; statements: number }
-  | { type: 'post-load'; result: PostLoadResult };
-
-export interface ProvisionConflict {
-  database?: string;
-  kind: string;
-  object: string;
-  reasons: string[];
-}
-
-export interface ProvisionResult {
-  created: { database?: string; kind: string; name: string }[];
-  /** Objects that already existed, identical: left alone. */
-  present: number;
-  /** Role password files written by this run (paths only; never the passwords). */
-  passwordFiles: string[];
-  postLoad: PostLoadResult[];
-}
+export type { ProvisionConflict, ProvisionEvent, ProvisionResult } from './events.js';
+export type { ProvisionOptions } from './options.js';
 
 interface ServicePlan {
   ddl: DatabaseDdl;
