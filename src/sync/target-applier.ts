@@ -8,6 +8,7 @@ import type { ServiceRoute } from '../routing/model.js';
 import { ApplyQueue, type ApplyItem } from './apply-queue.js';
 import { RowWriter } from './row-writer.js';
 import { PendingChanges } from './pending-changes.js';
+import type { NewPartition } from './route-plan.js';
 import { HoldBook } from './hold-book.js';
 import type { SyncState } from './state.js';
 import type { BatchSettings } from './options.js';
@@ -34,6 +35,7 @@ export interface TargetApplierOptions {
     error?: string,
   ) => void;
   onAddedColumn: (applier: TargetApplier, table: string, column: string, type: string) => void;
+  onAddedPartition: (applier: TargetApplier, table: string) => void;
   /** Whether the stream has received messages not yet handed to the appliers. */
   moreComing: () => boolean;
 }
@@ -277,6 +279,13 @@ export class TargetApplier {
         );
         this.options.onAddedColumn(this, `${item.table.schema}.${item.table.name}`, item.column, item.type);
         return;
+      case 'add-partitions':
+        await this.flushAll();
+        for (const partition of item.partitions) {
+          if (await createPartition(this.client!, partition))
+            this.options.onAddedPartition(this, `${partition.table.schema}.${partition.table.name}`);
+        }
+        return;
       case 'move': {
         const earlier = this.pending.drainTable(item.plan);
         if (earlier) await this.writer!.write(earlier);
@@ -369,4 +378,21 @@ export class TargetApplier {
 
 function isData(item: ApplyItem): boolean {
   return item.kind !== 'advance';
+}
+
+/**
+ * Create a partition the target lacks, owned like its parent (as provision leaves partitions).
+ * Returns false when the table exists already.
+ */
+async function createPartition(client: Client, partition: NewPartition): Promise<boolean> {
+  const name = quoteQualified(partition.table.schema, partition.table.name);
+  const { rows } = await client.query(
+    `SELECT to_regclass($1) IS NOT NULL AS present,
+            (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = to_regclass($2)) AS owner`,
+    [name, quoteQualified(partition.parent.schema, partition.parent.name)],
+  );
+  if (rows[0].present) return false;
+  await client.query(partition.statement);
+  if (rows[0].owner) await client.query(`ALTER TABLE ${name} OWNER TO ${quoteIdent(rows[0].owner)}`);
+  return true;
 }
