@@ -8,7 +8,7 @@ import type { ServiceRoute } from '../routing/model.js';
 import { ApplyQueue, type ApplyItem } from './apply-queue.js';
 import { RowWriter } from './row-writer.js';
 import { PendingChanges } from './pending-changes.js';
-import type { NewPartition } from './route-plan.js';
+import { createPartition } from './create-partition.js';
 import { HoldBook } from './hold-book.js';
 import type { SyncState } from './state.js';
 import type { BatchSettings } from './options.js';
@@ -378,21 +378,4 @@ export class TargetApplier {
 
 function isData(item: ApplyItem): boolean {
   return item.kind !== 'advance';
-}
-
-/**
- * Create a partition the target lacks, owned like its parent (as provision leaves partitions).
- * Returns false when the table exists already.
- */
-async function createPartition(client: Client, partition: NewPartition): Promise<boolean> {
-  const name = quoteQualified(partition.table.schema, partition.table.name);
-  const { rows } = await client.query(
-    `SELECT to_regclass($1) IS NOT NULL AS present,
-            (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = to_regclass($2)) AS owner`,
-    [name, quoteQualified(partition.parent.schema, partition.parent.name)],
-  );
-  if (rows[0].present) return false;
-  await client.query(partition.statement);
-  if (rows[0].owner) await client.query(`ALTER TABLE ${name} OWNER TO ${quoteIdent(rows[0].owner)}`);
-  return true;
 }

@@ -1,9 +1,16 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import type { CopyEvent } from '../../src/copy/events.js';
 import { readMigrationStatus } from '../../src/migrate/status.js';
+import { introspect } from '../../src/catalog/introspect.js';
 import { renderStatus } from '../../src/cli/status.js';
 import { withClient } from '../../src/pg/connect.js';
+import { parsePlan } from '../../src/plan/load.js';
+import { provision } from '../../src/provision/index.js';
+import { buildRouting } from '../../src/routing/build-routing.js';
 import { summarizeRouting } from '../../src/routing/summarize.js';
 import type { Routing } from '../../src/routing/model.js';
 import { startSync } from '../../src/sync/index.js';
@@ -55,7 +62,13 @@ async function edgeMigration(name: string) {
     .replaceAll('weird_db', `${name}_weird`)
     .replaceAll('reference_db', `${name}_reference`);
   const { routing } = await provisionMigration(url, plan);
-  return { url, routing };
+  return { url, routing, plan };
+}
+
+/** The routing a command run now would build (it reads the monolith's catalog when it starts). */
+async function currentRouting(url: string, plan: string): Promise<Routing> {
+  const catalog = await withClient(url, (c) => introspect(c));
+  return buildRouting(parsePlan(plan, { env: {} }), catalog);
 }
 
 const urlOf = (routing: Routing, service: string) => routing.services.find((s) => s.name === service)!.url;
@@ -210,11 +223,39 @@ describe('partitioned tables under live writes', () => {
     expect(await differingRoutes(routing)).toEqual([]);
   });
 
-  it('a partition created while streaming is created in the target; a detached one is reported by verify', async () => {
-    const { url, routing } = await edgeMigration('pnew');
-    expect((await runCopy(routing, { jobs: 2 })).complete).toBe(true);
-    const engine = await startSync({ routing });
+  it('partitions created after provision or while streaming are created in the target; a detached one is reported by verify', async () => {
+    const { url, plan } = await edgeMigration('pnew');
+    // Made after provision (by a scheduler, say): provision run again creates it, and no conflict…
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE public.events_2028 PARTITION OF public.events
+                 FOR VALUES FROM ('2028-01-01 00:00:00+00') TO ('2029-01-01 00:00:00+00')`),
+    );
+    const again = await currentRouting(url, plan);
+    const reprovisioned = await provision(await withClient(url, (c) => introspect(c)), again, {
+      secretsDir: mkdtempSync(join(tmpdir(), 'carve-secrets-')),
+    });
+    expect(reprovisioned.created).toEqual([
+      { database: 'pnew_weird', kind: 'partition', name: 'public.events_2028' },
+    ]);
+    // …and copy creates one made after that in the target before loading it.
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE public.events_2029 PARTITION OF public.events
+                 FOR VALUES FROM ('2029-01-01 00:00:00+00') TO ('2030-01-01 00:00:00+00');
+               INSERT INTO public.events VALUES (69001, '2029-02-01 00:00:00+00', 'early', '{}', NULL, NULL)`),
+    );
+    const routing = await currentRouting(url, plan);
+    const copyEvents: CopyEvent[] = [];
+    expect((await runCopy(routing, { jobs: 2, onEvent: (e) => copyEvents.push(e) })).complete).toBe(true);
+    expect(copyEvents.filter((e) => e.type === 'partition-added')).toEqual([
+      { type: 'partition-added', database: 'pnew_weird', table: 'public.events_2029' },
+    ]);
     const added: string[] = [];
+    const engine = await startSync({
+      routing,
+      onEvent: (e) => {
+        if (e.type === 'partition-added') added.push(`${e.database} ${e.table}`);
+      },
+    });
     try {
       await withClient(url, (c) =>
         c.query(`
@@ -233,9 +274,10 @@ describe('partitioned tables under live writes', () => {
       expect(await differingRoutes(routing)).toEqual([]);
       const placed = await rows<{ t: string; id: string }>(
         urlOf(routing, 'weird'),
-        `SELECT tableoid::regclass::text AS t, id::text FROM public.events WHERE id >= 70001 ORDER BY id`,
+        `SELECT tableoid::regclass::text AS t, id::text FROM public.events WHERE id >= 69001 ORDER BY id`,
       );
       expect(placed).toEqual([
+        { t: 'events_2029', id: '69001' },
         { t: 'events_2026', id: '70001' },
         { t: 'events_2026', id: '70002' },
         { t: 'events_2027_all', id: '70003' },
@@ -249,11 +291,14 @@ describe('partitioned tables under live writes', () => {
         ),
       );
       await engine.waitForCatchUp();
-      added.push(...engine.status().map((t) => t.database));
     } finally {
       await engine.stop();
     }
-    expect(added.length).toBeGreaterThan(0);
+    expect(added).toEqual([
+      'pnew_weird public.events_2026',
+      'pnew_weird public.events_2027',
+      'pnew_weird public.events_2027_all',
+    ]);
     const detached = await verify({ routing, alignment: 'assume-static', tables: ['public.events'] });
     const events = detached.tables.find((t) => t.target.name === 'events')!;
     expect(events).toMatchObject({ status: 'differs', extra: 2, missing: 0 });
