@@ -7,6 +7,7 @@ import type { CopyEvent } from '../../src/copy/events.js';
 import { readMigrationStatus } from '../../src/migrate/status.js';
 import { introspect } from '../../src/catalog/introspect.js';
 import { renderStatus } from '../../src/cli/status.js';
+import { renderVerifySummary } from '../../src/cli/verify.js';
 import { withClient } from '../../src/pg/connect.js';
 import { parsePlan } from '../../src/plan/load.js';
 import { provision } from '../../src/provision/index.js';
@@ -301,6 +302,21 @@ describe('partitioned tables under live writes', () => {
     ]);
     const detached = await verify({ routing, alignment: 'assume-static', tables: ['public.events'] });
     const events = detached.tables.find((t) => t.target.name === 'events')!;
-    expect(events).toMatchObject({ status: 'differs', extra: 2, missing: 0 });
+    expect(events).toMatchObject({
+      status: 'differs',
+      extra: 2,
+      missing: 0,
+      partitions: { onlyInTarget: [{ schema: 'public', name: 'events_2026' }], onlyInMonolith: [] },
+    });
+    // Following the hint makes the service database match.
+    const hint = renderVerifySummary(detached)
+      .split('\n')
+      .find((l) => l.includes('→ to match:'))!;
+    const sql = hint.slice(hint.indexOf('ALTER TABLE'), hint.indexOf('; in '));
+    expect(sql).toBe('ALTER TABLE "public"."events" DETACH PARTITION "public"."events_2026"');
+    await withClient(urlOf(routing, 'weird'), (c) => c.query(sql));
+    const matched = await verify({ routing, alignment: 'assume-static', tables: ['public.events'] });
+    expect(matched.tables.find((t) => t.target.name === 'events')).toMatchObject({ status: 'ok' });
+    expect(matched.tables.find((t) => t.target.name === 'events')!.partitions).toBeUndefined();
   });
 });
