@@ -38,6 +38,7 @@ function installHandlers(): void {
 export function removeLiveClustersSync(): void {
   for (const rootDir of [...live]) {
     killPostmaster(join(rootDir, 'data'));
+    killServer(rootDir);
     rmSync(rootDir, { recursive: true, force: true });
     live.delete(rootDir);
   }
@@ -64,6 +65,7 @@ export function reapLeftoverClusters(base: string): number {
         if (isProcessAlive(owner.pid, owner.startTime)) continue;
       }
       killPostmaster(join(rootDir, 'data'));
+      killServer(rootDir);
       rmSync(rootDir, { recursive: true, force: true });
       removed++;
     } catch {
@@ -71,6 +73,26 @@ export function reapLeftoverClusters(base: string): number {
     }
   }
   return removed;
+}
+
+/** A server other than PostgreSQL (the Kafka broker's JVM) records `pid starttime` in server.pid: kill it. */
+function killServer(rootDir: string): void {
+  const pidFile = join(rootDir, 'server.pid');
+  if (!existsSync(pidFile)) return;
+  const [pidText, startTime] = readFileSync(pidFile, 'utf8').trim().split(' ');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  // The pid may belong to another process by now: only kill the one that started then.
+  if (!isProcessAlive(pid, startTime || undefined)) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return; // already gone
+  }
+  const deadline = Date.now() + 3000;
+  while (Date.now() < deadline && isProcessAlive(pid)) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  }
 }
 
 /** Immediate shutdown (SIGQUIT), escalating to SIGKILL; waits briefly for the postmaster to exit. */
