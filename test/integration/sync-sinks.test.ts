@@ -1,12 +1,16 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isCarveError } from '../../src/errors.js';
-import { withClient } from '../../src/pg/connect.js';
+import { connect, withClient } from '../../src/pg/connect.js';
 import { parseLsn, type Lsn } from '../../src/pg/lsn.js';
 import { pgTimestampToIso } from '../../src/pg/replication/pg-time.js';
 import { startSync, type SyncEngine } from '../../src/sync/index.js';
 import type { SyncEvent, TargetLag } from '../../src/sync/events.js';
 import { decodePgoutput, type PgoutputMessage } from '../../src/sync/pgoutput/index.js';
-import { replicationOriginName } from '../../src/sync/replication-origin.js';
+import {
+  ORIGIN_FUNCTIONS,
+  replicationOriginName,
+  setUpReplicationOrigin,
+} from '../../src/sync/replication-origin.js';
 import { SyncState } from '../../src/sync/state.js';
 import { waitFor } from '../support/cluster.js';
 import { MemoryStore, memorySink, type RecordedTransaction } from '../support/memory-sink.js';
@@ -326,5 +330,48 @@ describe('replication origins', () => {
     await engine.stop();
     engine = undefined;
     await withClient(probe, (c) => c.query(`SELECT pg_drop_replication_slot('origin_probe')`));
+  });
+
+  it('needs EXECUTE on three functions as a non-superuser; an origin in use by another session is SYNC_ORIGIN_BUSY', async () => {
+    const admin = url('clinical_db');
+    await withClient(admin, (c) =>
+      c.query(
+        `CREATE ROLE origin_user LOGIN PASSWORD 'origin pw'; GRANT CONNECT ON DATABASE clinical_db TO origin_user`,
+      ),
+    );
+    const asUser = new URL(admin);
+    asUser.username = 'origin_user';
+    asUser.password = 'origin pw';
+    const setUp = () =>
+      withClient(asUser.toString(), (c) =>
+        setUpReplicationOrigin(c, 'carve_grants_fwd_clinical_db', { database: 'clinical_db' }),
+      );
+    const refused = await setUp().catch((e: unknown) => e);
+    expect(isCarveError(refused, 'SYNC_ORIGIN_PRIVILEGE')).toBe(true);
+    expect(isCarveError(refused) && refused.details).toEqual({
+      database: 'clinical_db',
+      origin: 'carve_grants_fwd_clinical_db',
+      functions: [...ORIGIN_FUNCTIONS],
+    });
+    // What the hint says to run is enough.
+    await withClient(admin, (c) =>
+      c.query(`GRANT EXECUTE ON FUNCTION ${ORIGIN_FUNCTIONS.join(', ')} TO origin_user`),
+    );
+    const holder = await connect(asUser.toString());
+    try {
+      await setUpReplicationOrigin(holder, 'carve_grants_fwd_clinical_db', { database: 'clinical_db' });
+      await holder.query(`SELECT pg_replication_origin_xact_setup('0/10', now()) FROM (SELECT 1) AS one`);
+      const busy = await withClient(asUser.toString(), (c) =>
+        setUpReplicationOrigin(c, 'carve_grants_fwd_clinical_db', { database: 'clinical_db', waitMs: 300 }),
+      ).catch((e: unknown) => e);
+      expect(isCarveError(busy, 'SYNC_ORIGIN_BUSY')).toBe(true);
+    } finally {
+      await holder.end();
+    }
+    // Once the holder's session is gone, the origin is free again (set up within the wait).
+    await setUp();
+    await withClient(admin, (c) =>
+      c.query(`SELECT pg_replication_origin_drop('carve_grants_fwd_clinical_db')`),
+    );
   });
 });
