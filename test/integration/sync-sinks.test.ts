@@ -250,6 +250,25 @@ describe('sinks beside the service databases', () => {
       events2.filter((e) => e.type === 'batch-applied' && e.database === 'clinical_db').length,
     ).toBeGreaterThan(0);
     expect(await mismatchedRoutes(m.routing)).toEqual([]);
+
+    // A hold applies to the memory sink like to the appliers: it stops exactly there, durably.
+    const current = async () =>
+      withClient(m.sourceUrl, async (c) =>
+        parseLsn((await c.query('SELECT pg_current_wal_lsn()::text AS l')).rows[0].l),
+      );
+    const held = await engine.holdAt(current);
+    expect(store.durable).toBe(held);
+    expect(engine.status().every((t) => t.held && parseLsn(t.appliedLsn) === held)).toBe(true);
+    const t7 = await monolithTxn([`UPDATE patients SET note = 'after the hold' WHERE id = 4`]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(store.sessions[1]!.map((t) => t.xid)).not.toContain(t7.xid);
+    engine.release();
+    await engine.waitForCatchUp(t7.after);
+    expect(
+      dataTxns(store.committed)
+        .map((t) => t.xid)
+        .slice(-1),
+    ).toEqual([t7.xid]);
     await engine.stop();
     engine = undefined;
   });
