@@ -68,7 +68,8 @@ export abstract class BatchingSink implements Sink {
   /** Open a destination batch; may refresh table holds (`this.holds.replaceTableHolds`). */
   protected abstract beginBatch(): Promise<void>;
   /**
-   * Every item of an open batch except `advance`: begin, changes, truncate, add-column, commit.
+   * Every item of an open batch except `advance`: begin, changes, truncate, add-column,
+   * add-partitions, commit.
    * Return a promise only when there is I/O to wait for (the loop skips an await otherwise).
    */
   protected abstract deliver(item: SinkItem): Promise<void> | void;
@@ -181,6 +182,7 @@ export abstract class BatchingSink implements Sink {
         this.batch.changes++;
         return this.deliver(item);
       case 'add-column':
+      case 'add-partitions':
         return this.deliver(item);
       default:
         this.batch.changes++;

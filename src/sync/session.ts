@@ -38,6 +38,7 @@ export interface SessionContext {
   onCommitted(session: SyncSession, sink: Sink, info: CommittedBatch): void;
   onHold(sink: Sink, lsn: Lsn, outcome: HoldOutcome, error?: string): void;
   onAddedColumn(applier: TargetApplier, table: string, column: string, type: string): void;
+  onAddedPartition(applier: TargetApplier, table: string): void;
 }
 
 /**
@@ -91,6 +92,7 @@ export class SyncSession {
       });
       this.dispatcher = new StreamDispatcher(routing, this.sinks, this.ctx.extraColumns, {
         resolveType: (oid, mod) => this.ctx.control.formatType(oid, mod),
+        partitionChain: (relationId) => this.ctx.control.partitionChain(relationId),
       });
       if (this.stopping) return;
       this.ctx.onStarted(this);
@@ -143,6 +145,7 @@ export class SyncSession {
           strictUntil: this.ctx.strictUntil.get(service.database) ?? 0n,
           onAddedColumn: (applier, table, column, type) =>
             this.ctx.onAddedColumn(applier, table, column, type),
+          onAddedPartition: (applier, table) => this.ctx.onAddedPartition(applier, table),
         }),
     );
     for (const factory of this.ctx.sinkFactories) sinks.push(factory(context));

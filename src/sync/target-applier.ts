@@ -9,6 +9,7 @@ import type { ApplyItem } from './apply-queue.js';
 import { BatchingSink, type DurablePosition } from './batching-sink.js';
 import { RowWriter } from './row-writer.js';
 import { PendingChanges } from './pending-changes.js';
+import { createPartition } from './create-partition.js';
 import { setUpReplicationOrigin } from './replication-origin.js';
 import type { SinkContext } from './sink.js';
 import type { HoldRow, SyncState } from './state.js';
@@ -22,6 +23,7 @@ export interface TargetApplierOptions {
   /** Apply without collapsing until this position (after a batch hit a unique violation). */
   strictUntil: Lsn;
   onAddedColumn: (applier: TargetApplier, table: string, column: string, type: string) => void;
+  onAddedPartition: (applier: TargetApplier, table: string) => void;
 }
 
 /**
@@ -128,6 +130,8 @@ export class TargetApplier extends BatchingSink {
         return this.truncate(item.tables);
       case 'add-column':
         return this.addColumn(item);
+      case 'add-partitions':
+        return this.addPartitions(item);
       case 'move':
         return this.move(item);
       default:
@@ -169,6 +173,14 @@ export class TargetApplier extends BatchingSink {
       `ALTER TABLE ${quoteQualified(item.table.schema, item.table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdent(item.column)} ${item.type}`,
     );
     this.options.onAddedColumn(this, `${item.table.schema}.${item.table.name}`, item.column, item.type);
+  }
+
+  private async addPartitions(item: ApplyItem & { kind: 'add-partitions' }): Promise<void> {
+    await this.flushAll();
+    for (const partition of item.partitions) {
+      if (await createPartition(this.client!, partition))
+        this.options.onAddedPartition(this, `${partition.table.schema}.${partition.table.name}`);
+    }
   }
 
   private async move(item: ApplyItem & { kind: 'move' }): Promise<void> {

@@ -122,6 +122,7 @@ export class MemorySink extends BatchingSink {
         return;
       case 'advance':
       case 'add-column':
+      case 'add-partitions':
         return;
       case 'truncate':
         this.current!.changes.push({
