@@ -168,10 +168,22 @@ function problemsOfIssue(issue: Issue, at: (path: (string | number)[]) => object
 
 /** The keys the schema accepts at a path, for "did you mean" hints. */
 function allowedKeys(path: (string | number)[]): string[] {
-  const shape = path.map((p, i) => (i % 2 === 1 || typeof p === 'number' ? '*' : p)).join('/');
+  // Under services and projections every other segment is a name; events has fixed keys only.
+  const shape =
+    path[0] === 'events'
+      ? path.join('/')
+      : path.map((p, i) => (i % 2 === 1 || typeof p === 'number' ? '*' : p)).join('/');
   switch (shape) {
     case '':
-      return ['name', 'source', 'target', 'schema_changes', 'services', 'projections', 'exclude'];
+      return ['name', 'source', 'target', 'schema_changes', 'services', 'projections', 'exclude', 'events'];
+    case 'events':
+      return ['kafka', 'nats', 'tables', 'schemas', 'sync_completed'];
+    case 'events/kafka':
+      return ['brokers', 'topic_prefix', 'client_id', 'partitions', 'replication_factor'];
+    case 'events/nats':
+      return ['servers', 'subject_prefix', 'stream'];
+    case 'events/sync_completed':
+      return ['topic', 'entity'];
     case 'services/*':
       return ['database', 'role', 'password_env', 'target', 'readonly', 'audit_table', 'tables'];
     case 'services/*/tables/*':

@@ -20,6 +20,8 @@ export interface Plan {
   services: PlanService[];
   projections: PlanProjection[];
   exclude: PlanTableName[];
+  /** Change events on a broker (plan `events:`), when configured. */
+  events?: PlanEvents;
   /** Position in the file of each path, for messages. */
   locations: Record<string, PlanLocation>;
 }
@@ -73,6 +75,28 @@ export interface PlanProjection {
 export interface PlanTableName {
   name: string;
   schema?: string;
+  path: string;
+}
+
+export interface PlanEvents {
+  kafka?: {
+    brokers: string[];
+    topicPrefix: string;
+    clientId: string;
+    /** Partitions of each topic carve creates. */
+    partitions: number;
+    /** -1: the broker's default. */
+    replicationFactor: number;
+  };
+  nats?: { servers: string[]; subjectPrefix: string; stream: string };
+  /** Monolith tables to publish as written (`table` or `schema.table`); absent: every routed table. */
+  tables?: { name: string; path: string }[];
+  /** Connect JSON with `schema` + `payload` (Debezium's default) or the payload only. */
+  schemas: boolean;
+  syncCompleted?: {
+    topic: string;
+    entities: { table: string; columns: string[]; path: string }[];
+  };
   path: string;
 }
 

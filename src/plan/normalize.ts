@@ -1,4 +1,4 @@
-import type { Plan, PlanService } from './model.js';
+import type { Plan, PlanEvents, PlanService } from './model.js';
 import { formatPath, PlanProblemCode, type PlanLocation, type PlanProblem } from './problems.js';
 import type { PlanFile } from './schema.js';
 
@@ -95,7 +95,50 @@ export function normalizePlan(
       ...(e.schema ? { schema: e.schema } : {}),
       path: formatPath(['exclude', i]),
     })),
+    ...(file.events ? { events: normalizeEvents(file.events, name) } : {}),
     locations: options.locations,
   };
   return { plan, problems };
+}
+
+function normalizeEvents(events: NonNullable<PlanFile['events']>, migration: string): PlanEvents {
+  return {
+    ...(events.kafka
+      ? {
+          kafka: {
+            brokers: events.kafka.brokers,
+            topicPrefix: events.kafka.topic_prefix,
+            clientId: events.kafka.client_id ?? 'carve',
+            partitions: events.kafka.partitions ?? 1,
+            replicationFactor: events.kafka.replication_factor ?? -1,
+          },
+        }
+      : {}),
+    ...(events.nats
+      ? {
+          nats: {
+            servers: events.nats.servers,
+            subjectPrefix: events.nats.subject_prefix,
+            stream: events.nats.stream ?? `carve_${migration}`,
+          },
+        }
+      : {}),
+    ...(events.tables
+      ? { tables: events.tables.map((name, i) => ({ name, path: formatPath(['events', 'tables', i]) })) }
+      : {}),
+    schemas: events.schemas ?? true,
+    ...(events.sync_completed
+      ? {
+          syncCompleted: {
+            topic: events.sync_completed.topic ?? 'data.sync.completed',
+            entities: Object.entries(events.sync_completed.entity).map(([table, columns]) => ({
+              table,
+              columns: typeof columns === 'string' ? [columns] : columns,
+              path: formatPath(['events', 'sync_completed', 'entity', table]),
+            })),
+          },
+        }
+      : {}),
+    path: 'events',
+  };
 }

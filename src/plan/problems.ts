@@ -27,6 +27,9 @@ export const PlanProblemCode = {
   duplicateDatabase: 'PLAN_DUPLICATE_DATABASE',
   duplicateRole: 'PLAN_DUPLICATE_ROLE',
   unsupportedType: 'PLAN_UNSUPPORTED_TYPE',
+  eventsTableNotRouted: 'PLAN_EVENTS_TABLE_NOT_ROUTED',
+  eventsTopicCollision: 'PLAN_EVENTS_TOPIC_COLLISION',
+  eventsColumnNotPublished: 'PLAN_EVENTS_COLUMN_NOT_PUBLISHED',
 } as const;
 
 export type PlanProblemCodeValue = (typeof PlanProblemCode)[keyof typeof PlanProblemCode];

@@ -62,6 +62,58 @@ const excludeSchema = z.preprocess(
   z.strictObject({ table: nonEmpty, schema: nonEmpty.optional() }),
 );
 
+/** A Kafka topic name as Kafka accepts it. */
+const topicName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]+$/, 'may contain only letters, digits, ".", "_" and "-"')
+  .max(249, 'must be at most 249 characters');
+
+const kafkaSchema = z.strictObject({
+  brokers: z.preprocess(
+    (v) => (typeof v === 'string' ? v.split(',').map((b) => b.trim()) : v),
+    z.array(nonEmpty.regex(/^[^\s/]+:\d+$/, 'must be host:port')).min(1, 'must list at least one broker'),
+  ),
+  topic_prefix: topicName,
+  client_id: nonEmpty.optional(),
+  /** Partitions of each table topic carve creates (existing topics are used as they are). */
+  partitions: z.number().int().min(1).optional(),
+  replication_factor: z.number().int().min(-1).optional(),
+});
+
+const natsSchema = z.strictObject({
+  servers: z.preprocess(
+    (v) => (typeof v === 'string' ? v.split(',').map((b) => b.trim()) : v),
+    z.array(nonEmpty).min(1, 'must list at least one server'),
+  ),
+  subject_prefix: topicName,
+  stream: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'may contain only letters, digits, "_" and "-"')
+    .optional(),
+});
+
+const eventsSchema = z
+  .strictObject({
+    kafka: kafkaSchema.optional(),
+    nats: natsSchema.optional(),
+    /** Monolith tables to publish (`table` or `schema.table`); default every routed table. */
+    tables: z.array(nonEmpty).optional(),
+    /** JsonConverter schemas.enable: `{schema, payload}` (true, Debezium's default) or the payload only. */
+    schemas: z.boolean().optional(),
+    sync_completed: z
+      .strictObject({
+        topic: topicName.optional(),
+        /** Monolith table → the column(s) whose value names the entity a change touched. */
+        entity: z
+          .record(z.string().min(1), z.union([nonEmpty, z.array(nonEmpty).min(1)]))
+          .refine((v) => Object.keys(v).length > 0, { message: 'must name at least one table' }),
+      })
+      .optional(),
+  })
+  .refine((v) => v.kafka !== undefined || v.nats !== undefined, {
+    message: 'must configure a broker: kafka or nats',
+  });
+
 export const planFileSchema = z.strictObject({
   name: z.string().optional(),
   source: postgresUrl,
@@ -72,6 +124,7 @@ export const planFileSchema = z.strictObject({
     .refine((v) => Object.keys(v).length > 0, { message: 'must define at least one service' }),
   projections: z.preprocess((v) => v ?? [], z.array(projectionSchema)).optional(),
   exclude: z.preprocess((v) => v ?? [], z.array(excludeSchema)).optional(),
+  events: eventsSchema.optional(),
 });
 
 export type PlanFile = z.infer<typeof planFileSchema>;

@@ -13,6 +13,7 @@ import type {
   ServiceRoute,
   TableRoute,
 } from './model.js';
+import { resolveEventRoutes } from './event-routes.js';
 import { resolvePlacement, type Placement } from './resolve-placement.js';
 import { routingWarnings } from './warnings.js';
 
@@ -68,6 +69,8 @@ export function buildRouting(plan: Plan, catalog: Catalog): Routing {
     });
   }
   problems.push(...duplicateTargets(plan, routes));
+  const eventRoutes = resolveEventRoutes(plan, catalog, routes, names.stateSchema);
+  problems.push(...eventRoutes.problems);
 
   const { kept, cut, fkProblems, fkWarnings } = classifyForeignKeys(placement, routes);
   problems.push(...fkProblems);
@@ -122,6 +125,7 @@ export function buildRouting(plan: Plan, catalog: Catalog): Routing {
     excluded: placement.excluded.map((t) => ({ schema: t.schema, name: t.name })),
     warnings,
     schemaChanges: plan.schemaChanges,
+    ...(eventRoutes.events ? { events: eventRoutes.events } : {}),
   };
 }
 

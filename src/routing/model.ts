@@ -157,6 +157,28 @@ export interface Routing {
   warnings: PlanWarning[];
   /** What the streaming engine does on a source DDL change (plan `schema_changes`); absent means 'stop'. */
   schemaChanges?: 'stop' | 'add_nullable_columns';
+  /** Change events on a broker (plan `events:`), when configured. */
+  events?: EventRouting;
+}
+
+/** The plan's `events:` resolved against the routing (src/routing/event-routes.ts). */
+export interface EventRouting {
+  kafka?: {
+    brokers: string[];
+    topicPrefix: string;
+    clientId: string;
+    partitions: number;
+    replicationFactor: number;
+  };
+  nats?: { servers: string[]; subjectPrefix: string; stream: string };
+  /** Topic prefix (Kafka) or subject prefix (NATS): Debezium's `source.name`. */
+  prefix: string;
+  schemas: boolean;
+  /** Published monolith tables: topic and published columns (monolith names, the owner route's order). */
+  tables: { source: TableRef; topic: string; columns: string[]; routeId: string }[];
+  /** carve's own compacted topic: the publisher's position, written in each Kafka transaction. */
+  checkpointTopic: string;
+  syncCompleted?: { topic: string; entities: { source: TableRef; columns: string[] }[] };
 }
 
 /** Routes fed by one monolith table: its owner first, then its projections. */

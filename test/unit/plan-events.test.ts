@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { isCarveError } from '../../src/errors.js';
+import { parsePlan } from '../../src/plan/load.js';
+import type { PlanProblem } from '../../src/plan/problems.js';
+import { buildRouting } from '../../src/routing/build-routing.js';
+import { topicName } from '../../src/routing/event-routes.js';
+import { catalogOf, tableOf } from '../fixtures/catalog-builder.js';
+
+const monolith = catalogOf([
+  tableOf('patients', ['id', 'name', 'ssn'], { pk: ['id'] }),
+  tableOf('consultations', ['id', 'patient_id', 'notes'], { pk: ['id'] }),
+  tableOf('audit', ['id'], { pk: ['id'] }),
+  tableOf('odd name', ['id'], { pk: ['id'] }),
+  tableOf('odd_name', ['id'], { pk: ['id'] }),
+]);
+
+const base = (events: string, clinical = '{ consultations: {}, "odd name": {}, odd_name: {} }') => `
+source: postgres://m/db
+target: postgres://t/postgres
+services:
+  patient:
+    database: patient_db
+    tables: { patients: { drop: [ssn] } }
+  clinical:
+    database: clinical_db
+    tables: ${clinical}
+exclude: [audit${clinical.includes('odd_name') ? '' : ', odd_name'}]
+${events}`;
+
+function problems(text: string): PlanProblem[] {
+  try {
+    buildRouting(parsePlan(text), monolith);
+  } catch (error) {
+    if (isCarveError(error, 'PLAN_INVALID')) return error.details.problems as PlanProblem[];
+    throw error;
+  }
+  return [];
+}
+
+describe('plan events:', () => {
+  it('resolves topics, published columns and entities', () => {
+    const routing = buildRouting(
+      parsePlan(
+        base(`events:
+  kafka: { brokers: ["k1:9092", "k2:9092"], topic_prefix: caresync, client_id: carve }
+  tables: [patients, consultations]
+  sync_completed: { topic: data.sync.completed, entity: { patients: id, consultations: patient_id } }`),
+      ),
+      monolith,
+    );
+    const events = routing.events!;
+    expect(events.kafka).toEqual({
+      brokers: ['k1:9092', 'k2:9092'],
+      topicPrefix: 'caresync',
+      clientId: 'carve',
+      partitions: 1,
+      replicationFactor: -1,
+    });
+    expect(events.schemas).toBe(true);
+    expect(events.tables.map((t) => [t.topic, t.columns])).toEqual([
+      ['caresync.public.patients', ['id', 'name']],
+      ['caresync.public.consultations', ['id', 'patient_id', 'notes']],
+    ]);
+    expect(events.syncCompleted).toEqual({
+      topic: 'data.sync.completed',
+      entities: [
+        { source: { schema: 'public', name: 'patients' }, columns: ['id'] },
+        { source: { schema: 'public', name: 'consultations' }, columns: ['patient_id'] },
+      ],
+    });
+    expect(events.checkpointTopic).toMatch(/^caresync\.carve-checkpoints\./);
+  });
+
+  it('publishes every routed table by default', () => {
+    const routing = buildRouting(
+      parsePlan(
+        base(
+          `events: { kafka: { brokers: "k:9092", topic_prefix: p }, schemas: false }`,
+          '{ consultations: {}, "odd name": {} }',
+        ),
+      ),
+      monolith,
+    );
+    expect(routing.events!.tables.map((t) => t.topic)).toEqual([
+      'p.public.patients',
+      'p.public.consultations',
+      'p.public.odd_name',
+    ]);
+  });
+
+  it('rejects unknown keys, a missing broker and bad topic prefixes before anything else', () => {
+    const found = problems(
+      base(`events:
+  kafka: { brokers: [], topic_prefix: "bad prefix", clientid: x }
+  sync_completed: { entity: {} }`),
+    );
+    expect(found.map((p) => [p.code, p.path])).toEqual(
+      expect.arrayContaining([
+        ['PLAN_UNKNOWN_KEY', 'events.kafka.clientid'],
+        ['PLAN_INVALID_VALUE', 'events.kafka.brokers'],
+        ['PLAN_INVALID_VALUE', 'events.kafka.topic_prefix'],
+        ['PLAN_INVALID_VALUE', 'events.sync_completed.entity'],
+      ]),
+    );
+    expect(problems(base(`events: { tables: [patients] }`)).map((p) => p.code)).toEqual([
+      'PLAN_INVALID_VALUE',
+    ]);
+  });
+
+  it('names unrouted tables, topic collisions and unpublished entity columns', () => {
+    const found = problems(
+      base(`events:
+  kafka: { brokers: ["k:9092"], topic_prefix: p }
+  tables: [patients, audit, nope, "odd name", odd_name]
+  sync_completed: { entity: { patients: ssn } }`),
+    );
+    expect(found.map((p) => [p.code, p.object])).toEqual([
+      ['PLAN_EVENTS_TABLE_NOT_ROUTED', 'public.audit'],
+      ['PLAN_UNKNOWN_TABLE', 'nope'],
+      ['PLAN_EVENTS_TOPIC_COLLISION', 'p.public.odd_name'],
+      ['PLAN_EVENTS_COLUMN_NOT_PUBLISHED', 'public.patients'],
+    ]);
+  });
+
+  it('names topics as Debezium does', () => {
+    expect(topicName('caresync', 'public', 'patients')).toBe('caresync.public.patients');
+    expect(topicName('c', 'my schema', '"; drop table x; --')).toBe('c.my_schema.___drop_table_x__--');
+  });
+});
