@@ -1,0 +1,234 @@
+import {
+  Admin,
+  Consumer,
+  FetchIsolationLevels,
+  ListOffsetTimestamps,
+  murmur2,
+  type ClusterMetadata,
+} from '@platformatic/kafka';
+import { CarveError } from '../errors.js';
+
+/** Connection settings of one Kafka cluster (the plan's events.kafka). */
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+}
+
+/** Record batch attribute bit of control batches (transaction markers). */
+const IS_CONTROL = 1 << 5;
+
+/** One record as stored: its offset, whether it is a transaction marker, and of which producer. */
+export interface LogRecord {
+  offset: bigint;
+  producerId: bigint;
+  /** A transaction marker: 'commit' or 'abort' (control record type 1 / 0). */
+  marker: 'commit' | 'abort' | null;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Map<string, string>;
+}
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  replicationFactor: number;
+  configs?: Record<string, string>;
+}
+
+/**
+ * Direct reads of partitions by offset, below the client's consumer groups: carve reads ranges
+ * it recorded itself (in committed checkpoints) and decides commit/abort from the transaction
+ * markers, so it never depends on the client's read_committed filtering (which keeps aborted
+ * records whose abort marker lies beyond one fetch response in @platformatic/kafka 1.x).
+ */
+export class KafkaLog {
+  private readonly consumer: Consumer;
+  private readonly admin: Admin;
+  private metadata: ClusterMetadata | undefined;
+
+  constructor(readonly settings: KafkaSettings) {
+    const base = {
+      clientId: settings.clientId,
+      bootstrapBrokers: settings.brokers,
+      retries: 3,
+      retryDelay: 200,
+      timeout: 30_000,
+    };
+    this.consumer = new Consumer({ ...base, groupId: `${settings.clientId}-reader` });
+    this.admin = new Admin(base);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([
+      Promise.resolve(this.consumer.close(true)).catch(() => {}),
+      Promise.resolve(this.admin.close()).catch(() => {}),
+    ]);
+  }
+
+  /** Create the topics that do not exist yet (existing ones are used as they are). */
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    const existing = new Set(await this.admin.listTopics());
+    for (const spec of specs) {
+      if (existing.has(spec.topic)) continue;
+      try {
+        await this.admin.createTopics({
+          topics: [spec.topic],
+          partitions: spec.partitions,
+          replicas: spec.replicationFactor,
+          configs: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
+        });
+      } catch (error) {
+        // Created meanwhile by another process: fine.
+        if (!(await this.admin.listTopics()).includes(spec.topic)) {
+          throw new CarveError('EVENTS_TOPIC_CREATE', `Could not create Kafka topic ${spec.topic}`, {
+            details: { topic: spec.topic },
+            hint: 'Create the topic yourself (kafka-topics.sh --create), or give carve the CreateTopics permission.',
+            cause: error,
+          });
+        }
+      }
+    }
+    this.metadata = undefined;
+  }
+
+  /** Partition count of each topic. */
+  async partitionCounts(topics: readonly string[]): Promise<Map<string, number>> {
+    const metadata = await this.refresh(topics);
+    return new Map(topics.map((t) => [t, metadata.topics.get(t)!.partitionsCount]));
+  }
+
+  /** The high watermark (next offset) of a partition. */
+  async endOffset(topic: string, partition: number): Promise<bigint> {
+    const offsets = await this.consumer.listOffsets({
+      topics: [topic],
+      partitions: { [topic]: [partition] },
+      timestamp: ListOffsetTimestamps.LATEST,
+      isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED,
+    });
+    return offsets.get(topic)![partition]!;
+  }
+
+  /** Records of a partition from `offset`, as stored (markers included, nothing filtered), up to maxBytes. */
+  async read(
+    topic: string,
+    partition: number,
+    offset: bigint,
+    maxBytes = 1024 * 1024,
+    waitMs = 0,
+  ): Promise<LogRecord[]> {
+    let metadata = await this.refresh([topic]);
+    let info = metadata.topics.get(topic)!;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await this.consumer.fetch({
+          node: info.partitions[partition]!.leader,
+          topics: [
+            {
+              topicId: info.id,
+              partitions: [
+                {
+                  partition,
+                  currentLeaderEpoch: -1,
+                  fetchOffset: offset,
+                  lastFetchedEpoch: -1,
+                  partitionMaxBytes: maxBytes,
+                },
+              ],
+            },
+          ],
+          maxBytes,
+          minBytes: waitMs > 0 ? 1 : 0,
+          maxWaitTime: waitMs,
+          isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED,
+        });
+        const out: LogRecord[] = [];
+        for (const topicResponse of response.responses) {
+          for (const p of topicResponse.partitions) {
+            for (const batch of p.records ?? []) {
+              const control = (batch.attributes & IS_CONTROL) !== 0;
+              for (const record of batch.records) {
+                const at = batch.firstOffset + BigInt(record.offsetDelta);
+                if (at < offset) continue;
+                const headers = new Map<string, string>();
+                for (const [k, v] of record.headers) if (k) headers.set(k.toString(), v?.toString() ?? '');
+                out.push({
+                  offset: at,
+                  producerId: batch.producerId,
+                  marker: control ? (record.key?.readInt16BE(2) === 1 ? 'commit' : 'abort') : null,
+                  key: record.key,
+                  value: record.value,
+                  headers,
+                });
+              }
+            }
+          }
+        }
+        return out;
+      } catch (error) {
+        if (attempt >= 2) throw error;
+        metadata = await this.refresh([topic], true);
+        info = metadata.topics.get(topic)!;
+      }
+    }
+  }
+
+  /**
+   * The committed data records of a partition in [from, to): each record of a transaction is
+   * kept once its producer's commit marker follows it, dropped after an abort marker; records
+   * still undecided at the end are not returned (and `next` stops before the first of them).
+   */
+  async readCommitted(
+    topic: string,
+    partition: number,
+    from: bigint,
+    to: bigint,
+  ): Promise<{ records: LogRecord[]; next: bigint }> {
+    const records: LogRecord[] = [];
+    const pending = new Map<bigint, LogRecord[]>();
+    let offset = from;
+    let safeNext = from;
+    while (offset < to) {
+      const chunk = await this.read(topic, partition, offset);
+      if (chunk.length === 0) break;
+      for (const record of chunk) {
+        if (record.offset >= to) break;
+        if (record.marker) {
+          const list = pending.get(record.producerId) ?? [];
+          pending.delete(record.producerId);
+          if (record.marker === 'commit') records.push(...list);
+        } else {
+          const list = pending.get(record.producerId) ?? [];
+          list.push(record);
+          pending.set(record.producerId, list);
+        }
+        offset = record.offset + 1n;
+        if (pending.size === 0) safeNext = offset;
+      }
+    }
+    records.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+    return { records, next: safeNext };
+  }
+
+  /** The last committed data record with this key, searching back from the end of the partition. */
+  async lastCommitted(topic: string, partition: number, key: string): Promise<LogRecord | undefined> {
+    const end = await this.endOffset(topic, partition);
+    for (let window = 64n; ; window *= 4n) {
+      const from = end > window ? end - window : 0n;
+      const { records } = await this.readCommitted(topic, partition, from, end);
+      const mine = records.filter((r) => r.key?.toString() === key);
+      if (mine.length > 0) return mine[mine.length - 1];
+      if (from === 0n) return undefined;
+    }
+  }
+
+  private async refresh(topics: readonly string[], force = false): Promise<ClusterMetadata> {
+    if (!force && this.metadata && topics.every((t) => this.metadata!.topics.has(t))) return this.metadata;
+    this.metadata = await this.consumer.metadata({ topics: [...topics], forceUpdate: true });
+    return this.metadata;
+  }
+}
+
+/** Kafka's default partition of a key (Java client compatible: murmur2, positive, modulo). */
+export function partitionOf(key: Buffer, partitions: number): number {
+  return partitions <= 1 ? 0 : (murmur2(key) & 0x7fffffff) % partitions;
+}

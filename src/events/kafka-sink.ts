@@ -1,0 +1,276 @@
+import { Producer, stringSerializers } from '@platformatic/kafka';
+import { CarveError } from '../errors.js';
+import { withClient } from '../pg/connect.js';
+import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
+import { pgTimestampToIso, type PgTimestamp } from '../pg/replication/pg-time.js';
+import type { EventRouting, TableRoute } from '../routing/model.js';
+import { BatchingSink, type DurablePosition } from '../sync/batching-sink.js';
+import type { SinkContext, SinkFactory, SinkItem } from '../sync/sink.js';
+import { sourceSessionUrl } from '../sync/source-session.js';
+import { ChangeMessages, type OutgoingMessage } from './change-messages.js';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { readColumnTypes } from './column-types.js';
+import { KafkaLog, partitionOf } from './kafka-log.js';
+
+export interface KafkaSinkOptions {
+  events: EventRouting;
+  /** Sink name (unique among sinks; also the key of its checkpoints). */
+  name?: string;
+  /** `source.version` of the events. */
+  version: string;
+  /** Bytes of messages sent to the broker at once (below the broker's message.max.bytes). */
+  sendBytes?: number;
+}
+
+/** What the sink publishes about itself on the engine's events (bytes, messages, Kafka commits). */
+export interface KafkaSinkTotals {
+  messages: number;
+  bytes: number;
+  kafkaTransactions: number;
+}
+
+/**
+ * Publishes the change events of the plan's `events.tables` to Kafka, exactly once.
+ *
+ * Each destination batch (many source transactions, cut at a source commit boundary) is one Kafka
+ * transaction of a transactional producer whose id is fixed per migration and sink: the change
+ * events, then a checkpoint record on carve's compacted checkpoint topic holding the position
+ * (resume-from LSN) and the offset ranges the batch wrote. open() first initialises the producer,
+ * which fences any earlier incarnation and aborts its open transaction, then reads the last
+ * committed checkpoint: everything before its position is in the topics once, nothing after it.
+ * So kill -9 at any instant loses nothing and duplicates nothing for read_committed consumers, and
+ * the slot is acknowledged only up to what is committed (BatchingSink reports it durable then).
+ * A broker outage fails the session; the engine retries from the durable positions.
+ */
+export class KafkaSink extends BatchingSink {
+  readonly name: string;
+  readonly kind = 'kafka';
+  readonly published: KafkaSinkTotals = { messages: 0, bytes: 0, kafkaTransactions: 0 };
+
+  private log: KafkaLog | undefined;
+  private producer: Producer<Buffer, Buffer, string, string> | undefined;
+  private txn: Awaited<ReturnType<Producer<Buffer, Buffer, string, string>['beginTransaction']>> | undefined;
+  private messages: ChangeMessages | undefined;
+  private partitions = new Map<string, number>();
+  private pending: OutgoingMessage[] = [];
+  private pendingBytes = 0;
+  private ranges = new Map<string, Map<number, [bigint, bigint]>>();
+  private readonly sendBytes: number;
+  private readonly kafka: NonNullable<EventRouting['kafka']>;
+
+  constructor(
+    context: SinkContext,
+    private readonly options: KafkaSinkOptions,
+  ) {
+    super(context);
+    this.name = options.name ?? 'kafka';
+    this.sendBytes = options.sendBytes ?? 768 * 1024;
+    if (!options.events.kafka) throw new Error('KafkaSink needs events.kafka');
+    this.kafka = options.events.kafka;
+  }
+
+  accepts(route: TableRoute): boolean {
+    return route.kind === 'owned' && this.options.events.tables.some((t) => t.routeId === route.id);
+  }
+
+  get transactionalId(): string {
+    return `carve-${this.context.routing.names.migration}-${this.name}`;
+  }
+
+  protected async connect(): Promise<DurablePosition> {
+    const events = this.options.events;
+    const routing = this.context.routing;
+    this.log = new KafkaLog({ brokers: this.kafka.brokers, clientId: this.kafka.clientId });
+    try {
+      await this.log.ensureTopics([
+        ...events.tables.map((t) => ({
+          topic: t.topic,
+          partitions: this.kafka.partitions,
+          replicationFactor: this.kafka.replicationFactor,
+        })),
+        {
+          topic: events.checkpointTopic,
+          partitions: 1,
+          replicationFactor: this.kafka.replicationFactor,
+          configs: { 'cleanup.policy': 'compact' },
+        },
+      ]);
+      this.partitions = await this.log.partitionCounts(events.tables.map((t) => t.topic));
+    } catch (error) {
+      throw brokerUnavailable(this.kafka.brokers, error);
+    }
+    const { types, database, slotPosition } = await withClient(
+      sourceSessionUrl(routing.sourceUrl),
+      async (client) => {
+        const types = await readColumnTypes(
+          client,
+          events.tables.map((t) => t.source),
+        );
+        const db = await client.query<{ db: string; lsn: string | null }>(
+          `SELECT pg_catalog.current_database() AS db,
+                  (SELECT confirmed_flush_lsn::text FROM pg_catalog.pg_replication_slots WHERE slot_name = $1) AS lsn`,
+          [routing.names.slot],
+        );
+        return { types, database: db.rows[0]!.db, slotPosition: db.rows[0]!.lsn };
+      },
+    );
+    this.messages = new ChangeMessages(events, database, this.options.version, types);
+    this.producer = new Producer({
+      clientId: this.kafka.clientId,
+      bootstrapBrokers: this.kafka.brokers,
+      transactionalId: this.transactionalId,
+      idempotent: true,
+      acks: -1,
+      // Also the transaction timeout the coordinator enforces: long enough for a huge source transaction.
+      timeout: 120_000,
+      retries: 5,
+      retryDelay: 50,
+      serializers: { headerKey: stringSerializers.headerKey, headerValue: stringSerializers.headerValue },
+    });
+    try {
+      // Initialising the transactional producer fences an earlier incarnation (kill -9, a zombie)
+      // and aborts its open transaction before the checkpoint is read.
+      this.txn = await this.producer.beginTransaction();
+      const last = await this.log.lastCommitted(events.checkpointTopic, 0, this.name);
+      if (last?.value) {
+        const checkpoint = decodeCheckpoint(last.value);
+        return { lsn: checkpoint.lsn, commitTime: checkpoint.commitTime };
+      }
+    } catch (error) {
+      throw brokerUnavailable(this.kafka.brokers, error);
+    }
+    // Never published: start where the slot is (what came before was copied, not streamed).
+    return { lsn: slotPosition ? parseLsn(slotPosition) : 0n, commitTime: null };
+  }
+
+  protected async disconnect(): Promise<void> {
+    this.txn = undefined;
+    await Promise.resolve(this.producer?.close(true)).catch(() => {});
+    await this.log?.close();
+  }
+
+  protected async beginBatch(): Promise<void> {
+    if (!this.txn || this.txn.completed) this.txn = await this.producer!.beginTransaction();
+    this.ranges = new Map();
+  }
+
+  protected deliver(item: SinkItem): Promise<void> | void {
+    const before = this.pending.length;
+    if (item.kind === 'upsert' || item.kind === 'patch' || item.kind === 'delete' || item.kind === 'move') {
+      if (this.messages!.missingTypes(item.plan).length > 0) return this.learnTypes(item);
+    }
+    this.messages!.messages(item, this.pending);
+    for (let i = before; i < this.pending.length; i++) {
+      const m = this.pending[i]!;
+      this.pendingBytes += (m.value?.length ?? 0) + (m.key?.length ?? 0) + 128;
+    }
+    if (this.pendingBytes >= this.sendBytes) return this.flush();
+  }
+
+  /** A column added on the monolith (schema_changes: add_nullable_columns): read its type first. */
+  private async learnTypes(item: SinkItem): Promise<void> {
+    const types = await withClient(sourceSessionUrl(this.context.routing.sourceUrl), (client) =>
+      readColumnTypes(
+        client,
+        this.options.events.tables.map((t) => t.source),
+      ),
+    );
+    this.messages!.addTypes(types);
+    const io = this.deliver(item);
+    if (io) await io;
+  }
+
+  protected async commitBatch(position: Lsn, commitTime: PgTimestamp | null): Promise<void> {
+    await this.flush();
+    await this.sendCheckpoint(position, commitTime);
+    await this.txn!.commit();
+    this.txn = undefined;
+    this.published.kafkaTransactions++;
+  }
+
+  protected async writePosition(position: Lsn): Promise<void> {
+    if (!this.txn || this.txn.completed) this.txn = await this.producer!.beginTransaction();
+    this.ranges = new Map();
+    await this.sendCheckpoint(position, null);
+    await this.txn.commit();
+    this.txn = undefined;
+    this.published.kafkaTransactions++;
+  }
+
+  private async sendCheckpoint(position: Lsn, commitTime: PgTimestamp | null): Promise<void> {
+    const checkpoint: Checkpoint = {
+      lsn: position,
+      commitTime: commitTime === null ? (this.durableCommitTime ?? null) : pgTimestampToIso(commitTime),
+      ranges: this.ranges,
+    };
+    await this.txn!.send({
+      messages: [
+        {
+          topic: this.options.events.checkpointTopic,
+          partition: 0,
+          key: Buffer.from(this.name),
+          value: encodeCheckpoint(checkpoint),
+          headers: { 'carve.lsn': formatLsn(position) },
+        },
+      ],
+    });
+  }
+
+  /** Send what is pending, in chunks below the broker's message size, recording offset ranges. */
+  private async flush(): Promise<void> {
+    let start = 0;
+    while (start < this.pending.length) {
+      let bytes = 0;
+      let end = start;
+      while (end < this.pending.length && (end === start || bytes < this.sendBytes)) {
+        const m = this.pending[end]!;
+        bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0) + 128;
+        end++;
+      }
+      const chunk = this.pending.slice(start, end);
+      const counts = new Map<string, number>();
+      const messages = chunk.map((m) => {
+        const partition = m.key ? partitionOf(m.key, this.partitions.get(m.topic) ?? 1) : 0;
+        const at = `${m.topic}\u0000${partition}`;
+        counts.set(at, (counts.get(at) ?? 0) + 1);
+        return {
+          topic: m.topic,
+          partition,
+          ...(m.key ? { key: m.key } : {}),
+          ...(m.value ? { value: m.value } : {}),
+          headers: m.headers,
+        };
+      });
+      const result = await this.txn!.send({ messages });
+      for (const { topic, partition, offset } of result.offsets ?? []) {
+        const count = BigInt(counts.get(`${topic}\u0000${partition}`) ?? 0);
+        const byPartition = this.ranges.get(topic) ?? new Map<number, [bigint, bigint]>();
+        const range = byPartition.get(partition);
+        byPartition.set(partition, range ? [range[0], offset + count] : [offset, offset + count]);
+        this.ranges.set(topic, byPartition);
+      }
+      this.published.messages += chunk.length;
+      this.published.bytes += bytes;
+      start = end;
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}
+
+function brokerUnavailable(brokers: string[], cause: unknown): CarveError {
+  return new CarveError(
+    'EVENTS_BROKER_UNAVAILABLE',
+    `Kafka at ${brokers.join(', ')} did not answer: ${cause instanceof Error ? cause.message : String(cause)}`,
+    {
+      details: { brokers },
+      hint: 'Check that the brokers in events.kafka.brokers are up and reachable; carve retries and holds the slot meanwhile.',
+      cause,
+    },
+  );
+}
+
+/** A SinkFactory for SyncOptions.sinks. */
+export function kafkaSink(options: KafkaSinkOptions): SinkFactory {
+  return (context) => new KafkaSink(context, options);
+}
