@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerApplyCommand } from './apply.js';
 import { registerCopyCommand } from './copy.js';
 import { attachDemoRunAction } from './demo-run.js';
 import { registerDemoCommand } from './demo.js';
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   registerProvisionCommand(program);
   registerCopyCommand(program);
   registerSyncCommand(program);
+  registerApplyCommand(program);
   registerMigrateCommand(program);
   registerStatusCommand(program);
   registerVerifyCommand(program);

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { CarveError } from '../errors.js';
+import { eventSinks } from '../events/index.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { startSync } from '../sync/index.js';
 import type { SyncEvent, TargetLag } from '../sync/events.js';
@@ -15,9 +17,26 @@ export function registerSyncCommand(program: Command): void {
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--until-caught-up', 'exit 0 once everything the monolith had committed at start is applied')
     .option('--json', 'one JSON line per event (lag every second)')
-    .action(async (options: { plan: string; untilCaughtUp?: boolean; json?: boolean }) => {
+    .option(
+      '--sink <which>',
+      'all: apply in process and publish the plan’s events; kafka-only: publish only (carve apply elsewhere)',
+      'all',
+    )
+    .action(async (options: { plan: string; untilCaughtUp?: boolean; json?: boolean; sink: string }) => {
       try {
+        if (options.sink !== 'all' && options.sink !== 'kafka-only') {
+          throw new CarveError('USAGE', `--sink must be all or kafka-only, not ${options.sink}`, {
+            details: { option: 'sink', value: options.sink },
+            hint: 'Use --sink all (the default) or --sink kafka-only.',
+          });
+        }
         const { routing } = await prepareRouting(options.plan);
+        if (options.sink === 'kafka-only' && !routing.events?.kafka) {
+          throw new CarveError('SYNC_NO_SINK', `--sink kafka-only needs events.kafka in the plan`, {
+            details: { option: 'sink' },
+            hint: 'Add an events: section with kafka: { brokers, topic_prefix } to the plan (docs/events.md).',
+          });
+        }
         const signal = abortOnSignals();
         const printer = createSyncPrinter({
           json: options.json === true,
@@ -28,6 +47,8 @@ export function registerSyncCommand(program: Command): void {
         const engine = await startSync({
           routing,
           untilCaughtUp: options.untilCaughtUp === true,
+          sinks: eventSinks(routing),
+          appliers: options.sink !== 'kafka-only',
           onEvent: hub.emitter('sync'),
           signal,
         });

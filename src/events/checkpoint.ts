@@ -2,7 +2,7 @@ import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 
 /**
  * The publisher's position, written as the last record of each of its Kafka transactions on
- * carve's compacted checkpoint topic: every source transaction committing before `lsn` is in the
+ * carve's checkpoint topic (kept like the change topics, not compacted: `carve apply` reads every checkpoint's ranges): every source transaction committing before `lsn` is in the
  * change topics, exactly once; `ranges` are the offsets [from, to) this transaction wrote per
  * topic and partition (what `carve apply` reads, so it never reads aborted records).
  */

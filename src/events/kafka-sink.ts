@@ -1,5 +1,5 @@
 import { Producer, stringSerializers } from '@platformatic/kafka';
-import { CarveError } from '../errors.js';
+import { CarveError, isCarveError } from '../errors.js';
 import { withClient } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { pgTimestampToIso, type PgTimestamp } from '../pg/replication/pg-time.js';
@@ -34,7 +34,7 @@ export interface KafkaSinkTotals {
  *
  * Each destination batch (many source transactions, cut at a source commit boundary) is one Kafka
  * transaction of a transactional producer whose id is fixed per migration and sink: the change
- * events, then a checkpoint record on carve's compacted checkpoint topic holding the position
+ * events, then a checkpoint record on carve's checkpoint topic holding the position
  * (resume-from LSN) and the offset ranges the batch wrote. open() first initialises the producer,
  * which fences any earlier incarnation and aborts its open transaction, then reads the last
  * committed checkpoint: everything before its position is in the topics once, nothing after it.
@@ -92,7 +92,6 @@ export class KafkaSink extends BatchingSink {
           topic: events.checkpointTopic,
           partitions: 1,
           replicationFactor: this.kafka.replicationFactor,
-          configs: { 'cleanup.policy': 'compact' },
         },
       ]);
       this.partitions = await this.log.partitionCounts(events.tables.map((t) => t.topic));
@@ -120,6 +119,10 @@ export class KafkaSink extends BatchingSink {
       bootstrapBrokers: this.kafka.brokers,
       transactionalId: this.transactionalId,
       idempotent: true,
+      // A new incarnation: InitProducerId with -1/-1 gets the id and a bumped epoch whatever the
+      // previous one had (the client's default 0/0 names producer 0 and is refused as fenced).
+      producerId: -1n,
+      producerEpoch: -1,
       acks: -1,
       // Also the transaction timeout the coordinator enforces: long enough for a huge source transaction.
       timeout: 120_000,
@@ -137,7 +140,7 @@ export class KafkaSink extends BatchingSink {
         return { lsn: checkpoint.lsn, commitTime: checkpoint.commitTime };
       }
     } catch (error) {
-      throw brokerUnavailable(this.kafka.brokers, error);
+      throw brokerError(this.kafka.brokers, error);
     }
     // Never published: start where the slot is (what came before was copied, not streamed).
     return { lsn: slotPosition ? parseLsn(slotPosition) : 0n, commitTime: null };
@@ -150,7 +153,11 @@ export class KafkaSink extends BatchingSink {
   }
 
   protected async beginBatch(): Promise<void> {
-    if (!this.txn || this.txn.completed) this.txn = await this.producer!.beginTransaction();
+    try {
+      if (!this.txn || this.txn.completed) this.txn = await this.producer!.beginTransaction();
+    } catch (error) {
+      throw brokerError(this.kafka.brokers, error);
+    }
     this.ranges = new Map();
   }
 
@@ -164,7 +171,15 @@ export class KafkaSink extends BatchingSink {
       const m = this.pending[i]!;
       this.pendingBytes += (m.value?.length ?? 0) + (m.key?.length ?? 0) + 128;
     }
-    if (this.pendingBytes >= this.sendBytes) return this.flush();
+    if (this.pendingBytes >= this.sendBytes) return this.guard(this.flush());
+  }
+
+  private async guard(io: Promise<void>): Promise<void> {
+    try {
+      await io;
+    } catch (error) {
+      throw brokerError(this.kafka.brokers, error);
+    }
   }
 
   /** A column added on the monolith (schema_changes: add_nullable_columns): read its type first. */
@@ -181,18 +196,26 @@ export class KafkaSink extends BatchingSink {
   }
 
   protected async commitBatch(position: Lsn, commitTime: PgTimestamp | null): Promise<void> {
-    await this.flush();
-    await this.sendCheckpoint(position, commitTime);
-    await this.txn!.commit();
+    await this.guard(
+      (async () => {
+        await this.flush();
+        await this.sendCheckpoint(position, commitTime);
+        await this.txn!.commit();
+      })(),
+    );
     this.txn = undefined;
     this.published.kafkaTransactions++;
   }
 
   protected async writePosition(position: Lsn): Promise<void> {
-    if (!this.txn || this.txn.completed) this.txn = await this.producer!.beginTransaction();
-    this.ranges = new Map();
-    await this.sendCheckpoint(position, null);
-    await this.txn.commit();
+    await this.guard(
+      (async () => {
+        if (!this.txn || this.txn.completed) this.txn = await this.producer!.beginTransaction();
+        this.ranges = new Map();
+        await this.sendCheckpoint(position, null);
+        await this.txn.commit();
+      })(),
+    );
     this.txn = undefined;
     this.published.kafkaTransactions++;
   }
@@ -258,12 +281,43 @@ export class KafkaSink extends BatchingSink {
   }
 }
 
+/**
+ * A broker error as carve reports it: fenced by another publisher of the same migration (a second
+ * carve sync) stops sync; anything else is transient (the engine retries from the durable
+ * positions, the slot holds the WAL meanwhile).
+ */
+export function brokerError(brokers: string[], cause: unknown): CarveError {
+  if (isCarveError(cause)) return cause;
+  if (/fenced|INVALID_PRODUCER_EPOCH|PRODUCER_FENCED/i.test(errorChain(cause))) {
+    return new CarveError('EVENTS_PRODUCER_FENCED', 'Another carve publishes the events of this migration', {
+      details: { brokers },
+      hint: 'Run one carve sync per migration; stop the other one (its transactional id fenced this one).',
+      cause,
+    });
+  }
+  return brokerUnavailable(brokers, cause);
+}
+
+function errorChain(error: unknown): string {
+  const parts: string[] = [];
+  const visit = (e: unknown, depth: number) => {
+    if (depth > 4 || e === null || e === undefined) return;
+    if (e instanceof Error) {
+      parts.push(e.message, String((e as { code?: unknown }).code ?? ''));
+      for (const inner of (e as { errors?: unknown[] }).errors ?? []) visit(inner, depth + 1);
+      visit((e as { cause?: unknown }).cause, depth + 1);
+    } else parts.push(String(e));
+  };
+  visit(error, 0);
+  return parts.join(' ');
+}
+
 function brokerUnavailable(brokers: string[], cause: unknown): CarveError {
   return new CarveError(
     'EVENTS_BROKER_UNAVAILABLE',
     `Kafka at ${brokers.join(', ')} did not answer: ${cause instanceof Error ? cause.message : String(cause)}`,
     {
-      details: { brokers },
+      details: { brokers, transient: true },
       hint: 'Check that the brokers in events.kafka.brokers are up and reachable; carve retries and holds the slot meanwhile.',
       cause,
     },

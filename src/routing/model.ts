@@ -176,7 +176,7 @@ export interface EventRouting {
   schemas: boolean;
   /** Published monolith tables: topic and published columns (monolith names, the owner route's order). */
   tables: { source: TableRef; topic: string; columns: string[]; routeId: string }[];
-  /** carve's own compacted topic: the publisher's position, written in each Kafka transaction. */
+  /** carve's own topic: the publisher's position and offset ranges, written in each Kafka transaction. */
   checkpointTopic: string;
   syncCompleted?: { topic: string; entities: { source: TableRef; columns: string[] }[] };
 }

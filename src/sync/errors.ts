@@ -45,7 +45,13 @@ export function isTransientSyncError(error: unknown): boolean {
   const cause = error instanceof SinkFailure ? error.cause : error;
   if (cause instanceof ReplicationError) return cause.transient;
   // SYNC_ORIGIN_BUSY: the previous session's backend has not let go of the origin yet.
-  if (isCarveError(cause)) return cause.code === 'SYNC_STREAM_ENDED' || cause.code === 'SYNC_ORIGIN_BUSY';
+  // A sink marks its own transient failures (a broker that is down) with details.transient.
+  if (isCarveError(cause))
+    return (
+      cause.code === 'SYNC_STREAM_ENDED' ||
+      cause.code === 'SYNC_ORIGIN_BUSY' ||
+      cause.details.transient === true
+    );
   return isTransientError(cause) || sqlStateOf(cause) === SqlState.objectInUse;
 }
 

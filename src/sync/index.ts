@@ -88,6 +88,7 @@ export class SyncEngine {
       extraColumns: new Map(),
       strictUntil: new Map(),
       sinkFactories: options.sinks ?? [],
+      appliers: options.appliers !== false,
       apiHold: () => this.holds.current,
       onStarted: (session) => this.onSessionStarted(session),
       onCommitted: (session, sink, info) => {
@@ -122,6 +123,12 @@ export class SyncEngine {
     if (this.started) throw new Error('SyncEngine.start() called twice');
     this.started = true;
     const duringCopy = this.options.duringCopy === true;
+    if (this.options.appliers === false && (this.options.sinks ?? []).length === 0) {
+      throw new CarveError('SYNC_NO_SINK', 'Sync without in-process appliers needs another sink', {
+        details: {},
+        hint: 'Configure events: in the plan (carve sync --sink kafka-only publishes to Kafka), or let sync apply in process.',
+      });
+    }
     await checkSyncPreconditions(this.routing, { loadedOnly: duringCopy });
     // carve copy holds the migration lock itself while it runs an engine.
     if (!duringCopy) this.lock = await this.takeLock(this.options.lockWaitMs ?? 5000);
@@ -270,7 +277,8 @@ export class SyncEngine {
 
   /** Every sink's name: the service databases, then the other sinks (known once a session opened them). */
   private sinkNames(): string[] {
-    return [...this.routing.services.map((s) => s.database), ...this.extraSinks];
+    const appliers = this.options.appliers === false ? [] : this.routing.services.map((s) => s.database);
+    return [...appliers, ...this.extraSinks];
   }
 
   private onHold(sink: Sink, lsn: Lsn, outcome: HoldOutcome, error?: string): void {

@@ -43,6 +43,12 @@ export interface SyncOptions {
    */
   sinks?: SinkFactory[];
   /**
+   * Apply into the service databases in this process (default true). false: only the sinks of
+   * `sinks` receive the stream (`carve sync --sink kafka-only`: `carve apply` processes elsewhere
+   * apply from the broker).
+   */
+  appliers?: boolean;
+  /**
    * For carve copy only: stream into targets whose rows are loaded but whose copy is not finished
    * (before its post-load step), under the migration lock the caller already holds.
    */

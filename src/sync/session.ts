@@ -32,6 +32,8 @@ export interface SessionContext {
   strictUntil: Map<string, Lsn>;
   /** Sinks beside the service databases' appliers (SyncOptions.sinks). */
   sinkFactories: readonly SinkFactory[];
+  /** Create the service databases' appliers (SyncOptions.appliers). */
+  appliers: boolean;
   /** The engine's in-process hold, installed on every sink of every session. */
   apiHold(): Lsn | null;
   onStarted(session: SyncSession): void;
@@ -135,7 +137,8 @@ export class SyncSession {
       onCommitted: (sink, info) => this.ctx.onCommitted(this, sink, info),
       onHold: (sink, lsn, outcome, error) => this.ctx.onHold(sink, lsn, outcome, error),
     };
-    const sinks: Sink[] = routing.services.map(
+    const services = this.ctx.appliers ? routing.services : [];
+    const sinks: Sink[] = services.map(
       (service) =>
         new TargetApplier(context, {
           service,

@@ -24,6 +24,12 @@ export interface TargetApplierOptions {
   strictUntil: Lsn;
   onAddedColumn: (applier: TargetApplier, table: string, column: string, type: string) => void;
   onAddedPartition: (applier: TargetApplier, table: string) => void;
+  /**
+   * More writes that belong with the position, run in the same transaction as every position
+   * write (`carve apply` stores its consumer offsets there, so rows, position and offsets commit
+   * together).
+   */
+  positionWrites?: (client: Client, position: Lsn) => Promise<void>;
 }
 
 /**
@@ -101,7 +107,10 @@ export class TargetApplier extends BatchingSink {
 
   protected override async recordHoldReached(lsn: Lsn, moved: boolean, fromTable: boolean): Promise<void> {
     await this.client!.query('BEGIN');
-    if (moved) await this.options.state.writePosition(this.client!, this.position, null);
+    if (moved) {
+      await this.options.state.writePosition(this.client!, this.position, null);
+      await this.options.positionWrites?.(this.client!, this.position);
+    }
     if (fromTable) await this.options.state.markHoldReached(this.client!, lsn);
     await this.client!.query('COMMIT');
   }
@@ -155,11 +164,19 @@ export class TargetApplier extends BatchingSink {
       formatLsn(position),
       commitTime === null ? null : pgTimestampToIso(commitTime),
     ]);
+    await this.options.positionWrites?.(this.client!, position);
     await this.client!.query('COMMIT');
   }
 
   protected async writePosition(position: Lsn): Promise<void> {
+    if (!this.options.positionWrites) {
+      await this.options.state.writePosition(this.client!, position, null);
+      return;
+    }
+    await this.client!.query('BEGIN');
     await this.options.state.writePosition(this.client!, position, null);
+    await this.options.positionWrites(this.client!, position);
+    await this.client!.query('COMMIT');
   }
 
   private async truncate(tables: (ApplyItem & { kind: 'truncate' })['tables']): Promise<void> {

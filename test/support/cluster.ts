@@ -37,7 +37,12 @@ export async function createDatabase(cluster: LocalCluster, name: string): Promi
 /** Poll until `check` returns a truthy value or the deadline passes. Never sleep a fixed time. */
 export async function waitFor<T>(
   check: () => Promise<T> | T,
-  { timeoutMs = 20_000, intervalMs = 50, what = 'condition' } = {},
+  {
+    timeoutMs = 20_000,
+    intervalMs = 50,
+    what = 'condition',
+    onTimeout,
+  }: { timeoutMs?: number; intervalMs?: number; what?: string; onTimeout?: () => string } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -50,7 +55,7 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline)
       throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}${onTimeout ? ` (${onTimeout()})` : ''}`,
       );
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }

@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import type { Routing } from '../routing/model.js';
+import type { SinkFactory } from '../sync/sink.js';
+import { kafkaSink } from './kafka-sink.js';
+
+export { kafkaSink, KafkaSink, type KafkaSinkOptions } from './kafka-sink.js';
+export { TableEnvelope } from './envelope.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+/** `source.version` of carve's events (Debezium puts its own version there). */
+export const EVENTS_VERSION = `carve-${pkg.version}`;
+
+/** The sinks the plan's `events:` asks for (none without it). */
+export function eventSinks(routing: Routing): SinkFactory[] {
+  const events = routing.events;
+  if (!events) return [];
+  const sinks: SinkFactory[] = [];
+  if (events.kafka) sinks.push(kafkaSink({ events, version: EVENTS_VERSION }));
+  return sinks;
+}
