@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Routing } from '../routing/model.js';
 import type { SinkFactory } from '../sync/sink.js';
 import { kafkaSink } from './kafka-sink.js';
+import { syncCompletedSink } from './sync-completed-sink.js';
 
 export { kafkaSink, KafkaSink, type KafkaSinkOptions } from './kafka-sink.js';
 export { TableEnvelope } from './envelope.js';
@@ -19,5 +20,6 @@ export function eventSinks(routing: Routing): SinkFactory[] {
   if (!events) return [];
   const sinks: SinkFactory[] = [];
   if (events.kafka) sinks.push(kafkaSink({ events, version: EVENTS_VERSION }));
+  if (events.kafka && events.syncCompleted) sinks.push(syncCompletedSink(events));
   return sinks;
 }
