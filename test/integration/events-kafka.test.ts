@@ -5,7 +5,9 @@ import type { LocalKafka } from '../../src/cluster/local-kafka.js';
 import { Header } from '../../src/events/change-messages.js';
 import { kafkaSink } from '../../src/events/kafka-sink.js';
 import { withClient } from '../../src/pg/connect.js';
+import type { SyncEvent } from '../../src/sync/events.js';
 import { startSync, type SyncEngine } from '../../src/sync/index.js';
+import { waitFor } from '../support/cluster.js';
 import { EVERY_TYPE_DDL, everyTypeWrites } from '../fixtures/debezium/every-type.js';
 import { useKafka } from '../support/kafka.js';
 import { inSourceOrder, readTopic } from '../support/kafka-topics.js';
@@ -113,5 +115,40 @@ describe('Kafka sink', () => {
     expect(last.key).toEqual({ id: 77 });
     expect(last.headers.get(Header.kind)).toBe('upsert');
     expect(JSON.parse(last.headers.get(Header.row)!)[0]).toBe('77');
+  });
+
+  it('holds the slot through a broker restart and resumes without loss or duplicates', async () => {
+    const events: SyncEvent[] = [];
+    engine = await startSync({ routing: m.routing, sinks: [sink()], onEvent: (e) => events.push(e) });
+    const ids: number[] = [];
+    let writing = true;
+    const writer = (async () => {
+      for (let id = 5000; writing; id++) {
+        await withClient(m.sourceUrl, (c) =>
+          c.query('INSERT INTO every_type (id, i) VALUES ($1, $2)', [id, id]),
+        );
+        ids.push(id);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    await waitFor(() => ids.length > 50, { what: 'writes' });
+    await kafka.restart('kill');
+    await waitFor(() => events.some((e) => e.type === 'reconnecting'), {
+      what: 'a reconnect',
+      timeoutMs: 60_000,
+    });
+    await waitFor(() => ids.length > 300, { what: 'more writes', timeoutMs: 60_000 });
+    writing = false;
+    await writer;
+    await engine.waitForCatchUp();
+    const published = (await readTopic([kafka.bootstrap], 'dbzp.public.every_type'))
+      .filter((e) => e.value !== null && e.key !== null && (e.key as { id: number }).id >= 5000)
+      .map((e) => (e.key as { id: number }).id);
+    expect(published.sort((a, b) => a - b)).toEqual(ids);
+    const reconnect = events.find((e) => e.type === 'reconnecting') as Extract<
+      SyncEvent,
+      { type: 'reconnecting' }
+    >;
+    expect(reconnect.error.code).toBe('EVENTS_BROKER_UNAVAILABLE');
   });
 });
