@@ -9,6 +9,8 @@ import { DEFAULT_BATCH, type BatchSettings } from '../sync/options.js';
 import { checkSyncPreconditions } from '../sync/preflight.js';
 import { replicationOriginName } from '../sync/replication-origin.js';
 import { SinkFailure, type SinkContext } from '../sync/sink.js';
+import { SourceControl } from '../sync/source-control.js';
+import { sourceSessionUrl } from '../sync/source-session.js';
 import { SyncState } from '../sync/state.js';
 import { TargetApplier } from '../sync/target-applier.js';
 import { ensureStateTables } from '../state/state-tables.js';
@@ -148,6 +150,8 @@ class ApplySession {
   private feeding = false;
   private stopping = false;
   private readonly batch: BatchSettings;
+  private readonly control: SourceControl;
+  private heartbeatAt = 0;
 
   constructor(
     private readonly options: KafkaApplyOptions,
@@ -163,6 +167,7 @@ class ApplySession {
     const kafka = routing.events!.kafka!;
     this.log = new KafkaLog({ brokers: kafka.brokers, clientId: `${kafka.clientId}-apply-${service.name}` });
     this.items = new EventItems(routing);
+    this.control = new SourceControl(sourceSessionUrl(routing.sourceUrl), `carve apply ${service.name}`);
     this.batch = { ...DEFAULT_BATCH, ...options.batch };
     const context: SinkContext = {
       routing,
@@ -229,6 +234,7 @@ class ApplySession {
       this.stopping = true;
       await this.applier.stop();
       await this.log.close();
+      await this.control.close();
     }
   }
 
@@ -278,10 +284,23 @@ class ApplySession {
       }
       next = batch.next;
       if (batch.records.length === 0) {
+        await this.heartbeatForHold();
         this.applier.expeditePosition();
         await new Promise((resolve) => setTimeout(resolve, this.options.pollMs ?? 100));
       }
     }
+  }
+
+  /**
+   * A hold (verify, cutover) waits for a position the publisher may not report while the monolith
+   * is idle: write carve's heartbeat there (at most once a second), as carve sync does for its own
+   * holds, so the publisher's next checkpoint moves past it.
+   */
+  private async heartbeatForHold(): Promise<void> {
+    const hold = this.applier.holds.lowest();
+    if (hold === undefined || this.applier.position >= hold || Date.now() - this.heartbeatAt < 1000) return;
+    this.heartbeatAt = Date.now();
+    await this.control.emitHeartbeat().catch(() => {});
   }
 
   /** The ranges of one checkpoint, merged into source order, as begin/changes/commit items. */
