@@ -177,11 +177,9 @@ function allowedKeys(path: (string | number)[]): string[] {
     case '':
       return ['name', 'source', 'target', 'schema_changes', 'services', 'projections', 'exclude', 'events'];
     case 'events':
-      return ['kafka', 'nats', 'tables', 'schemas', 'sync_completed'];
+      return ['kafka', 'tables', 'schemas', 'sync_completed'];
     case 'events/kafka':
       return ['brokers', 'topic_prefix', 'client_id', 'partitions', 'replication_factor'];
-    case 'events/nats':
-      return ['servers', 'subject_prefix', 'stream'];
     case 'events/sync_completed':
       return ['topic', 'entity'];
     case 'services/*':

@@ -79,7 +79,7 @@ export interface PlanTableName {
 }
 
 export interface PlanEvents {
-  kafka?: {
+  kafka: {
     brokers: string[];
     topicPrefix: string;
     clientId: string;
@@ -88,7 +88,6 @@ export interface PlanEvents {
     /** -1: the broker's default. */
     replicationFactor: number;
   };
-  nats?: { servers: string[]; subjectPrefix: string; stream: string };
   /** Monolith tables to publish as written (`table` or `schema.table`); absent: every routed table. */
   tables?: { name: string; path: string }[];
   /** Connect JSON with `schema` + `payload` (Debezium's default) or the payload only. */

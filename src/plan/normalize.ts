@@ -95,34 +95,21 @@ export function normalizePlan(
       ...(e.schema ? { schema: e.schema } : {}),
       path: formatPath(['exclude', i]),
     })),
-    ...(file.events ? { events: normalizeEvents(file.events, name) } : {}),
+    ...(file.events ? { events: normalizeEvents(file.events) } : {}),
     locations: options.locations,
   };
   return { plan, problems };
 }
 
-function normalizeEvents(events: NonNullable<PlanFile['events']>, migration: string): PlanEvents {
+function normalizeEvents(events: NonNullable<PlanFile['events']>): PlanEvents {
   return {
-    ...(events.kafka
-      ? {
-          kafka: {
-            brokers: events.kafka.brokers,
-            topicPrefix: events.kafka.topic_prefix,
-            clientId: events.kafka.client_id ?? 'carve',
-            partitions: events.kafka.partitions ?? 1,
-            replicationFactor: events.kafka.replication_factor ?? -1,
-          },
-        }
-      : {}),
-    ...(events.nats
-      ? {
-          nats: {
-            servers: events.nats.servers,
-            subjectPrefix: events.nats.subject_prefix,
-            stream: events.nats.stream ?? `carve_${migration}`,
-          },
-        }
-      : {}),
+    kafka: {
+      brokers: events.kafka.brokers,
+      topicPrefix: events.kafka.topic_prefix,
+      clientId: events.kafka.client_id ?? 'carve',
+      partitions: events.kafka.partitions ?? 1,
+      replicationFactor: events.kafka.replication_factor ?? -1,
+    },
     ...(events.tables
       ? { tables: events.tables.map((name, i) => ({ name, path: formatPath(['events', 'tables', i]) })) }
       : {}),

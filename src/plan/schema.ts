@@ -80,39 +80,22 @@ const kafkaSchema = z.strictObject({
   replication_factor: z.number().int().min(-1).optional(),
 });
 
-const natsSchema = z.strictObject({
-  servers: z.preprocess(
-    (v) => (typeof v === 'string' ? v.split(',').map((b) => b.trim()) : v),
-    z.array(nonEmpty).min(1, 'must list at least one server'),
-  ),
-  subject_prefix: topicName,
-  stream: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+$/, 'may contain only letters, digits, "_" and "-"')
+const eventsSchema = z.strictObject({
+  kafka: kafkaSchema,
+  /** Monolith tables to publish (`table` or `schema.table`); default every routed table. */
+  tables: z.array(nonEmpty).optional(),
+  /** JsonConverter schemas.enable: `{schema, payload}` (true, Debezium's default) or the payload only. */
+  schemas: z.boolean().optional(),
+  sync_completed: z
+    .strictObject({
+      topic: topicName.optional(),
+      /** Monolith table → the column(s) whose value names the entity a change touched. */
+      entity: z
+        .record(z.string().min(1), z.union([nonEmpty, z.array(nonEmpty).min(1)]))
+        .refine((v) => Object.keys(v).length > 0, { message: 'must name at least one table' }),
+    })
     .optional(),
 });
-
-const eventsSchema = z
-  .strictObject({
-    kafka: kafkaSchema.optional(),
-    nats: natsSchema.optional(),
-    /** Monolith tables to publish (`table` or `schema.table`); default every routed table. */
-    tables: z.array(nonEmpty).optional(),
-    /** JsonConverter schemas.enable: `{schema, payload}` (true, Debezium's default) or the payload only. */
-    schemas: z.boolean().optional(),
-    sync_completed: z
-      .strictObject({
-        topic: topicName.optional(),
-        /** Monolith table → the column(s) whose value names the entity a change touched. */
-        entity: z
-          .record(z.string().min(1), z.union([nonEmpty, z.array(nonEmpty).min(1)]))
-          .refine((v) => Object.keys(v).length > 0, { message: 'must name at least one table' }),
-      })
-      .optional(),
-  })
-  .refine((v) => v.kafka !== undefined || v.nats !== undefined, {
-    message: 'must configure a broker: kafka or nats',
-  });
 
 export const planFileSchema = z.strictObject({
   name: z.string().optional(),

@@ -50,7 +50,7 @@ export function resolveEventRoutes(
   const published = events.tables
     ? events.tables.map((t) => lookup(t.name, t.path)).filter((r): r is TableRoute => r !== undefined)
     : owners;
-  const prefix = events.kafka?.topicPrefix ?? events.nats!.subjectPrefix;
+  const prefix = events.kafka.topicPrefix;
   const byTopic = new Map<string, string>();
   const tables = published.map((route) => {
     const topic = topicName(prefix, route.source.schema, route.source.name);
@@ -108,8 +108,7 @@ export function resolveEventRoutes(
 
   return {
     events: {
-      ...(events.kafka ? { kafka: { ...events.kafka } } : {}),
-      ...(events.nats ? { nats: { ...events.nats } } : {}),
+      kafka: { ...events.kafka },
       prefix,
       schemas: events.schemas,
       tables,

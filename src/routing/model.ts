@@ -170,8 +170,7 @@ export interface EventRouting {
     partitions: number;
     replicationFactor: number;
   };
-  nats?: { servers: string[]; subjectPrefix: string; stream: string };
-  /** Topic prefix (Kafka) or subject prefix (NATS): Debezium's `source.name`. */
+  /** Topic prefix: Debezium's `source.name`. */
   prefix: string;
   schemas: boolean;
   /** Published monolith tables: topic and published columns (monolith names, the owner route's order). */

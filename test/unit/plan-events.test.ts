@@ -102,9 +102,15 @@ describe('plan events:', () => {
         ['PLAN_INVALID_VALUE', 'events.sync_completed.entity'],
       ]),
     );
-    expect(problems(base(`events: { tables: [patients] }`)).map((p) => p.code)).toEqual([
-      'PLAN_INVALID_VALUE',
+    expect(problems(base(`events: { tables: [patients] }`)).map((p) => [p.code, p.path])).toEqual([
+      ['PLAN_MISSING_KEY', 'events.kafka'],
     ]);
+    // NATS is not a broker carve publishes to (yet): rejected, not silently ignored.
+    expect(
+      problems(base(`events: { kafka: { brokers: k:1, topic_prefix: p }, nats: { servers: x } }`)).map(
+        (p) => [p.code, p.path],
+      ),
+    ).toEqual([['PLAN_UNKNOWN_KEY', 'events.nats']]);
   });
 
   it('names unrouted tables, topic collisions and unpublished entity columns', () => {

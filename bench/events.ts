@@ -1,0 +1,415 @@
+/**
+ * Change events to Kafka: carve's exactly-once publisher against the slot's raw decode rate and
+ * against kcat producing the same number of pre-serialised messages of the same size (the
+ * broker's limit here); carve apply through Kafka against the in-process applier on the same
+ * backlog; end-to-end latency at a steady rate. Optionally Debezium on the same backlog.
+ *
+ *   npm run build && npm run bench:events
+ *
+ * Env: CHANGES (default 200000), MIX (mixed | oltp | batch, see bench/sync-workload.ts), ROUNDS
+ * (default 2), SCHEMAS (0/1: JsonConverter schemas in every event, default 0), STEADY_SECONDS
+ * (default 30) and STEADY_RATE (default 1000 changes/s), DEBEZIUM=1 (../shared/tools/debezium.sh),
+ * KAFKA_HEAP_MB (default 1024). Needs kcat (apt-get install kcat) and pg_recvlogical.
+ *
+ * Per round: reseed the monolith; two migrations of the same tables (A: events on Kafka, applied
+ * by `carve apply`; B: applied in process), both copied, both slots (and a raw pgoutput slot)
+ * created before the backlog is written; then, timed as whole subprocesses under /usr/bin/time:
+ * pg_recvlogical decoding the backlog to a file; `carve sync --sink kafka-only --until-caught-up`
+ * (A); `carve apply --from kafka --until-caught-up` (A); `carve sync --until-caught-up` (B); kcat
+ * producing as many messages of the published average size. Both databases are checked equal to
+ * the monolith.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startCluster, type LocalCluster } from '../src/cluster/local-cluster.js';
+import { startKafka, type LocalKafka } from '../src/cluster/local-kafka.js';
+import { introspect } from '../src/catalog/introspect.js';
+import { buildIndexesWithProvision } from '../src/cli/copy.js';
+import { copy } from '../src/copy/index.js';
+import { Header } from '../src/events/change-messages.js';
+import { KafkaLog } from '../src/events/kafka-log.js';
+import { withClient } from '../src/pg/connect.js';
+import { parsePlan } from '../src/plan/load.js';
+import { provision } from '../src/provision/index.js';
+import { buildRouting } from '../src/routing/build-routing.js';
+import type { Routing } from '../src/routing/model.js';
+import { BACKLOG_SQL, backlogShape, seed, steadyTransaction, TABLES, TABLES_SQL } from './sync-workload.js';
+
+const here = new URL('.', import.meta.url).pathname;
+const repoRoot = join(here, '..');
+const outDir = join(here, 'out');
+const CHANGES = Number(process.env.CHANGES ?? 200_000);
+const ROUNDS = Number(process.env.ROUNDS ?? 2);
+const MIX = (process.env.MIX ?? 'mixed') as 'mixed' | 'oltp' | 'batch';
+const SCHEMAS = process.env.SCHEMAS === '1';
+const STEADY_SECONDS = Number(process.env.STEADY_SECONDS ?? 30);
+const STEADY_RATE = Number(process.env.STEADY_RATE ?? 1000);
+const SETTINGS = {
+  shared_buffers: '256MB',
+  synchronous_commit: 'on',
+  max_wal_size: '4GB',
+  wal_level: 'logical',
+};
+const log = (line: string) => console.log(line);
+
+interface Timed {
+  seconds: number;
+  rssKb: number;
+  cpuSeconds: number;
+  stdout: string;
+}
+
+/** A whole subprocess under /usr/bin/time -v: wall time, peak RSS, CPU. */
+async function timed(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timed> {
+  const t0 = process.hrtime.bigint();
+  const child = spawn('/usr/bin/time', ['-v', command, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(-3000)}`);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+  const system = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+  return {
+    seconds,
+    rssKb: rss ? Number(rss[1]) : 0,
+    cpuSeconds: Number(user?.[1] ?? 0) + Number(system?.[1] ?? 0),
+    stdout,
+  };
+}
+
+const carve = (args: string[]) => timed(process.execPath, [join(repoRoot, 'bin/carve.js'), ...args]);
+
+interface Setup {
+  monolith: string;
+  source: LocalCluster;
+  target: LocalCluster;
+  kafka: LocalKafka;
+  plans: { kafka: string; inProcess: string };
+  routings: { kafka: Routing; inProcess: Routing };
+}
+
+function planText(
+  name: string,
+  monolith: string,
+  target: LocalCluster,
+  kafka: LocalKafka | null,
+  prefix: string,
+): string {
+  const events = kafka
+    ? `events:\n  kafka: { brokers: ["${kafka.bootstrap}"], topic_prefix: ${prefix} }\n  schemas: ${SCHEMAS}\n`
+    : '';
+  return `name: ${name}\nsource: ${monolith}\ntarget: ${target.url()}\nservices:\n  care:\n    database: ${name}_db\n    tables: { ${TABLES.map((t) => `${t}: {}`).join(', ')} }\nexclude: [bench_count]\n${events}`;
+}
+
+async function prepare(
+  source: LocalCluster,
+  target: LocalCluster,
+  kafka: LocalKafka,
+  round: number,
+): Promise<Setup> {
+  const monolith = source.url('monolith');
+  await withClient(source.url(), async (c) => {
+    for (const slot of (await c.query(`SELECT slot_name FROM pg_replication_slots`)).rows)
+      await c.query('SELECT pg_drop_replication_slot($1)', [slot.slot_name]);
+    await c.query('DROP DATABASE IF EXISTS monolith');
+    await c.query('CREATE DATABASE monolith');
+  });
+  await withClient(target.url(), async (c) => {
+    for (const db of ['evk_db', 'evp_db']) await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  });
+  await withClient(monolith, async (c) => {
+    await c.query(TABLES_SQL);
+    await c.query(BACKLOG_SQL);
+    await seed(c);
+  });
+  const catalog = await withClient(monolith, (c) => introspect(c));
+  const texts = {
+    kafka: planText('evk', monolith, target, kafka, `bench${round}`),
+    inProcess: planText('evp', monolith, target, null, ''),
+  };
+  mkdirSync(outDir, { recursive: true });
+  const plans = {
+    kafka: join(outDir, 'events-kafka.yaml'),
+    inProcess: join(outDir, 'events-inprocess.yaml'),
+  };
+  writeFileSync(plans.kafka, texts.kafka);
+  writeFileSync(plans.inProcess, texts.inProcess);
+  const routings = {
+    kafka: buildRouting(parsePlan(texts.kafka, { env: {} }), catalog),
+    inProcess: buildRouting(parsePlan(texts.inProcess, { env: {} }), catalog),
+  };
+  for (const routing of [routings.kafka, routings.inProcess]) {
+    await provision(catalog, routing, { secretsDir: join(outDir, 'secrets') });
+    const result = await copy({ routing, jobs: 2, buildIndexes: buildIndexesWithProvision });
+    if (!result.complete) throw new Error('copy incomplete');
+  }
+  return { monolith, source, target, kafka, plans, routings };
+}
+
+async function writeBacklog(monolith: string): Promise<number> {
+  const shape = backlogShape(CHANGES, MIX);
+  return withClient(monolith, async (c) => {
+    await c.query('TRUNCATE bench_count');
+    await c.query('CALL backlog($1, $2, $3, $4)', [
+      shape.small,
+      shape.mediumEvery,
+      shape.largeEvery,
+      shape.withSmall,
+    ]);
+    return Number((await c.query('SELECT changes FROM bench_count')).rows[0].changes);
+  });
+}
+
+/** Topic totals: messages (tombstones included) and their bytes, committed ones only. */
+async function topicTotals(
+  kafka: LocalKafka,
+  prefix: string,
+): Promise<{ messages: number; bytes: number; events: number }> {
+  const log = new KafkaLog({ brokers: [kafka.bootstrap], clientId: 'bench' });
+  let messages = 0;
+  let bytes = 0;
+  let events = 0;
+  try {
+    for (const table of TABLES) {
+      const topic = `${prefix}.public.${table}`;
+      const end = await log.endOffset(topic, 0);
+      for (let from = 0n; from < end;) {
+        const records = await log.read(topic, 0, from, 4 * 1024 * 1024);
+        if (records.length === 0) break;
+        for (const r of records) {
+          if (!r.marker) {
+            messages++;
+            bytes += (r.value?.length ?? 0) + (r.key?.length ?? 0);
+            if (r.value) events++;
+          }
+        }
+        from = records.at(-1)!.offset + 1n;
+      }
+    }
+  } finally {
+    await log.close();
+  }
+  return { messages, bytes, events };
+}
+
+async function rawDecode(s: Setup, endLsn: string): Promise<Timed> {
+  const bin = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+  const file = join(outDir, 'events-raw.bin');
+  return timed(join(bin, 'pg_recvlogical'), [
+    '-d',
+    s.monolith,
+    '-S',
+    'bench_raw',
+    '--start',
+    '-f',
+    file,
+    '-E',
+    endLsn,
+    '--no-loop',
+    '-o',
+    'proto_version=1',
+    '-o',
+    `publication_names=${s.routings.kafka.names.publication}`,
+  ]);
+}
+
+async function kcatRun(s: Setup, count: number, avgBytes: number, round: number): Promise<Timed> {
+  const topic = `kcat${round}`;
+  const admin = new KafkaLog({ brokers: [s.kafka.bootstrap], clientId: 'bench' });
+  await admin.ensureTopics([{ topic, partitions: 1, replicationFactor: 1 }]);
+  await admin.close();
+  const file = join(outDir, 'events-kcat.txt');
+  const line = 'x'.repeat(Math.max(1, Math.round(avgBytes) - 1));
+  writeFileSync(file, `${line}\n`.repeat(count));
+  // Same guarantees asked of the broker as carve's producer: acks from all replicas, idempotence.
+  return timed('kcat', [
+    '-P',
+    '-b',
+    s.kafka.bootstrap,
+    '-t',
+    topic,
+    '-l',
+    '-X',
+    'acks=all',
+    '-X',
+    'enable.idempotence=true',
+    file,
+  ]);
+}
+
+async function steadyLatency(s: Setup): Promise<{ p50: number; p99: number; events: number }> {
+  const publisher = spawn(
+    process.execPath,
+    [join(repoRoot, 'bin/carve.js'), 'sync', '--plan', s.plans.kafka, '--sink', 'kafka-only', '--json'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const log = new KafkaLog({ brokers: [s.kafka.bootstrap], clientId: 'bench-latency' });
+  const prefix = s.routings.kafka.events!.prefix;
+  const topic = `${prefix}.public.patients`;
+  let from = await log.endOffset(topic, 0);
+  const latencies: number[] = [];
+  const pending: number[] = [];
+  let stop = false;
+  const reader = (async () => {
+    while (!stop) {
+      const records = await log.read(topic, 0, from, 1024 * 1024, 100);
+      for (const r of records) {
+        from = r.offset + 1n;
+        // Visible to a read_committed consumer once its transaction's commit marker is written:
+        // measured when the marker is read.
+        if (r.marker === 'commit') {
+          const now = Date.now();
+          for (const ts of pending) latencies.push(now - ts);
+          pending.length = 0;
+        } else if (r.marker === 'abort') pending.length = 0;
+        else {
+          const ts = r.headers.get(Header.commitTime);
+          if (ts) pending.push(Number(BigInt(ts) / 1000n));
+        }
+      }
+    }
+  })();
+  const perTxn = 4;
+  const txnsPerSecond = STEADY_RATE / perTxn;
+  await withClient(s.monolith, async (c) => {
+    const started = Date.now();
+    let i = 0;
+    const nextId = 50_000_000;
+    while (Date.now() - started < STEADY_SECONDS * 1000) {
+      await c.query(steadyTransaction(i, nextId + i));
+      i++;
+      const due = started + (i / txnsPerSecond) * 1000;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+    }
+  });
+  await new Promise((r) => setTimeout(r, 3000));
+  stop = true;
+  await reader;
+  await log.close();
+  publisher.kill('SIGTERM');
+  await new Promise((r) => publisher.once('exit', r));
+  // Drop the warm-up second.
+  const sorted = latencies.slice(Math.round(latencies.length / STEADY_SECONDS)).sort((a, b) => a - b);
+  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+  return { p50: q(0.5), p99: q(0.99), events: sorted.length };
+}
+
+async function checkEqual(monolith: string, target: LocalCluster, db: string): Promise<void> {
+  for (const table of TABLES) {
+    const sql = `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY id)), '') AS h FROM ${table} t`;
+    const [a, b] = await Promise.all([
+      withClient(monolith, async (c) => (await c.query(sql)).rows[0].h),
+      withClient(target.url(db), async (c) => (await c.query(sql)).rows[0].h),
+    ]);
+    if (a !== b) throw new Error(`${db}.${table} differs from the monolith`);
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const source = await startCluster({ name: 'bench-ev-src', settings: SETTINGS });
+const target = await startCluster({ name: 'bench-ev-dst', settings: SETTINGS });
+const kafka = await startKafka({
+  name: 'bench',
+  heapMb: Number(process.env.KAFKA_HEAP_MB ?? 1024),
+  jvmFlags: [],
+});
+const rows: Record<string, number>[] = [];
+try {
+  for (let round = 1; round <= ROUNDS; round++) {
+    const s = await prepare(source, target, kafka, round);
+    await withClient(s.monolith, (c) =>
+      c.query(`SELECT pg_create_logical_replication_slot('bench_raw', 'pgoutput')`),
+    );
+    const changes = await writeBacklog(s.monolith);
+    const endLsn = await withClient(
+      s.monolith,
+      async (c) => (await c.query('SELECT pg_current_wal_lsn()::text AS l')).rows[0].l as string,
+    );
+    log(`round ${round}: backlog of ${changes} changes (${MIX})`);
+    const raw = await rawDecode(s, endLsn);
+    log(
+      `  raw decode (pg_recvlogical): ${raw.seconds.toFixed(1)} s, ${Math.round(changes / raw.seconds)} changes/s`,
+    );
+    const publish = await carve([
+      'sync',
+      '--plan',
+      s.plans.kafka,
+      '--sink',
+      'kafka-only',
+      '--until-caught-up',
+    ]);
+    const totals = await topicTotals(kafka, s.routings.kafka.events!.prefix);
+    log(
+      `  carve publish (exactly-once): ${publish.seconds.toFixed(1)} s, ${Math.round(changes / publish.seconds)} changes/s, ${totals.messages} messages (${totals.events} events), ${(totals.bytes / 1e6).toFixed(0)} MB, RSS ${Math.round(publish.rssKb / 1024)} MB, CPU ${publish.cpuSeconds.toFixed(1)} s`,
+    );
+    const kc = await kcatRun(s, totals.messages, totals.bytes / totals.messages, round);
+    log(
+      `  kcat -P same count and size: ${kc.seconds.toFixed(1)} s, ${Math.round(totals.messages / kc.seconds)} messages/s`,
+    );
+    const apply = await carve([
+      'apply',
+      '--plan',
+      s.plans.kafka,
+      '--from',
+      'kafka',
+      '--service',
+      'care',
+      '--until-caught-up',
+    ]);
+    log(
+      `  carve apply (through Kafka): ${apply.seconds.toFixed(1)} s, ${Math.round(changes / apply.seconds)} changes/s, RSS ${Math.round(apply.rssKb / 1024)} MB`,
+    );
+    const inProcess = await carve(['sync', '--plan', s.plans.inProcess, '--until-caught-up']);
+    log(
+      `  carve sync in process: ${inProcess.seconds.toFixed(1)} s, ${Math.round(changes / inProcess.seconds)} changes/s`,
+    );
+    await checkEqual(s.monolith, target, 'evk_db');
+    await checkEqual(s.monolith, target, 'evp_db');
+    rows.push({
+      round,
+      changes,
+      rawSeconds: raw.seconds,
+      publishSeconds: publish.seconds,
+      publishRssMb: publish.rssKb / 1024,
+      messages: totals.messages,
+      bytes: totals.bytes,
+      kcatSeconds: kc.seconds,
+      applySeconds: apply.seconds,
+      inProcessSeconds: inProcess.seconds,
+    });
+    if (process.env.DEBEZIUM === '1') log('  (Debezium: see bench/debezium/run.ts)');
+    if (round === ROUNDS) {
+      const latency = await steadyLatency(s);
+      log(
+        `  latency at ${STEADY_RATE} changes/s, source commit → event in the topic: p50 ${latency.p50} ms, p99 ${latency.p99} ms (${latency.events} events)`,
+      );
+      rows.push({ latencyP50: latency.p50, latencyP99: latency.p99, latencyEvents: latency.events });
+    }
+  }
+  const runs = rows.filter((r) => r.changes);
+  const m = (k: string) => median(runs.map((r) => r[k]!));
+  log(`\nmedians over ${runs.length} rounds (${MIX}, schemas ${SCHEMAS ? 'on' : 'off'}):`);
+  log(
+    `  raw decode ${Math.round(m('changes') / m('rawSeconds'))} changes/s; carve publish ${Math.round(m('changes') / m('publishSeconds'))} changes/s (${Math.round(m('messages') / m('publishSeconds'))} messages/s); kcat ${Math.round(m('messages') / m('kcatSeconds'))} messages/s`,
+  );
+  log(
+    `  publish/raw ${median(runs.map((r) => r.rawSeconds! / r.publishSeconds!)).toFixed(2)}x; publish/kcat ${median(runs.map((r) => r.kcatSeconds! / r.publishSeconds!)).toFixed(2)}x`,
+  );
+  log(
+    `  apply through Kafka ${Math.round(m('changes') / m('applySeconds'))} changes/s vs in process ${Math.round(m('changes') / m('inProcessSeconds'))} changes/s (${median(runs.map((r) => r.inProcessSeconds! / r.applySeconds!)).toFixed(2)}x)`,
+  );
+  writeFileSync(join(outDir, 'events-results.json'), JSON.stringify(rows, null, 2));
+} finally {
+  await kafka.destroy();
+  await source.destroy();
+  await target.destroy();
+}
