@@ -55,6 +55,7 @@ export class KafkaSink extends BatchingSink {
   private pending: OutgoingMessage[] = [];
   private pendingBytes = 0;
   private ranges = new Map<string, Map<number, [bigint, bigint]>>();
+  private inflight: Promise<void> = Promise.resolve();
   private readonly sendBytes: number;
   private readonly kafka: NonNullable<EventRouting['kafka']>;
 
@@ -148,11 +149,14 @@ export class KafkaSink extends BatchingSink {
 
   protected async disconnect(): Promise<void> {
     this.txn = undefined;
+    this.pending = [];
+    this.inflight = Promise.resolve();
     await Promise.resolve(this.producer?.close(true)).catch(() => {});
     await this.log?.close();
   }
 
   protected async beginBatch(): Promise<void> {
+    this.inflight = Promise.resolve();
     try {
       if (!this.txn || this.txn.completed) this.txn = await this.producer!.beginTransaction();
     } catch (error) {
@@ -198,7 +202,7 @@ export class KafkaSink extends BatchingSink {
   protected async commitBatch(position: Lsn, commitTime: PgTimestamp | null): Promise<void> {
     await this.guard(
       (async () => {
-        await this.flush();
+        await this.flush(true);
         await this.sendCheckpoint(position, commitTime);
         await this.txn!.commit();
       })(),
@@ -239,45 +243,74 @@ export class KafkaSink extends BatchingSink {
     });
   }
 
-  /** Send what is pending, in chunks below the broker's message size, recording offset ranges. */
-  private async flush(): Promise<void> {
+  /**
+   * Send what is pending, in chunks below the broker's message size per partition, recording the
+   * offset ranges. One send is in flight while the next events are encoded (not two: the records
+   * of a partition must reach the broker in order); `wait` also waits for the last one.
+   */
+  private async flush(wait = false): Promise<void> {
+    const pending = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
     let start = 0;
-    while (start < this.pending.length) {
+    while (start < pending.length) {
+      const perPartition = new Map<string, number>();
       let bytes = 0;
       let end = start;
-      while (end < this.pending.length && (end === start || bytes < this.sendBytes)) {
-        const m = this.pending[end]!;
-        bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0) + 128;
-        end++;
-      }
-      const chunk = this.pending.slice(start, end);
-      const counts = new Map<string, number>();
-      const messages = chunk.map((m) => {
+      const messages: {
+        topic: string;
+        partition: number;
+        key?: Buffer;
+        value?: Buffer;
+        headers: Record<string, string>;
+      }[] = [];
+      while (end < pending.length) {
+        const m = pending[end]!;
         const partition = m.key ? partitionOf(m.key, this.partitions.get(m.topic) ?? 1) : 0;
         const at = `${m.topic}\u0000${partition}`;
-        counts.set(at, (counts.get(at) ?? 0) + 1);
-        return {
+        const size = (m.value?.length ?? 0) + (m.key?.length ?? 0) + 128;
+        const used = perPartition.get(at) ?? 0;
+        // A record batch per partition stays below the broker's message.max.bytes (1 MiB default).
+        if (used > 0 && used + size > this.sendBytes) break;
+        perPartition.set(at, used + size);
+        bytes += size;
+        messages.push({
           topic: m.topic,
           partition,
           ...(m.key ? { key: m.key } : {}),
           ...(m.value ? { value: m.value } : {}),
           headers: m.headers,
-        };
-      });
-      const result = await this.txn!.send({ messages });
-      for (const { topic, partition, offset } of result.offsets ?? []) {
-        const count = BigInt(counts.get(`${topic}\u0000${partition}`) ?? 0);
-        const byPartition = this.ranges.get(topic) ?? new Map<number, [bigint, bigint]>();
-        const range = byPartition.get(partition);
-        byPartition.set(partition, range ? [range[0], offset + count] : [offset, offset + count]);
-        this.ranges.set(topic, byPartition);
+        });
+        end++;
       }
-      this.published.messages += chunk.length;
-      this.published.bytes += bytes;
+      await this.inflight;
+      this.inflight = this.send(messages, bytes);
+      // Observed by the next flush (or commit); never an unhandled rejection meanwhile.
+      this.inflight.catch(() => {});
       start = end;
     }
-    this.pending = [];
-    this.pendingBytes = 0;
+    if (wait) await this.inflight;
+  }
+
+  private async send(
+    messages: { topic: string; partition: number; key?: Buffer; value?: Buffer; headers: Record<string, string> }[],
+    bytes: number,
+  ): Promise<void> {
+    const counts = new Map<string, number>();
+    for (const m of messages) {
+      const at = `${m.topic}\u0000${m.partition}`;
+      counts.set(at, (counts.get(at) ?? 0) + 1);
+    }
+    const result = await this.txn!.send({ messages });
+    for (const { topic, partition, offset } of result.offsets ?? []) {
+      const count = BigInt(counts.get(`${topic}\u0000${partition}`) ?? 0);
+      const byPartition = this.ranges.get(topic) ?? new Map<number, [bigint, bigint]>();
+      const range = byPartition.get(partition);
+      byPartition.set(partition, range ? [range[0], offset + count] : [offset, offset + count]);
+      this.ranges.set(topic, byPartition);
+    }
+    this.published.messages += messages.length;
+    this.published.bytes += bytes;
   }
 }
 
