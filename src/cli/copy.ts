@@ -37,6 +37,10 @@ export function registerCopyCommand(program: Command): void {
     .option('--resume', 'continue a copy that stopped (crash, kill, failed chunks)')
     .option('--chunk-size <MB>', 'target size of a chunk in MB (default 128)')
     .option('--json', 'one JSON line per event, and a JSON summary')
+    .option(
+      '--secrets-dir <dir>',
+      "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
+    )
     .action(
       async (options: {
         plan: string;
@@ -44,11 +48,14 @@ export function registerCopyCommand(program: Command): void {
         resume?: boolean;
         chunkSize?: string;
         json?: boolean;
+        secretsDir?: string;
       }) => {
         try {
           const jobs = parsePositiveNumber('--jobs', options.jobs);
           const chunkMb = parsePositiveNumber('--chunk-size', options.chunkSize);
-          const { routing } = await prepareRouting(options.plan);
+          const { routing } = await prepareRouting(options.plan, {
+            logins: { secretsDir: options.secretsDir },
+          });
           const reporter = createCopyReporter({ json: options.json === true });
           const signal = abortOnSignals();
           let result;

@@ -18,7 +18,10 @@ export function registerMigrateCommand(program: Command): void {
     .option('--follow', 'keep streaming after the report, until interrupted')
     .option('--jobs <n>', 'parallel workers for copy and verify (default: cores, at least 2)')
     .option('--chunk-size <MB>', 'copy chunk size in MB (default 128)')
-    .option('--secrets-dir <dir>', 'where generated role passwords are written (mode 0600)')
+    .option(
+      '--secrets-dir <dir>',
+      'where generated role passwords are written (mode 0600) and carve reads its own (default ~/.carve/secrets/<migration>)',
+    )
     .option('--json', 'one JSON line per event, then the report')
     .action(
       async (options: {

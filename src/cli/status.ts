@@ -13,9 +13,15 @@ export function registerStatusCommand(program: Command): void {
     )
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--json', 'print the status as one JSON object')
-    .action(async (options: { plan: string; json?: boolean }) => {
+    .option(
+      '--secrets-dir <dir>',
+      "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
+    )
+    .action(async (options: { plan: string; json?: boolean; secretsDir?: string }) => {
       try {
-        const { routing } = await prepareRouting(options.plan);
+        const { routing } = await prepareRouting(options.plan, {
+          logins: { secretsDir: options.secretsDir },
+        });
         const status = await readMigrationStatus(routing);
         process.stdout.write(options.json ? jsonLine(status) : renderStatus(status));
       } catch (error) {

@@ -14,31 +14,39 @@ export function registerSyncCommand(program: Command): void {
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--until-caught-up', 'exit 0 once everything the monolith had committed at start is applied')
     .option('--json', 'one JSON line per event (lag every second)')
-    .action(async (options: { plan: string; untilCaughtUp?: boolean; json?: boolean }) => {
-      try {
-        const { routing } = await prepareRouting(options.plan);
-        const signal = abortOnSignals();
-        const printer = createSyncPrinter({
-          json: options.json === true,
-          tty: process.stdout.isTTY === true,
-        });
-        const engine = await startSync({
-          routing,
-          untilCaughtUp: options.untilCaughtUp === true,
-          onEvent: printer.onEvent,
-          signal,
-        });
-        const result = await engine.done.finally(() => printer.stop());
-        if (options.untilCaughtUp && result.reason !== 'caught-up') {
-          process.stderr.write('carve: sync stopped before it caught up; run it again to continue.\n');
-          process.exit(ExitCode.incomplete);
+    .option(
+      '--secrets-dir <dir>',
+      "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
+    )
+    .action(
+      async (options: { plan: string; untilCaughtUp?: boolean; json?: boolean; secretsDir?: string }) => {
+        try {
+          const { routing } = await prepareRouting(options.plan, {
+            logins: { secretsDir: options.secretsDir },
+          });
+          const signal = abortOnSignals();
+          const printer = createSyncPrinter({
+            json: options.json === true,
+            tty: process.stdout.isTTY === true,
+          });
+          const engine = await startSync({
+            routing,
+            untilCaughtUp: options.untilCaughtUp === true,
+            onEvent: printer.onEvent,
+            signal,
+          });
+          const result = await engine.done.finally(() => printer.stop());
+          if (options.untilCaughtUp && result.reason !== 'caught-up') {
+            process.stderr.write('carve: sync stopped before it caught up; run it again to continue.\n');
+            process.exit(ExitCode.incomplete);
+          }
+          process.exit(ExitCode.ok);
+        } catch (error) {
+          exitOnPlanProblems(error, options.json);
+          reportAndExit(error);
         }
-        process.exit(ExitCode.ok);
-      } catch (error) {
-        exitOnPlanProblems(error, options.json);
-        reportAndExit(error);
-      }
-    });
+      },
+    );
 }
 
 /**

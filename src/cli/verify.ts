@@ -21,6 +21,7 @@ interface VerifyCliOptions {
   maxKeys?: string;
   sequences?: string;
   showKeys: string;
+  secretsDir?: string;
 }
 
 export function registerVerifyCommand(program: Command): void {
@@ -47,6 +48,10 @@ export function registerVerifyCommand(program: Command): void {
       'auto',
     )
     .option('--show-keys <n>', 'mismatched keys printed per table in the summary', '10')
+    .option(
+      '--secrets-dir <dir>',
+      "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
+    )
     .action(async (options: VerifyCliOptions) => {
       try {
         await run(options);
@@ -77,7 +82,7 @@ async function run(options: VerifyCliOptions): Promise<void> {
     ?.flatMap((t) => t.split(','))
     .map((t) => t.trim())
     .filter(Boolean);
-  const { routing } = await prepareRouting(options.plan);
+  const { routing } = await prepareRouting(options.plan, { logins: { secretsDir: options.secretsDir } });
   const signal = abortOnSignals();
   const result = await verify({
     routing,

@@ -2,6 +2,7 @@ import { copy } from '../copy/index.js';
 import type { CopyResult } from '../copy/events.js';
 import { CarveError } from '../errors.js';
 import { provision } from '../provision/index.js';
+import { withCarveLogins } from '../routing/carve-logins.js';
 import { startSync, type SyncEngine } from '../sync/index.js';
 import { verify } from '../verify/index.js';
 import type { VerifyResult } from '../verify/events.js';
@@ -17,7 +18,13 @@ export type { MigrateOptions } from './options.js';
  * again after a crash or kill -9 continues where the last run stopped.
  */
 export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
-  const { routing, catalog } = options.prepared;
+  const { catalog } = options.prepared;
+  const logins = {
+    ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  };
+  // carve's roles log in with the passwords provision keeps; known ones now, new ones after it.
+  let routing = withCarveLogins(options.prepared.routing, logins);
   const emit = options.onEvent ?? (() => {});
   const started = Date.now();
   const steps: MigrateReport['steps'] = [];
@@ -48,6 +55,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
       onEvent: (event) => emit({ type: 'provision', event }),
     }),
   );
+  routing = withCarveLogins(options.prepared.routing, logins);
 
   let copyResult: CopyResult | null = null;
   if (!aborted()) {

@@ -1,4 +1,4 @@
-import { withClient } from '../pg/connect.js';
+import { withSession } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
@@ -86,7 +86,7 @@ export async function readMigrationStatus(routing: Routing): Promise<MigrationSt
   for (const service of routing.services) {
     try {
       databases.push(
-        await withClient(service.url, async (client) => {
+        await withSession(service.url, async (client) => {
           const state: DatabaseState = {
             database: service.database,
             exists: true,
@@ -140,7 +140,10 @@ export async function readMigrationStatus(routing: Routing): Promise<MigrationSt
         }),
       );
     } catch (error) {
-      if (sqlStateOf(error) !== SqlState.invalidCatalogName) throw error;
+      // Before provision neither the database nor carve's role (which status logs in as) exists.
+      const state = sqlStateOf(error);
+      if (state !== SqlState.invalidCatalogName && state !== SqlState.invalidAuthorizationSpecification)
+        throw error;
       databases.push({
         database: service.database,
         exists: false,

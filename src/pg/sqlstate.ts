@@ -17,6 +17,8 @@ export const SqlState = {
   duplicateSchema: '42P06',
   duplicateFunction: '42723',
   invalidCatalogName: '3D000',
+  /** Unknown role, or no pg_hba.conf entry for it. */
+  invalidAuthorizationSpecification: '28000',
   objectInUse: '55006',
   objectNotInPrerequisiteState: '55000',
   lockNotAvailable: '55P03',

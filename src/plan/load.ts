@@ -173,7 +173,17 @@ function allowedKeys(path: (string | number)[]): string[] {
     case '':
       return ['name', 'source', 'target', 'schema_changes', 'services', 'projections', 'exclude'];
     case 'services/*':
-      return ['database', 'role', 'password_env', 'target', 'readonly', 'audit_table', 'tables'];
+      return [
+        'database',
+        'role',
+        'password_env',
+        'carve_role',
+        'carve_password_env',
+        'target',
+        'readonly',
+        'audit_table',
+        'tables',
+      ];
     case 'services/*/tables/*':
       return ['from', 'schema', 'columns', 'drop'];
     case 'services/*/tables/*/columns/*':

@@ -1,5 +1,5 @@
 import { CarveError } from '../errors.js';
-import { connect, type Client } from '../pg/connect.js';
+import { openSession, type Client } from '../pg/connect.js';
 
 /**
  * One carve process at a time per migration: a session-level advisory lock on the monolith,
@@ -15,7 +15,7 @@ export async function acquireMigrationLock(
   migration: string,
   command: string,
 ): Promise<MigrationLock> {
-  const client: Client = await connect(sourceUrl, { applicationName: `carve ${command} (${migration})` });
+  const client: Client = await openSession(sourceUrl, { applicationName: `carve ${command} (${migration})` });
   try {
     const key = `carve:${migration}`;
     const { rows } = await client.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [key]);

@@ -79,10 +79,27 @@ export async function ensureStateTables(client: Client, schema: string): Promise
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock(7061003)');
-    for (const statement of stateTablesDdl(schema)) await client.query(statement);
+    for (const statement of await withoutExistingSchema(client, schema, stateTablesDdl(schema)))
+      await client.query(statement);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw error;
   }
+}
+
+/**
+ * The DDL without its leading CREATE SCHEMA when the schema exists. carve's role owns its schema
+ * but may not create schemas (no CREATE on the database), and CREATE SCHEMA IF NOT EXISTS checks
+ * that privilege before it looks whether the schema is there.
+ */
+export async function withoutExistingSchema(
+  client: Client,
+  schema: string,
+  ddl: readonly string[],
+): Promise<readonly string[]> {
+  const { rows } = await client.query('SELECT pg_catalog.to_regnamespace($1) IS NOT NULL AS present', [
+    quoteIdent(schema),
+  ]);
+  return rows[0].present && ddl[0]?.startsWith('CREATE SCHEMA') ? ddl.slice(1) : ddl;
 }

@@ -1,5 +1,5 @@
 import { CarveError, isCarveError } from '../errors.js';
-import { withClient } from '../pg/connect.js';
+import { withSession } from '../pg/connect.js';
 import { formatLsn, maxLsn, minLsn, type Lsn } from '../pg/lsn.js';
 import { pgTimestampToUnixMillis } from '../pg/replication/pg-time.js';
 import { acquireMigrationLock, type MigrationLock } from '../state/migration-lock.js';
@@ -124,7 +124,7 @@ export class SyncEngine {
     if (!duringCopy) this.lock = await this.takeLock(this.options.lockWaitMs ?? 5000);
     try {
       for (const service of this.routing.services) {
-        await withClient(service.url, async (client) => {
+        await withSession(service.url, async (client) => {
           await ensureStateTables(client, this.routing.names.stateSchema); // adds columns newer than the copy
           await this.state.recordSyncError(client, null);
           const position = await this.state.readPosition(client);
@@ -428,7 +428,7 @@ export class SyncEngine {
     await Promise.all(
       this.routing.services.map((service) =>
         Promise.race([
-          withClient(service.url, (client) => this.state.recordSyncError(client, record)),
+          withSession(service.url, (client) => this.state.recordSyncError(client, record)),
           new Promise((resolve) => setTimeout(resolve, RECORD_ERROR_TIMEOUT_MS).unref()),
         ]).catch(() => undefined),
       ),

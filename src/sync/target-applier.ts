@@ -1,9 +1,10 @@
 import { CarveError } from '../errors.js';
-import { connect, type Client } from '../pg/connect.js';
+import { openSession, type Client } from '../pg/connect.js';
 import { formatLsn, INVALID_LSN, type Lsn } from '../pg/lsn.js';
 import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { pgTimestampToIso, pgTimestampToUnixMillis, type PgTimestamp } from '../pg/replication/pg-time.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
+import { assertNoForeignObjects } from './target-guard.js';
 import type { ServiceRoute } from '../routing/model.js';
 import { ApplyQueue, type ApplyItem } from './apply-queue.js';
 import { RowWriter } from './row-writer.js';
@@ -104,7 +105,9 @@ export class TargetApplier {
   }
 
   async connect(): Promise<void> {
-    this.client = await connect(this.options.service.url, { applicationName: this.options.applicationName });
+    this.client = await openSession(this.options.service.url, {
+      applicationName: this.options.applicationName,
+    });
     try {
       // FK and user triggers off while applying (as PostgreSQL's own apply workers do): tables are
       // applied in batches, not in the monolith's statement order across tables. Every statement
@@ -114,18 +117,21 @@ export class TargetApplier {
       );
     } catch (error) {
       if (sqlStateOf(error) === SqlState.insufficientPrivilege) {
+        const role = this.options.service.carveRole;
         throw new CarveError(
           'SYNC_TARGET_PRIVILEGE',
-          `carve sync needs a superuser connection to ${this.database}`,
+          `carve sync may not set session_replication_role in ${this.database} (as ${role})`,
           {
-            details: { database: this.database },
-            hint: 'Applying with session_replication_role = replica (foreign keys checked at the source) needs superuser on the service databases.',
+            details: { database: this.database, role },
+            hint: `Run carve provision again (it grants this), or as a superuser: GRANT SET ON PARAMETER session_replication_role TO ${quoteIdent(role)}.`,
             cause: error,
           },
         );
       }
       throw error;
     }
+    // Every session, before its first write: nothing planted on these tables may run.
+    await assertNoForeignObjects(this.client, this.options.service, this.options.state.schema, 'sync');
     this.writer = new RowWriter(
       this.client,
       this.options.sourceUrl,

@@ -3,7 +3,8 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CarveError } from '../errors.js';
-import { connect, type Client } from '../pg/connect.js';
+import { openSession, type Client } from '../pg/connect.js';
+import { assertNoForeignObjects } from '../sync/target-guard.js';
 import { formatLsn } from '../pg/lsn.js';
 import { compareSegment, type Segment, type SegmentContext } from './compare-segment.js';
 import { checkCutForeignKey } from './orphan-check.js';
@@ -67,8 +68,10 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   try {
     await Promise.all(
       services.map(async (s) => {
-        const client = await connect(s.url, { applicationName: app });
+        const client = await openSession(s.url, { applicationName: app });
         stateClients.set(s.database, client);
+        // Before reading any target table: nothing planted there may run (docs/security.md).
+        await assertNoForeignObjects(client, s, names.stateSchema, 'verify');
         await state.ensure(client);
       }),
     );

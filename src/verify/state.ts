@@ -1,4 +1,5 @@
 import type { Client } from '../pg/connect.js';
+import { withoutExistingSchema } from '../state/state-tables.js';
 import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import type { Segment } from './compare-segment.js';
 
@@ -61,7 +62,8 @@ export class VerifyState {
     await client.query('BEGIN');
     try {
       await client.query('SELECT pg_advisory_xact_lock(7061004)');
-      for (const statement of verifyTablesDdl(this.schema)) await client.query(statement);
+      for (const statement of await withoutExistingSchema(client, this.schema, verifyTablesDdl(this.schema)))
+        await client.query(statement);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});

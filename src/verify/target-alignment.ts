@@ -1,5 +1,5 @@
 import { CarveError, isCarveError } from '../errors.js';
-import { withClient } from '../pg/connect.js';
+import { withSession } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { quoteQualified } from '../pg/quote.js';
 import { slotInfo } from '../pg/replication/slot.js';
@@ -191,7 +191,7 @@ async function checkPositions(ctx: AlignmentContext, lsn: Lsn): Promise<void> {
     );
   const positions = await Promise.all(
     ctx.services.map((s) =>
-      withClient(s.url, async (c) => {
+      withSession(s.url, async (c) => {
         const table = quoteQualified(names.stateSchema, 'apply_position');
         const present = await c.query('SELECT to_regclass($1) IS NOT NULL AS p', [table]);
         if (!present.rows[0].p) throw noPosition(s.database);
@@ -225,7 +225,7 @@ async function checkPositions(ctx: AlignmentContext, lsn: Lsn): Promise<void> {
     ),
   }));
   const upTo = windows.reduce((m, w) => (w.to > m ? w.to : m), lsn);
-  const findings = await withClient(ctx.routing.sourceUrl, (c) =>
+  const findings = await withSession(ctx.routing.sourceUrl, (c) =>
     peekRelevantCommits(c, names.slot, names.publication, upTo, windows),
   );
   if (findings.length) {

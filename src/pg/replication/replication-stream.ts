@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { CarveError } from '../../errors.js';
-import { connect, type Client } from '../connect.js';
+import { openSession, type Client } from '../connect.js';
 import { formatLsn, INVALID_LSN, maxLsn, type Lsn } from '../lsn.js';
 import { assertSlotName, startReplicationCommand } from './commands.js';
 import { CopyBothQuery, type CopyBothConnection } from './copy-both-query.js';
@@ -101,7 +101,7 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
       typeof options.publication === 'string' ? [options.publication] : [...options.publication];
     let client: Client;
     try {
-      client = await connect(options.url, {
+      client = await openSession(options.url, {
         replication: 'database',
         applicationName: options.applicationName ?? 'carve sync',
         connectTimeoutMs: options.connectTimeoutMs,
