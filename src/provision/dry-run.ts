@@ -17,7 +17,7 @@ export interface SqlFile {
  * databases are created only when missing; each database's objects are created in one
  * transaction. Pure.
  *
- *   00_roles.sql                       login roles
+ *   00_roles.sql                       login roles (service's and carve's), carve's memberships
  *   01_create_<service>_schema.sql …   database, state schema, types, sequences, tables
  *   NN_grants.sql                      ownership and privileges of every database
  *   NN_post_load_<service>.sql …       secondary indexes and kept foreign keys, after the load
@@ -35,13 +35,17 @@ export function renderDryRunFiles(script: ProvisionScript, routing: Routing): Sq
   files.push({
     name: fileName('roles'),
     content:
-      header('one login role per service (passwords are stored as SCRAM verifiers)') +
+      header(
+        "two login roles per service, the service's and carve's (passwords are stored as SCRAM verifiers)",
+      ) +
       script.roles
         .map(
           (r) =>
             `${psqlIf(`NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(r.role)})`, r.statements.join('; '))}\n`,
         )
-        .join(''),
+        .join('') +
+      `\n-- carve's roles: the service's rights (membership), replica mode for applying\n` +
+      script.roleGrants.flatMap((g) => g.statements.map(stmt)).join(''),
   });
 
   for (const db of script.databases) {
