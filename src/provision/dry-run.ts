@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { quoteLiteral } from '../pg/quote.js';
 import type { Routing } from '../routing/model.js';
@@ -9,6 +9,8 @@ import { psqlConnect, psqlIf } from './sql-text.js';
 export interface SqlFile {
   name: string;
   content: string;
+  /** Holds password verifiers: written readable by its owner only (0600). */
+  secret?: boolean;
 }
 
 /**
@@ -34,6 +36,7 @@ export function renderDryRunFiles(script: ProvisionScript, routing: Routing): Sq
 
   files.push({
     name: fileName('roles'),
+    secret: true,
     content:
       header(
         "two login roles per service, the service's and carve's (passwords are stored as SCRAM verifiers)",
@@ -91,7 +94,13 @@ export function writeSqlFiles(dir: string, files: SqlFile[]): string[] {
   mkdirSync(dir, { recursive: true });
   return files.map((f) => {
     const path = join(dir, f.name);
-    writeFileSync(path, f.content);
+    if (f.secret) {
+      // A SCRAM verifier is enough to impersonate the server to a client, and to attack the
+      // password offline. An earlier file of that name may have had a wider mode: narrow it first.
+      if (existsSync(path)) chmodSync(path, 0o600);
+      writeFileSync(path, f.content, { mode: 0o600 });
+      chmodSync(path, 0o600);
+    } else writeFileSync(path, f.content);
     return path;
   });
 }

@@ -349,7 +349,7 @@ describe('dry-run files', () => {
     expect(files[0]!.content).toContain(
       `SELECT 'CREATE ROLE "shop_service" LOGIN PASSWORD ''SCRAM-SHA-256$4096:x$y:z''' WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'shop_service')\\gexec`,
     );
-    expect(files[1]!.content).toContain('\\connect "shop_db"\nBEGIN;\n');
+    expect(files[1]!.content).toContain(`\\connect -reuse-previous=on 'dbname=''shop_db'''\nBEGIN;\n`);
     expect(files[1]!.content.trimEnd().endsWith('COMMIT;')).toBe(true);
     expect(files[4]!.content).toContain('VALIDATE CONSTRAINT');
   });
@@ -421,7 +421,9 @@ describe('sql-text and secrets', () => {
 
   it('writes psql guards and connects with quoted names', () => {
     expect(psqlIf('true', `CREATE ROLE "o'k"`)).toBe(`SELECT 'CREATE ROLE "o''k"' WHERE true\\gexec`);
-    expect(psqlConnect('we ird"db')).toBe('\\connect "we ird""db"');
+    expect(psqlConnect('we ird"db')).toBe(`\\connect -reuse-previous=on 'dbname=''we ird"db'''`);
+    // psql reads '' as ' and \\ as \; libpq then reads \' and \\ inside the quoted value.
+    expect(psqlConnect(`a'b\\c=d`)).toBe(`\\connect -reuse-previous=on 'dbname=''a\\\\''b\\\\\\\\c=d'''`);
   });
 
   it('computes SCRAM-SHA-256 verifiers (RFC 7677 test vector)', () => {
