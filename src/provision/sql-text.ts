@@ -1,4 +1,4 @@
-import { MAX_IDENTIFIER_BYTES, quoteIdent, quoteLiteral } from '../pg/quote.js';
+import { MAX_IDENTIFIER_BYTES, quoteLiteral } from '../pg/quote.js';
 
 /**
  * Small text helpers for rendered DDL and psql scripts. Identifiers still go through quoteIdent;
