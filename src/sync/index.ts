@@ -81,6 +81,7 @@ export class SyncEngine {
       applicationName,
       holdPollMs: options.holdPollMs ?? 200,
       positionFlushMs: options.positionFlushMs ?? 1000,
+      guardIntervalMs: options.guardIntervalMs ?? 10_000,
       recordLatency: options.recordLatency ?? false,
       extraColumns: new Map(),
       strictUntil: new Map(),

@@ -29,6 +29,11 @@ export interface SyncOptions {
   positionFlushMs?: number;
   /** How often a held or idle applier reads <state>.holds (default 200 ms). */
   holdPollMs?: number;
+  /**
+   * Between batches, look again this often (default 10 s) for code planted on the tables carve
+   * writes (src/sync/target-guard.ts), and stop with TARGET_FOREIGN_OBJECT when some appeared.
+   */
+  guardIntervalMs?: number;
   /** Include per-transaction apply latencies in `batch-applied` events (benchmarks). */
   recordLatency?: boolean;
   applicationName?: string;

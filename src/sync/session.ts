@@ -17,6 +17,7 @@ export interface SessionContext {
   applicationName: string;
   holdPollMs: number;
   positionFlushMs: number;
+  guardIntervalMs: number;
   recordLatency: boolean;
   extraColumns: Map<string, Map<string, string>>;
   /** Per database: apply without collapsing until this position (after a unique violation). */
@@ -85,6 +86,7 @@ export class SyncSession {
             applicationName: this.ctx.applicationName,
             holdPollMs: this.ctx.holdPollMs,
             positionFlushMs: this.ctx.positionFlushMs,
+            guardIntervalMs: this.ctx.guardIntervalMs,
             recordLatency: this.ctx.recordLatency,
             onCommitted: (applier, info) => this.ctx.onCommitted(this, applier, info),
             onHold: (applier, lsn, outcome, error) => this.ctx.onHold(applier, lsn, outcome, error),

@@ -26,6 +26,8 @@ export interface TargetApplierOptions {
   applicationName: string;
   holdPollMs: number;
   positionFlushMs: number;
+  /** Between batches, check for planted code again this often (see target-guard.ts). */
+  guardIntervalMs: number;
   recordLatency: boolean;
   onCommitted: (applier: TargetApplier, info: CommittedBatch) => void;
   onHold: (
@@ -85,6 +87,7 @@ export class TargetApplier {
   };
   private positionWrittenAt = 0;
   private lastHoldPoll = 0;
+  private lastGuard = Date.now();
   private stopping = false;
   private wakeNap: (() => void) | undefined;
 
@@ -193,6 +196,12 @@ export class TargetApplier {
 
   /** At a source commit boundary: apply holds. Returns true when the loop should look again. */
   private async atBoundary(): Promise<boolean> {
+    if (!this.inTarget && Date.now() - this.lastGuard >= this.options.guardIntervalMs) {
+      // Code planted after the session started runs with no more than carve's role's rights, but
+      // it should not run for long: stop once it shows up.
+      this.lastGuard = Date.now();
+      await assertNoForeignObjects(this.client!, this.options.service, this.options.state.schema, 'sync');
+    }
     if (!this.inTarget && Date.now() - this.lastHoldPoll >= this.options.holdPollMs) {
       this.lastHoldPoll = Date.now();
       this.holds.replaceTableHolds(await this.options.state.readHolds(this.client!));

@@ -279,8 +279,9 @@ describe('a service role cannot make carve run its code with more rights', () =>
     expect(await mismatchedRoutes(m.routing)).toEqual([]);
   });
 
-  it('a trigger planted while a sync session runs fires with no more than the service database rights', async () => {
-    const engine = await startSync({ routing: m.routing });
+  it('a trigger planted while a sync session runs fires with no more than the service database rights, and sync stops', async () => {
+    const engine = await startSync({ routing: m.routing, guardIntervalMs: 1500 });
+    let stopped: unknown;
     try {
       await engine.waitForCatchUp();
       await asAttacker(`
@@ -289,15 +290,26 @@ describe('a service role cannot make carve run its code with more rights', () =>
         ALTER TABLE public.accounts ENABLE ALWAYS TRIGGER t_late;`);
       cleanups.push('DROP TRIGGER IF EXISTS t_late ON public.accounts');
       await monolith(`UPDATE accounts SET name = name || '+' WHERE id = 5`);
-      await engine.waitForCatchUp().catch(() => {});
+      await engine.waitForCatchUp();
+      // It did run — as a role that is not a superuser.
+      const ran = await asAdmin(`${P}alpha_db`, 'SELECT who, super FROM public.evidence');
+      expect(ran.length).toBeGreaterThan(0);
+      expect(ran.every((r) => r.super === false && r.who === `carve_${P}alpha`)).toBe(true);
+      // Between batches the applier looks again, finds it and stops.
+      stopped = await engine.done.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     } finally {
       await engine.stop().catch(() => {});
     }
     await assertGainedNothing();
-    // It did run — as a role that is not a superuser.
-    const ran = await asAdmin(`${P}alpha_db`, 'SELECT who, super FROM public.evidence');
-    expect(ran.length).toBeGreaterThan(0);
-    expect(ran.every((r) => r.super === false)).toBe(true);
+    expect(stopped).toMatchObject({
+      code: 'TARGET_FOREIGN_OBJECT',
+      details: {
+        objects: [expect.objectContaining({ table: 'public.accounts', kind: 'trigger', name: 't_late' })],
+      },
+    });
   });
 
   it('verify refuses a table the service replaced by a view calling its function', async () => {
