@@ -59,7 +59,12 @@ export function renderSummary(s: RoutingSummary): string {
   out.push(`Source ${s.source}; on source DDL: ${s.schemaChanges}`);
   for (const db of s.databases) {
     out.push('');
-    const flags = [`service ${db.service}`, `role ${db.role}`, ...(db.readonly ? ['readonly'] : [])];
+    const flags = [
+      `service ${db.service}`,
+      `role ${db.role}`,
+      `carve works as ${db.carveRole}`,
+      ...(db.readonly ? ['readonly'] : []),
+    ];
     out.push(`${db.database}  (${flags.join(', ')})  ${db.url}`);
     out.push('  tables, in load order:');
     db.tables.forEach((t, i) => {
