@@ -5,6 +5,7 @@ import { prepareRouting } from '../routing/prepare-routing.js';
 import { verify } from '../verify/index.js';
 import type { VerifyEvent, VerifyResult } from '../verify/events.js';
 import { parsePositiveNumber } from './copy.js';
+import { createCliHub } from './event-hub.js';
 import { ExitCode, reportAndExit } from './exit.js';
 import { formatCount, jsonLine, renderTable } from './format.js';
 import { exitOnPlanProblems } from './plan.js';
@@ -85,6 +86,8 @@ async function run(options: VerifyCliOptions): Promise<void> {
     .filter(Boolean);
   const { routing } = await prepareRouting(options.plan, { logins: { secretsDir: options.secretsDir } });
   const signal = abortOnSignals();
+  const hub = createCliHub();
+  if (!options.json) hub.on('verify', progress);
   const result = await verify({
     routing,
     ...(tables?.length ? { tables } : {}),
@@ -95,7 +98,7 @@ async function run(options: VerifyCliOptions): Promise<void> {
     catchUp: options.catchUp === true,
     alignment: options.assumeStatic ? 'assume-static' : 'auto',
     sequences: (options.sequences ?? 'auto') as 'auto' | 'strict' | 'advisory',
-    onEvent: options.json ? undefined : progress,
+    onEvent: hub.emitter('verify'),
     signal,
   });
   if (options.json) process.stdout.write(jsonLine(result));

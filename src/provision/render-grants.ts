@@ -1,26 +1,9 @@
 import type { Catalog, CatalogSequence, TableRef } from '../catalog/model.js';
 import { quoteIdent, quoteIdentList, quoteLiteral, quoteQualified } from '../pg/quote.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
+import { ORIGIN_FUNCTIONS } from '../sync/replication-origin.js';
 
 const qt = (t: TableRef) => quoteQualified(t.schema, t.name);
-
-/**
- * Replication-origin functions carve's role may call (the applier records its position under an
- * origin). PostgreSQL 15 revokes them from PUBLIC; they are granted per database. Not granted:
- * pg_replication_origin_advance and _drop (origins are server-wide: those would let one database's
- * role move or remove another's), which only the admin uses.
- */
-export const ORIGIN_FUNCTIONS = [
-  'pg_replication_origin_create(text)',
-  'pg_replication_origin_oid(text)',
-  'pg_replication_origin_progress(text, boolean)',
-  'pg_replication_origin_session_is_setup()',
-  'pg_replication_origin_session_progress(boolean)',
-  'pg_replication_origin_session_reset()',
-  'pg_replication_origin_session_setup(text)',
-  'pg_replication_origin_xact_reset()',
-  'pg_replication_origin_xact_setup(pg_lsn, timestamp with time zone)',
-];
 
 /**
  * Privileges of one service database (docs/security.md has the whole picture). Nobody but the
@@ -53,6 +36,9 @@ export function renderGrants(
     `GRANT CONNECT ON DATABASE ${db} TO ${carve}`,
     `ALTER SCHEMA ${state} OWNER TO ${carve}`,
     ownStateTables(routing.names.stateSchema, service.carveRole),
+    // The applier writes under a replication origin; exactly the functions it calls. Not
+    // pg_replication_origin_advance nor _drop: origins are server-wide, those would let one
+    // database's role move or remove another's.
     ...ORIGIN_FUNCTIONS.map((f) => `GRANT EXECUTE ON FUNCTION pg_catalog.${f} TO ${carve}`),
   ];
   const schemas = [

@@ -291,10 +291,14 @@ describe('provision on the edge-case schema', () => {
     expect(
       await tryAs('carve_sales', 'sales_db', 'CREATE TABLE carve.probe (a int); DROP TABLE carve.probe'),
     ).toBe('ok');
-    expect(await tryAs('carve_sales', 'sales_db', `SELECT pg_replication_origin_oid('x')`)).toBe('ok');
-    expect(await tryAs('carve_sales', 'sales_db', `SELECT pg_replication_origin_advance('x', '0/1')`)).toBe(
-      '42501',
+    expect(await tryAs('carve_sales', 'sales_db', `SELECT pg_replication_origin_create('carve_probe')`)).toBe(
+      'ok',
     );
+    for (const f of [
+      `pg_replication_origin_advance('carve_probe', '0/1')`,
+      `pg_replication_origin_drop('carve_probe')`,
+    ])
+      expect(await tryAs('carve_sales', 'sales_db', `SELECT ${f}`)).toBe('42501');
     expect(await tryAs('carve_sales', 'sales_db', 'CREATE SCHEMA mine')).toBe('42501');
     expect(await tryAs('carve_sales', 'sales_db', 'CREATE ROLE mine')).toBe('42501');
   });

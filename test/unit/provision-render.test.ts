@@ -5,7 +5,7 @@ import type { DdlObject } from '../../src/provision/ddl-model.js';
 import { renderDryRunFiles } from '../../src/provision/dry-run.js';
 import { renderPostLoad } from '../../src/provision/render-post-load.js';
 import { renderProvisionScript } from '../../src/provision/render-schema.js';
-import { ORIGIN_FUNCTIONS } from '../../src/provision/render-grants.js';
+import { ORIGIN_FUNCTIONS } from '../../src/sync/replication-origin.js';
 import { resolveRoleSecrets, scramVerifier } from '../../src/provision/role-secrets.js';
 import { clipIdentifier, parseRenderedName, psqlConnect, psqlIf } from '../../src/provision/sql-text.js';
 import type { TargetInventory } from '../../src/provision/target-inventory.js';
