@@ -105,6 +105,14 @@ function createSyncPrinter(options: { json: boolean; tty: boolean }) {
         case 'caught-up':
           say(`caught up with ${event.lsn}`);
           return;
+        case 'sequences-carried':
+          if (event.final) say(`sequences: ${event.moved.length} moved forward to the monolith's values`);
+          return;
+        case 'sequences-failed':
+          say(
+            `warning: ${event.error.database ? `${event.error.database}: ` : ''}sequences not moved: ${event.error.code} ${event.error.message}`,
+          );
+          return;
         default:
           return;
       }

@@ -1,3 +1,5 @@
+import type { CarriedSequence } from './sequence-carrier.js';
+
 /** Per-target progress, as in `lag` events and readSyncStatus(). LSNs are PostgreSQL text (`16/B374D848`). */
 export interface TargetLag {
   database: string;
@@ -63,6 +65,12 @@ export type SyncEvent =
   | { type: 'hold-released'; database: string; lsn: string }
   | { type: 'hold-failed'; database: string; lsn: string; error: string }
   | { type: 'caught-up'; lsn: string }
+  /**
+   * Target sequences moved forward to the monolith's values (periodically while streaming, and a
+   * `final` pass when streaming ends cleanly; a final pass is reported even when nothing moved).
+   */
+  | { type: 'sequences-carried'; final: boolean; moved: CarriedSequence[] }
+  | { type: 'sequences-failed'; final: boolean; error: SyncErrorInfo }
   | { type: 'sync-stopped'; reason: 'stopped' | 'caught-up' | 'failed'; error?: SyncErrorInfo };
 
 export interface SyncResult {

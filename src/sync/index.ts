@@ -10,6 +10,7 @@ import { describeSyncError, isTransientSyncError, isUniqueViolation, syncFailure
 import type { SyncEvent, SyncResult, TargetLag } from './events.js';
 import { DEFAULT_BATCH, type SyncOptions } from './options.js';
 import { checkSyncPreconditions } from './preflight.js';
+import { SequenceCarrier } from './sequence-carrier.js';
 import { SyncSession, type SessionContext } from './session.js';
 import { SyncState, type SyncStopError } from './state.js';
 import type { TargetApplier } from './target-applier.js';
@@ -54,6 +55,7 @@ export class SyncEngine {
   private timers: NodeJS.Timeout[] = [];
   private caughtUpTarget: Lsn | null = null;
   private started = false;
+  private readonly sequences: SequenceCarrier;
 
   constructor(private readonly options: SyncOptions) {
     this.routing = options.routing;
@@ -73,6 +75,7 @@ export class SyncEngine {
       this.rejectDone = reject;
     });
     this.done.catch(() => {}); // a caller that never awaits done must not crash the process
+    this.sequences = new SequenceCarrier(this.routing, applicationName, this.emit);
     this.context = {
       routing: this.routing,
       state: this.state,
@@ -158,6 +161,7 @@ export class SyncEngine {
     this.options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
     this.timers.push(setInterval(() => void this.lagTick(), this.options.lagIntervalMs ?? 1000));
     this.timers.push(setInterval(() => void this.heartbeatTick(), 200));
+    this.sequences.start(this.options.sequenceIntervalMs ?? 10_000);
     void this.loop().then(
       () => this.finish(),
       (error) => this.finish(error),
@@ -438,6 +442,8 @@ export class SyncEngine {
   private async finish(error?: unknown): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     await this.session?.stop();
+    // After a clean end every applied row is in; bring the sequences to the monolith's values.
+    await this.sequences.stop(error === undefined);
     if (error !== undefined) await this.recordStopError(error);
     await this.lock?.release();
     await this.control.close();
