@@ -9,6 +9,8 @@ export const ExitCode = {
   incomplete: 3,
   /** verify found differences or orphans. */
   mismatch: 4,
+  /** status: the migration needs the operator now (its slot is lost, or about to lose WAL). */
+  attention: 5,
 } as const;
 
 export function reportAndExit(error: unknown): never {

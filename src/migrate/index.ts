@@ -160,5 +160,9 @@ function describe(status: MigrationStatus): string {
       return 'copied and verified before; streaming and verifying again';
     case 'verify-failed':
       return 'the last verify found differences; streaming and verifying again';
+    case 'slot-lost':
+      return 'the replication slot is lost: streaming cannot resume';
+    case 'torn-down':
+      return 'the slot and publication were torn down: streaming cannot resume';
   }
 }

@@ -1,6 +1,6 @@
 import { withClient } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
-import { slotInfo } from '../pg/replication/slot.js';
+import { slotInfo, type SlotInfo } from '../pg/replication/slot.js';
 import type { Routing } from '../routing/model.js';
 import { SyncState, type SyncStopError } from './state.js';
 
@@ -19,17 +19,22 @@ export interface TargetSyncStatus {
   holds: { lsn: string; requestedBy: string; reached: boolean; error: string | null }[];
 }
 
+export interface SlotStatus {
+  name: string;
+  exists: boolean;
+  active: boolean;
+  confirmedFlushLsn: string | null;
+  /** WAL the slot keeps on the monolith. */
+  retainedWalBytes: number | null;
+  /** reserved | extended | unreserved (about to lose WAL it needs) | lost (it did) */
+  walStatus: string | null;
+  /** WAL the monolith can still write before the slot loses WAL (null: no max_slot_wal_keep_size). */
+  safeWalBytes: number | null;
+}
+
 export interface SyncStatus {
   migration: string;
-  slot: {
-    name: string;
-    exists: boolean;
-    active: boolean;
-    confirmedFlushLsn: string | null;
-    /** WAL the slot keeps on the monolith. */
-    retainedWalBytes: number | null;
-    walStatus: string | null;
-  };
+  slot: SlotStatus;
   serverLsn: string;
   targets: TargetSyncStatus[];
   /** Why the last sync stopped on an error; null when it did not (or a later one started). */
@@ -90,17 +95,38 @@ export async function readSyncStatus(routing: Routing): Promise<SyncStatus> {
   }
   return {
     migration: names.migration,
-    slot: {
-      name: names.slot,
-      exists: slot.exists,
-      active: slot.exists ? slot.active : false,
-      confirmedFlushLsn:
-        slot.exists && slot.confirmedFlushLsn !== null ? formatLsn(slot.confirmedFlushLsn) : null,
-      retainedWalBytes: slot.exists && slot.retainedWalBytes !== null ? Number(slot.retainedWalBytes) : null,
-      walStatus: slot.exists ? slot.walStatus : null,
-    },
+    slot: slotStatus(slot),
     serverLsn: formatLsn(serverLsn),
     targets,
     lastError,
+  };
+}
+
+/** The migration's slot on the monolith, for `carve status` (also while the copy runs). */
+export async function readSlotStatus(routing: Routing): Promise<SlotStatus> {
+  return slotStatus(await slotInfo(routing.sourceUrl, routing.names.slot));
+}
+
+function slotStatus(slot: SlotInfo): SlotStatus {
+  if (!slot.exists) {
+    return {
+      name: slot.slot,
+      exists: false,
+      active: false,
+      confirmedFlushLsn: null,
+      retainedWalBytes: null,
+      walStatus: null,
+      safeWalBytes: null,
+    };
+  }
+  return {
+    name: slot.slot,
+    exists: true,
+    active: slot.active,
+    confirmedFlushLsn: slot.confirmedFlushLsn === null ? null : formatLsn(slot.confirmedFlushLsn),
+    // A lost slot has no restart_lsn: it keeps nothing, which is no reassurance.
+    retainedWalBytes: slot.retainedWalBytes === null ? null : Number(slot.retainedWalBytes),
+    walStatus: slot.walStatus,
+    safeWalBytes: slot.safeWalBytes === null ? null : Number(slot.safeWalBytes),
   };
 }
