@@ -4,7 +4,7 @@ import type { SlotStatus } from '../sync/status.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { ExitCode, reportAndExit } from './exit.js';
 import { sizeFlag } from './flag-values.js';
-import { formatBytes, formatCount, formatSeconds, jsonLine, renderTable } from './format.js';
+import { formatBytes, formatCount, formatLag, formatSeconds, jsonLine, renderTable } from './format.js';
 import { exitOnPlanProblems } from './plan.js';
 
 export function registerStatusCommand(program: Command): void {
@@ -102,7 +102,7 @@ export function renderStatus(s: MigrationStatus): string {
           t.database,
           t.appliedLsn ?? '-',
           t.lagBytes === null ? '-' : formatBytes(t.lagBytes),
-          t.lagSeconds === null ? '-' : t.lagSeconds.toFixed(1),
+          t.appliedLsn === null ? '-' : formatLag(t.lagSeconds, t.lagExact),
           t.commitTime ?? '-',
           t.holds
             .map((h) => `${h.lsn}${h.reached ? ' reached' : ''}${h.error ? ` error: ${h.error}` : ''}`)

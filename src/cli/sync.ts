@@ -3,7 +3,7 @@ import { prepareRouting } from '../routing/prepare-routing.js';
 import { startSync } from '../sync/index.js';
 import type { SyncEvent, TargetLag } from '../sync/events.js';
 import { ExitCode, reportAndExit } from './exit.js';
-import { formatBytes, formatCount, jsonLine } from './format.js';
+import { formatBytes, formatCount, formatLag, jsonLine } from './format.js';
 import { exitOnPlanProblems } from './plan.js';
 import { abortOnSignals } from './signals.js';
 
@@ -126,7 +126,7 @@ function createSyncPrinter(options: { json: boolean; tty: boolean }) {
 function renderLag(t: TargetLag): string {
   const state = t.held ? `  HELD at ${t.holdLsn}` : t.holdLsn ? `  holding at ${t.holdLsn}` : '';
   return (
-    `${t.database.padEnd(18)} applied ${t.appliedLsn.padEnd(12)} lag ${formatBytes(t.lagBytes).padStart(9)} ${t.lagSeconds.toFixed(1).padStart(6)} s` +
+    `${t.database.padEnd(18)} applied ${t.appliedLsn.padEnd(12)} lag ${formatBytes(t.lagBytes).padStart(9)} ${formatLag(t.lagSeconds, t.lagExact).padStart(6)} s` +
     `  ${formatCount(t.changesPerSecond).padStart(8)} changes/s` +
     (t.commitTime ? `  last commit ${t.commitTime}` : '') +
     state

@@ -68,6 +68,10 @@ export function stateTablesDdl(schema: string): string[] {
     `ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS consistent_after pg_lsn`,
     // Why the last sync stopped on an error (code, message, hint, database, at); cleared by the next start.
     `ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS sync_error jsonb`,
+    // The lag a running sync last measured here (see src/sync/lag-seconds.ts), for carve status.
+    `ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS lag_seconds double precision`,
+    `ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS lag_exact boolean`,
+    `ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS lag_at timestamptz`,
     // Set by sync when it cannot honour a hold (it had already applied a transaction at or after hold_lsn).
     `ALTER TABLE ${t('holds')} ADD COLUMN IF NOT EXISTS error text`,
   ];

@@ -9,8 +9,13 @@ export interface TargetLag {
   commitTime: string | null;
   /** Monolith WAL position − appliedLsn (bytes of WAL not yet reflected here; ≥ 0). */
   lagBytes: number;
-  /** now − source commit time of the oldest received, not yet applied transaction (0 when none). */
-  lagSeconds: number;
+  /**
+   * How long ago the monolith committed the oldest transaction not yet applied here; 0 when
+   * everything it had committed is applied; null when unknown (see lag-seconds.ts, docs/sync.md).
+   */
+  lagSeconds: number | null;
+  /** false: lagSeconds is an upper bound (the stream has not read the monolith's WAL to its end yet). */
+  lagExact: boolean;
   /** Changes applied per second over the last interval. */
   changesPerSecond: number;
   /** Bytes waiting in this target's queue. */

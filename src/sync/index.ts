@@ -10,6 +10,8 @@ import { describeSyncError, isTransientSyncError, isUniqueViolation, syncFailure
 import type { SyncEvent, SyncResult, TargetLag } from './events.js';
 import { DEFAULT_BATCH, type SyncOptions } from './options.js';
 import { checkSyncPreconditions } from './preflight.js';
+import { LagRecorder } from './lag-recorder.js';
+import { liveLag } from './lag-seconds.js';
 import { SequenceCarrier } from './sequence-carrier.js';
 import { SyncSession, type SessionContext } from './session.js';
 import { SyncState, type SyncStopError } from './state.js';
@@ -76,6 +78,7 @@ export class SyncEngine {
     });
     this.done.catch(() => {}); // a caller that never awaits done must not crash the process
     this.sequences = new SequenceCarrier(this.routing, applicationName, this.emit);
+    this.lagRecorder = new LagRecorder(this.routing, applicationName);
     this.context = {
       routing: this.routing,
       state: this.state,
@@ -242,18 +245,29 @@ export class SyncEngine {
   status(serverLsn: Lsn | null = null): TargetLag[] {
     const appliers = new Map((this.session?.appliers ?? []).map((a) => [a.database, a]));
     const now = Date.now();
+    const newestSeenCommitMs = newestCommitMs([...appliers.values()], this.known);
+    // The previous reading: everything committed before it has had a tick's time to arrive.
+    const lagServerLsn = this.serverSeen ?? serverLsn;
     return this.routing.services.map((service) => {
       const applier = appliers.get(service.database);
       const known = this.known.get(service.database);
       const durable = applier?.durable ?? known?.durable ?? 0n;
       const oldest = applier?.unapplied[0];
+      const lag = liveLag({
+        nowMs: now,
+        oldestUnappliedMs: oldest === undefined ? null : pgTimestampToUnixMillis(oldest),
+        processedLsn: applier?.position ?? durable,
+        serverLsn: lagServerLsn,
+        newestSeenCommitMs,
+      });
       const holdLsn = applier?.holds.lowest();
       return {
         database: service.database,
         appliedLsn: formatLsn(durable),
         commitTime: applier?.durableCommitTimeText ?? known?.commitTime ?? null,
         lagBytes: serverLsn !== null && serverLsn > durable ? Number(serverLsn - durable) : 0,
-        lagSeconds: oldest === undefined ? 0 : Math.max(0, (now - pgTimestampToUnixMillis(oldest)) / 1000),
+        lagSeconds: lag.seconds,
+        lagExact: lag.exact,
         changesPerSecond: this.rates.get(service.database)?.perSecond ?? 0,
         queuedBytes: applier?.queue.bytes ?? 0,
         holdLsn: holdLsn === undefined ? null : formatLsn(holdLsn),
@@ -380,12 +394,15 @@ export class SyncEngine {
         this.rates.set(applier.database, { at: now, changes, perSecond: Math.round(perSecond) });
       }
       const stream = this.session?.stream;
+      const targets = this.status(serverLsn);
+      if (serverLsn !== null) this.serverSeen = serverLsn;
+      this.lagRecorder.record(targets);
       this.emit({
         type: 'lag',
         serverLsn: serverLsn === null ? null : formatLsn(serverLsn),
         receivedLsn: formatLsn(stream?.receivedLsn ?? 0n),
         acknowledgedLsn: formatLsn(stream?.acknowledgedLsn ?? 0n),
-        targets: this.status(serverLsn),
+        targets,
       });
     } finally {
       this.lagRunning = false;
@@ -393,6 +410,9 @@ export class SyncEngine {
   }
 
   private lagRunning = false;
+  /** The monolith's WAL position at the previous lag tick (see liveLag). */
+  private serverSeen: Lsn | null = null;
+  private readonly lagRecorder: LagRecorder;
 
   /**
    * While someone waits for a position (a hold, catch-up), make sure the stream gets there: ask
@@ -444,6 +464,7 @@ export class SyncEngine {
     await this.session?.stop();
     // After a clean end every applied row is in; bring the sequences to the monolith's values.
     await this.sequences.stop(error === undefined);
+    await this.lagRecorder.close();
     if (error !== undefined) await this.recordStopError(error);
     await this.lock?.release();
     await this.control.close();
@@ -462,6 +483,24 @@ export class SyncEngine {
       this.rejectDone(error);
     }
   }
+}
+
+/** Source commit time (ms) of the newest transaction any target received or applied, if any. */
+function newestCommitMs(
+  appliers: readonly TargetApplier[],
+  known: ReadonlyMap<string, { commitTime: string | null }>,
+): number | null {
+  let newest: number | null = null;
+  const see = (ms: number) => (newest = newest === null || ms > newest ? ms : newest);
+  for (const applier of appliers) {
+    const last = applier.unapplied.at(-1) ?? applier.durableCommitTime;
+    if (last !== null && last !== undefined) see(pgTimestampToUnixMillis(last));
+  }
+  for (const { commitTime } of known.values()) {
+    const ms = commitTime === null ? Number.NaN : Date.parse(commitTime);
+    if (Number.isFinite(ms)) see(ms);
+  }
+  return newest;
 }
 
 /** Not longer than this on recording a failure in one target (it may be the one that is down). */

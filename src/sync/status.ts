@@ -3,6 +3,7 @@ import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { slotInfo, type SlotInfo } from '../pg/replication/slot.js';
 import type { Routing } from '../routing/model.js';
 import { SyncState, type SyncStopError } from './state.js';
+import { statusLag, type RecordedTarget } from './status-lag.js';
 
 export interface TargetSyncStatus {
   database: string;
@@ -14,8 +15,13 @@ export interface TargetSyncStatus {
   updatedAt: string | null;
   /** Monolith WAL position − appliedLsn, in bytes. */
   lagBytes: number | null;
-  /** now − commitTime when lagBytes > 0 (an upper bound of the apply delay), else 0. */
+  /**
+   * How long ago the monolith committed the oldest transaction not applied here; 0 when everything
+   * it committed is applied; null when unknown (see status-lag.ts and docs/sync.md).
+   */
   lagSeconds: number | null;
+  /** false: lagSeconds is an upper bound, not the exact age of the oldest missing transaction. */
+  lagExact: boolean;
   holds: { lsn: string; requestedBy: string; reached: boolean; error: string | null }[];
 }
 
@@ -55,6 +61,7 @@ export async function readSyncStatus(routing: Routing): Promise<SyncStatus> {
         parseLsn((await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn),
       );
   const targets: TargetSyncStatus[] = [];
+  const recorded: RecordedTarget[] = [];
   let lastError: SyncStopError | null = null;
   for (const service of routing.services) {
     targets.push(
@@ -68,6 +75,7 @@ export async function readSyncStatus(routing: Routing): Promise<SyncStatus> {
             updatedAt: null,
             lagBytes: null,
             lagSeconds: null,
+            lagExact: false,
             holds: [],
           };
         }
@@ -75,14 +83,20 @@ export async function readSyncStatus(routing: Routing): Promise<SyncStatus> {
         const holds = await state.readHolds(client);
         const stopped = await state.readSyncError(client);
         if (stopped && (!lastError || stopped.at > lastError.at)) lastError = stopped;
-        const lagBytes = serverLsn > position.lsn ? Number(serverLsn - position.lsn) : 0;
+        recorded.push({
+          database: service.database,
+          appliedLsn: position.lsn,
+          commitAgeSeconds: position.commitAgeSeconds,
+          recorded: await state.readRecordedLag(client),
+        });
         return {
           database: service.database,
           appliedLsn: formatLsn(position.lsn),
           commitTime: position.commitTime,
           updatedAt: position.updatedAt,
-          lagBytes,
-          lagSeconds: lagBytes === 0 ? 0 : Math.max(0, position.commitAgeSeconds ?? 0),
+          lagBytes: serverLsn > position.lsn ? Number(serverLsn - position.lsn) : 0,
+          lagSeconds: null,
+          lagExact: false,
           holds: holds.map((h) => ({
             lsn: formatLsn(h.lsn),
             requestedBy: h.requestedBy,
@@ -92,6 +106,11 @@ export async function readSyncStatus(routing: Routing): Promise<SyncStatus> {
         };
       }),
     );
+  }
+  const lags = await statusLag(routing, slot, serverLsn, recorded);
+  for (const target of targets) {
+    const lag = lags.get(target.database);
+    if (lag) Object.assign(target, { lagSeconds: lag.seconds, lagExact: lag.exact });
   }
   return {
     migration: names.migration,

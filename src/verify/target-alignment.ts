@@ -3,6 +3,7 @@ import { withClient } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { quoteQualified } from '../pg/quote.js';
 import { slotInfo, type SlotInfo } from '../pg/replication/slot.js';
+import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing, ServiceRoute, TableRoute } from '../routing/model.js';
 import { acquireMigrationLock, type MigrationLock } from '../state/migration-lock.js';
 import { requestHold } from '../sync/hold-request.js';
@@ -217,13 +218,23 @@ async function checkPositions(ctx: AlignmentContext, lsn: Lsn): Promise<void> {
     ),
   }));
   const upTo = windows.reduce((m, w) => (w.to > m ? w.to : m), lsn);
-  const findings = await withClient(ctx.routing.sourceUrl, (c) =>
-    peekRelevantCommits(c, names.slot, names.publication, upTo, windows),
-  ).catch(async (error: unknown) => {
-    // A checkpoint may invalidate the slot (max_slot_wal_keep_size) or someone drop it meanwhile.
-    const now = await slotInfo(ctx.routing.sourceUrl, names.slot);
-    throw !now.exists || now.walStatus === 'lost' ? slotLost(ctx, now) : error;
-  });
+  const peek = () =>
+    withClient(ctx.routing.sourceUrl, (c) =>
+      peekRelevantCommits(c, names.slot, names.publication, upTo, windows),
+    );
+  let findings: Awaited<ReturnType<typeof peek>> | undefined;
+  for (let attempt = 1; !findings; attempt++) {
+    try {
+      findings = await peek();
+    } catch (error) {
+      // A checkpoint may invalidate the slot (max_slot_wal_keep_size) or someone drop it meanwhile.
+      const now = await slotInfo(ctx.routing.sourceUrl, names.slot);
+      if (!now.exists || now.walStatus === 'lost') throw slotLost(ctx, now);
+      // carve status reads the slot for a moment (lag of a stopped sync): wait for it.
+      if (sqlStateOf(error) !== SqlState.objectInUse || attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
   if (findings.length) {
     throw new CarveError(
       'VERIFY_TARGETS_BEHIND',
