@@ -28,15 +28,13 @@ export function numberFlag(flag: string, value: string, range: NumberRange): num
     (!range.integer || Number.isInteger(n));
   if (!fits) {
     const kind = range.integer ? 'an integer' : 'a number';
-    const lower = range.aboveMin ? `above ${range.min}` : `from ${range.min}`;
-    throw new CarveError(
-      'USAGE',
-      `${flag} must be ${kind} ${lower} to ${range.max}, got ${JSON.stringify(value)}`,
-      {
-        details: { flag, value, min: range.min, max: range.max, integer: range.integer === true },
-        hint: `e.g. ${flag} ${range.example ?? String(range.max >= 1 && range.min < 1 ? 1 : range.min)}`,
-      },
-    );
+    const bounds = range.aboveMin
+      ? `greater than ${range.min} and at most ${range.max}`
+      : `from ${range.min} to ${range.max}`;
+    throw new CarveError('USAGE', `${flag} must be ${kind} ${bounds}, got ${JSON.stringify(value)}`, {
+      details: { flag, value, min: range.min, max: range.max, integer: range.integer === true },
+      hint: `e.g. ${flag} ${range.example ?? String(range.max >= 1 && range.min < 1 ? 1 : range.min)}`,
+    });
   }
   return n;
 }
