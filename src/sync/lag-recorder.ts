@@ -51,6 +51,7 @@ export class LagRecorder {
         client = await connect(service.url, {
           applicationName: `${this.applicationName} lag`,
           connectTimeoutMs: 5000,
+          statementTimeoutMs: 5000,
         });
         if (this.closed) {
           await client.end();

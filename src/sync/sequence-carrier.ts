@@ -193,6 +193,7 @@ export class SequenceCarrier {
       client = await connect(parsed.toString(), {
         applicationName: `${this.applicationName} sequences`,
         connectTimeoutMs: 5000,
+        statementTimeoutMs: 10_000, // a pass must not hang on a locked sequence
       });
       this.clients.set(url, client);
     }
