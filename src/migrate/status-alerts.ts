@@ -60,7 +60,7 @@ export function slotAlerts(routing: Routing, input: SlotAlertInput): StatusAlert
       message: `Replication slot ${name} keeps more WAL than max_slot_wal_keep_size allows (wal_status = unreserved): the monolith's next checkpoint removes WAL it still needs, and then streaming cannot resume`,
       hint: input.running
         ? 'carve sync is running but too far behind: give it room now (raise max_slot_wal_keep_size on the monolith and reload), or lower the write load until it catches up.'
-        : 'Start carve sync --plan <plan> now, so it consumes that WAL before the next checkpoint (or raise max_slot_wal_keep_size on the monolith and reload).',
+        : 'Start carve sync --plan <plan> now and keep it running until carve status no longer reports this: the slot releases WAL only as the stream passes the snapshot records the monolith writes about every 15 s (or raise max_slot_wal_keep_size on the monolith and reload).',
       details: { slot: name, walStatus: slot.walStatus, retainedWalBytes: slot.retainedWalBytes },
     });
   }

@@ -5,8 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { withClient } from '../../src/pg/connect.js';
-import { runCarve } from '../support/carve-cli.js';
-import { createDatabase, useCluster } from '../support/cluster.js';
+import { runCarve, spawnCarve } from '../support/carve-cli.js';
+import { createDatabase, useCluster, waitFor } from '../support/cluster.js';
 
 /**
  * `carve status` and `carve verify` when the migration's slot is lost for real: WAL past
@@ -56,12 +56,14 @@ async function walStatus(): Promise<string | null> {
 }
 
 /** Write WAL past max_slot_wal_keep_size (several segment switches) without a checkpoint. */
+let nextId = 10_000;
 async function outgrowSlot(): Promise<void> {
   await withClient(sourceUrl, async (c) => {
     for (let i = 0; i < 4; i++) {
-      await c.query(
-        `INSERT INTO items SELECT g, 'more' FROM generate_series(${10_000 * (i + 1)}, ${10_000 * (i + 1) + 500}) g`,
-      );
+      await c.query(`INSERT INTO items SELECT g, 'more' FROM generate_series($1::int, $1::int + 500) g`, [
+        nextId,
+      ]);
+      nextId += 1000;
       await c.query('SELECT pg_switch_wal()');
     }
   });
@@ -99,7 +101,25 @@ describe('carve status on a lost slot', () => {
     expect(unreserved.code).toBe(5);
     expect(unreserved.status.alerts[0]).toMatchObject({ code: 'SLOT_WAL_UNRESERVED', severity: 'error' });
 
-    // The checkpoint invalidates it.
+    // Its hint, followed: a sync runs until status no longer reports it (the slot releases WAL as
+    // the stream passes the monolith's periodic snapshot records); a checkpoint then keeps the slot.
+    const follower = spawnCarve(['sync', '--plan', planFile]);
+    await waitFor(async () => (await status()).status.alerts.length === 0, {
+      timeoutMs: 90_000,
+      intervalMs: 1000,
+      what: 'the running sync to release the WAL',
+    });
+    follower.child.kill('SIGINT');
+    expect((await follower.done).code).toBe(0);
+    await withClient(sourceUrl, (c) => c.query('CHECKPOINT'));
+    expect(await walStatus()).not.toBe('lost');
+    const kept = await status();
+    expect(kept.code, JSON.stringify(kept.status.alerts)).toBe(0);
+    expect(kept.status.phase).toBe('verified');
+
+    // Not followed: the checkpoint invalidates it.
+    await outgrowSlot();
+    expect(await walStatus()).toBe('unreserved');
     await withClient(sourceUrl, (c) => c.query('CHECKPOINT'));
     expect(await walStatus()).toBe('lost');
     const lost = await status();
