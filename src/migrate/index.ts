@@ -32,7 +32,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
   };
   const aborted = () => options.signal?.aborted === true;
 
-  const before = await readMigrationStatus(routing);
+  const before = await readMigrationStatus(routing, { lagSeconds: false });
   const resumedFrom = before.phase === 'not-provisioned' && !before.copy ? null : before.phase;
   emit({
     type: 'migrate-started',

@@ -82,6 +82,8 @@ export interface MigrationStatus {
 export interface StatusOptions {
   /** Warn when the slot keeps more WAL than this while no sync runs (default 1 GiB). */
   walWarnBytes?: number;
+  /** Work out lag seconds (default true; may read the slot for a few seconds when no sync runs). */
+  lagSeconds?: boolean;
 }
 
 interface DatabaseState {
@@ -179,7 +181,9 @@ export async function readMigrationStatus(
   };
   const recorded = databases.filter((d) => d.migration);
   const copy = recorded.length ? copyProgress(routing, databases) : null;
-  const sync = copy?.finished ? { ...(await readSyncStatus(routing)), running: false } : null;
+  const sync = copy?.finished
+    ? { ...(await readSyncStatus(routing, { lagSeconds: options.lagSeconds })), running: false }
+    : null;
   if (sync) sync.running = sync.slot.active;
   const verify = latestVerify(databases);
   const slot = sync ? sync.slot : copy ? await readSlotStatus(routing) : null;

@@ -51,7 +51,10 @@ export interface SyncStatus {
  * Positions and lag as recorded in the databases, without a running sync (for `carve status`):
  * the monolith's WAL position and slot, and each target's apply_position and holds. Reads only.
  */
-export async function readSyncStatus(routing: Routing): Promise<SyncStatus> {
+export async function readSyncStatus(
+  routing: Routing,
+  options: { lagSeconds?: boolean } = {},
+): Promise<SyncStatus> {
   const { names } = routing;
   const state = new SyncState(names.stateSchema, names.migration);
   const slot = await slotInfo(routing.sourceUrl, names.slot);
@@ -107,7 +110,8 @@ export async function readSyncStatus(routing: Routing): Promise<SyncStatus> {
       }),
     );
   }
-  const lags = await statusLag(routing, slot, serverLsn, recorded);
+  // Lag seconds may read the slot (up to a few seconds): only for those who show them.
+  const lags = options.lagSeconds === false ? new Map() : await statusLag(routing, slot, serverLsn, recorded);
   for (const target of targets) {
     const lag = lags.get(target.database);
     if (lag) Object.assign(target, { lagSeconds: lag.seconds, lagExact: lag.exact });
