@@ -5,6 +5,7 @@ import { CarveError } from '../errors.js';
 import { createPostLoadObjects } from '../provision/post-load.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { createCopyReporter, renderCopySummary } from './copy-progress.js';
+import { createCliHub } from './event-hub.js';
 import { ExitCode, reportAndExit } from './exit.js';
 import { jsonLine } from './format.js';
 import { exitOnPlanProblems } from './plan.js';
@@ -50,6 +51,8 @@ export function registerCopyCommand(program: Command): void {
           const chunkMb = parsePositiveNumber('--chunk-size', options.chunkSize);
           const { routing } = await prepareRouting(options.plan);
           const reporter = createCopyReporter({ json: options.json === true });
+          const hub = createCliHub();
+          hub.on('copy', reporter.onEvent);
           const signal = abortOnSignals();
           let result;
           try {
@@ -60,7 +63,7 @@ export function registerCopyCommand(program: Command): void {
               chunkBytes:
                 chunkMb === undefined ? undefined : Math.max(8192, Math.round(chunkMb * 1024 * 1024)),
               buildIndexes: buildIndexesWithProvision,
-              onEvent: reporter.onEvent,
+              onEvent: hub.emitter('copy'),
               signal,
             });
           } finally {

@@ -3,6 +3,7 @@ import { DEFAULT_DEMO_RATE, DEFAULT_DEMO_SCALE, runDemo, type DemoEvent } from '
 import type { LoadReport } from '../demo/load/load-types.js';
 import { buildIndexesWithProvision } from './copy.js';
 import { demoFlag } from './demo-flags.js';
+import { createCliHub } from './event-hub.js';
 import { ExitCode, reportAndExit } from './exit.js';
 import { formatCount, formatSeconds, jsonLine } from './format.js';
 import { createMigratePrinter } from './migrate.js';
@@ -74,6 +75,8 @@ export function attachDemoRunAction(demo: Command): void {
                 break;
             }
           };
+          const hub = createCliHub<{ demo: DemoEvent }>();
+          hub.on('demo', onEvent);
           const result = await runDemo({
             scale,
             loadRate: rate,
@@ -81,7 +84,7 @@ export function attachDemoRunAction(demo: Command): void {
             jobs,
             keep: options.keep === true,
             buildIndexes: buildIndexesWithProvision,
-            onEvent,
+            onEvent: hub.emitter('demo'),
             signal: abortOnSignals(),
           }).finally(() => migratePrinter.stop());
           if (json)

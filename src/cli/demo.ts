@@ -6,6 +6,7 @@ import { seedMonolith, type SeedEvent, type SeedReport } from '../demo/seed/seed
 import { CarveError } from '../errors.js';
 import { redactUrl } from '../pg/connect.js';
 import { demoFlag, demoFlags } from './demo-flags.js';
+import { createCliHub } from './event-hub.js';
 import { ExitCode, reportAndExit } from './exit.js';
 import { formatBytes, formatCount, formatSeconds, jsonLine, renderTable } from './format.js';
 import { abortOnSignals } from './signals.js';
@@ -62,12 +63,14 @@ function registerSeed(demo: Command): void {
           const seed = demoFlag('seed', options.seed) ?? 1;
           const connections = demoFlag('connections', options.connections);
           const printer = seedPrinter(options.json === true);
+          const hub = createCliHub<{ seed: SeedEvent }>();
+          hub.on('seed', printer.onEvent);
           const report = await seedMonolith({
             url: options.source,
             scale,
             seed,
             connections,
-            onEvent: printer.onEvent,
+            onEvent: hub.emitter('seed'),
             signal: abortOnSignals(),
           }).finally(() => printer.stop());
           if (options.json) process.stdout.write(jsonLine({ type: 'report', report }));

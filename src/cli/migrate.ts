@@ -4,6 +4,7 @@ import { migrate } from '../migrate/index.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { buildIndexesWithProvision, parsePositiveNumber } from './copy.js';
 import { createCopyReporter } from './copy-progress.js';
+import { createCliHub } from './event-hub.js';
 import { ExitCode, reportAndExit } from './exit.js';
 import { formatSeconds, jsonLine } from './format.js';
 import { renderMigrateReport } from './migrate-report.js';
@@ -35,6 +36,7 @@ export function registerMigrateCommand(program: Command): void {
           const prepared = await prepareRouting(options.plan);
           const signal = abortOnSignals();
           const printer = createMigratePrinter(options.json === true);
+          const hub = createCliHub();
           const report = await migrate({
             prepared,
             buildIndexes: buildIndexesWithProvision,
@@ -42,6 +44,7 @@ export function registerMigrateCommand(program: Command): void {
             chunkBytes: chunkMb === undefined ? undefined : Math.round(chunkMb * 1024 * 1024),
             secretsDir: options.secretsDir,
             follow: options.follow === true,
+            events: hub,
             onEvent: printer.onEvent,
             signal,
           }).finally(() => printer.stop());
@@ -114,6 +117,7 @@ export function createMigratePrinter(json: boolean, extraReport: () => [string, 
             out(`  added column ${e.column} to ${e.table} in ${e.database}\n`);
           else if (e.type === 'sequences-failed')
             out(`  warning: sequences not moved: ${e.error.code} ${e.error.message}\n`);
+          else if (e.type === 'partition-added') out(`  created partition ${e.table} in ${e.database}\n`);
           break;
         }
         case 'verify': {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { startSync } from '../sync/index.js';
 import type { SyncEvent, TargetLag } from '../sync/events.js';
+import { createCliHub } from './event-hub.js';
 import { ExitCode, reportAndExit } from './exit.js';
 import { formatBytes, formatCount, formatLag, jsonLine } from './format.js';
 import { exitOnPlanProblems } from './plan.js';
@@ -22,10 +23,12 @@ export function registerSyncCommand(program: Command): void {
           json: options.json === true,
           tty: process.stdout.isTTY === true,
         });
+        const hub = createCliHub();
+        hub.on('sync', printer.onEvent);
         const engine = await startSync({
           routing,
           untilCaughtUp: options.untilCaughtUp === true,
-          onEvent: printer.onEvent,
+          onEvent: hub.emitter('sync'),
           signal,
         });
         const result = await engine.done.finally(() => printer.stop());
@@ -92,6 +95,9 @@ function createSyncPrinter(options: { json: boolean; tty: boolean }) {
           return;
         case 'column-added':
           say(`added column ${event.column} ${event.columnType} to ${event.table} in ${event.database}`);
+          return;
+        case 'partition-added':
+          say(`created partition ${event.table} in ${event.database} (new on the monolith)`);
           return;
         case 'hold-reached':
         case 'hold-released':

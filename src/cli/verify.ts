@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { quoteQualified } from '../pg/quote.js';
 import { CarveError, isCarveError } from '../errors.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { verify } from '../verify/index.js';
 import type { VerifyEvent, VerifyResult } from '../verify/events.js';
 import { parsePositiveNumber } from './copy.js';
+import { createCliHub } from './event-hub.js';
 import { ExitCode, reportAndExit } from './exit.js';
 import { formatCount, jsonLine, renderTable } from './format.js';
 import { exitOnPlanProblems } from './plan.js';
@@ -79,6 +81,8 @@ async function run(options: VerifyCliOptions): Promise<void> {
     .filter(Boolean);
   const { routing } = await prepareRouting(options.plan);
   const signal = abortOnSignals();
+  const hub = createCliHub();
+  if (!options.json) hub.on('verify', progress);
   const result = await verify({
     routing,
     ...(tables?.length ? { tables } : {}),
@@ -89,7 +93,7 @@ async function run(options: VerifyCliOptions): Promise<void> {
     catchUp: options.catchUp === true,
     alignment: options.assumeStatic ? 'assume-static' : 'auto',
     sequences: (options.sequences ?? 'auto') as 'auto' | 'strict' | 'advisory',
-    onEvent: options.json ? undefined : progress,
+    onEvent: hub.emitter('verify'),
     signal,
   });
   if (options.json) process.stdout.write(jsonLine(result));
@@ -183,6 +187,21 @@ export function renderVerifySummary(result: VerifyResult, showKeys = 10): string
       `  ${s.database}: ${s.sequence} next ${s.next} ≤ max(${s.table.name}.${s.column}) ${s.max}${s.failing ? '' : ' (advisory: the running sync moves sequences every few seconds and when it stops)'}`,
     );
     if (s.failing && s.repairSql) out.push(`    → in ${s.database} run: ${s.repairSql}`);
+  }
+  for (const t of result.tables.filter((x) => x.partitions)) {
+    const q = (r: { schema: string; name: string }) => quoteQualified(r.schema, r.name);
+    out.push('', `${t.database}.${t.target.name}: partitions differ from the monolith's`);
+    for (const p of t.partitions!.onlyInTarget) {
+      out.push(
+        `  ${p.schema}.${p.name} is no partition of ${t.source.schema}.${t.source.name} on the monolith (detached there?)`,
+        `    → to match: ALTER TABLE ${q(t.target)} DETACH PARTITION ${q(p)}; in ${t.database}, then verify again`,
+      );
+    }
+    for (const p of t.partitions!.onlyInMonolith) {
+      out.push(
+        `  ${p.schema}.${p.name} is a partition on the monolith only: carve provision (run again) creates it; rows it held when attached were not streamed — copy them, or copy the table again`,
+      );
+    }
   }
   for (const t of result.tables.filter((x) => x.status === 'differs')) {
     out.push(

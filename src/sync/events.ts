@@ -1,8 +1,11 @@
 import type { CarriedSequence } from './sequence-carrier.js';
 
-/** Per-target progress, as in `lag` events and readSyncStatus(). LSNs are PostgreSQL text (`16/B374D848`). */
+/** Per-sink progress, as in `lag` events and readSyncStatus(). LSNs are PostgreSQL text (`16/B374D848`). */
 export interface TargetLag {
+  /** The service database, or the name of another sink (SyncOptions.sinks). */
   database: string;
+  /** 'applier' for a service database, the sink's kind otherwise. */
+  kind: string;
   /** Durable applied position: every source transaction committing before it is in this database. */
   appliedLsn: string;
   /** Source commit time of the last applied transaction (ISO), null before the first. */
@@ -66,6 +69,8 @@ export type SyncEvent =
       latenciesMs?: number[];
     }
   | { type: 'column-added'; database: string; table: string; column: string; columnType: string }
+  /** A partition created or attached on the monolith after provision, created in the target. */
+  | { type: 'partition-added'; database: string; table: string }
   | { type: 'hold-reached'; database: string; lsn: string }
   | { type: 'hold-released'; database: string; lsn: string }
   | { type: 'hold-failed'; database: string; lsn: string; error: string }

@@ -1,3 +1,4 @@
+import { sameTable, type TableRef } from '../catalog/model.js';
 import { CarveError } from '../errors.js';
 import type { Lsn } from '../pg/lsn.js';
 import type { PgTimestamp } from '../pg/replication/pg-time.js';
@@ -6,34 +7,59 @@ import { routesForSource, type Routing } from '../routing/model.js';
 import { decodePgoutput, RelationCache } from './pgoutput/index.js';
 import type { RelationMessage, TruncateMessage } from './pgoutput/messages.js';
 import { routeChange, type RoutedChange } from './route-change.js';
-import { keyOf, planRelation, type AddedColumn, type RelationPlan } from './route-plan.js';
-import type { ApplyItem } from './apply-queue.js';
+import {
+  keyOf,
+  partitionRootOf,
+  planRelation,
+  renderPartitionChain,
+  type AddedColumn,
+  type PartitionLevel,
+  type RelationPlan,
+  type RoutePlan,
+} from './route-plan.js';
+import type { ApplyItem, TransactionOrigin } from './apply-queue.js';
+import type { Sink } from './sink.js';
 
-/** The part of an applier the dispatcher feeds. */
-export interface DispatchTarget {
-  readonly database: string;
-  readonly skipBelow: Lsn;
+/** The part of a sink the dispatcher feeds. */
+export type DispatchTarget = Pick<Sink, 'name' | 'skipBelow' | 'unapplied' | 'accepts'> & {
   readonly queue: { push(item: ApplyItem): void; readonly full: boolean; waitForSpace(): Promise<void> };
-  readonly unapplied: PgTimestamp[];
-}
+};
 
 export interface DispatchHooks {
   /** format_type(oid, typmod) on the monolith, for a column sync adds. */
   resolveType(typeOid: number, typeMod: number): Promise<string>;
+  /**
+   * The partition's ancestry on the monolith below its root, parents first (empty when the
+   * relation is no partition any more), so a partition the target lacks can be created there.
+   */
+  partitionChain(relationId: number): Promise<PartitionLevel[]>;
 }
 
 /**
- * Decodes the stream and hands each target its share, in commit order: begin/changes/commit for
- * the transactions that touch it (and are not already applied there), `advance` for the rest.
- * Changes are handed over as they arrive (pgoutput protocol 1 sends a transaction only once it has
- * committed), so a huge transaction never has to fit in memory.
+ * Decodes the stream and hands each sink its share, in commit order: begin/changes/commit for
+ * the transactions that touch it (and are not already delivered there), `advance` for the rest.
+ * A routed change goes to every sink that accepts its route (the applier of the route's database,
+ * a publisher of every route …); the same object is handed to each, read-only. Changes are handed
+ * over as they arrive (pgoutput protocol 1 sends a transaction only once it has committed), so a
+ * huge transaction never has to fit in memory.
  */
 export class StreamDispatcher {
   private readonly relations = new Map<number, RelationPlan>();
   private readonly cache = new RelationCache();
-  private readonly byDatabase: Map<string, DispatchTarget>;
-  private txn: { commitLsn: Lsn; commitTime: PgTimestamp; touched: Set<DispatchTarget> } | null = null;
+  /** Sinks accepting each route plan (asked once per plan). */
+  private readonly sinksByPlan = new Map<RoutePlan, DispatchTarget[]>();
+  private txn: {
+    xid: number;
+    commitLsn: Lsn;
+    commitTime: PgTimestamp;
+    origin: TransactionOrigin | null;
+    touched: Set<DispatchTarget>;
+  } | null = null;
   private readonly routed: RoutedChange[] = [];
+  /** The routed table of the Relation message just before (Type messages aside), for partitionRootOf. */
+  private previousRelation: TableRef | undefined;
+  /** Partitions whose presence in the target was ensured in this session. */
+  private readonly ensuredPartitions = new Set<number>();
   /** End of the last commit handed over. */
   lastCommitEnd: Lsn = 0n;
   changesReceived = 0;
@@ -44,9 +70,7 @@ export class StreamDispatcher {
     /** Columns added by sync in this run, per source table: survive reconnects. */
     private readonly extraColumns: Map<string, Map<string, string>>,
     private readonly hooks: DispatchHooks,
-  ) {
-    this.byDatabase = new Map(targets.map((t) => [t.database, t]));
-  }
+  ) {}
 
   get inTransaction(): boolean {
     return this.txn !== null;
@@ -61,9 +85,20 @@ export class StreamDispatcher {
         continue;
       }
       const decoded = decodePgoutput(message.payload);
+      if (decoded.tag !== 'relation' && decoded.tag !== 'type') this.previousRelation = undefined;
       switch (decoded.tag) {
         case 'begin':
-          this.txn = { commitLsn: decoded.finalLsn, commitTime: decoded.commitTime, touched: new Set() };
+          this.txn = {
+            xid: decoded.xid,
+            commitLsn: decoded.finalLsn,
+            commitTime: decoded.commitTime,
+            origin: null,
+            touched: new Set(),
+          };
+          break;
+        case 'origin':
+          // Right after Begin, before any change: every sink's begin item carries it.
+          if (this.txn) this.txn.origin = { name: decoded.name, lsn: decoded.originLsn };
           break;
         case 'commit':
           for (const target of this.targets) {
@@ -91,7 +126,10 @@ export class StreamDispatcher {
           if (!plan) this.cache.require(decoded.relationId); // throws PGOUTPUT_UNKNOWN_RELATION
           this.routed.length = 0;
           routeChange(plan!, decoded, this.routed);
-          for (const change of this.routed) this.hand(change.plan.database, change);
+          for (const change of this.routed) {
+            const sinks = this.sinksByPlan.get(change.plan) ?? this.sinksFor(change.plan);
+            for (const sink of sinks) this.hand(sink, change);
+          }
           this.changesReceived++;
           break;
         }
@@ -108,19 +146,30 @@ export class StreamDispatcher {
             },
           );
         default:
-          break; // type, origin and logical messages carry nothing to apply
+          break; // type and logical messages carry nothing to apply
       }
     }
     for (const target of this.targets) if (target.queue.full) await target.queue.waitForSpace();
   }
 
-  private hand(database: string, item: ApplyItem): void {
-    const target = this.byDatabase.get(database)!;
+  private sinksFor(plan: RoutePlan): DispatchTarget[] {
+    const sinks = this.targets.filter((t) => t.accepts(plan.route));
+    this.sinksByPlan.set(plan, sinks);
+    return sinks;
+  }
+
+  private hand(target: DispatchTarget, item: ApplyItem): void {
     const txn = this.txn!;
-    if (txn.commitLsn < target.skipBelow) return; // applied there before this session
+    if (txn.commitLsn < target.skipBelow) return; // delivered there before this session
     if (!txn.touched.has(target)) {
       txn.touched.add(target);
-      target.queue.push({ kind: 'begin', commitLsn: txn.commitLsn, commitTime: txn.commitTime });
+      target.queue.push({
+        kind: 'begin',
+        xid: txn.xid,
+        commitLsn: txn.commitLsn,
+        commitTime: txn.commitTime,
+        origin: txn.origin,
+      });
       target.unapplied.push(txn.commitTime);
     }
     target.queue.push(item);
@@ -129,7 +178,12 @@ export class StreamDispatcher {
   private async onRelation(relation: RelationMessage): Promise<void> {
     const diff = this.cache.set(relation);
     const table = `${relation.schema}.${relation.name}`;
-    if (diff && !diff.identical) {
+    // A partition's Relation follows its root's; its changes arrive as the root's, whose Relation
+    // message carries every schema change, so a renamed or retyped partition says nothing new.
+    const partitionOf = partitionRootOf(relation, this.routing, this.previousRelation);
+    this.previousRelation = partitionOf ? undefined : { schema: relation.schema, name: relation.name };
+    if (partitionOf) await this.ensurePartition(relation, partitionOf);
+    if (diff && !diff.identical && !partitionOf) {
       // Drops, additions and type changes are judged against the routing by planRelation; only a
       // rename, or a type modifier change (varchar(10) → varchar(20)) of a routed column, shows
       // nowhere else.
@@ -152,21 +206,41 @@ export class StreamDispatcher {
         );
       }
     }
-    let result = planRelation(relation, this.routing, this.extraColumns);
+    let result = planRelation(relation, this.routing, this.extraColumns, partitionOf);
     if (result.kind === 'add-columns') {
       for (const column of result.columns) await this.addColumn(column);
-      result = planRelation(relation, this.routing, this.extraColumns);
+      result = planRelation(relation, this.routing, this.extraColumns, partitionOf);
       if (result.kind !== 'plan') throw new Error(`columns of ${table} could not be added`);
     }
     this.relations.set(relation.relationId, result.plan);
   }
 
+  /**
+   * A partition created or attached on the monolith after provision is created in the owner's
+   * database before the changes that need it (idempotent: only a missing table is created).
+   */
+  private async ensurePartition(relation: RelationMessage, root: TableRef): Promise<void> {
+    if (this.ensuredPartitions.has(relation.relationId)) return;
+    this.ensuredPartitions.add(relation.relationId);
+    const owner = planRelationOwner(this.routing, { table: root });
+    const chain = await this.hooks.partitionChain(relation.relationId);
+    // Moved under another table since this transaction: nothing to create for this one.
+    if (chain.length === 0 || !sameTable(chain[0]!.parent, root)) return;
+    const partitions = renderPartitionChain(owner, chain);
+    // Idempotent (only a missing table is created); sinks other than the owner's applier may ignore it.
+    for (const target of this.targets) {
+      if (target.accepts(owner)) target.queue.push({ kind: 'add-partitions', partitions });
+    }
+  }
+
   private async addColumn(column: AddedColumn): Promise<void> {
     const type = await this.hooks.resolveType(column.typeOid, column.typeMod);
-    const plan = planRelationOwner(this.routing, column);
-    const target = this.byDatabase.get(plan.database)!;
+    const owner = planRelationOwner(this.routing, column);
     // Idempotent (ADD COLUMN IF NOT EXISTS), so it is handed over even where this transaction is skipped.
-    target.queue.push({ kind: 'add-column', table: plan.target, column: column.column, type });
+    for (const target of this.targets) {
+      if (target.accepts(owner))
+        target.queue.push({ kind: 'add-column', table: owner.target, column: column.column, type });
+    }
     const key = keyOf(column.table);
     let extras = this.extraColumns.get(key);
     if (!extras) this.extraColumns.set(key, (extras = new Map()));
@@ -174,7 +248,7 @@ export class StreamDispatcher {
   }
 
   private onTruncate(message: TruncateMessage): void {
-    const byTarget = new Map<string, ApplyItem & { kind: 'truncate' }>();
+    const byTarget = new Map<DispatchTarget, ApplyItem & { kind: 'truncate' }>();
     for (const relationId of message.relationIds) {
       const plan = this.relations.get(relationId);
       if (!plan) {
@@ -182,17 +256,19 @@ export class StreamDispatcher {
         continue;
       }
       for (const route of plan.routes) {
-        let item = byTarget.get(route.database);
-        if (!item) byTarget.set(route.database, (item = { kind: 'truncate', tables: [], plans: [] }));
-        item.tables.push(route.route.target);
-        item.plans.push(route);
+        for (const target of this.sinksByPlan.get(route) ?? this.sinksFor(route)) {
+          let item = byTarget.get(target);
+          if (!item) byTarget.set(target, (item = { kind: 'truncate', tables: [], plans: [] }));
+          item.tables.push(route.route.target);
+          item.plans.push(route);
+        }
       }
     }
-    for (const [database, item] of byTarget) this.hand(database, item);
+    for (const [target, item] of byTarget) this.hand(target, item);
   }
 }
 
-function planRelationOwner(routing: Routing, column: AddedColumn) {
+function planRelationOwner(routing: Routing, column: Pick<AddedColumn, 'table'>) {
   const owner = routing.routes.find(
     (r) =>
       r.kind === 'owned' && r.source.schema === column.table.schema && r.source.name === column.table.name,
