@@ -5,9 +5,8 @@ import { CarveError } from '../errors.js';
 import { createPostLoadObjects } from '../provision/post-load.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { createCopyReporter, renderCopySummary } from './copy-progress.js';
-import { ExitCode, reportAndExit } from './exit.js';
 import { jsonLine } from './format.js';
-import { exitOnPlanProblems } from './plan.js';
+import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 export const buildIndexesWithProvision: IndexBuilder = async (routing, service, jobs) => {
@@ -38,14 +37,8 @@ export function registerCopyCommand(program: Command): void {
     .option('--chunk-size <MB>', 'target size of a chunk in MB (default 128)')
     .option('--json', 'one JSON line per event, and a JSON summary')
     .action(
-      async (options: {
-        plan: string;
-        jobs?: string;
-        resume?: boolean;
-        chunkSize?: string;
-        json?: boolean;
-      }) => {
-        try {
+      (options: { plan: string; jobs?: string; resume?: boolean; chunkSize?: string; json?: boolean }) =>
+        runCommand(options, async () => {
           const jobs = parsePositiveNumber('--jobs', options.jobs);
           const chunkMb = parsePositiveNumber('--chunk-size', options.chunkSize);
           const { routing } = await prepareRouting(options.plan);
@@ -76,12 +69,8 @@ export function registerCopyCommand(program: Command): void {
             process.stderr.write(
               `carve: the copy is incomplete (${result.failed.length} chunk(s) failed${signal.aborted ? ', interrupted' : ''}); run \`carve copy --plan ${options.plan} --resume\` to finish it.\n`,
             );
-            process.exit(ExitCode.incomplete);
+            return { exit: 'incomplete' };
           }
-        } catch (error) {
-          exitOnPlanProblems(error, options.json);
-          reportAndExit(error);
-        }
-      },
+        }),
     );
 }

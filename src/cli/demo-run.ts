@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { DEFAULT_DEMO_RATE, DEFAULT_DEMO_SCALE, runDemo, type DemoEvent } from '../demo/run-demo.js';
 import type { LoadReport } from '../demo/load/load-types.js';
 import { buildIndexesWithProvision, parsePositiveNumber } from './copy.js';
-import { ExitCode, reportAndExit } from './exit.js';
 import { formatCount, formatSeconds, jsonLine } from './format.js';
 import { createMigratePrinter } from './migrate.js';
+import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 /** `carve demo` with no subcommand: the whole CareSync migration on throwaway clusters. */
@@ -20,15 +20,15 @@ export function attachDemoRunAction(demo: Command): void {
     .option('--keep', 'leave both clusters running and print how to reach them')
     .option('--json', 'one JSON line per event, then the report')
     .action(
-      async (options: {
+      (options: {
         scale?: string;
         rate?: string;
         seed?: string;
         jobs?: string;
         keep?: boolean;
         json?: boolean;
-      }) => {
-        try {
+      }) =>
+        runCommand(options, async () => {
           const scale = parsePositiveNumber('--scale', options.scale);
           const rate = parsePositiveNumber('--rate', options.rate);
           const seed = parsePositiveNumber('--seed', options.seed);
@@ -114,13 +114,8 @@ export function attachDemoRunAction(demo: Command): void {
               ].join('\n'),
             );
           }
-          process.exit(
-            result.report.ok ? ExitCode.ok : result.report.verify ? ExitCode.mismatch : ExitCode.incomplete,
-          );
-        } catch (error) {
-          reportAndExit(error);
-        }
-      },
+          return { exit: result.report.ok ? 'ok' : result.report.verify ? 'mismatch' : 'incomplete' };
+        }),
     );
 }
 

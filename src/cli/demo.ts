@@ -6,8 +6,8 @@ import { parseDuration } from '../demo/load/duration.js';
 import { seedMonolith, type SeedEvent, type SeedReport } from '../demo/seed/seed-monolith.js';
 import { CarveError } from '../errors.js';
 import { redactUrl } from '../pg/connect.js';
-import { ExitCode, reportAndExit } from './exit.js';
 import { formatBytes, formatCount, formatSeconds, jsonLine, renderTable } from './format.js';
+import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 /**
@@ -65,14 +65,8 @@ function registerSeed(demo: Command): void {
     .option('--connections <n>', 'tables generated side by side (default 2)')
     .option('--json', 'one JSON line per event, then the report')
     .action(
-      async (options: {
-        source: string;
-        scale: string;
-        seed?: string;
-        connections?: string;
-        json?: boolean;
-      }) => {
-        try {
+      (options: { source: string; scale: string; seed?: string; connections?: string; json?: boolean }) =>
+        runCommand(options, async () => {
           const scale = number('--scale', options.scale)!;
           const seed = options.seed === undefined ? 1 : Number(options.seed);
           if (!Number.isSafeInteger(seed))
@@ -89,14 +83,7 @@ function registerSeed(demo: Command): void {
           }).finally(() => printer.stop());
           if (options.json) process.stdout.write(jsonLine({ type: 'report', report }));
           else process.stdout.write(renderSeedSummary(report, options.source));
-        } catch (error) {
-          if (error instanceof CarveError && error.code === 'DEMO_SEED_ABORTED') {
-            process.stderr.write(`carve: ${error.describe()}\n`);
-            process.exit(ExitCode.incomplete);
-          }
-          reportAndExit(error);
-        }
-      },
+        }),
     );
 }
 
@@ -169,7 +156,7 @@ function registerLoad(demo: Command): void {
     .option('--seed <n>', 'operation seed (default 1)')
     .option('--json', 'one JSON line of statistics per second, then the report')
     .action(
-      async (options: {
+      (options: {
         source: string;
         rate: string;
         duration?: string;
@@ -177,8 +164,8 @@ function registerLoad(demo: Command): void {
         connections?: string;
         seed?: string;
         json?: boolean;
-      }) => {
-        try {
+      }) =>
+        runCommand(options, async () => {
           const rate = number('--rate', options.rate)!;
           const durationMs = options.duration === undefined ? undefined : parseDuration(options.duration);
           const maxTransactions = number('--max', options.max, true);
@@ -204,10 +191,7 @@ function registerLoad(demo: Command): void {
           if (tty) process.stderr.write('\n');
           if (json) process.stdout.write(jsonLine({ type: 'report', ...report }));
           else process.stdout.write(renderLoadSummary(report));
-        } catch (error) {
-          reportAndExit(error);
-        }
-      },
+        }),
     );
 }
 

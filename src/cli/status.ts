@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { readMigrationStatus, type MigrationStatus } from '../migrate/status.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
-import { reportAndExit } from './exit.js';
 import { formatBytes, formatCount, formatSeconds, jsonLine, renderTable } from './format.js';
-import { exitOnPlanProblems } from './plan.js';
+import { runCommand } from './run-command.js';
 
 export function registerStatusCommand(program: Command): void {
   program
@@ -13,16 +12,13 @@ export function registerStatusCommand(program: Command): void {
     )
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--json', 'print the status as one JSON object')
-    .action(async (options: { plan: string; json?: boolean }) => {
-      try {
+    .action((options: { plan: string; json?: boolean }) =>
+      runCommand(options, async () => {
         const { routing } = await prepareRouting(options.plan);
         const status = await readMigrationStatus(routing);
         process.stdout.write(options.json ? jsonLine(status) : renderStatus(status));
-      } catch (error) {
-        exitOnPlanProblems(error, options.json);
-        reportAndExit(error);
-      }
-    });
+      }),
+    );
 }
 
 export function renderStatus(s: MigrationStatus): string {

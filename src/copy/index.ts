@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { CarveError } from '../errors.js';
 import { formatLsn } from '../pg/lsn.js';
-import { withClient } from '../pg/connect.js';
+import { atMonolith, atService, withClient } from '../pg/connect.js';
 import { ensurePublication } from '../pg/replication/publication.js';
 import { createSlotWithSnapshot, dropSlot, slotInfo } from '../pg/replication/slot.js';
 import type { Routing, TableRoute } from '../routing/model.js';
@@ -64,7 +64,9 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
     // WAL, so no publication can carry them: they are copied once (plan warns about them).
     const sources = uniqueSources(routing.routes.filter((r) => !r.sourceTable.unlogged));
     let consistentLsn: string;
-    await withClient(routing.sourceUrl, (client) => ensurePublication(client, names.publication, sources));
+    await withClient(atMonolith(routing.sourceUrl), (client) =>
+      ensurePublication(client, names.publication, sources),
+    );
     if (mode === 'fresh') {
       if (slot.exists) await dropSlot(routing.sourceUrl, names.slot, { wait: true }); // our own leftover: see decideMode
       const created = await createSlotWithSnapshot(routing.sourceUrl, names.slot);
@@ -92,7 +94,7 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
       };
       // Databases are set up side by side (each is a round trip per table); results keep plan order.
       const perDatabase = await mapLimited(states, SETUP_IN_FLIGHT, (state) =>
-        withClient(state.service.url, async (client) => {
+        withClient(atService(state.service.url), async (client) => {
           const dbPlans: RouteCopyPlan[] = [];
           const dbPending: PendingChunk[] = [];
           await ensureStateTables(client, names.stateSchema);
@@ -185,7 +187,7 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
         const t0 = Date.now();
         emit({ type: 'post-load-started', database: service.database });
         const result = await finishDatabase(routing, service, { jobs, buildIndexes: options.buildIndexes });
-        await withClient(service.url, (client) => log.markCopyFinished(client));
+        await withClient(atService(service.url), (client) => log.markCopyFinished(client));
         emit({ type: 'post-load-done', database: service.database, ms: Date.now() - t0, ...result });
       });
     }

@@ -1,4 +1,4 @@
-import { withClient } from '../pg/connect.js';
+import { atService, withClient } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
@@ -86,7 +86,7 @@ export async function readMigrationStatus(routing: Routing): Promise<MigrationSt
   for (const service of routing.services) {
     try {
       databases.push(
-        await withClient(service.url, async (client) => {
+        await withClient(atService(service.url), async (client) => {
           const state: DatabaseState = {
             database: service.database,
             exists: true,

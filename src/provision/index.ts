@@ -1,6 +1,6 @@
 import type { Catalog } from '../catalog/model.js';
 import { CarveError } from '../errors.js';
-import { connect, redactUrl, withClient, withDatabase, type Client } from '../pg/connect.js';
+import { atServer, atService, type Client, connect, withClient, withDatabase } from '../pg/connect.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
 import { compareObject } from './compare-objects.js';
 import type { DatabaseDdl, DdlObject } from './ddl-model.js';
@@ -75,7 +75,7 @@ export async function provision(
           continue;
         }
         present++;
-        const inventory = await withClient(s.url, readTargetInventory, {
+        const inventory = await withClient(atService(s.url), readTargetInventory, {
           applicationName: 'carve provision',
         });
         const missing: DdlObject[] = [];
@@ -148,7 +148,7 @@ export async function provision(
     const missing = new Set(plan.missing.map((o) => `${o.kind}:${o.name}`));
     const done: DdlObject[] = [];
     await withClient(
-      service.url,
+      atService(service.url),
       async (client) => {
         await client.query('BEGIN');
         try {
@@ -196,16 +196,7 @@ function groupByServer(services: readonly ServiceRoute[]): Map<string, ServiceRo
 }
 
 async function withAdmin<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  let client: Client;
-  try {
-    client = await connect(url, { applicationName: 'carve provision' });
-  } catch (cause) {
-    throw new CarveError('TARGET_UNREACHABLE', `Cannot connect to the target server at ${redactUrl(url)}`, {
-      details: { url: redactUrl(url) },
-      hint: 'Check the plan `target` URL and that the server accepts connections.',
-      cause,
-    });
-  }
+  const client: Client = await connect(atServer(url), { applicationName: 'carve provision' });
   try {
     return await fn(client);
   } finally {

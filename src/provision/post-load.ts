@@ -1,5 +1,5 @@
 import { CarveError } from '../errors.js';
-import { connect, type Client } from '../pg/connect.js';
+import { atService, type Client, connect } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import type { Routing } from '../routing/model.js';
 import type { PostLoadObject } from './ddl-model.js';
@@ -56,7 +56,7 @@ export async function createPostLoadObjects(
   const clients: Client[] = [];
   try {
     for (let i = 0; i < workers; i++)
-      clients.push(await connect(service.url, { applicationName: 'carve post-load' }));
+      clients.push(await connect(atService(service.url), { applicationName: 'carve post-load' }));
     let next = 0;
     let failed: unknown;
     await Promise.all(

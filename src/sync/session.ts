@@ -1,4 +1,4 @@
-import { withClient } from '../pg/connect.js';
+import { atService, withClient } from '../pg/connect.js';
 import { formatLsn, minLsn, type Lsn } from '../pg/lsn.js';
 import { ReplicationStream } from '../pg/replication/replication-stream.js';
 import type { Routing } from '../routing/model.js';
@@ -67,7 +67,7 @@ export class SyncSession {
     try {
       const positions = await Promise.all(
         routing.services.map((s) =>
-          withClient(s.url, (client) => state.readPosition(client)).catch((error: unknown) => {
+          withClient(atService(s.url), (client) => state.readPosition(client)).catch((error: unknown) => {
             throw new ApplierFailure(s.database, error);
           }),
         ),

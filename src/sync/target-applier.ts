@@ -1,5 +1,5 @@
 import { CarveError } from '../errors.js';
-import { connect, type Client } from '../pg/connect.js';
+import { atService, type Client, connect } from '../pg/connect.js';
 import { formatLsn, INVALID_LSN, type Lsn } from '../pg/lsn.js';
 import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { pgTimestampToIso, pgTimestampToUnixMillis, type PgTimestamp } from '../pg/replication/pg-time.js';
@@ -104,7 +104,9 @@ export class TargetApplier {
   }
 
   async connect(): Promise<void> {
-    this.client = await connect(this.options.service.url, { applicationName: this.options.applicationName });
+    this.client = await connect(atService(this.options.service.url), {
+      applicationName: this.options.applicationName,
+    });
     try {
       // FK and user triggers off while applying (as PostgreSQL's own apply workers do): tables are
       // applied in batches, not in the monolith's statement order across tables. Every statement
