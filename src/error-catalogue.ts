@@ -95,6 +95,9 @@ export const errorCatalogue = {
     'Another carve command is working on this migration.',
   ),
 
+  // carve's state schema in the service databases (src/state/state-schema.ts)
+  STATE_SCHEMA_TOO_NEW: failed('A newer carve upgraded the state schema; run that version.'),
+
   // Provision
   PROVISION_CONFLICT: failed('The target already holds objects that differ from the plan.'),
   PROVISION_FAILED: failed('Creating a service database, role or object failed.'),

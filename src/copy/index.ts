@@ -7,7 +7,7 @@ import { createSlotWithSnapshot, dropSlot, slotInfo } from '../pg/replication/sl
 import type { Routing, TableRoute } from '../routing/model.js';
 import { CopyLog, type ChunkRecord } from '../state/copy-log.js';
 import { acquireMigrationLock } from '../state/migration-lock.js';
-import { ensureStateTables } from '../state/state-tables.js';
+import { ensureStateSchema } from '../state/state-schema.js';
 import { planChunks } from './chunk-planner.js';
 import type { CopyResult, RouteCopyPlan, RouteCopySummary } from './events.js';
 import { groupReads, readRelationStats, type PendingChunk } from './copy-plan.js';
@@ -97,7 +97,7 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
         withClient(atService(state.service.url), async (client) => {
           const dbPlans: RouteCopyPlan[] = [];
           const dbPending: PendingChunk[] = [];
-          await ensureStateTables(client, names.stateSchema);
+          await ensureStateSchema(client, names.stateSchema);
           if (!state.migration)
             await log.recordMigration(client, {
               slot: names.slot,

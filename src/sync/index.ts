@@ -3,7 +3,7 @@ import { atService, withClient } from '../pg/connect.js';
 import { formatLsn, maxLsn, minLsn, type Lsn } from '../pg/lsn.js';
 import { pgTimestampToUnixMillis } from '../pg/replication/pg-time.js';
 import { acquireMigrationLock, type MigrationLock } from '../state/migration-lock.js';
-import { ensureStateTables } from '../state/state-tables.js';
+import { ensureStateSchema } from '../state/state-schema.js';
 import { SourceControl } from './source-control.js';
 import { HoldCoordinator } from './hold-coordinator.js';
 import { describeSyncError, isTransientSyncError, isUniqueViolation, syncFailure } from './errors.js';
@@ -125,7 +125,7 @@ export class SyncEngine {
     try {
       for (const service of this.routing.services) {
         await withClient(atService(service.url), async (client) => {
-          await ensureStateTables(client, this.routing.names.stateSchema); // adds columns newer than the copy
+          await ensureStateSchema(client, this.routing.names.stateSchema); // migrations newer than the copy
           await this.state.recordSyncError(client, null);
           const position = await this.state.readPosition(client);
           this.known.set(service.database, { durable: position.lsn, commitTime: position.commitTime });

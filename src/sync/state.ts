@@ -3,7 +3,7 @@ import { INVALID_LSN, formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { quoteQualified } from '../pg/quote.js';
 
 /**
- * sync's reads and writes of carve's state tables in one target database (src/state/state-tables.ts).
+ * sync's reads and writes of carve's state tables in one target database (src/state/state-schema.ts).
  *
  * apply_position.lsn is a "resume from" position: every source transaction whose commit record
  * starts before it (Commit.commitLsn < lsn) is in this database, none at or after it is. After a
