@@ -1,18 +1,14 @@
 import type { Command } from 'commander';
 import { copy } from '../copy/index.js';
-import type { IndexBuilder } from '../copy/post-load.js';
 import { CarveError } from '../errors.js';
-import { createPostLoadObjects } from '../provision/post-load.js';
+import { buildIndexesWithProvision } from '../migrate/index-builder.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { createCopyReporter, renderCopySummary } from './copy-progress.js';
 import { jsonLine } from './format.js';
 import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
-export const buildIndexesWithProvision: IndexBuilder = async (routing, service, jobs) => {
-  const result = await createPostLoadObjects(routing, service.name, { jobs });
-  return { indexes: result.indexes, foreignKeys: result.foreignKeys };
-};
+export { buildIndexesWithProvision };
 
 export function parsePositiveNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

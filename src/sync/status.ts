@@ -2,7 +2,8 @@ import { atMonolith, atService, withClient } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { slotInfo } from '../pg/replication/slot.js';
 import type { Routing } from '../routing/model.js';
-import { SyncState, type SyncStopError } from './state.js';
+import type { SyncStopError } from './events.js';
+import { SyncState } from './state.js';
 
 export interface TargetSyncStatus {
   database: string;
