@@ -10,6 +10,7 @@ import { defaultSecretsDir, resolveRoleSecrets } from './role-secrets.js';
 import { readTargetInventory } from './target-inventory.js';
 import type { ProvisionConflict, ProvisionResult } from './events.js';
 import type { ProvisionOptions } from './options.js';
+import { sqlStateOf } from '../pg/sqlstate.js';
 
 export type { ProvisionConflict, ProvisionEvent, ProvisionResult } from './events.js';
 export type { ProvisionOptions } from './options.js';
@@ -165,7 +166,7 @@ export async function provision(
             'PROVISION_FAILED',
             `Provisioning ${service.database} failed: ${(error as Error).message}`,
             {
-              details: { database: service.database, sqlstate: (error as { code?: string }).code },
+              details: { database: service.database, sqlstate: sqlStateOf(error) },
               hint: 'Nothing of this database was changed (one transaction); fix the cause and run provision again.',
               cause: error,
             },

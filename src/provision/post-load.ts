@@ -4,6 +4,7 @@ import { quoteQualified } from '../pg/quote.js';
 import type { Routing } from '../routing/model.js';
 import type { PostLoadObject } from './ddl-model.js';
 import { renderPostLoad } from './render-post-load.js';
+import { sqlStateOf } from '../pg/sqlstate.js';
 
 export interface PostLoadResult {
   service: string;
@@ -129,7 +130,7 @@ function postLoadError(database: string, what: string, cause: unknown): CarveErr
     'POST_LOAD_FAILED',
     `Creating ${what} in ${database} failed: ${(cause as Error)?.message ?? cause}`,
     {
-      details: { database, object: what, sqlstate: (cause as { code?: string })?.code },
+      details: { database, object: what, sqlstate: sqlStateOf(cause) },
       hint: 'Fix the cause (for a foreign key: rows without their parent), then run the step again; finished objects are kept.',
       cause,
     },

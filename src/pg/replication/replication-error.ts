@@ -1,7 +1,7 @@
 import type { CarveErrorCode } from '../../error-catalogue.js';
 import { CarveError } from '../../errors.js';
 import { ConnectionError } from '../connection-error.js';
-import { isTransientError, SqlState, sqlStateOf } from '../sqlstate.js';
+import { errnoOf, isTransientError, SqlState, sqlStateOf } from '../sqlstate.js';
 
 /** The codes a ReplicationError carries. */
 export type ReplicationErrorCode = Extract<CarveErrorCode, `REPLICATION_${string}`>;
@@ -73,7 +73,7 @@ export function toReplicationError(
       cause: error,
     });
   }
-  return connectionLost(error, text, (error as { code?: unknown })?.code ?? null, context);
+  return connectionLost(error, text, errnoOf(error) ?? null, context);
 }
 
 /**
