@@ -65,7 +65,7 @@ export async function connect(to: ConnectTo, options: ConnectOptions = {}): Prom
   try {
     client = new pg.Client(clientConfig(url, options));
   } catch (error) {
-    throw connectFailure(error, unparsedTarget(url, endpoint, options), false);
+    throw connectFailure(error, unparsedTarget(url, endpoint, options), { timedOut: false, closed: false });
   }
   // An idle client whose server goes away emits 'error'; without a listener that kills the process.
   client.on('error', () => {});
@@ -75,12 +75,17 @@ export async function connect(to: ConnectTo, options: ConnectOptions = {}): Prom
   let timedOut = false;
   const timer = setTimeout(() => (timedOut = true), target.connectTimeoutMs);
   timer.unref();
+  // The server closing the socket during startup (shutting down, restarting) is worth a retry.
+  let closed = false;
+  const onEnd = () => (closed = true);
+  client.connection.once('end', onEnd);
   try {
     await client.connect();
   } catch (error) {
-    throw connectFailure(error, target, timedOut);
+    throw connectFailure(error, target, { timedOut, closed });
   } finally {
     clearTimeout(timer);
+    client.connection.removeListener('end', onEnd);
   }
   guardConnection(client, target);
   return client;

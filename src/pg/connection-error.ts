@@ -70,8 +70,15 @@ const urlSource: Record<ConnectionEndpoint, string> = {
   database: 'the connection URL',
 };
 
-/** A failed connection attempt as a ConnectionError. `timedOut`: carve's connect timer fired. */
-export function connectFailure(error: unknown, target: ConnectionTarget, timedOut: boolean): ConnectionError {
+/**
+ * A failed connection attempt as a ConnectionError. `timedOut`: carve's connect timer fired;
+ * `closed`: the socket ended during startup without a server error (a server going down).
+ */
+export function connectFailure(
+  error: unknown,
+  target: ConnectionTarget,
+  { timedOut, closed }: { timedOut: boolean; closed: boolean },
+): ConnectionError {
   const sqlState = sqlStateOf(error);
   const errno = errnoOf(error);
   const kind: ConnectFailureKind =
@@ -97,7 +104,9 @@ export function connectFailure(error: unknown, target: ConnectionTarget, timedOu
     details: detailsOf(target, sqlState, errno),
     hint: hintFor(kind, target),
     cause: error,
-    transient: transientKinds.has(kind) || (kind === 'failed' && isTransientError(error)),
+    transient:
+      transientKinds.has(kind) ||
+      (kind === 'failed' && (isTransientError(error) || (closed && sqlState === undefined))),
   });
 }
 
