@@ -202,12 +202,19 @@ function addConstraint(table: CatalogTable, r: Row): void {
   const columns = r.columns as string[];
   const definition = String(r.definition);
   const name = String(r.name);
+  const inherited = Boolean(r.inherited);
   if (r.type === 'p' || r.type === 'u') {
-    const key: CatalogKey = { name, columns, definition };
+    const key: CatalogKey = { name, columns, definition, ...(inherited ? { inherited } : {}) };
     if (r.type === 'p') table.primaryKey = key;
     else table.uniqueKeys.push(key);
   } else if (r.type === 'c') {
-    const check: CatalogCheck = { name, definition, validated: Boolean(r.validated), columns };
+    const check: CatalogCheck = {
+      name,
+      definition,
+      validated: Boolean(r.validated),
+      columns,
+      ...(inherited ? { inherited } : {}),
+    };
     table.checks.push(check);
   } else if (r.type === 'f') {
     const fk: CatalogForeignKey = {
@@ -244,6 +251,7 @@ function indexFromRow(r: Row): CatalogIndex {
     // future server renders it differently, leave the clause out rather than guess.
     ...(definition.startsWith(prefix) ? { usingClause: definition.slice(prefix.length) } : {}),
     referencedColumns: r.referenced as string[],
+    ...(r.inherited ? { inherited: true } : {}),
   };
 }
 

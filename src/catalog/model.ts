@@ -40,6 +40,8 @@ export interface CatalogKey {
   columns: string[];
   /** pg_get_constraintdef, e.g. `PRIMARY KEY (id)` */
   definition: string;
+  /** On a partition: the key is its parent's (created by the parent's key), not declared on it. */
+  inherited?: boolean;
 }
 
 export interface CatalogForeignKey {
@@ -66,6 +68,8 @@ export interface CatalogCheck {
   validated: boolean;
   /** The columns the check reads (conkey); filled by introspect. */
   columns?: string[];
+  /** On a partition: inherited from its parent and not declared on the partition itself. */
+  inherited?: boolean;
 }
 
 export interface CatalogIndex {
@@ -83,6 +87,11 @@ export interface CatalogIndex {
   usingClause?: string;
   /** Every column the index reads, including in expressions and its predicate (pg_depend). */
   referencedColumns?: string[];
+  /**
+   * On a partition: the index is attached to an index of its parent (PostgreSQL creates it with the
+   * parent's), as opposed to one declared on the partition alone.
+   */
+  inherited?: boolean;
 }
 
 export type ReplicaIdentity = 'default' | 'full' | 'nothing' | 'index';
@@ -96,7 +105,11 @@ export interface CatalogTable extends TableRef {
   partitionBound?: string;
   /** pg_get_partkeydef, for partitioned parents: `RANGE (recorded_at)` */
   partitionKey?: string;
-  /** Leaf partitions, for partitioned parents (recursively flattened). */
+  /**
+   * Leaf partitions, for partitioned parents (recursively flattened). Objects declared on single
+   * partitions (not inherited: see `inherited` on keys, checks and indexes) are on the partitions'
+   * own entries in Catalog.tables.
+   */
   partitions: TableRef[];
   unlogged: boolean;
   replicaIdentity: ReplicaIdentity;

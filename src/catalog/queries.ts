@@ -67,9 +67,15 @@ LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
 WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum`;
 
-/** FKs cloned onto partitions (conparentid <> 0) are implementation details of the parent's FK. */
+/**
+ * FKs cloned onto partitions (conparentid <> 0) are implementation details of the parent's FK.
+ * Keys a partition got from its parent (conparentid <> 0) and checks it inherited without declaring
+ * them itself are marked `inherited`: the parent recreates them; the rest were declared on the
+ * partition and must be recreated on it.
+ */
 export const CONSTRAINTS_SQL = `
 SELECT con.conrelid::int8 AS relid, con.conname AS name, con.contype::text AS type,
+  (con.conparentid <> 0 OR (con.contype = 'c' AND NOT con.conislocal)) AS inherited,
   pg_get_constraintdef(con.oid) AS definition, con.convalidated AS validated,
   con.condeferrable AS deferrable, con.condeferred AS deferred,
   con.confupdtype::text AS on_update, con.confdeltype::text AS on_delete, con.confmatchtype::text AS match,
@@ -87,7 +93,7 @@ ORDER BY con.conrelid, con.conname`;
 
 export const INDEXES_SQL = `
 SELECT x.indrelid::int8 AS relid, ci.relname AS name, pg_get_indexdef(x.indexrelid) AS definition,
-  x.indisunique AS is_unique, x.indisprimary AS is_primary,
+  x.indisunique AS is_unique, x.indisprimary AS is_primary, ci.relispartition AS inherited,
   (SELECT con.conname FROM pg_constraint con WHERE con.conindid = x.indexrelid AND con.conrelid = x.indrelid
      AND con.contype IN ('p', 'u', 'x') LIMIT 1) AS constraint_name,
   (x.indexprs IS NOT NULL OR x.indpred IS NOT NULL) AS expr_or_partial,

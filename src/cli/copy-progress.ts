@@ -115,6 +115,9 @@ export function createCopyReporter(options: { json: boolean; stream?: NodeJS.Wri
         case 'route-restarted':
           multibar.log(`restart ${event.routeId}: ${event.reason}\n`);
           break;
+        case 'partition-added':
+          multibar.log(`created partition ${event.table} in ${event.database} (new on the monolith)\n`);
+          break;
         case 'catch-up-started':
           multibar.log(
             `streaming ${event.databases.join(', ')} up to ${event.lsn}: rows were loaded under two snapshots\n`,

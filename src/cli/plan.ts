@@ -44,6 +44,8 @@ export function renderSummary(s: RoutingSummary): string {
       if (t.renamed.length)
         out.push(`        renamed: ${t.renamed.map((r) => `${r.from} → ${r.to}`).join(', ')}`);
       if (t.dropped.length) out.push(`        dropped: ${t.dropped.join(', ')}`);
+      if (t.partitionObjects.length)
+        out.push(`        declared on partitions: ${t.partitionObjects.join(', ')}`);
     });
     if (db.auditTable) out.push(`  audit table: ${db.auditTable}`);
     if (db.keptForeignKeys.length) {

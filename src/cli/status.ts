@@ -61,6 +61,14 @@ export function renderStatus(s: MigrationStatus): string {
       );
     }
     if (c.failures.length) out.push('  → run carve copy --resume (or carve migrate) to finish the copy');
+    const e = c.catchUpError;
+    if (e) {
+      out.push(
+        `  catch-up of the resumed copy stopped at ${e.at} with ${e.code}${e.database ? ` (${e.database})` : ''}: ${e.message}`,
+        ...(e.hint ? [`  → ${e.hint}`] : []),
+        '  → then run carve copy --resume (or carve migrate) to finish the copy',
+      );
+    }
   }
   if (s.sync) {
     out.push(

@@ -88,6 +88,9 @@ function createSyncPrinter(options: { json: boolean; tty: boolean }) {
         case 'column-added':
           say(`added column ${event.column} ${event.columnType} to ${event.table} in ${event.database}`);
           return;
+        case 'partition-added':
+          say(`created partition ${event.table} in ${event.database} (new on the monolith)`);
+          return;
         case 'hold-reached':
         case 'hold-released':
           say(

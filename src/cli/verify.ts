@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CarveError } from '../errors.js';
+import { quoteQualified } from '../pg/quote.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { verify } from '../verify/index.js';
 import type { VerifyEvent, VerifyResult } from '../verify/events.js';
@@ -170,6 +171,21 @@ export function renderVerifySummary(result: VerifyResult, showKeys = 10): string
     out.push(
       `  ${s.database}: ${s.sequence} next ${s.next} ≤ max(${s.table.name}.${s.column}) ${s.max}${s.failing ? '' : ' (advisory: carve sync does not move sequences; cutover does)'}`,
     );
+  }
+  for (const t of result.tables.filter((x) => x.partitions)) {
+    const q = (r: { schema: string; name: string }) => quoteQualified(r.schema, r.name);
+    out.push('', `${t.database}.${t.target.name}: partitions differ from the monolith's`);
+    for (const p of t.partitions!.onlyInTarget) {
+      out.push(
+        `  ${p.schema}.${p.name} is no partition of ${t.source.schema}.${t.source.name} on the monolith (detached there?)`,
+        `    → to match: ALTER TABLE ${q(t.target)} DETACH PARTITION ${q(p)}; in ${t.database}, then verify again`,
+      );
+    }
+    for (const p of t.partitions!.onlyInMonolith) {
+      out.push(
+        `  ${p.schema}.${p.name} is a partition on the monolith only: carve provision (run again) creates it; rows it held when attached were not streamed — copy them, or copy the table again`,
+      );
+    }
   }
   for (const t of result.tables.filter((x) => x.status === 'differs')) {
     out.push(

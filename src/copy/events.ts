@@ -45,6 +45,8 @@ export type CopyEvent =
       routes: RouteCopyPlan[];
     }
   | { type: 'route-restarted'; routeId: string; reason: string }
+  /** A partition created on the monolith after provision, created in the target before the load. */
+  | { type: 'partition-added'; database: string; table: string }
   | {
       type: 'chunk-started';
       routeIds: string[];

@@ -13,6 +13,7 @@ import type { CopyResult, RouteCopyPlan, RouteCopySummary } from './events.js';
 import { groupReads, readRelationStats, type PendingChunk } from './copy-plan.js';
 import { runCopyWorkers } from './copy-workers.js';
 import { mapLimited } from './map-limited.js';
+import { ensurePartitions } from './ensure-partitions.js';
 import { finishDatabase } from './post-load.js';
 import { catchUpLaterSnapshots } from './later-snapshot.js';
 import { checkSource, readTargetStates, type TargetState } from './preflight.js';
@@ -67,6 +68,7 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
     await withClient(atMonolith(routing.sourceUrl), (client) =>
       ensurePublication(client, names.publication, sources),
     );
+    await ensurePartitions(routing, emit);
     if (mode === 'fresh') {
       if (slot.exists) await dropSlot(routing.sourceUrl, names.slot, { wait: true }); // our own leftover: see decideMode
       const created = await createSlotWithSnapshot(routing.sourceUrl, names.slot);

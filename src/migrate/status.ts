@@ -3,6 +3,7 @@ import { quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
 import { CopyLog, type ChunkRecord, type MigrationRecord } from '../state/copy-log.js';
+import { SyncState, type SyncStopError } from '../sync/state.js';
 import { readSyncStatus, type SyncStatus } from '../sync/status.js';
 
 export type MigrationPhase =
@@ -37,6 +38,12 @@ export interface CopyProgress {
   /** Remaining estimated rows / rate, null when unknown. */
   etaSeconds: number | null;
   finished: boolean;
+  /**
+   * Why the stream that brings a resumed copy up to its later snapshot stopped (see
+   * copy/later-snapshot.ts): the copy stays unfinished until `carve copy --resume` gets past it.
+   * Null when it did not stop, or the copy finished.
+   */
+  catchUpError: SyncStopError | null;
   failures: {
     routeId: string;
     chunkNo: number;
@@ -73,6 +80,8 @@ interface DatabaseState {
   chunks: ChunkRecord[];
   recent: { rows: number; seconds: number };
   verify?: VerifySummary;
+  /** Why the last sync (a copy's catch-up included) stopped, as recorded in this database. */
+  syncError?: SyncStopError | null;
 }
 
 /**
@@ -82,6 +91,7 @@ interface DatabaseState {
 export async function readMigrationStatus(routing: Routing): Promise<MigrationStatus> {
   const { names } = routing;
   const log = new CopyLog(names.stateSchema, names.migration);
+  const syncState = new SyncState(names.stateSchema, names.migration);
   const databases: DatabaseState[] = [];
   for (const service of routing.services) {
     try {
@@ -118,6 +128,7 @@ export async function readMigrationStatus(routing: Routing): Promise<MigrationSt
               [names.migration],
             );
             state.recent = { rows: Number(recent.rows[0].rows), seconds: Number(recent.rows[0].seconds) };
+            state.syncError = await syncState.readSyncError(client);
           }
           if (await present('verify_runs')) {
             const { rows } = await client.query(
@@ -164,7 +175,7 @@ export async function readMigrationStatus(routing: Routing): Promise<MigrationSt
   let phase: MigrationPhase;
   if (missing.databases.length || missing.tables.length) phase = 'not-provisioned';
   else if (!copy) phase = 'provisioned';
-  else if (!copy.finished) phase = copy.chunksFailed ? 'copy-failed' : 'copying';
+  else if (!copy.finished) phase = copy.chunksFailed || copy.catchUpError ? 'copy-failed' : 'copying';
   else if (verify?.finishedAt && verify.ok !== null) phase = verify.ok ? 'verified' : 'verify-failed';
   else phase = sync?.running ? 'streaming' : 'copied';
   // A verify result is history; streaming is what is happening now.
@@ -194,6 +205,9 @@ function copyProgress(routing: Routing, databases: DatabaseState[]): CopyProgres
   const recentSeconds = Math.max(1, ...databases.map((d) => d.recent.seconds));
   const rowsPerSecond = recentRows / recentSeconds;
   const finished = databases.every((d) => !d.exists || d.migration?.copyFinishedAt);
+  // Every database records the same stop; a copy's catch-up clears it when it starts again.
+  const stops = databases.map((d) => d.syncError).filter((e): e is SyncStopError => !!e);
+  stops.sort((a, b) => b.at.localeCompare(a.at));
   return {
     routes,
     chunks: all.length,
@@ -208,6 +222,7 @@ function copyProgress(routing: Routing, databases: DatabaseState[]): CopyProgres
         ? Math.max(0, estimatedRows - rowsCopied) / rowsPerSecond
         : null,
     finished,
+    catchUpError: finished ? null : (stops[0] ?? null),
     failures: all
       .filter((c) => c.status === 'failed')
       .map((c) => ({

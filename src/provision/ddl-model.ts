@@ -32,7 +32,19 @@ export interface DatabaseDdl {
 
 /** Built after the load: secondary indexes and the foreign keys kept inside the database. */
 export type PostLoadObject =
-  | { kind: 'index'; name: string; table: TableRef; index: string; statements: string[] }
+  | {
+      kind: 'index';
+      name: string;
+      /** The table the index is on: a route's table or one of its partitions. */
+      table: TableRef;
+      /**
+       * The route's target table (`schema.name`): indexes of one group are built one after the
+       * other, in order (partition-level ones before the table's own).
+       */
+      group: string;
+      index: string;
+      statements: string[];
+    }
   | {
       kind: 'foreign-key';
       name: string;

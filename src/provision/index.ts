@@ -1,7 +1,8 @@
-import type { Catalog } from '../catalog/model.js';
+import type { Catalog, TableRef } from '../catalog/model.js';
 import { CarveError } from '../errors.js';
 import { atServer, atService, type Client, connect, withClient, withDatabase } from '../pg/connect.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
+import { createMissingPartitions } from '../sync/create-partition.js';
 import { compareObject } from './compare-objects.js';
 import type { DatabaseDdl, DdlObject } from './ddl-model.js';
 import { createPostLoadObjects, type PostLoadResult } from './post-load.js';
@@ -148,6 +149,7 @@ export async function provision(
     const ddl = script.databases.find((d) => d.service.name === service.name)!;
     const missing = new Set(plan.missing.map((o) => `${o.kind}:${o.name}`));
     const done: DdlObject[] = [];
+    const partitions: TableRef[] = [];
     await withClient(
       atService(service.url),
       async (client) => {
@@ -158,6 +160,8 @@ export async function provision(
             for (const sql of object.statements) await client.query(sql);
             done.push(object);
           }
+          // Partitions made on the monolith since an earlier run (before the grants, which own them).
+          partitions.push(...(await createMissingPartitions(client, service)));
           for (const sql of ddl.grants) await client.query(sql);
           await client.query('COMMIT');
         } catch (error) {
@@ -176,6 +180,8 @@ export async function provision(
       { applicationName: 'carve provision' },
     );
     for (const object of done) note({ database: service.database, kind: object.kind, name: object.name });
+    for (const t of partitions)
+      note({ database: service.database, kind: 'partition', name: `${t.schema}.${t.name}` });
     emit({ type: 'granted', database: service.database, statements: ddl.grants.length });
   }
 

@@ -49,8 +49,7 @@ export async function createPostLoadObjects(
   const byTable = new Map<string, Extract<PostLoadObject, { kind: 'index' }>[]>();
   for (const o of objects) {
     if (o.kind !== 'index') continue;
-    const k = `${o.table.schema}.${o.table.name}`;
-    byTable.set(k, [...(byTable.get(k) ?? []), o]);
+    byTable.set(o.group, [...(byTable.get(o.group) ?? []), o]);
   }
   const groups = [...byTable.values()];
   const workers = Math.max(1, Math.min(options.jobs ?? 1, groups.length));

@@ -7,7 +7,8 @@ const qt = (t: TableRef) => quoteQualified(t.schema, t.name);
 
 /**
  * What a service database gets after its load: the unique keys (but a replica-identity one) and
- * secondary indexes of its owned tables, and the foreign keys kept inside it. Pure. Indexes use
+ * secondary indexes of its owned tables and those declared on their partitions, and the foreign
+ * keys kept inside it (including those declared on partitions). Pure. Indexes use
  * `IF NOT EXISTS`, unique keys are skipped when their index exists; foreign keys are added NOT VALID
  * and then validated, so the stream can keep applying while they are checked.
  */
@@ -15,15 +16,42 @@ export function renderPostLoad(service: ServiceRoute): PostLoadObject[] {
   const objects: PostLoadObject[] = [];
   for (const route of service.tables) {
     if (route.kind !== 'owned') continue;
+    const group = `${route.target.schema}.${route.target.name}`;
+    // Keys and indexes declared on single partitions come first: the table's own indexes then
+    // create their partition indexes under names that do not take a declared one's.
+    for (const partition of route.partitionTree ?? []) {
+      const table = { schema: partition.table.schema, name: partition.table.name };
+      for (const key of partition.keys) {
+        const index = partition.table.indexes.find((i) => i.constraint === key.name);
+        objects.push({
+          kind: 'index',
+          name: `${table.schema}.${key.name}`,
+          table,
+          group,
+          index: index?.name ?? key.name,
+          statements: renderKey(route, table, key, index),
+        });
+      }
+      for (const index of partition.indexes) {
+        objects.push({
+          kind: 'index',
+          name: `${table.schema}.${index.name}`,
+          table,
+          group,
+          index: index.name,
+          statements: renderIndex(route, table, index),
+        });
+      }
+    }
     for (const key of postLoadUniqueKeys(route)) {
       const index = route.sourceTable.indexes.find((i) => i.constraint === key.name);
-      const add = `ALTER TABLE ${qt(route.target)} ADD CONSTRAINT ${quoteIdent(key.name)} ${key.definition}`;
       objects.push({
         kind: 'index',
         name: `${route.target.schema}.${key.name}`,
         table: route.target,
+        group,
         index: index?.name ?? key.name,
-        statements: withSourceNames(route, index?.referencedColumns ?? key.columns, add),
+        statements: renderKey(route, route.target, key, index),
       });
     }
     for (const index of secondaryIndexes(route)) {
@@ -31,12 +59,13 @@ export function renderPostLoad(service: ServiceRoute): PostLoadObject[] {
         kind: 'index',
         name: `${route.target.schema}.${index.name}`,
         table: route.target,
+        group,
         index: index.name,
-        statements: renderIndex(route, index),
+        statements: renderIndex(route, route.target, index),
       });
     }
   }
-  for (const fk of service.keptForeignKeys) objects.push(renderForeignKey(fk, service));
+  for (const fk of service.keptForeignKeys) objects.push(renderForeignKey(fk));
   return objects;
 }
 
@@ -65,9 +94,15 @@ export function postLoadUniqueKeys(route: TableRoute): CatalogKey[] {
   return source.uniqueKeys.filter((k) => k.name !== keyConstraint && !k.columns.some((c) => dropped.has(c)));
 }
 
-function renderIndex(route: TableRoute, index: CatalogIndex): string[] {
-  const create = `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${quoteIdent(index.name)} ON ${qt(route.target)} ${index.usingClause}`;
+/** `table` is the route's table or one of its partitions (whose columns are renamed with it). */
+function renderIndex(route: TableRoute, table: TableRef, index: CatalogIndex): string[] {
+  const create = `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${quoteIdent(index.name)} ON ${qt(table)} ${index.usingClause}`;
   return withSourceNames(route, index.referencedColumns ?? index.columns, create);
+}
+
+function renderKey(route: TableRoute, table: TableRef, key: CatalogKey, index?: CatalogIndex): string[] {
+  const add = `ALTER TABLE ${qt(table)} ADD CONSTRAINT ${quoteIdent(key.name)} ${key.definition}`;
+  return withSourceNames(route, index?.referencedColumns ?? key.columns, add);
 }
 
 /**
@@ -105,7 +140,7 @@ function withSourceNames(route: TableRoute, columnsRead: readonly string[], crea
   ];
 }
 
-function renderForeignKey(fk: KeptForeignKey, service: ServiceRoute): PostLoadObject {
+function renderForeignKey(fk: KeptForeignKey): PostLoadObject {
   const source = fk.source;
   const table = qt(fk.from);
   let sql = `ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(fk.name)} FOREIGN KEY (${quoteIdentList(fk.columns)}) REFERENCES ${qt(fk.to)} (${quoteIdentList(fk.toColumns)})`;
@@ -113,11 +148,7 @@ function renderForeignKey(fk: KeptForeignKey, service: ServiceRoute): PostLoadOb
   sql += ` ON UPDATE ${source.onUpdate.toUpperCase()} ON DELETE ${source.onDelete.toUpperCase()}`;
   if (source.deferrable) sql += source.initiallyDeferred ? ' DEFERRABLE INITIALLY DEFERRED' : ' DEFERRABLE';
   // PostgreSQL 15 cannot add a NOT VALID foreign key to a partitioned table.
-  const fromRoute = service.tables.find(
-    (r) => r.target.schema === fk.from.schema && r.target.name === fk.from.name,
-  );
-  const partitioned = fromRoute?.sourceTable.kind === 'partitioned';
-  if (partitioned || !source.validated) {
+  if (fk.fromPartitioned || !source.validated) {
     return {
       kind: 'foreign-key',
       name: fk.name,

@@ -1,6 +1,13 @@
-import type { Catalog, CatalogColumn, CatalogSequence, CatalogTable, TableRef } from '../catalog/model.js';
+import {
+  sameTable,
+  type Catalog,
+  type CatalogColumn,
+  type CatalogSequence,
+  type TableRef,
+} from '../catalog/model.js';
 import { quoteIdent, quoteIdentList, quoteQualified } from '../pg/quote.js';
 import type { TableRoute } from '../routing/model.js';
+import { partitionTree } from '../routing/partition-tree.js';
 import { clipIdentifier } from './sql-text.js';
 
 const qt = (t: TableRef) => quoteQualified(t.schema, t.name);
@@ -42,7 +49,7 @@ export function renderOwnedTable(route: TableRoute, catalog: Catalog): string[] 
   const statements = [
     `CREATE ${source.unlogged ? 'UNLOGGED ' : ''}TABLE ${target} (\n${lines.join(',\n')}\n)${partitionBy}`,
   ];
-  statements.push(...renderPartitions(source, route.target, catalog));
+  statements.push(...renderPartitions(route, catalog));
   // NOT VALID cannot be written inline in CREATE TABLE.
   for (const check of checks.filter((c) => !c.validated)) {
     statements.push(`ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(check.name)} ${check.definition}`);
@@ -156,18 +163,28 @@ export function findSequence(catalog: Catalog, ref: TableRef): CatalogSequence |
   return catalog.sequences.find((s) => s.schema === ref.schema && s.name === ref.name);
 }
 
-/** Sub-partitions and leaves, under their source names, attached to the renamed parent. */
-function renderPartitions(parent: CatalogTable, parentTarget: TableRef, catalog: Catalog): string[] {
+/**
+ * Sub-partitions and leaves, under their source names, attached to the renamed parent, with the
+ * checks and NOT NULLs declared on them alone (their keys and indexes come after the load). Source
+ * column names: the columns are renamed afterwards, through the parent.
+ */
+function renderPartitions(route: TableRoute, catalog: Catalog): string[] {
+  const source = route.sourceTable;
+  const tree = route.partitionTree ?? partitionTree(source, catalog, new Set(route.droppedColumns ?? []));
   const statements: string[] = [];
-  const children = catalog.tables.filter(
-    (t) => t.parent && t.parent.schema === parent.schema && t.parent.name === parent.name,
-  );
-  for (const child of children) {
-    const by = child.partitionKey ? ` PARTITION BY ${child.partitionKey}` : '';
-    statements.push(
-      `CREATE TABLE ${qt(child)} PARTITION OF ${qt(parentTarget)} ${child.partitionBound}${by}`,
-    );
-    statements.push(...renderPartitions(child, child, catalog));
+  for (const { table, checks, notNull } of tree) {
+    const parent = table.parent && sameTable(table.parent, source) ? route.target : table.parent!;
+    const by = table.partitionKey ? ` PARTITION BY ${table.partitionKey}` : '';
+    statements.push(`CREATE TABLE ${qt(table)} PARTITION OF ${qt(parent)} ${table.partitionBound}${by}`);
+    for (const column of notNull) {
+      statements.push(`ALTER TABLE ${qt(table)} ALTER COLUMN ${quoteIdent(column)} SET NOT NULL`);
+    }
+    for (const check of checks) {
+      // The definition says NOT VALID itself when the check is.
+      statements.push(
+        `ALTER TABLE ${qt(table)} ADD CONSTRAINT ${quoteIdent(check.name)} ${check.definition}`,
+      );
+    }
   }
   return statements;
 }

@@ -4,6 +4,7 @@ import { migrationNames, type Plan } from '../plan/model.js';
 import { planInvalid, PlanProblemCode, type PlanProblem } from '../plan/problems.js';
 import { withDatabase } from '../pg/connect.js';
 import { loadOrder } from './load-order.js';
+import { partitionTree } from './partition-tree.js';
 import type {
   CutForeignKey,
   KeptForeignKey,
@@ -41,6 +42,7 @@ export function buildRouting(plan: Plan, catalog: Catalog): Routing {
       readonly: p.service.readonly,
       sourceTable: p.table,
       droppedColumns: p.mapping.dropped,
+      partitionTree: partitionTree(p.table, catalog, new Set(p.mapping.dropped)),
     });
   }
   for (const p of placement.projections) {
@@ -71,11 +73,17 @@ export function buildRouting(plan: Plan, catalog: Catalog): Routing {
   problems.push(...fkProblems);
   if (problems.length > 0) throw planInvalid(locateProblems(plan, problems), plan.file);
 
-  const warnings: PlanWarning[] = [...routingWarnings(placement), ...fkWarnings];
+  const warnings: PlanWarning[] = [...routingWarnings(placement, catalog), ...fkWarnings];
   const services: ServiceRoute[] = plan.services.map((s) => {
     const tables = routes.filter((r) => r.service === s.name);
     const keptHere = kept.filter((k) => k.database === s.database);
-    const byTarget = new Map(tables.map((r) => [tableKey(r.target), r.id]));
+    // Keys declared on partitions count as keys of the partitioned table they belong to.
+    const byTarget = new Map(
+      tables.flatMap((r) => [
+        [tableKey(r.target), r.id] as const,
+        ...(r.partitionTree ?? []).map((p) => [tableKey(p.table), r.id] as const),
+      ]),
+    );
     const edges = keptHere.map((k) => ({
       from: byTarget.get(tableKey(k.from))!,
       to: byTarget.get(tableKey(k.to))!,
@@ -148,12 +156,22 @@ function duplicateTargets(plan: Plan, routes: TableRoute[]): PlanProblem[] {
         ? `${plan.projections.find((p) => p.service === service.name && p.table === route.target.name)?.path ?? 'projections'}.to`
         : (service.tables.find((t) => t.name === route.target.name)?.path ?? service.path);
       claim(route.target, `${projection ? 'projection of' : 'table from'} ${tableKey(route.source)}`, path);
+      // Partitions keep their source names in the target.
+      for (const p of route.partitionTree ?? []) {
+        claim(p.table, `partition ${tableKey(p.table)} of ${tableKey(route.source)}`, path);
+      }
     }
     if (service.auditTable) {
       claim({ schema: 'public', name: service.auditTable }, 'the audit table', `${service.path}.audit_table`);
     }
   }
   return problems;
+}
+
+/** Where a monolith table lands: its owned route, and the target table (a partition keeps its name). */
+interface Landing {
+  route: TableRoute;
+  table: TableRef;
 }
 
 function classifyForeignKeys(
@@ -164,71 +182,89 @@ function classifyForeignKeys(
   const cut: CutForeignKey[] = [];
   const fkProblems: PlanProblem[] = [];
   const fkWarnings: PlanWarning[] = [];
-  const ownedRoute = new Map(routes.filter((r) => r.kind === 'owned').map((r) => [tableKey(r.source), r]));
+  const owned = routes.filter((r) => r.kind === 'owned');
+  const landing = new Map<string, Landing>();
+  for (const route of owned) {
+    landing.set(tableKey(route.source), { route, table: route.target });
+    for (const p of route.partitionTree ?? []) {
+      landing.set(tableKey(p.table), { route, table: { schema: p.table.schema, name: p.table.name } });
+    }
+  }
   const placementOf = new Map(placement.owned.map((p) => [tableKey(p.table), p]));
   const targetName = (route: TableRoute, source: string) =>
     route.columns.find((c) => c.source === source)?.target;
 
-  for (const from of routes.filter((r) => r.kind === 'owned')) {
-    for (const fk of from.sourceTable.foreignKeys) {
-      const to = ownedRoute.get(tableKey(fk.references));
-      const label = `${tableKey(fk.table)} → ${tableKey(fk.references)}`;
-      if (!to) {
-        fkWarnings.push({
-          code: 'FK_NOT_MIGRATED',
-          message: `Foreign key ${fk.name} (${label}) is dropped: ${tableKey(fk.references)} is not migrated`,
-          table: from.source,
-        });
-        continue;
-      }
-      const fromColumns = fk.columns.map((c) => targetName(from, c));
-      if (fromColumns.some((c) => c === undefined)) {
-        fkWarnings.push({
-          code: 'FK_NOT_MIGRATED',
-          message: `Foreign key ${fk.name} (${label}) is dropped with its column(s) ${fk.columns.join(', ')}`,
-          table: from.source,
-        });
-        continue;
-      }
-      const toColumns = fk.referencedColumns.map((c) => targetName(to, c));
-      const missing = fk.referencedColumns.filter((_, i) => toColumns[i] === undefined);
-      if (missing.length > 0) {
-        const owner = placementOf.get(tableKey(fk.references))!;
-        for (const column of missing) {
-          fkProblems.push({
-            code: PlanProblemCode.droppedColumnNeeded,
-            path: owner.planTable.drop.find((d) => d.name === column)?.path ?? owner.planTable.path,
-            object: `${tableKey(fk.references)}.${column}`,
-            message: `Column ${column} of ${tableKey(fk.references)} cannot be dropped: foreign key ${fk.name} from ${tableKey(fk.table)} references it`,
-            hint: `Keep the column, or drop ${fk.columns.join(', ')} from ${tableKey(fk.table)} as well.`,
-            details: { table: tableKey(fk.references), column, neededBy: [`foreign key ${fk.name}`] },
+  for (const from of owned) {
+    // The table's own keys, then those declared on its partitions (columns are the table's).
+    const declaring = [
+      { table: from.sourceTable, at: from.target },
+      ...(from.partitionTree ?? []).map((p) => ({
+        table: p.table,
+        at: { schema: p.table.schema, name: p.table.name },
+      })),
+    ];
+    for (const { table, at } of declaring) {
+      for (const fk of table.foreignKeys) {
+        const to = landing.get(tableKey(fk.references));
+        const label = `${tableKey(fk.table)} → ${tableKey(fk.references)}`;
+        if (!to) {
+          fkWarnings.push({
+            code: 'FK_NOT_MIGRATED',
+            message: `Foreign key ${fk.name} (${label}) is dropped: ${tableKey(fk.references)} is not migrated`,
+            table: from.source,
+          });
+          continue;
+        }
+        const fromColumns = fk.columns.map((c) => targetName(from, c));
+        if (fromColumns.some((c) => c === undefined)) {
+          fkWarnings.push({
+            code: 'FK_NOT_MIGRATED',
+            message: `Foreign key ${fk.name} (${label}) is dropped with its column(s) ${fk.columns.join(', ')}`,
+            table: from.source,
+          });
+          continue;
+        }
+        const toColumns = fk.referencedColumns.map((c) => targetName(to.route, c));
+        const missing = fk.referencedColumns.filter((_, i) => toColumns[i] === undefined);
+        if (missing.length > 0) {
+          const owner = placementOf.get(tableKey(to.route.source))!;
+          for (const column of missing) {
+            fkProblems.push({
+              code: PlanProblemCode.droppedColumnNeeded,
+              path: owner.planTable.drop.find((d) => d.name === column)?.path ?? owner.planTable.path,
+              object: `${tableKey(fk.references)}.${column}`,
+              message: `Column ${column} of ${tableKey(fk.references)} cannot be dropped: foreign key ${fk.name} from ${tableKey(fk.table)} references it`,
+              hint: `Keep the column, or drop ${fk.columns.join(', ')} from ${tableKey(fk.table)} as well.`,
+              details: { table: tableKey(fk.references), column, neededBy: [`foreign key ${fk.name}`] },
+            });
+          }
+          continue;
+        }
+        // One service, one database: two services never share one (plan check), so same service ⇔ same database.
+        if (from.service === to.route.service) {
+          kept.push({
+            name: fk.name,
+            database: from.database,
+            from: at,
+            columns: fromColumns as string[],
+            to: to.table,
+            toColumns: toColumns as string[],
+            source: fk,
+            fromPartitioned: table.partitionKey !== undefined,
+          });
+        } else {
+          cut.push({
+            name: fk.name,
+            from: { routeId: from.id, database: from.database, table: at, columns: fromColumns as string[] },
+            to: {
+              routeId: to.route.id,
+              database: to.route.database,
+              table: to.table,
+              columns: toColumns as string[],
+            },
+            source: fk,
           });
         }
-        continue;
-      }
-      // One service, one database: two services never share one (plan check), so same service ⇔ same database.
-      if (from.service === to.service) {
-        kept.push({
-          name: fk.name,
-          database: from.database,
-          from: from.target,
-          columns: fromColumns as string[],
-          to: to.target,
-          toColumns: toColumns as string[],
-          source: fk,
-        });
-      } else {
-        cut.push({
-          name: fk.name,
-          from: {
-            routeId: from.id,
-            database: from.database,
-            table: from.target,
-            columns: fromColumns as string[],
-          },
-          to: { routeId: to.id, database: to.database, table: to.target, columns: toColumns as string[] },
-          source: fk,
-        });
       }
     }
   }

@@ -1,4 +1,11 @@
-import type { CatalogForeignKey, CatalogTable, TableRef } from '../catalog/model.js';
+import type {
+  CatalogCheck,
+  CatalogForeignKey,
+  CatalogIndex,
+  CatalogKey,
+  CatalogTable,
+  TableRef,
+} from '../catalog/model.js';
 
 /**
  * The resolved placement of a plan on a catalog: which monolith table goes where, under what name,
@@ -44,11 +51,34 @@ export interface TableRoute {
   readonly: boolean;
   /** The catalog entry of the source table (partitioned parent for partitioned tables). */
   sourceTable: CatalogTable;
+  /**
+   * Owned partitioned tables: every partition below (intermediate levels and leaves, parents
+   * first), each with what was declared on it alone. Partitions keep their source schema and name
+   * in the target. Empty or absent otherwise. Foreign keys declared on partitions are in the kept
+   * and cut lists like the table's own.
+   */
+  partitionTree?: RoutedPartition[];
   /** Source columns deliberately not migrated (the plan's `drop`); empty for projections. */
   droppedColumns?: string[];
 }
 
-/** A foreign key between two tables that land in the same database: recreated after the load. */
+/** A partition of an owned partitioned table, and the objects declared on it alone. */
+export interface RoutedPartition {
+  table: CatalogTable;
+  /** Primary or unique keys declared on the partition (not its parent's). */
+  keys: CatalogKey[];
+  /** Indexes declared on the partition (not attached to one of its parent's). */
+  indexes: CatalogIndex[];
+  /** Check constraints declared on the partition (not inherited). */
+  checks: CatalogCheck[];
+  /** Columns (source names) NOT NULL on the partition but nullable on its parent. */
+  notNull: string[];
+}
+
+/**
+ * A foreign key between two tables that land in the same database: recreated after the load.
+ * Either end may be a partition (a key declared on a partition, or one referencing a partition).
+ */
 export interface KeptForeignKey {
   name: string;
   database: string;
@@ -57,9 +87,14 @@ export interface KeptForeignKey {
   to: TableRef;
   toColumns: string[];
   source: CatalogForeignKey;
+  /** The referencing table is partitioned (PostgreSQL 15 cannot add a NOT VALID key to it). */
+  fromPartitioned: boolean;
 }
 
-/** A foreign key whose two tables land in different databases: dropped, and checked by verify. */
+/**
+ * A foreign key whose two tables land in different databases: dropped, and checked by verify.
+ * `table` of either end may be a partition of the route's table.
+ */
 export interface CutForeignKey {
   name: string;
   /** The referencing side (target names). */

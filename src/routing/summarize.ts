@@ -1,6 +1,6 @@
 import type { TableRef } from '../catalog/model.js';
 import { redactUrl } from '../pg/connect.js';
-import type { PlanWarning, Routing } from './model.js';
+import type { PlanWarning, Routing, TableRoute } from './model.js';
 
 /** What `carve plan` shows: plain, JSON-ready data, secrets redacted. */
 export interface RoutingSummary {
@@ -53,6 +53,12 @@ export interface TableSummary {
   columns: string[];
   key: string[];
   partitions: number;
+  /**
+   * Objects declared on single partitions, recreated on them: `unique|primary key|index|check
+   * <name> on <partition>` and `not null <column> on <partition>`. Foreign keys declared on
+   * partitions are in the kept and cut lists.
+   */
+  partitionObjects: string[];
   rowEstimate: number;
   totalBytes: number;
 }
@@ -88,6 +94,7 @@ export function summarizeRouting(routing: Routing): RoutingSummary {
           columns: r.columns.map((c) => c.target),
           key: r.key.map((k) => r.columns.find((c) => c.source === k)?.target ?? k),
           partitions: r.sourcePartitions.length,
+          partitionObjects: partitionObjects(r),
           rowEstimate: r.sourceTable.rowEstimate,
           totalBytes: r.sourceTable.totalBytes,
         };
@@ -126,4 +133,19 @@ export function summarizeRouting(routing: Routing): RoutingSummary {
       cutForeignKeys: routing.cutForeignKeys.length,
     },
   };
+}
+
+function partitionObjects(route: TableRoute): string[] {
+  const target = (source: string) => route.columns.find((c) => c.source === source)?.target ?? source;
+  return (route.partitionTree ?? []).flatMap((p) => {
+    const on = ` on ${q(p.table)}`;
+    return [
+      ...p.keys.map(
+        (k) => `${k.definition.startsWith('PRIMARY KEY') ? 'primary key' : 'unique'} ${k.name}${on}`,
+      ),
+      ...p.indexes.map((i) => `index ${i.name}${on}`),
+      ...p.checks.map((c) => `check ${c.name}${on}`),
+      ...p.notNull.map((c) => `not null ${target(c)}${on}`),
+    ];
+  });
 }

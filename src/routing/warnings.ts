@@ -1,5 +1,6 @@
-import type { CatalogTable } from '../catalog/model.js';
+import type { Catalog, CatalogTable } from '../catalog/model.js';
 import type { PlanWarning } from './model.js';
+import { childrenOf, localIndexes } from './partition-tree.js';
 import type { Placement } from './resolve-placement.js';
 
 /** TOAST above this size, and above the heap's, makes a table "TOAST-heavy". */
@@ -9,8 +10,12 @@ const ref = (t: CatalogTable) => ({ schema: t.schema, name: t.name });
 const q = (t: CatalogTable) => `${t.schema}.${t.name}`;
 
 /** Things that migrate but deserve the operator's attention. */
-export function routingWarnings(placement: Placement): PlanWarning[] {
+export function routingWarnings(placement: Placement, catalog: Catalog): PlanWarning[] {
   const warnings: PlanWarning[] = [];
+  for (const { table, mapping } of placement.owned) {
+    if (table.partitionKey !== undefined)
+      warnings.push(...partitionWarnings(table, mapping.dropped, catalog));
+  }
   for (const { table, mapping, keySource, key } of placement.owned) {
     if (keySource === 'replica identity index') {
       warnings.push({
@@ -75,5 +80,46 @@ export function routingWarnings(placement: Placement): PlanWarning[] {
       table: ref(table),
     });
   }
+  return warnings;
+}
+
+/** Objects declared on single partitions that read a dropped column (the table's own are above). */
+function partitionWarnings(root: CatalogTable, dropped: readonly string[], catalog: Catalog): PlanWarning[] {
+  const warnings: PlanWarning[] = [];
+  const lost = (columns: readonly string[] | undefined) => (columns ?? []).filter((c) => dropped.includes(c));
+  const visit = (parent: CatalogTable, depth: number) => {
+    if (depth > 32) return;
+    for (const partition of childrenOf(parent, catalog)) {
+      const where = `partition ${q(partition)} of ${q(root)}`;
+      const objects = [
+        ...[partition.primaryKey, ...partition.uniqueKeys]
+          .filter((k) => k !== undefined && !k.inherited)
+          .map((k) => ({ code: 'INDEX_NOT_MIGRATED', what: `Constraint ${k!.name}`, columns: k!.columns })),
+        ...localIndexes(partition).map((i) => ({
+          code: 'INDEX_NOT_MIGRATED',
+          what: `Index ${i.name}`,
+          columns: i.referencedColumns ?? i.columns,
+        })),
+        ...partition.checks
+          .filter((c) => !c.inherited)
+          .map((c) => ({
+            code: 'CHECK_NOT_MIGRATED',
+            what: `Check constraint ${c.name}`,
+            columns: c.columns,
+          })),
+      ];
+      for (const o of objects) {
+        const reads = lost(o.columns);
+        if (reads.length === 0) continue;
+        warnings.push({
+          code: o.code,
+          message: `${o.what} of ${where} is not recreated: it reads dropped column(s) ${reads.join(', ')}`,
+          table: ref(root),
+        });
+      }
+      visit(partition, depth + 1);
+    }
+  };
+  visit(root, 0);
   return warnings;
 }

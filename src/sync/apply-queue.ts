@@ -2,7 +2,7 @@ import type { TableRef } from '../catalog/model.js';
 import type { Lsn } from '../pg/lsn.js';
 import type { PgTimestamp } from '../pg/replication/pg-time.js';
 import type { RoutedChange } from './route-change.js';
-import type { RoutePlan } from './route-plan.js';
+import type { NewPartition, RoutePlan } from './route-plan.js';
 
 /**
  * What the stream reader hands one target's applier, in source commit order:
@@ -17,7 +17,9 @@ export type ApplyItem =
   | { kind: 'commit'; commitLsn: Lsn; endLsn: Lsn; commitTime: PgTimestamp }
   | { kind: 'advance'; upTo: Lsn }
   | { kind: 'truncate'; tables: TableRef[]; plans: RoutePlan[] }
-  | { kind: 'add-column'; table: TableRef; column: string; type: string };
+  | { kind: 'add-column'; table: TableRef; column: string; type: string }
+  /** Partitions to create when missing, parents first. */
+  | { kind: 'add-partitions'; partitions: NewPartition[] };
 
 const CONTROL_BYTES = 64;
 

@@ -59,6 +59,8 @@ export type SyncEvent =
       latenciesMs?: number[];
     }
   | { type: 'column-added'; database: string; table: string; column: string; columnType: string }
+  /** A partition created or attached on the monolith after provision, created in the target. */
+  | { type: 'partition-added'; database: string; table: string }
   | { type: 'hold-reached'; database: string; lsn: string }
   | { type: 'hold-released'; database: string; lsn: string }
   | { type: 'hold-failed'; database: string; lsn: string; error: string }

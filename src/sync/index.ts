@@ -108,6 +108,8 @@ export class SyncEngine {
       onHold: (applier, lsn, outcome, error) => this.onHold(applier, lsn, outcome, error),
       onAddedColumn: (applier, table, column, type) =>
         this.emit({ type: 'column-added', database: applier.database, table, column, columnType: type }),
+      onAddedPartition: (applier, table) =>
+        this.emit({ type: 'partition-added', database: applier.database, table }),
     };
   }
 

@@ -1,5 +1,6 @@
-import type { TableRef } from '../catalog/model.js';
+import { sameTable, type TableRef } from '../catalog/model.js';
 import { CarveError } from '../errors.js';
+import { quoteQualified } from '../pg/quote.js';
 import { routesForSource, type Routing, type TableRoute } from '../routing/model.js';
 import type { RelationMessage } from './pgoutput/messages.js';
 
@@ -70,8 +71,10 @@ export function planRelation(
   relation: RelationMessage,
   routing: Routing,
   extraColumns: ReadonlyMap<string, ReadonlyMap<string, string>>,
+  /** For a partition: the routed partitioned table it belongs to (see partitionRootOf). */
+  partitionOf?: TableRef,
 ): RelationPlanResult {
-  const source = { schema: relation.schema === '' ? 'pg_catalog' : relation.schema, name: relation.name };
+  const source = partitionOf ?? relationTable(relation);
   const routes = routesForSource(routing, source);
   const table = `${source.schema}.${source.name}`;
   if (routes.length === 0) {
@@ -183,6 +186,71 @@ export function planRelation(
       sourceKey: ownerPlan.key.map((k) => ownerPlan.columns[k]!.index),
     },
   };
+}
+
+function relationTable(relation: RelationMessage): TableRef {
+  return { schema: relation.schema === '' ? 'pg_catalog' : relation.schema, name: relation.name };
+}
+
+/**
+ * The routed partitioned table that `relation` is a partition of, else undefined.
+ *
+ * The publication publishes partitions as their root (publish_via_partition_root), so their
+ * changes arrive under the root's relation id; but before a partition's first change pgoutput sends
+ * the root's Relation message and then the partition's own (PostgreSQL 13 to 17,
+ * maybe_send_schema), with at most Type messages in between. A partition is recognised from the
+ * catalog the routing was built from, or, when it was created or attached since, by coming right
+ * after the Relation message of a routed partitioned table (`previous`).
+ */
+export function partitionRootOf(
+  relation: RelationMessage,
+  routing: Routing,
+  previous: TableRef | undefined,
+): TableRef | undefined {
+  const self = relationTable(relation);
+  if (routesForSource(routing, self).length > 0) return undefined;
+  for (const route of routing.routes) {
+    if (route.kind !== 'owned') continue;
+    if ((route.partitionTree ?? []).some((p) => sameTable(p.table, self))) return route.source;
+    if (route.sourcePartitions.some((p) => sameTable(p, self))) return route.source;
+  }
+  if (previous === undefined) return undefined;
+  const root = routesForSource(routing, previous).find((r) => r.kind === 'owned');
+  return root?.sourceTable.partitionKey !== undefined ? root.source : undefined;
+}
+
+/** One level of a partition's ancestry on the monolith, as read when the stream meets it. */
+export interface PartitionLevel {
+  table: TableRef;
+  parent: TableRef;
+  /** pg_get_expr(relpartbound): `FOR VALUES …` or `DEFAULT`. */
+  bound: string;
+  /** pg_get_partkeydef for a sub-partitioned level, else null. */
+  partitionKey: string | null;
+}
+
+/** A partition to create in a target (when missing), under `parent` there. */
+export interface NewPartition {
+  table: TableRef;
+  parent: TableRef;
+  statement: string;
+}
+
+/**
+ * CREATE TABLE … PARTITION OF for a partition and those of its ancestors below the routed table,
+ * parents first, under their source names (as provision creates partitions); the routed table
+ * itself is the route's target. Pure; the applier runs a statement only for a missing table.
+ */
+export function renderPartitionChain(route: TableRoute, chain: readonly PartitionLevel[]): NewPartition[] {
+  return chain.map((level) => {
+    const parent = sameTable(level.parent, route.source) ? route.target : level.parent;
+    const by = level.partitionKey ? ` PARTITION BY ${level.partitionKey}` : '';
+    return {
+      table: level.table,
+      parent,
+      statement: `CREATE TABLE ${quoteQualified(level.table.schema, level.table.name)} PARTITION OF ${quoteQualified(parent.schema, parent.name)} ${level.bound}${by}`,
+    };
+  });
 }
 
 export function keyOf(table: TableRef): string {

@@ -27,6 +27,7 @@ export interface SessionContext {
   onCommitted(session: SyncSession, applier: TargetApplier, info: CommittedBatch): void;
   onHold(applier: TargetApplier, lsn: Lsn, outcome: 'reached' | 'failed' | 'released', error?: string): void;
   onAddedColumn(applier: TargetApplier, table: string, column: string, type: string): void;
+  onAddedPartition(applier: TargetApplier, table: string): void;
 }
 
 /** An error of one target database's applier, so the engine knows which one failed. */
@@ -90,6 +91,7 @@ export class SyncSession {
             onHold: (applier, lsn, outcome, error) => this.ctx.onHold(applier, lsn, outcome, error),
             onAddedColumn: (applier, table, column, type) =>
               this.ctx.onAddedColumn(applier, table, column, type),
+            onAddedPartition: (applier, table) => this.ctx.onAddedPartition(applier, table),
             moreComing: () => this.reading || (this.stream?.buffered.messages ?? 0) > 0,
           }),
       );
@@ -114,6 +116,7 @@ export class SyncSession {
       });
       this.dispatcher = new StreamDispatcher(routing, this.appliers, this.ctx.extraColumns, {
         resolveType: (oid, mod) => this.ctx.control.formatType(oid, mod),
+        partitionChain: (relationId) => this.ctx.control.partitionChain(relationId),
       });
       if (this.stopping) return;
       this.ctx.onStarted(this);

@@ -1,5 +1,6 @@
 import { atMonolith, type Client, connect } from '../pg/connect.js';
 import { parseLsn, type Lsn } from '../pg/lsn.js';
+import type { PartitionLevel } from './route-plan.js';
 import { sourceSessionUrl } from './source-session.js';
 
 /** The prefix of carve's heartbeat messages in the monolith's WAL. */
@@ -7,7 +8,8 @@ export const HEARTBEAT_PREFIX = 'carve_heartbeat';
 
 /**
  * sync's ordinary (non-replication) connection to the monolith: WAL position for lag and
- * --until-caught-up, heartbeats, and type names for added columns. Reconnects lazily after a failure.
+ * --until-caught-up, heartbeats, type names for added columns and the ancestry of new partitions.
+ * Reconnects lazily after a failure.
  */
 export class SourceControl {
   private client: Client | undefined;
@@ -42,6 +44,33 @@ export class SourceControl {
   async formatType(typeOid: number, typeMod: number): Promise<string> {
     const { rows } = await this.query('SELECT format_type($1::oid, $2::int) AS type', [typeOid, typeMod]);
     return rows[0].type;
+  }
+
+  /**
+   * A partition's ancestors below its root, parents first, with what recreating each needs (empty
+   * when the relation is not a partition now, e.g. detached or dropped since).
+   */
+  async partitionChain(relationId: number): Promise<PartitionLevel[]> {
+    const { rows } = await this.query(
+      `SELECT n.nspname AS schema, c.relname AS name, pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS bound,
+              CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partkey,
+              pn.nspname AS parent_schema, pc.relname AS parent_name
+         FROM pg_catalog.pg_partition_ancestors($1::oid) WITH ORDINALITY AS a(relid, depth)
+         JOIN pg_catalog.pg_class c ON c.oid = a.relid
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid
+         JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+         JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+        WHERE c.relispartition
+        ORDER BY a.depth DESC`,
+      [relationId],
+    );
+    return rows.map((r) => ({
+      table: { schema: r.schema, name: r.name },
+      parent: { schema: r.parent_schema, name: r.parent_name },
+      bound: r.bound,
+      partitionKey: r.partkey ?? null,
+    }));
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
+import { sameTable, type TableRef } from '../catalog/model.js';
 import { CarveError } from '../errors.js';
 import type { Lsn } from '../pg/lsn.js';
 import type { PgTimestamp } from '../pg/replication/pg-time.js';
@@ -6,7 +7,15 @@ import { routesForSource, type Routing } from '../routing/model.js';
 import { decodePgoutput, RelationCache } from './pgoutput/index.js';
 import type { RelationMessage, TruncateMessage } from './pgoutput/messages.js';
 import { routeChange, type RoutedChange } from './route-change.js';
-import { keyOf, planRelation, type AddedColumn, type RelationPlan } from './route-plan.js';
+import {
+  keyOf,
+  partitionRootOf,
+  planRelation,
+  renderPartitionChain,
+  type AddedColumn,
+  type PartitionLevel,
+  type RelationPlan,
+} from './route-plan.js';
 import type { ApplyItem } from './apply-queue.js';
 
 /** The part of an applier the dispatcher feeds. */
@@ -20,6 +29,11 @@ export interface DispatchTarget {
 export interface DispatchHooks {
   /** format_type(oid, typmod) on the monolith, for a column sync adds. */
   resolveType(typeOid: number, typeMod: number): Promise<string>;
+  /**
+   * The partition's ancestry on the monolith below its root, parents first (empty when the
+   * relation is no partition any more), so a partition the target lacks can be created there.
+   */
+  partitionChain(relationId: number): Promise<PartitionLevel[]>;
 }
 
 /**
@@ -34,6 +48,10 @@ export class StreamDispatcher {
   private readonly byDatabase: Map<string, DispatchTarget>;
   private txn: { commitLsn: Lsn; commitTime: PgTimestamp; touched: Set<DispatchTarget> } | null = null;
   private readonly routed: RoutedChange[] = [];
+  /** The routed table of the Relation message just before (Type messages aside), for partitionRootOf. */
+  private previousRelation: TableRef | undefined;
+  /** Partitions whose presence in the target was ensured in this session. */
+  private readonly ensuredPartitions = new Set<number>();
   /** End of the last commit handed over. */
   lastCommitEnd: Lsn = 0n;
   changesReceived = 0;
@@ -61,6 +79,7 @@ export class StreamDispatcher {
         continue;
       }
       const decoded = decodePgoutput(message.payload);
+      if (decoded.tag !== 'relation' && decoded.tag !== 'type') this.previousRelation = undefined;
       switch (decoded.tag) {
         case 'begin':
           this.txn = { commitLsn: decoded.finalLsn, commitTime: decoded.commitTime, touched: new Set() };
@@ -129,7 +148,12 @@ export class StreamDispatcher {
   private async onRelation(relation: RelationMessage): Promise<void> {
     const diff = this.cache.set(relation);
     const table = `${relation.schema}.${relation.name}`;
-    if (diff && !diff.identical) {
+    // A partition's Relation follows its root's; its changes arrive as the root's, whose Relation
+    // message carries every schema change, so a renamed or retyped partition says nothing new.
+    const partitionOf = partitionRootOf(relation, this.routing, this.previousRelation);
+    this.previousRelation = partitionOf ? undefined : { schema: relation.schema, name: relation.name };
+    if (partitionOf) await this.ensurePartition(relation, partitionOf);
+    if (diff && !diff.identical && !partitionOf) {
       // Drops, additions and type changes are judged against the routing by planRelation; only a
       // rename, or a type modifier change (varchar(10) → varchar(20)) of a routed column, shows
       // nowhere else.
@@ -152,13 +176,28 @@ export class StreamDispatcher {
         );
       }
     }
-    let result = planRelation(relation, this.routing, this.extraColumns);
+    let result = planRelation(relation, this.routing, this.extraColumns, partitionOf);
     if (result.kind === 'add-columns') {
       for (const column of result.columns) await this.addColumn(column);
-      result = planRelation(relation, this.routing, this.extraColumns);
+      result = planRelation(relation, this.routing, this.extraColumns, partitionOf);
       if (result.kind !== 'plan') throw new Error(`columns of ${table} could not be added`);
     }
     this.relations.set(relation.relationId, result.plan);
+  }
+
+  /**
+   * A partition created or attached on the monolith after provision is created in the owner's
+   * database before the changes that need it (idempotent: only a missing table is created).
+   */
+  private async ensurePartition(relation: RelationMessage, root: TableRef): Promise<void> {
+    if (this.ensuredPartitions.has(relation.relationId)) return;
+    this.ensuredPartitions.add(relation.relationId);
+    const owner = planRelationOwner(this.routing, { table: root });
+    const chain = await this.hooks.partitionChain(relation.relationId);
+    // Moved under another table since this transaction: nothing to create for this one.
+    if (chain.length === 0 || !sameTable(chain[0]!.parent, root)) return;
+    const partitions = renderPartitionChain(owner, chain);
+    this.byDatabase.get(owner.database)!.queue.push({ kind: 'add-partitions', partitions });
   }
 
   private async addColumn(column: AddedColumn): Promise<void> {
@@ -192,7 +231,7 @@ export class StreamDispatcher {
   }
 }
 
-function planRelationOwner(routing: Routing, column: AddedColumn) {
+function planRelationOwner(routing: Routing, column: Pick<AddedColumn, 'table'>) {
   const owner = routing.routes.find(
     (r) =>
       r.kind === 'owned' && r.source.schema === column.table.schema && r.source.name === column.table.name,

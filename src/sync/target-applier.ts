@@ -8,6 +8,7 @@ import type { ServiceRoute } from '../routing/model.js';
 import { ApplyQueue, type ApplyItem } from './apply-queue.js';
 import { RowWriter } from './row-writer.js';
 import { PendingChanges } from './pending-changes.js';
+import { createPartition } from './create-partition.js';
 import { HoldBook } from './hold-book.js';
 import type { SyncState } from './state.js';
 import type { BatchSettings } from './options.js';
@@ -34,6 +35,7 @@ export interface TargetApplierOptions {
     error?: string,
   ) => void;
   onAddedColumn: (applier: TargetApplier, table: string, column: string, type: string) => void;
+  onAddedPartition: (applier: TargetApplier, table: string) => void;
   /** Whether the stream has received messages not yet handed to the appliers. */
   moreComing: () => boolean;
 }
@@ -278,6 +280,13 @@ export class TargetApplier {
           `ALTER TABLE ${quoteQualified(item.table.schema, item.table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdent(item.column)} ${item.type}`,
         );
         this.options.onAddedColumn(this, `${item.table.schema}.${item.table.name}`, item.column, item.type);
+        return;
+      case 'add-partitions':
+        await this.flushAll();
+        for (const partition of item.partitions) {
+          if (await createPartition(this.client!, partition))
+            this.options.onAddedPartition(this, `${partition.table.schema}.${partition.table.name}`);
+        }
         return;
       case 'move': {
         const earlier = this.pending.drainTable(item.plan);

@@ -40,6 +40,18 @@ export interface TableVerifyResult {
   /** hash buckets (any key type) or key ranges (a single integer key). */
   method: 'ranges' | 'hash';
   seconds: number;
+  /**
+   * A partitioned table whose leaf partitions differ between the monolith and the target (a
+   * partition attached or detached on the monolith, which the stream cannot follow). Absent when
+   * they are the same. The rows are compared through the partitioned table all the same.
+   */
+  partitions?: PartitionDifference;
+}
+
+/** Leaf partitions that one side has and the other does not. */
+export interface PartitionDifference {
+  onlyInTarget: TableRef[];
+  onlyInMonolith: TableRef[];
 }
 
 export interface OrphanRow {

@@ -7,6 +7,7 @@ import { atMonolith, atService, type Client, connect } from '../pg/connect.js';
 import { formatLsn } from '../pg/lsn.js';
 import { compareSegment, type Segment, type SegmentContext } from './compare-segment.js';
 import { checkCutForeignKey } from './orphan-check.js';
+import { comparePartitions } from './partition-check.js';
 import { writeRepairFile } from './repair-file.js';
 import { RepairSpool, RouteCollector } from './route-collector.js';
 import type { RouteShape } from './route-shape.js';
@@ -252,6 +253,12 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     tables.sort(
       (a, b) => routes.findIndex((r) => r.id === a.routeId) - routes.findIndex((r) => r.id === b.routeId),
     );
+    for (const table of tables) {
+      const route = routes.find((r) => r.id === table.routeId)!;
+      if (route.kind !== 'owned' || route.sourceTable.partitionKey === undefined) continue;
+      const partitions = await comparePartitions(route, sourcePool, targetPools.get(route.database)!);
+      if (partitions) table.partitions = partitions;
+    }
     fkResults.sort(
       (a, b) =>
         foreignKeys.findIndex((f) => f.name === a.name) - foreignKeys.findIndex((f) => f.name === b.name),

@@ -5,6 +5,7 @@ import { withClient } from '../../src/pg/connect.js';
 import {
   createEdgeCaseSchema,
   EDGE_CASE_TABLES,
+  EVENTS_LEAVES,
   HOSTILE_COLUMN,
   HOSTILE_TABLE,
   MIXED_SCHEMA,
@@ -161,18 +162,59 @@ describe('introspect on the edge-case schema', () => {
   it('reads partitioning: parent key, leaf bounds, and sizes rolled up to the parent', () => {
     const events = table('public', 'events');
     expect(events).toMatchObject({ kind: 'partitioned', partitionKey: 'RANGE (recorded_at)' });
-    expect(events.partitions.map((p) => p.name)).toEqual(['events_2024', 'events_2025', 'events_default']);
+    expect(events.partitions.map((p) => p.name)).toEqual(EVENTS_LEAVES);
+    expect(table('public', 'events_2025')).toMatchObject({
+      kind: 'partition',
+      partitionKey: 'RANGE (recorded_at)',
+      parent: { schema: 'public', name: 'events' },
+    });
+    expect(table('public', 'events_2025_h1').parent).toEqual({ schema: 'public', name: 'events_2025' });
     const leaf = table('public', 'events_2024');
     expect(leaf).toMatchObject({ kind: 'partition', parent: { schema: 'public', name: 'events' } });
     expect(leaf.partitionBound).toBe(
       "FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2025-01-01 00:00:00+00')",
     );
     expect(table('public', 'events_default').partitionBound).toBe('DEFAULT');
-    expect(events.rowEstimate).toBe(3);
+    expect(events.rowEstimate).toBe(4);
     const leaves = events.partitions.map((p) => table(p.schema, p.name));
     expect(events.totalBytes).toBe(leaves.reduce((a, l) => a + l.totalBytes, 0));
     expect(events.totalBytes).toBeGreaterThan(0);
     expect(events.indexes.find((i) => i.name === 'events_kind')!.usingClause).toBe('USING btree (kind)');
+  });
+
+  it('tells objects declared on a partition from those it inherits', () => {
+    const declared = (t: CatalogTable) => [
+      ...[t.primaryKey, ...t.uniqueKeys].filter((k) => k && !k.inherited).map((k) => `key ${k!.name}`),
+      ...t.indexes.filter((i) => !i.inherited).map((i) => `index ${i.name}`),
+      ...t.checks.filter((c) => !c.inherited).map((c) => `check ${c.name}`),
+      ...t.foreignKeys.map((f) => `fk ${f.name}`),
+    ];
+    expect(declared(table('public', 'events_2024')).sort()).toEqual([
+      'check events_2024_kind_set',
+      'fk events_2024_category',
+      'index events_2024_data',
+    ]);
+    expect(declared(table('public', 'events_2025'))).toEqual(['fk events_2025_document']);
+    // The key's index is the constraint's; a key names it, not the index list.
+    expect(declared(table('public', 'events_2025_h1')).sort()).toEqual([
+      'index events_2025_h1_id_key',
+      'key events_2025_h1_id_key',
+    ]);
+    expect(declared(table('public', 'events_2025_h2'))).toEqual([]);
+    expect(declared(table('public', 'events_default'))).toEqual(['index events_default_late']);
+    // Inherited: the primary key and events_kind's partition index, on every leaf.
+    const h2 = table('public', 'events_2025_h2');
+    expect(h2.primaryKey).toMatchObject({ inherited: true });
+    expect(h2.indexes.every((i) => i.inherited)).toBe(true);
+    expect(h2.indexes).toHaveLength(2);
+    expect(
+      table('public', 'event_notes')
+        .foreignKeys.map((f) => [f.name, f.references.name])
+        .sort(),
+    ).toEqual([
+      ['event_notes_2024', 'events_2024'],
+      ['event_notes_event_id_recorded_at_fkey', 'events'],
+    ]);
   });
 
   it('reads sequences with owner and identity flag, enums in label order, domains with checks', () => {

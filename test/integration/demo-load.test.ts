@@ -57,9 +57,17 @@ describe('demo load', () => {
       'lab_orders',
       'payments',
       'clinical_notes',
+      'analytics_data',
     ]) {
       expect(report.byTable[t]?.inserted, t).toBeGreaterThan(0);
     }
+    // The partitioned table is updated and deleted from too, across its partitions.
+    expect(report.byTable.analytics_data).toMatchObject({
+      updated: expect.any(Number),
+      deleted: expect.any(Number),
+    });
+    expect(report.byTable.analytics_data!.updated).toBeGreaterThan(0);
+    expect(report.byTable.analytics_data!.deleted).toBeGreaterThan(0);
     // Every table moved exactly as reported.
     for (const t of CARESYNC_TABLES) {
       const moved = report.byTable[t.name] ?? { inserted: 0, deleted: 0 };

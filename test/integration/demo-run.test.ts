@@ -19,6 +19,16 @@ describe('carve demo', () => {
     expect(load.committed).toBeGreaterThan(10);
     expect(load.rows.inserted + load.rows.updated + load.rows.deleted).toBeGreaterThan(10);
     expect(report.sync.changes).toBeGreaterThan(0);
+    // Including the partitioned analytics_data: inserts, updates (some moving a row to another
+    // partition) and deletes across its partitions.
+    expect(load.byTable.analytics_data).toMatchObject({
+      inserted: expect.any(Number),
+      updated: expect.any(Number),
+      deleted: expect.any(Number),
+    });
+    expect(Math.min(...Object.values(load.byTable.analytics_data as Record<string, number>))).toBeGreaterThan(
+      0,
+    );
     expect(lines.findIndex((l) => l.type === 'load-started')).toBeLessThan(
       lines.findIndex((l) => l.type === 'step-started' && l.step === 'copy'),
     );

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { introspect } from '../../src/catalog/introspect.js';
-import type { Catalog } from '../../src/catalog/model.js';
+import type { Catalog, CatalogTable } from '../../src/catalog/model.js';
 import { isCarveError } from '../../src/errors.js';
 import { connect, withClient } from '../../src/pg/connect.js';
 import { quoteQualified } from '../../src/pg/quote.js';
@@ -20,7 +20,12 @@ import { buildRouting } from '../../src/routing/build-routing.js';
 import { stringify } from 'yaml';
 import type { Routing } from '../../src/routing/model.js';
 import { edgeCasePlan, edgeCasePlanYaml } from '../fixtures/edge-case-plan.js';
-import { createEdgeCaseSchema, HOSTILE_TABLE, ORDER_ITEMS } from '../fixtures/edge-case-schema.js';
+import {
+  createEdgeCaseSchema,
+  EVENTS_LEAVES,
+  HOSTILE_TABLE,
+  ORDER_ITEMS,
+} from '../fixtures/edge-case-schema.js';
 import { createDatabase, useCluster } from '../support/cluster.js';
 
 /**
@@ -104,6 +109,7 @@ describe('provision on the edge-case schema', () => {
         'public.legacy_codes',
         'public.cache_entries',
         'public.events',
+        'public.event_notes',
         'Sales.customer_names',
         'public.categories',
       ].sort(),
@@ -151,7 +157,20 @@ describe('provision on the edge-case schema', () => {
     const weird = await withClient(pg.url('weird_db'), (c) => introspect(c));
     const events = weird.tables.find((t) => t.name === 'events')!;
     expect(events).toMatchObject({ kind: 'partitioned', partitionKey: 'RANGE (recorded_at)' });
-    expect(events.partitions.map((p) => p.name)).toEqual(['events_2024', 'events_2025', 'events_default']);
+    expect(events.partitions.map((p) => p.name)).toEqual(EVENTS_LEAVES);
+    expect(weird.tables.find((t) => t.name === 'events_2025')).toMatchObject({
+      partitionKey: 'RANGE (recorded_at)',
+      parent: { schema: 'public', name: 'events' },
+    });
+    // Checks and NOT NULLs declared on one partition come with the table (keys after the load).
+    const partition = (name: string) => weird.tables.find((t) => t.name === name)!;
+    expect(
+      partition('events_2024')
+        .checks.filter((c) => !c.inherited)
+        .map((c) => c.name),
+    ).toEqual(['events_2024_kind_set']);
+    expect(partition('events_default').columns.find((c) => c.name === 'data')!.notNull).toBe(true);
+    expect(partition('events_2024').columns.find((c) => c.name === 'data')!.notNull).toBe(false);
     expect(weird.tables.find((t) => t.name === 'legacy_codes')).toMatchObject({
       replicaIdentity: 'index',
       replicaIdentityIndex: 'legacy_codes_code_key',
@@ -247,7 +266,8 @@ describe('provision on the edge-case schema', () => {
     for (const s of routing.services) results.push(await createPostLoadObjects(routing, s.name, { jobs: 2 }));
     expect(results.map((r) => [r.database, r.indexes, r.foreignKeys])).toEqual([
       ['sales_db', 5, 1], // 3 indexes and 2 unique keys
-      ['weird_db', 1, 0],
+      ['weird_db', 4, 3], // events_kind; 2 indexes and a unique key declared on partitions
+      // kept keys: events_2025 → documents (declared on a partition), event_notes → events and → events_2024
       ['reference_db', 0, 1],
     ]);
     const sales = await withClient(pg.url('sales_db'), (c) => introspect(c));
@@ -268,6 +288,26 @@ describe('provision on the edge-case schema', () => {
     expect(weird.tables.find((t) => t.name === 'events_2024')!.indexes.map((i) => i.name)).toContain(
       'events_2024_kind_idx',
     );
+    // Every object declared on a partition of the monolith is on the same partition of the target.
+    const declared = (tables: readonly CatalogTable[]) =>
+      tables
+        .filter((t) => t.kind === 'partition')
+        .flatMap((t) => [
+          ...[t.primaryKey, ...t.uniqueKeys]
+            .filter((k) => k && !k.inherited)
+            .map((k) => `${t.name} key ${k!.name} ${k!.definition}`),
+          ...t.indexes.filter((i) => !i.inherited).map((i) => `${t.name} index ${i.name} ${i.usingClause}`),
+          ...t.checks.filter((c) => !c.inherited).map((c) => `${t.name} check ${c.name} ${c.definition}`),
+          ...t.foreignKeys.map((f) => `${t.name} fk ${f.name} ${f.definition} ${f.validated}`),
+        ])
+        .sort();
+    // …but the key to categories, which lives in reference_db: cut, and checked by verify.
+    const cut = routing.cutForeignKeys.map((f) => f.name);
+    expect(cut).toContain('events_2024_category');
+    expect(declared(weird.tables)).toEqual(
+      declared(catalog.tables).filter((d) => !cut.some((name) => d.includes(` fk ${name} `))),
+    );
+    expect(declared(weird.tables)).toHaveLength(6);
 
     const again = await createPostLoadObjects(routing, 'sales', { jobs: 2 });
     expect(again).toMatchObject({ indexes: 0, foreignKeys: 0, created: [], present: 6 });

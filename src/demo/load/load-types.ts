@@ -16,6 +16,7 @@ export const OPERATION_KINDS = [
   'waitlist_churn',
   'session_churn',
   'consent_delete',
+  'analytics_ingest',
 ] as const;
 
 export type OperationKind = (typeof OPERATION_KINDS)[number];

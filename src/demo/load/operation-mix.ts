@@ -2,6 +2,7 @@ import { CarveError } from '../../errors.js';
 import type { OperationKind } from './load-types.js';
 import { OPERATION_KINDS } from './load-types.js';
 import * as admin from './operations-admin.js';
+import * as analytics from './operations-analytics.js';
 import * as care from './operations-care.js';
 import type { Prng } from './prng.js';
 import type { TxContext } from './tx-context.js';
@@ -22,9 +23,13 @@ export const OPERATIONS: Record<OperationKind, (tx: TxContext) => Promise<void>>
   waitlist_churn: admin.waitlistChurn,
   session_churn: admin.sessionChurn,
   consent_delete: admin.consentDelete,
+  analytics_ingest: analytics.analyticsIngest,
 };
 
-/** The default OLTP mix, in percent: mostly clinical inserts, a steady share of updates, a few deletes. */
+/**
+ * The default OLTP mix, relative weights (about percent): mostly clinical inserts, a steady share of
+ * updates, a few deletes, and measurements into the partitioned analytics_data.
+ */
 export const DEFAULT_MIX: Readonly<Record<OperationKind, number>> = {
   new_patient: 8,
   consultation: 14,
@@ -41,6 +46,7 @@ export const DEFAULT_MIX: Readonly<Record<OperationKind, number>> = {
   waitlist_churn: 4,
   session_churn: 5,
   consent_delete: 3,
+  analytics_ingest: 5,
 };
 
 /** A chooser over the weighted kinds: one uniform draw picks the kind. */

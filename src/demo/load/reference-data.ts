@@ -47,6 +47,7 @@ export const RANGED_TABLES = [
   'patient_allergies',
   'waitlist_entries',
   'consents',
+  'analytics_data',
 ] as const;
 export type RangedTable = (typeof RANGED_TABLES)[number];
 
