@@ -3,7 +3,8 @@ import { quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
 import { CopyLog, type ChunkRecord, type MigrationRecord } from '../state/copy-log.js';
-import { SyncState, type SyncStopError } from '../sync/state.js';
+import type { SyncStopError } from '../sync/events.js';
+import { SyncState } from '../sync/state.js';
 import { readSyncStatus, type SyncStatus } from '../sync/status.js';
 
 export type MigrationPhase =
