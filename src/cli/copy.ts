@@ -4,6 +4,7 @@ import { CarveError } from '../errors.js';
 import { buildIndexesWithProvision } from '../migrate/index-builder.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { createCopyReporter, renderCopySummary } from './copy-progress.js';
+import { createCliHub } from './event-hub.js';
 import { jsonLine } from './format.js';
 import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
@@ -39,6 +40,8 @@ export function registerCopyCommand(program: Command): void {
           const chunkMb = parsePositiveNumber('--chunk-size', options.chunkSize);
           const { routing } = await prepareRouting(options.plan);
           const reporter = createCopyReporter({ json: options.json === true });
+          const hub = createCliHub();
+          hub.on('copy', reporter.onEvent);
           const signal = abortOnSignals();
           let result;
           try {
@@ -49,7 +52,7 @@ export function registerCopyCommand(program: Command): void {
               chunkBytes:
                 chunkMb === undefined ? undefined : Math.max(8192, Math.round(chunkMb * 1024 * 1024)),
               buildIndexes: buildIndexesWithProvision,
-              onEvent: reporter.onEvent,
+              onEvent: hub.emitter('copy'),
               signal,
             });
           } finally {

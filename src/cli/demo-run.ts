@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DEFAULT_DEMO_RATE, DEFAULT_DEMO_SCALE, runDemo, type DemoEvent } from '../demo/run-demo.js';
 import type { LoadReport } from '../demo/load/load-types.js';
 import { buildIndexesWithProvision, parsePositiveNumber } from './copy.js';
+import { createCliHub } from './event-hub.js';
 import { formatCount, formatSeconds, jsonLine } from './format.js';
 import { createMigratePrinter } from './migrate.js';
 import { runCommand } from './run-command.js';
@@ -73,6 +74,8 @@ export function attachDemoRunAction(demo: Command): void {
                 break;
             }
           };
+          const hub = createCliHub<{ demo: DemoEvent }>();
+          hub.on('demo', onEvent);
           const result = await runDemo({
             scale,
             loadRate: rate,
@@ -80,7 +83,7 @@ export function attachDemoRunAction(demo: Command): void {
             jobs: jobs === undefined ? undefined : Math.floor(jobs),
             keep: options.keep === true,
             buildIndexes: buildIndexesWithProvision,
-            onEvent,
+            onEvent: hub.emitter('demo'),
             signal: abortOnSignals(),
           }).finally(() => migratePrinter.stop());
           if (json)

@@ -6,6 +6,7 @@ import { parseDuration } from '../demo/load/duration.js';
 import { seedMonolith, type SeedEvent, type SeedReport } from '../demo/seed/seed-monolith.js';
 import { CarveError } from '../errors.js';
 import { redactUrl } from '../pg/connect.js';
+import { createCliHub } from './event-hub.js';
 import { formatBytes, formatCount, formatSeconds, jsonLine, renderTable } from './format.js';
 import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
@@ -73,12 +74,14 @@ function registerSeed(demo: Command): void {
             throw new CarveError('USAGE', `--seed must be an integer, got ${options.seed}`);
           const connections = number('--connections', options.connections, true);
           const printer = seedPrinter(options.json === true);
+          const hub = createCliHub<{ seed: SeedEvent }>();
+          hub.on('seed', printer.onEvent);
           const report = await seedMonolith({
             url: options.source,
             scale,
             seed,
             connections,
-            onEvent: printer.onEvent,
+            onEvent: hub.emitter('seed'),
             signal: abortOnSignals(),
           }).finally(() => printer.stop());
           if (options.json) process.stdout.write(jsonLine({ type: 'report', report }));

@@ -4,6 +4,7 @@ import { migrate } from '../migrate/index.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { buildIndexesWithProvision, parsePositiveNumber } from './copy.js';
 import { createCopyReporter } from './copy-progress.js';
+import { createCliHub } from './event-hub.js';
 import { formatSeconds, jsonLine } from './format.js';
 import { renderMigrateReport } from './migrate-report.js';
 import { runCommand } from './run-command.js';
@@ -34,6 +35,7 @@ export function registerMigrateCommand(program: Command): void {
           const prepared = await prepareRouting(options.plan);
           const signal = abortOnSignals();
           const printer = createMigratePrinter(options.json === true);
+          const hub = createCliHub();
           const report = await migrate({
             prepared,
             buildIndexes: buildIndexesWithProvision,
@@ -41,6 +43,7 @@ export function registerMigrateCommand(program: Command): void {
             chunkBytes: chunkMb === undefined ? undefined : Math.round(chunkMb * 1024 * 1024),
             secretsDir: options.secretsDir,
             follow: options.follow === true,
+            events: hub,
             onEvent: printer.onEvent,
             signal,
           }).finally(() => printer.stop());

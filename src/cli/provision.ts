@@ -5,6 +5,7 @@ import { provision } from '../provision/index.js';
 import { renderProvisionScript } from '../provision/render-schema.js';
 import { defaultSecretsDir, resolveRoleSecrets } from '../provision/role-secrets.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
+import { createCliHub } from './event-hub.js';
 import { jsonLine } from './format.js';
 import { runCommand } from './run-command.js';
 
@@ -69,23 +70,25 @@ async function run(options: ProvisionCliOptions): Promise<void> {
     return;
   }
 
+  const hub = createCliHub();
+  hub.on('provision', (event) => {
+    if (options.json) return;
+    if (event.type === 'created') {
+      process.stdout.write(
+        `  created ${event.kind} ${event.name}${event.database ? ` in ${event.database}` : ''}\n`,
+      );
+    } else if (event.type === 'post-load') {
+      const r = event.result;
+      process.stdout.write(
+        `  ${r.database}: ${r.indexes} indexes and ${r.foreignKeys} foreign keys created, ${r.present} already there\n`,
+      );
+    }
+  });
   const result = await provision(catalog, routing, {
     secretsDir,
     withIndexes: options.withIndexes === true,
     jobs,
-    onEvent: (event) => {
-      if (options.json) return;
-      if (event.type === 'created') {
-        process.stdout.write(
-          `  created ${event.kind} ${event.name}${event.database ? ` in ${event.database}` : ''}\n`,
-        );
-      } else if (event.type === 'post-load') {
-        const r = event.result;
-        process.stdout.write(
-          `  ${r.database}: ${r.indexes} indexes and ${r.foreignKeys} foreign keys created, ${r.present} already there\n`,
-        );
-      }
-    },
+    onEvent: hub.emitter('provision'),
   });
   if (options.json) {
     process.stdout.write(jsonLine({ ok: true, ...result }));

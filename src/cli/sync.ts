@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { startSync } from '../sync/index.js';
 import type { SyncEvent, TargetLag } from '../sync/events.js';
+import { createCliHub } from './event-hub.js';
 import { formatBytes, formatCount, jsonLine } from './format.js';
 import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
@@ -21,10 +22,12 @@ export function registerSyncCommand(program: Command): void {
           json: options.json === true,
           tty: process.stdout.isTTY === true,
         });
+        const hub = createCliHub();
+        hub.on('sync', printer.onEvent);
         const engine = await startSync({
           routing,
           untilCaughtUp: options.untilCaughtUp === true,
-          onEvent: printer.onEvent,
+          onEvent: hub.emitter('sync'),
           signal,
         });
         const result = await engine.done.finally(() => printer.stop());

@@ -5,6 +5,7 @@ import { prepareRouting } from '../routing/prepare-routing.js';
 import { verify } from '../verify/index.js';
 import type { VerifyEvent, VerifyResult } from '../verify/events.js';
 import { parsePositiveNumber } from './copy.js';
+import { createCliHub } from './event-hub.js';
 import { formatCount, jsonLine, renderTable } from './format.js';
 import { runCommand, type CommandOutcome } from './run-command.js';
 import { abortOnSignals } from './signals.js';
@@ -68,6 +69,8 @@ async function run(options: VerifyCliOptions): Promise<CommandOutcome> {
     .filter(Boolean);
   const { routing } = await prepareRouting(options.plan);
   const signal = abortOnSignals();
+  const hub = createCliHub();
+  if (!options.json) hub.on('verify', progress);
   const result = await verify({
     routing,
     ...(tables?.length ? { tables } : {}),
@@ -78,7 +81,7 @@ async function run(options: VerifyCliOptions): Promise<CommandOutcome> {
     catchUp: options.catchUp === true,
     alignment: options.assumeStatic ? 'assume-static' : 'auto',
     sequences: (options.sequences ?? 'auto') as 'auto' | 'strict' | 'advisory',
-    onEvent: options.json ? undefined : progress,
+    onEvent: hub.emitter('verify'),
     signal,
   });
   if (options.json) process.stdout.write(jsonLine(result));

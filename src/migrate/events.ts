@@ -1,3 +1,4 @@
+import type { HubEvent } from '../event-hub.js';
 import type { CopyEvent, CopyResult } from '../copy/events.js';
 import type { ProvisionEvent } from '../provision/events.js';
 import type { SyncEvent, TargetLag } from '../sync/events.js';
@@ -26,12 +27,45 @@ export interface MigrateReport {
   peakRssBytes: number;
 }
 
-export type MigrateEvent =
+/** migrate's own events (on a hub, under 'migrate'). */
+export type MigrateProgressEvent =
   | { type: 'migrate-started'; migration: string; resumedFrom: MigrationPhase | null; description: string }
   | { type: 'step-started'; step: MigrateStep }
   | { type: 'step-done'; step: MigrateStep; seconds: number }
+  | { type: 'migrate-finished'; report: MigrateReport };
+
+/** What `MigrateOptions.onEvent` receives: migrate's own events and its engines', wrapped. */
+export type MigrateEvent =
+  | MigrateProgressEvent
   | { type: 'provision'; event: ProvisionEvent }
   | { type: 'copy'; event: CopyEvent }
   | { type: 'sync'; event: SyncEvent }
-  | { type: 'verify'; event: VerifyEvent }
-  | { type: 'migrate-finished'; report: MigrateReport };
+  | { type: 'verify'; event: VerifyEvent };
+
+/**
+ * The event map of carve's engines, for an EventHub (src/event-hub.ts): each engine publishes
+ * under its own name, whoever started it (a command, or migrate).
+ */
+export interface CarveEvents {
+  provision: ProvisionEvent;
+  copy: CopyEvent;
+  sync: SyncEvent;
+  verify: VerifyEvent;
+  migrate: MigrateProgressEvent;
+}
+
+/** A hub envelope of carve's engines as a MigrateEvent (engines' events wrapped, as migrate's onEvent gets them). */
+export function asMigrateEvent(envelope: HubEvent<CarveEvents>): MigrateEvent {
+  switch (envelope.engine) {
+    case 'migrate':
+      return envelope.event;
+    case 'provision':
+      return { type: 'provision', event: envelope.event };
+    case 'copy':
+      return { type: 'copy', event: envelope.event };
+    case 'sync':
+      return { type: 'sync', event: envelope.event };
+    case 'verify':
+      return { type: 'verify', event: envelope.event };
+  }
+}

@@ -5,7 +5,8 @@ import { provision } from '../provision/index.js';
 import { startSync, type SyncEngine } from '../sync/index.js';
 import { verify } from '../verify/index.js';
 import type { VerifyResult } from '../verify/events.js';
-import type { MigrateReport, MigrateStep } from './events.js';
+import { EventHub } from '../event-hub.js';
+import { asMigrateEvent, type CarveEvents, type MigrateReport, type MigrateStep } from './events.js';
 import { readMigrationStatus, type MigrationStatus } from './status.js';
 import type { MigrateOptions } from './options.js';
 
@@ -17,8 +18,19 @@ export type { MigrateOptions } from './options.js';
  * again after a crash or kill -9 continues where the last run stopped.
  */
 export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
+  const hub = options.events ?? new EventHub<CarveEvents>();
+  const onEvent = options.onEvent;
+  const unsubscribe = onEvent ? hub.subscribe((envelope) => onEvent(asMigrateEvent(envelope))) : () => {};
+  try {
+    return await run(options, hub);
+  } finally {
+    unsubscribe();
+  }
+}
+
+async function run(options: MigrateOptions, hub: EventHub<CarveEvents>): Promise<MigrateReport> {
   const { routing, catalog } = options.prepared;
-  const emit = options.onEvent ?? (() => {});
+  const emit = hub.emitter('migrate');
   const started = Date.now();
   const steps: MigrateReport['steps'] = [];
   const step = async <T>(name: MigrateStep, work: () => Promise<T>): Promise<T> => {
@@ -45,7 +57,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
     provision(catalog, routing, {
       secretsDir: options.secretsDir,
       env: options.env,
-      onEvent: (event) => emit({ type: 'provision', event }),
+      onEvent: hub.emitter('provision'),
     }),
   );
 
@@ -58,7 +70,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
         jobs: options.jobs,
         chunkBytes: options.chunkBytes,
         buildIndexes: options.buildIndexes,
-        onEvent: (event) => emit({ type: 'copy', event }),
+        onEvent: hub.emitter('copy'),
         signal: options.signal,
       }),
     );
@@ -67,16 +79,18 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
 
   let changes = 0;
   let transactions = 0;
-  const engine: SyncEngine = await startSync({
-    routing,
-    onEvent: (event) => {
-      if (event.type === 'batch-applied') {
-        changes += event.changes;
-        transactions += event.transactions;
-      }
-      emit({ type: 'sync', event });
-    },
+  const counting = hub.on('sync', (event) => {
+    if (event.type === 'batch-applied') {
+      changes += event.changes;
+      transactions += event.transactions;
+    }
   });
+  const engine: SyncEngine = await startSync({ routing, onEvent: hub.emitter('sync') }).catch(
+    (error: unknown) => {
+      counting();
+      throw error;
+    },
+  );
   // The signal stops the engine, whichever step is running.
   const onAbort = () => void engine.stop();
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -93,7 +107,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
           routing,
           sync: engine,
           jobs: options.jobs,
-          onEvent: (event) => emit({ type: 'verify', event }),
+          onEvent: hub.emitter('verify'),
           signal: options.signal,
         }),
       );
@@ -106,6 +120,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     await engine.stop().catch(() => undefined);
+    counting();
   }
 
   function finish(verifyResult: VerifyResult | null, engine: SyncEngine | null): MigrateReport {

@@ -1,6 +1,7 @@
 import type { IndexBuilder } from '../copy/post-load.js';
 import type { PreparedMigration } from '../routing/prepare-routing.js';
-import type { MigrateEvent } from './events.js';
+import type { EventHub } from '../event-hub.js';
+import type { CarveEvents, MigrateEvent } from './events.js';
 
 export interface MigrateOptions {
   prepared: PreparedMigration;
@@ -16,6 +17,12 @@ export interface MigrateOptions {
    * (the demo stops its write load here, so verify compares a quiet end state).
    */
   beforeVerify?: () => Promise<void>;
+  /** Every event of migrate and of the engines it runs, wrapped (see asMigrateEvent). */
   onEvent?: (event: MigrateEvent) => void;
+  /**
+   * A hub to publish on: migrate's events under 'migrate', each engine's under its own name
+   * ('provision', 'copy', 'sync', 'verify'). Default: a hub of its own (feeding onEvent).
+   */
+  events?: EventHub<CarveEvents>;
   signal?: AbortSignal;
 }

@@ -33,6 +33,7 @@ export const SqlState = {
   cannotConnectNow: '57P03',
   queryCanceled: '57014',
   tooManyConnections: '53300',
+  configurationLimitExceeded: '53400',
   connectionException: '08000',
   connectionDoesNotExist: '08003',
   connectionFailure: '08006',

@@ -5,15 +5,26 @@ import type { RoutedChange } from './route-change.js';
 import type { NewPartition, RoutePlan } from './route-plan.js';
 
 /**
- * What the stream reader hands one target's applier, in source commit order:
- * - begin/commit bracket a source transaction that has changes for this target
+ * The replication origin a source transaction was written under (pgoutput's Origin message):
+ * another replication tool's, or carve's own when the source is a database carve applies to (a
+ * reverse stream skips those, see replication-origin.ts). Null for an application's transaction.
+ */
+export interface TransactionOrigin {
+  name: string;
+  /** The commit position on the origin's side, as set by pg_replication_origin_xact_setup. */
+  lsn: Lsn;
+}
+
+/**
+ * What the stream reader hands one sink, in source commit order:
+ * - begin/commit bracket a source transaction that has changes for this sink
  * - advance: every source transaction that commits before `upTo` has been handed over, and none
  *   of those not already bracketed touches this target (a transaction for other targets, or a
  *   keepalive while no transaction was open); the target's position may move up to `upTo`
  */
 export type ApplyItem =
   | RoutedChange
-  | { kind: 'begin'; commitLsn: Lsn; commitTime: PgTimestamp }
+  | { kind: 'begin'; xid: number; commitLsn: Lsn; commitTime: PgTimestamp; origin: TransactionOrigin | null }
   | { kind: 'commit'; commitLsn: Lsn; endLsn: Lsn; commitTime: PgTimestamp }
   | { kind: 'advance'; upTo: Lsn }
   | { kind: 'truncate'; tables: TableRef[]; plans: RoutePlan[] }
@@ -24,7 +35,7 @@ export type ApplyItem =
 const CONTROL_BYTES = 64;
 
 /**
- * A bounded FIFO between the stream reader and one applier. The reader pushes without waiting
+ * A bounded FIFO between the stream reader and one sink. The reader pushes without waiting
  * and then awaits `waitForSpace()`, so a slow target stops the reader (and the reader stops
  * reading the replication socket) instead of growing memory.
  */

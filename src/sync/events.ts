@@ -1,6 +1,9 @@
-/** Per-target progress, as in `lag` events and readSyncStatus(). LSNs are PostgreSQL text (`16/B374D848`). */
+/** Per-sink progress, as in `lag` events and readSyncStatus(). LSNs are PostgreSQL text (`16/B374D848`). */
 export interface TargetLag {
+  /** The service database, or the name of another sink (SyncOptions.sinks). */
   database: string;
+  /** 'applier' for a service database, the sink's kind otherwise. */
+  kind: string;
   /** Durable applied position: every source transaction committing before it is in this database. */
   appliedLsn: string;
   /** Source commit time of the last applied transaction (ISO), null before the first. */

@@ -1,6 +1,6 @@
 import { CarveError } from '../errors.js';
 import { formatLsn, maxLsn, type Lsn } from '../pg/lsn.js';
-import type { TargetApplier } from './target-applier.js';
+import type { Sink } from './sink.js';
 
 interface ActiveHold {
   lsn: Lsn;
@@ -10,22 +10,23 @@ interface ActiveHold {
 }
 
 /**
- * The engine's in-process hold (SyncEngine.holdAt / release): installed on every applier of the
- * current session (and, through `current`, of every later one), resolved once every target
- * database reported it reached.
+ * The engine's in-process hold (SyncEngine.holdAt / release): installed on every sink of the
+ * current session (and, through `current`, of every later one), resolved once every sink
+ * reported it reached.
  */
 export class HoldCoordinator {
   private hold: ActiveHold | undefined;
 
   constructor(
-    private readonly databases: readonly string[],
-    /** Appliers of the running session (empty between sessions). */
-    private readonly appliers: () => readonly TargetApplier[],
+    /** Names of every sink (service databases and others). */
+    private readonly names: () => readonly string[],
+    /** Sinks of the running session (empty between sessions). */
+    private readonly sinks: () => readonly Sink[],
     /** Durable positions last known per database (used between sessions). */
     private readonly durables: () => readonly Lsn[],
   ) {}
 
-  /** The hold to install on a new session's appliers. */
+  /** The hold to install on a new session's sinks. */
   get current(): Lsn | null {
     return this.hold?.lsn ?? null;
   }
@@ -38,10 +39,10 @@ export class HoldCoordinator {
       });
     }
     // Above every transaction applied anywhere so far (between sessions: every durable position).
-    // Computed and installed synchronously, so no applier can pass it in between.
-    const appliers = this.appliers();
-    const floor = appliers.length
-      ? maxLsn(0n, ...appliers.map((a) => a.lastDataCommit + 1n))
+    // Computed and installed synchronously, so no sink can pass it in between.
+    const sinks = this.sinks();
+    const floor = sinks.length
+      ? maxLsn(0n, ...sinks.map((s) => s.lastDataCommit + 1n))
       : maxLsn(0n, ...this.durables());
     let lsn: Lsn;
     if (typeof point === 'function') {
@@ -67,13 +68,13 @@ export class HoldCoordinator {
     const hold = this.hold;
     if (!hold) return;
     this.hold = undefined;
-    for (const applier of this.appliers()) {
-      applier.holds.removeApi(hold.lsn);
-      applier.nudge();
+    for (const sink of this.sinks()) {
+      sink.holds.removeApi(hold.lsn);
+      sink.nudge();
     }
   }
 
-  /** An applier reached (or cannot honour) a hold at `lsn`. */
+  /** A sink reached (or cannot honour) a hold at `lsn`. */
   report(database: string, lsn: Lsn, outcome: 'reached' | 'failed', error?: string): void {
     const hold = this.hold;
     if (!hold || hold.lsn !== lsn) return;
@@ -103,15 +104,15 @@ export class HoldCoordinator {
     reject: (error: unknown) => void = () => {},
   ): void {
     this.hold = { lsn, reached: new Set(), resolve, reject };
-    for (const applier of this.appliers()) {
-      applier.holds.addApi(lsn);
-      applier.nudge();
+    for (const sink of this.sinks()) {
+      sink.holds.addApi(lsn);
+      sink.nudge();
     }
   }
 
   private check(): void {
     const hold = this.hold;
-    if (hold && this.databases.every((d) => hold.reached.has(d))) hold.resolve(hold.lsn);
+    if (hold && this.names().every((d) => hold.reached.has(d))) hold.resolve(hold.lsn);
   }
 }
 

@@ -12,7 +12,7 @@ import { DEFAULT_BATCH, type SyncOptions } from './options.js';
 import { checkSyncPreconditions } from './preflight.js';
 import { SyncSession, type SessionContext } from './session.js';
 import { SyncState, type SyncStopError } from './state.js';
-import type { TargetApplier } from './target-applier.js';
+import type { HoldOutcome, Sink } from './sink.js';
 
 interface Waiter {
   lsn: Lsn;
@@ -54,6 +54,9 @@ export class SyncEngine {
   private timers: NodeJS.Timeout[] = [];
   private caughtUpTarget: Lsn | null = null;
   private started = false;
+  /** Names of the sinks of SyncOptions.sinks, and every sink's kind, as sessions open them. */
+  private extraSinks: string[] = [];
+  private kinds = new Map<string, string>();
 
   constructor(private readonly options: SyncOptions) {
     this.routing = options.routing;
@@ -61,8 +64,8 @@ export class SyncEngine {
     const applicationName = options.applicationName ?? `carve sync (${names.migration})`;
     this.state = new SyncState(names.stateSchema, names.migration);
     this.holds = new HoldCoordinator(
-      this.routing.services.map((s) => s.database),
-      () => this.session?.appliers ?? [],
+      () => this.sinkNames(),
+      () => this.session?.sinks ?? [],
       () => [...this.known.values()].map((p) => p.durable),
     );
     this.control = new SourceControl(this.routing.sourceUrl, `${applicationName} control`);
@@ -84,19 +87,17 @@ export class SyncEngine {
       recordLatency: options.recordLatency ?? false,
       extraColumns: new Map(),
       strictUntil: new Map(),
+      sinkFactories: options.sinks ?? [],
       apiHold: () => this.holds.current,
       onStarted: (session) => this.onSessionStarted(session),
-      onCommitted: (session, applier, info) => {
+      onCommitted: (session, sink, info) => {
         this.progress++;
-        this.known.set(applier.database, {
-          durable: applier.durable,
-          commitTime: applier.durableCommitTimeText,
-        });
+        this.known.set(sink.name, { durable: sink.durable, commitTime: sink.durableCommitTime });
         session.acknowledge();
         if (info.transactions > 0 || info.changes > 0) {
           this.emit({
             type: 'batch-applied',
-            database: applier.database,
+            database: sink.name,
             appliedLsn: formatLsn(info.position),
             transactions: info.transactions,
             changes: info.changes,
@@ -105,7 +106,7 @@ export class SyncEngine {
         }
         this.checkWaiters();
       },
-      onHold: (applier, lsn, outcome, error) => this.onHold(applier, lsn, outcome, error),
+      onHold: (sink, lsn, outcome, error) => this.onHold(sink, lsn, outcome, error),
       onAddedColumn: (applier, table, column, type) =>
         this.emit({ type: 'column-added', database: applier.database, table, column, columnType: type }),
       onAddedPartition: (applier, table) =>
@@ -236,41 +237,45 @@ export class SyncEngine {
     this.holds.release();
   }
 
-  /** Current per-target progress (the same data as `lag` events, without the monolith's WAL position). */
+  /**
+   * Current per-sink progress (the same data as `lag` events, without the monolith's WAL position):
+   * the service databases first, then the sinks of SyncOptions.sinks.
+   */
   status(serverLsn: Lsn | null = null): TargetLag[] {
-    const appliers = new Map((this.session?.appliers ?? []).map((a) => [a.database, a]));
+    const sinks = new Map((this.session?.sinks ?? []).map((s) => [s.name, s]));
     const now = Date.now();
-    return this.routing.services.map((service) => {
-      const applier = appliers.get(service.database);
-      const known = this.known.get(service.database);
-      const durable = applier?.durable ?? known?.durable ?? 0n;
-      const oldest = applier?.unapplied[0];
-      const holdLsn = applier?.holds.lowest();
+    return this.sinkNames().map((name) => {
+      const sink = sinks.get(name);
+      const known = this.known.get(name);
+      const durable = sink?.durable ?? known?.durable ?? 0n;
+      const oldest = sink?.unapplied[0];
+      const holdLsn = sink?.holds.lowest();
       return {
-        database: service.database,
+        database: name,
+        kind: sink?.kind ?? this.kinds.get(name) ?? 'applier',
         appliedLsn: formatLsn(durable),
-        commitTime: applier?.durableCommitTimeText ?? known?.commitTime ?? null,
+        commitTime: sink?.durableCommitTime ?? known?.commitTime ?? null,
         lagBytes: serverLsn !== null && serverLsn > durable ? Number(serverLsn - durable) : 0,
         lagSeconds: oldest === undefined ? 0 : Math.max(0, (now - pgTimestampToUnixMillis(oldest)) / 1000),
-        changesPerSecond: this.rates.get(service.database)?.perSecond ?? 0,
-        queuedBytes: applier?.queue.bytes ?? 0,
+        changesPerSecond: this.rates.get(name)?.perSecond ?? 0,
+        queuedBytes: sink?.queue.bytes ?? 0,
         holdLsn: holdLsn === undefined ? null : formatLsn(holdLsn),
-        held: applier !== undefined && holdLsn !== undefined && applier.position >= holdLsn,
-        refetchedRows: applier?.totals.refetched ?? 0,
-        totalChanges: applier?.totals.changes ?? 0,
-        totalTransactions: applier?.totals.transactions ?? 0,
+        held: sink !== undefined && holdLsn !== undefined && sink.position >= holdLsn,
+        refetchedRows: sink?.totals.refetched ?? 0,
+        totalChanges: sink?.totals.changes ?? 0,
+        totalTransactions: sink?.totals.transactions ?? 0,
       };
     });
   }
 
-  private onHold(
-    applier: TargetApplier,
-    lsn: Lsn,
-    outcome: 'reached' | 'failed' | 'released',
-    error?: string,
-  ): void {
-    const database = applier.database;
-    this.known.set(database, { durable: applier.durable, commitTime: applier.durableCommitTimeText });
+  /** Every sink's name: the service databases, then the other sinks (known once a session opened them). */
+  private sinkNames(): string[] {
+    return [...this.routing.services.map((s) => s.database), ...this.extraSinks];
+  }
+
+  private onHold(sink: Sink, lsn: Lsn, outcome: HoldOutcome, error?: string): void {
+    const database = sink.name;
+    this.known.set(database, { durable: sink.durable, commitTime: sink.durableCommitTime });
     if (outcome === 'reached') this.emit({ type: 'hold-reached', database, lsn: formatLsn(lsn) });
     else if (outcome === 'released') this.emit({ type: 'hold-released', database, lsn: formatLsn(lsn) });
     else this.emit({ type: 'hold-failed', database, lsn: formatLsn(lsn), error: error ?? '' });
@@ -279,7 +284,7 @@ export class SyncEngine {
 
   private checkWaiters(): void {
     if (this.waiters.length === 0) return;
-    const positions = this.routing.services.map((s) => this.known.get(s.database)?.durable ?? 0n);
+    const positions = this.sinkNames().map((name) => this.known.get(name)?.durable ?? 0n);
     const min = minLsn(positions[0] ?? 0n, ...positions);
     const ready = this.waiters.filter((w) => min >= w.lsn);
     if (ready.length === 0) return;
@@ -289,6 +294,12 @@ export class SyncEngine {
 
   private onSessionStarted(session: SyncSession): void {
     this.session = session;
+    for (const sink of session.sinks) {
+      this.known.set(sink.name, { durable: sink.durable, commitTime: sink.durableCommitTime });
+      const service = this.routing.services.some((s) => s.database === sink.name);
+      if (!service && !this.extraSinks.includes(sink.name)) this.extraSinks.push(sink.name);
+      this.kinds.set(sink.name, sink.kind);
+    }
     const stream = session.stream!;
     this.emit({
       type: 'stream-started',
@@ -340,11 +351,8 @@ export class SyncEngine {
         });
         this.wake = undefined;
       } finally {
-        for (const applier of session.appliers) {
-          this.known.set(applier.database, {
-            durable: applier.durable,
-            commitTime: applier.durableCommitTimeText,
-          });
+        for (const sink of session.sinks) {
+          this.known.set(sink.name, { durable: sink.durable, commitTime: sink.durableCommitTime });
         }
       }
     }
@@ -353,10 +361,10 @@ export class SyncEngine {
   /** Transient failures reconnect; a unique violation retries that target once in strict order. */
   private retryable(error: unknown, session: SyncSession): boolean {
     if (isUniqueViolation(error)) {
-      const applier = session.appliers.find((a) => a.database === error.database);
-      const until = this.context.strictUntil.get(error.database);
+      const applier = session.sinks.find((s) => s.name === error.sink);
+      const until = this.context.strictUntil.get(error.sink);
       if (until !== undefined && applier && applier.durable < until) return false; // failed in strict order too
-      this.context.strictUntil.set(error.database, session.dispatcher?.lastCommitEnd ?? 0n);
+      this.context.strictUntil.set(error.sink, session.dispatcher?.lastCommitEnd ?? 0n);
       return true;
     }
     return isTransientSyncError(error);
@@ -368,14 +376,14 @@ export class SyncEngine {
     try {
       const serverLsn = await this.control.currentWalLsn().catch(() => null);
       const now = Date.now();
-      for (const applier of this.session?.appliers ?? []) {
-        const previous = this.rates.get(applier.database);
-        const changes = applier.totals.changes;
+      for (const sink of this.session?.sinks ?? []) {
+        const previous = this.rates.get(sink.name);
+        const changes = sink.totals.changes;
         const perSecond =
           previous && now > previous.at
             ? Math.max(0, ((changes - previous.changes) * 1000) / (now - previous.at))
             : 0;
-        this.rates.set(applier.database, { at: now, changes, perSecond: Math.round(perSecond) });
+        this.rates.set(sink.name, { at: now, changes, perSecond: Math.round(perSecond) });
       }
       const stream = this.session?.stream;
       this.emit({
@@ -403,13 +411,13 @@ export class SyncEngine {
     if (!session || !stream) return;
     const wanted: Lsn[] = this.waiters.map((w) => w.lsn);
     if (this.holds.current !== null) wanted.push(this.holds.current);
-    for (const applier of session.appliers) {
-      const lowest = applier.holds.lowest();
+    for (const sink of session.sinks) {
+      const lowest = sink.holds.lowest();
       if (lowest !== undefined) wanted.push(lowest);
     }
     if (wanted.length === 0) return;
     const target = maxLsn(wanted[0]!, ...wanted);
-    for (const applier of session.appliers) if (applier.durable < target) applier.expeditePosition();
+    for (const sink of session.sinks) if (sink.durable < target) sink.expeditePosition();
     const quiet = Date.now() - session.lastMessageAt > 250;
     if (stream.receivedLsn < target && quiet && Date.now() - this.lastHeartbeat > 1000) {
       this.lastHeartbeat = Date.now();
@@ -443,9 +451,9 @@ export class SyncEngine {
     if (error !== undefined) await this.recordStopError(error);
     await this.lock?.release();
     await this.control.close();
-    const targets = this.routing.services.map((s) => ({
-      database: s.database,
-      appliedLsn: formatLsn(this.known.get(s.database)?.durable ?? 0n),
+    const targets = this.sinkNames().map((name) => ({
+      database: name,
+      appliedLsn: formatLsn(this.known.get(name)?.durable ?? 0n),
     }));
     this.holds.abort(
       new CarveError('SYNC_STOPPED', 'Sync stopped before the hold was reached', { details: {} }),

@@ -1,5 +1,6 @@
 import type { Routing } from '../routing/model.js';
 import type { SyncEvent } from './events.js';
+import type { SinkFactory } from './sink.js';
 
 export interface BatchSettings {
   /** Commit the target transaction (at a source commit) after this many changes … */
@@ -11,7 +12,7 @@ export interface BatchSettings {
   /** Run the pending statements (inside the open transaction) once this many rows are pending. */
   pieceChanges: number;
   pieceBytes: number;
-  /** Bound of each target's queue: a full queue pauses the stream (backpressure). */
+  /** Bound of each sink's queue: a full queue pauses the stream (backpressure). */
   queueBytes: number;
 }
 
@@ -35,6 +36,12 @@ export interface SyncOptions {
   /** At start, how long to wait for another holder of the migration lock to go away (default 5000 ms). */
   lockWaitMs?: number;
   signal?: AbortSignal;
+  /**
+   * More destinations beside the service databases' appliers (a broker publisher …), created for
+   * every session. The slot is acknowledged with the minimum durable position over all sinks;
+   * holds and restart rules apply to each (see sink.ts).
+   */
+  sinks?: SinkFactory[];
   /**
    * For carve copy only: stream into targets whose rows are loaded but whose copy is not finished
    * (before its post-load step), under the migration lock the caller already holds.

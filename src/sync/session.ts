@@ -1,4 +1,4 @@
-import { atService, withClient } from '../pg/connect.js';
+import { CarveError } from '../errors.js';
 import { formatLsn, minLsn, type Lsn } from '../pg/lsn.js';
 import { ReplicationStream } from '../pg/replication/replication-stream.js';
 import type { Routing } from '../routing/model.js';
@@ -6,8 +6,17 @@ import { sourceSessionUrl } from './source-session.js';
 import type { SourceControl } from './source-control.js';
 import { StreamDispatcher } from './stream-dispatch.js';
 import type { BatchSettings } from './options.js';
+import { replicationOriginName } from './replication-origin.js';
+import {
+  SinkFailure,
+  type CommittedBatch,
+  type HoldOutcome,
+  type Sink,
+  type SinkContext,
+  type SinkFactory,
+} from './sink.js';
 import type { SyncState } from './state.js';
-import { TargetApplier, type CommittedBatch } from './target-applier.js';
+import { TargetApplier } from './target-applier.js';
 
 export interface SessionContext {
   routing: Routing;
@@ -21,34 +30,27 @@ export interface SessionContext {
   extraColumns: Map<string, Map<string, string>>;
   /** Per database: apply without collapsing until this position (after a unique violation). */
   strictUntil: Map<string, Lsn>;
-  /** The engine's in-process hold, installed on every applier of every session. */
+  /** Sinks beside the service databases' appliers (SyncOptions.sinks). */
+  sinkFactories: readonly SinkFactory[];
+  /** The engine's in-process hold, installed on every sink of every session. */
   apiHold(): Lsn | null;
   onStarted(session: SyncSession): void;
-  onCommitted(session: SyncSession, applier: TargetApplier, info: CommittedBatch): void;
-  onHold(applier: TargetApplier, lsn: Lsn, outcome: 'reached' | 'failed' | 'released', error?: string): void;
+  onCommitted(session: SyncSession, sink: Sink, info: CommittedBatch): void;
+  onHold(sink: Sink, lsn: Lsn, outcome: HoldOutcome, error?: string): void;
   onAddedColumn(applier: TargetApplier, table: string, column: string, type: string): void;
   onAddedPartition(applier: TargetApplier, table: string): void;
 }
 
-/** An error of one target database's applier, so the engine knows which one failed. */
-export class ApplierFailure extends Error {
-  constructor(
-    readonly database: string,
-    override readonly cause: unknown,
-  ) {
-    super(cause instanceof Error ? cause.message : String(cause));
-    this.name = 'ApplierFailure';
-  }
-}
-
 /**
- * One streaming session: appliers connected to every target, a replication stream started at the
- * minimum durable position, and the dispatcher between them. It ends on stop() or at the first
- * error anywhere; the engine then starts a new session from the durable positions (each target
- * skips what it already has), which is also exactly what a restart after kill -9 does.
+ * One streaming session: every sink opened (the service databases' appliers and any others), a
+ * replication stream started at the minimum durable position over them, and the dispatcher
+ * between them. It ends on stop() or at the first error anywhere; the engine then starts a new
+ * session from the durable positions (each sink skips what it already has), which is also
+ * exactly what a restart after kill -9 does.
  */
 export class SyncSession {
-  appliers: TargetApplier[] = [];
+  /** Every sink, once all are open (empty before). */
+  sinks: Sink[] = [];
   stream: ReplicationStream | undefined;
   dispatcher: StreamDispatcher | undefined;
   lastMessageAt = Date.now();
@@ -56,6 +58,7 @@ export class SyncSession {
   private reading = false;
   private stopping = false;
   private stopped: Promise<void> | undefined;
+  private created: Sink[] = [];
 
   constructor(
     private readonly ctx: SessionContext,
@@ -64,48 +67,21 @@ export class SyncSession {
 
   /** Resolves when stopped; rejects with the first failure (the session is torn down by then). */
   async run(): Promise<void> {
-    const { routing, state } = this.ctx;
+    const { routing } = this.ctx;
     try {
-      const positions = await Promise.all(
-        routing.services.map((s) =>
-          withClient(atService(s.url), (client) => state.readPosition(client)).catch((error: unknown) => {
-            throw new ApplierFailure(s.database, error);
-          }),
-        ),
-      );
-      this.appliers = routing.services.map(
-        (service, i) =>
-          new TargetApplier({
-            service,
-            state,
-            sourceUrl: routing.sourceUrl,
-            position: positions[i]!.lsn,
-            commitTime: positions[i]!.commitTime,
-            batch: this.ctx.batch,
-            strictUntil: this.ctx.strictUntil.get(service.database) ?? 0n,
-            applicationName: this.ctx.applicationName,
-            holdPollMs: this.ctx.holdPollMs,
-            positionFlushMs: this.ctx.positionFlushMs,
-            recordLatency: this.ctx.recordLatency,
-            onCommitted: (applier, info) => this.ctx.onCommitted(this, applier, info),
-            onHold: (applier, lsn, outcome, error) => this.ctx.onHold(applier, lsn, outcome, error),
-            onAddedColumn: (applier, table, column, type) =>
-              this.ctx.onAddedColumn(applier, table, column, type),
-            onAddedPartition: (applier, table) => this.ctx.onAddedPartition(applier, table),
-            moreComing: () => this.reading || (this.stream?.buffered.messages ?? 0) > 0,
-          }),
-      );
+      this.created = this.createSinks();
       await Promise.all(
-        this.appliers.map((a) =>
-          a.connect().catch((error: unknown) => {
-            throw new ApplierFailure(a.database, error);
+        this.created.map((sink) =>
+          sink.open().catch((error: unknown) => {
+            throw new SinkFailure(sink.name, sink.kind, error);
           }),
         ),
       );
+      this.sinks = this.created;
       const hold = this.ctx.apiHold();
-      if (hold !== null) for (const applier of this.appliers) applier.holds.addApi(hold);
+      if (hold !== null) for (const sink of this.sinks) sink.holds.addApi(hold);
       if (this.stopping) return;
-      const startLsn = minLsn(positions[0]!.lsn, ...positions.map((p) => p.lsn));
+      const startLsn = minLsn(this.sinks[0]!.durable, ...this.sinks.map((s) => s.durable));
       this.stream = await ReplicationStream.start({
         url: sourceSessionUrl(routing.sourceUrl),
         slot: routing.names.slot,
@@ -114,7 +90,7 @@ export class SyncSession {
         applicationName: this.ctx.applicationName,
         maxBufferedBytes: Math.max(256 * 1024, Math.min(4 * 1024 * 1024, this.ctx.batch.queueBytes / 2)),
       });
-      this.dispatcher = new StreamDispatcher(routing, this.appliers, this.ctx.extraColumns, {
+      this.dispatcher = new StreamDispatcher(routing, this.sinks, this.ctx.extraColumns, {
         resolveType: (oid, mod) => this.ctx.control.formatType(oid, mod),
         partitionChain: (relationId) => this.ctx.control.partitionChain(relationId),
       });
@@ -133,16 +109,57 @@ export class SyncSession {
             resolve();
           }
         }, fail);
-        for (const applier of this.appliers) {
-          applier.run().then(
+        for (const sink of this.sinks) {
+          sink.run().then(
             () => {},
-            (error) => fail(this.stopping ? error : new ApplierFailure(applier.database, error)),
+            (error) => fail(this.stopping ? error : new SinkFailure(sink.name, sink.kind, error)),
           );
         }
       });
     } finally {
       await this.stop();
     }
+  }
+
+  /** The applier of every service database, then the sinks of SyncOptions.sinks, in that order. */
+  private createSinks(): Sink[] {
+    const { routing, state } = this.ctx;
+    const context: SinkContext = {
+      routing,
+      batch: this.ctx.batch,
+      applicationName: this.ctx.applicationName,
+      holdPollMs: this.ctx.holdPollMs,
+      positionFlushMs: this.ctx.positionFlushMs,
+      recordLatency: this.ctx.recordLatency,
+      moreComing: () => this.reading || (this.stream?.buffered.messages ?? 0) > 0,
+      onCommitted: (sink, info) => this.ctx.onCommitted(this, sink, info),
+      onHold: (sink, lsn, outcome, error) => this.ctx.onHold(sink, lsn, outcome, error),
+    };
+    const sinks: Sink[] = routing.services.map(
+      (service) =>
+        new TargetApplier(context, {
+          service,
+          state,
+          sourceUrl: routing.sourceUrl,
+          origin: replicationOriginName(routing.names.migration, 'fwd', service.database),
+          strictUntil: this.ctx.strictUntil.get(service.database) ?? 0n,
+          onAddedColumn: (applier, table, column, type) =>
+            this.ctx.onAddedColumn(applier, table, column, type),
+          onAddedPartition: (applier, table) => this.ctx.onAddedPartition(applier, table),
+        }),
+    );
+    for (const factory of this.ctx.sinkFactories) sinks.push(factory(context));
+    const names = new Set<string>();
+    for (const sink of sinks) {
+      if (names.has(sink.name)) {
+        throw new CarveError('SYNC_SINK_DUPLICATE', `Two sinks are named ${sink.name}`, {
+          details: { sink: sink.name },
+          hint: 'Give every sink passed in SyncOptions.sinks a name unique among them and the service databases.',
+        });
+      }
+      names.add(sink.name);
+    }
+    return sinks;
   }
 
   private async read(): Promise<void> {
@@ -162,11 +179,11 @@ export class SyncSession {
     }
   }
 
-  /** Acknowledge the minimum durable position across targets (never beyond what was received). */
+  /** Acknowledge the minimum durable position over all sinks (never beyond what was received). */
   acknowledge(): Lsn | undefined {
     const stream = this.stream;
-    if (!stream || this.appliers.length === 0) return undefined;
-    const min = minLsn(this.appliers[0]!.durable, ...this.appliers.map((a) => a.durable));
+    if (!stream || this.sinks.length === 0) return undefined;
+    const min = minLsn(this.sinks[0]!.durable, ...this.sinks.map((s) => s.durable));
     if (min > stream.acknowledgedLsn && min <= stream.receivedLsn) stream.acknowledge(min);
     return min;
   }
@@ -179,7 +196,7 @@ export class SyncSession {
     this.stopping = true;
     this.stopped ??= (async () => {
       await this.stream?.stop().catch(() => {});
-      await Promise.all(this.appliers.map((a) => a.stop()));
+      await Promise.all(this.created.map((s) => s.stop()));
     })();
     return this.stopped;
   }

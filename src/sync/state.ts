@@ -72,10 +72,19 @@ export class SyncState {
     };
   }
 
-  /** Parameters: migration, lsn, commit time (ISO or null: keep the last one). */
+  /**
+   * Parameters: migration, lsn, commit time (ISO or null: keep the last one). Run by an applier
+   * session set up with a replication origin (replication-origin.ts): the same statement marks the
+   * transaction with the source position and commit time (pg_replication_origin_xact_setup), so
+   * the origin's remote_lsn moves with apply_position and a stream reading this database sees the
+   * source commit time on carve's transactions.
+   */
   get writePositionSql(): string {
-    return `UPDATE ${this.table('apply_position')}
+    const table = this.table('apply_position');
+    return `UPDATE ${table}
                SET lsn = $2::pg_lsn, commit_time = coalesce($3::timestamptz, commit_time), updated_at = now()
+              FROM (SELECT pg_catalog.pg_replication_origin_xact_setup($2::pg_lsn,
+                             coalesce($3::timestamptz, (SELECT commit_time FROM ${table} WHERE migration = $1), now()))) AS origin
              WHERE migration = $1`;
   }
 

@@ -15,16 +15,15 @@ import {
   type AddedColumn,
   type PartitionLevel,
   type RelationPlan,
+  type RoutePlan,
 } from './route-plan.js';
-import type { ApplyItem } from './apply-queue.js';
+import type { ApplyItem, TransactionOrigin } from './apply-queue.js';
+import type { Sink } from './sink.js';
 
-/** The part of an applier the dispatcher feeds. */
-export interface DispatchTarget {
-  readonly database: string;
-  readonly skipBelow: Lsn;
+/** The part of a sink the dispatcher feeds. */
+export type DispatchTarget = Pick<Sink, 'name' | 'skipBelow' | 'unapplied' | 'accepts'> & {
   readonly queue: { push(item: ApplyItem): void; readonly full: boolean; waitForSpace(): Promise<void> };
-  readonly unapplied: PgTimestamp[];
-}
+};
 
 export interface DispatchHooks {
   /** format_type(oid, typmod) on the monolith, for a column sync adds. */
@@ -37,16 +36,25 @@ export interface DispatchHooks {
 }
 
 /**
- * Decodes the stream and hands each target its share, in commit order: begin/changes/commit for
- * the transactions that touch it (and are not already applied there), `advance` for the rest.
- * Changes are handed over as they arrive (pgoutput protocol 1 sends a transaction only once it has
- * committed), so a huge transaction never has to fit in memory.
+ * Decodes the stream and hands each sink its share, in commit order: begin/changes/commit for
+ * the transactions that touch it (and are not already delivered there), `advance` for the rest.
+ * A routed change goes to every sink that accepts its route (the applier of the route's database,
+ * a publisher of every route …); the same object is handed to each, read-only. Changes are handed
+ * over as they arrive (pgoutput protocol 1 sends a transaction only once it has committed), so a
+ * huge transaction never has to fit in memory.
  */
 export class StreamDispatcher {
   private readonly relations = new Map<number, RelationPlan>();
   private readonly cache = new RelationCache();
-  private readonly byDatabase: Map<string, DispatchTarget>;
-  private txn: { commitLsn: Lsn; commitTime: PgTimestamp; touched: Set<DispatchTarget> } | null = null;
+  /** Sinks accepting each route plan (asked once per plan). */
+  private readonly sinksByPlan = new Map<RoutePlan, DispatchTarget[]>();
+  private txn: {
+    xid: number;
+    commitLsn: Lsn;
+    commitTime: PgTimestamp;
+    origin: TransactionOrigin | null;
+    touched: Set<DispatchTarget>;
+  } | null = null;
   private readonly routed: RoutedChange[] = [];
   /** The routed table of the Relation message just before (Type messages aside), for partitionRootOf. */
   private previousRelation: TableRef | undefined;
@@ -62,9 +70,7 @@ export class StreamDispatcher {
     /** Columns added by sync in this run, per source table: survive reconnects. */
     private readonly extraColumns: Map<string, Map<string, string>>,
     private readonly hooks: DispatchHooks,
-  ) {
-    this.byDatabase = new Map(targets.map((t) => [t.database, t]));
-  }
+  ) {}
 
   get inTransaction(): boolean {
     return this.txn !== null;
@@ -82,7 +88,17 @@ export class StreamDispatcher {
       if (decoded.tag !== 'relation' && decoded.tag !== 'type') this.previousRelation = undefined;
       switch (decoded.tag) {
         case 'begin':
-          this.txn = { commitLsn: decoded.finalLsn, commitTime: decoded.commitTime, touched: new Set() };
+          this.txn = {
+            xid: decoded.xid,
+            commitLsn: decoded.finalLsn,
+            commitTime: decoded.commitTime,
+            origin: null,
+            touched: new Set(),
+          };
+          break;
+        case 'origin':
+          // Right after Begin, before any change: every sink's begin item carries it.
+          if (this.txn) this.txn.origin = { name: decoded.name, lsn: decoded.originLsn };
           break;
         case 'commit':
           for (const target of this.targets) {
@@ -110,7 +126,10 @@ export class StreamDispatcher {
           if (!plan) this.cache.require(decoded.relationId); // throws PGOUTPUT_UNKNOWN_RELATION
           this.routed.length = 0;
           routeChange(plan!, decoded, this.routed);
-          for (const change of this.routed) this.hand(change.plan.database, change);
+          for (const change of this.routed) {
+            const sinks = this.sinksByPlan.get(change.plan) ?? this.sinksFor(change.plan);
+            for (const sink of sinks) this.hand(sink, change);
+          }
           this.changesReceived++;
           break;
         }
@@ -127,19 +146,30 @@ export class StreamDispatcher {
             },
           );
         default:
-          break; // type, origin and logical messages carry nothing to apply
+          break; // type and logical messages carry nothing to apply
       }
     }
     for (const target of this.targets) if (target.queue.full) await target.queue.waitForSpace();
   }
 
-  private hand(database: string, item: ApplyItem): void {
-    const target = this.byDatabase.get(database)!;
+  private sinksFor(plan: RoutePlan): DispatchTarget[] {
+    const sinks = this.targets.filter((t) => t.accepts(plan.route));
+    this.sinksByPlan.set(plan, sinks);
+    return sinks;
+  }
+
+  private hand(target: DispatchTarget, item: ApplyItem): void {
     const txn = this.txn!;
-    if (txn.commitLsn < target.skipBelow) return; // applied there before this session
+    if (txn.commitLsn < target.skipBelow) return; // delivered there before this session
     if (!txn.touched.has(target)) {
       txn.touched.add(target);
-      target.queue.push({ kind: 'begin', commitLsn: txn.commitLsn, commitTime: txn.commitTime });
+      target.queue.push({
+        kind: 'begin',
+        xid: txn.xid,
+        commitLsn: txn.commitLsn,
+        commitTime: txn.commitTime,
+        origin: txn.origin,
+      });
       target.unapplied.push(txn.commitTime);
     }
     target.queue.push(item);
@@ -197,15 +227,20 @@ export class StreamDispatcher {
     // Moved under another table since this transaction: nothing to create for this one.
     if (chain.length === 0 || !sameTable(chain[0]!.parent, root)) return;
     const partitions = renderPartitionChain(owner, chain);
-    this.byDatabase.get(owner.database)!.queue.push({ kind: 'add-partitions', partitions });
+    // Idempotent (only a missing table is created); sinks other than the owner's applier may ignore it.
+    for (const target of this.targets) {
+      if (target.accepts(owner)) target.queue.push({ kind: 'add-partitions', partitions });
+    }
   }
 
   private async addColumn(column: AddedColumn): Promise<void> {
     const type = await this.hooks.resolveType(column.typeOid, column.typeMod);
-    const plan = planRelationOwner(this.routing, column);
-    const target = this.byDatabase.get(plan.database)!;
+    const owner = planRelationOwner(this.routing, column);
     // Idempotent (ADD COLUMN IF NOT EXISTS), so it is handed over even where this transaction is skipped.
-    target.queue.push({ kind: 'add-column', table: plan.target, column: column.column, type });
+    for (const target of this.targets) {
+      if (target.accepts(owner))
+        target.queue.push({ kind: 'add-column', table: owner.target, column: column.column, type });
+    }
     const key = keyOf(column.table);
     let extras = this.extraColumns.get(key);
     if (!extras) this.extraColumns.set(key, (extras = new Map()));
@@ -213,7 +248,7 @@ export class StreamDispatcher {
   }
 
   private onTruncate(message: TruncateMessage): void {
-    const byTarget = new Map<string, ApplyItem & { kind: 'truncate' }>();
+    const byTarget = new Map<DispatchTarget, ApplyItem & { kind: 'truncate' }>();
     for (const relationId of message.relationIds) {
       const plan = this.relations.get(relationId);
       if (!plan) {
@@ -221,13 +256,15 @@ export class StreamDispatcher {
         continue;
       }
       for (const route of plan.routes) {
-        let item = byTarget.get(route.database);
-        if (!item) byTarget.set(route.database, (item = { kind: 'truncate', tables: [], plans: [] }));
-        item.tables.push(route.route.target);
-        item.plans.push(route);
+        for (const target of this.sinksByPlan.get(route) ?? this.sinksFor(route)) {
+          let item = byTarget.get(target);
+          if (!item) byTarget.set(target, (item = { kind: 'truncate', tables: [], plans: [] }));
+          item.tables.push(route.route.target);
+          item.plans.push(route);
+        }
       }
     }
-    for (const [database, item] of byTarget) this.hand(database, item);
+    for (const [target, item] of byTarget) this.hand(target, item);
   }
 }
 

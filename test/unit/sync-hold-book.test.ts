@@ -5,11 +5,15 @@ describe('HoldBook', () => {
   it('reaches a hold at a transaction committing at or after it, or an advance past it, and then holds', () => {
     const book = new HoldBook();
     book.addApi(1000n);
-    expect(book.decide({ kind: 'begin', commitLsn: 999n, commitTime: 0n }, 500n, 400n)).toEqual({
+    expect(
+      book.decide({ kind: 'begin', xid: 1, commitLsn: 999n, commitTime: 0n, origin: null }, 500n, 400n),
+    ).toEqual({
       kind: 'none',
     });
     expect(book.decide({ kind: 'advance', upTo: 999n }, 500n, 400n)).toEqual({ kind: 'none' });
-    expect(book.decide({ kind: 'begin', commitLsn: 1000n, commitTime: 0n }, 990n, 900n)).toEqual({
+    expect(
+      book.decide({ kind: 'begin', xid: 1, commitLsn: 1000n, commitTime: 0n, origin: null }, 990n, 900n),
+    ).toEqual({
       kind: 'reach',
       lsn: 1000n,
       fromTable: false,
@@ -43,7 +47,9 @@ describe('HoldBook', () => {
       { lsn: 2000n, requestedBy: 'verify', reached: false, error: null },
       { lsn: 50n, requestedBy: 'naive', reached: false, error: 'already applied' },
     ]);
-    expect(book.decide({ kind: 'begin', commitLsn: 2100n, commitTime: 0n }, 1900n, 1800n)).toEqual({
+    expect(
+      book.decide({ kind: 'begin', xid: 1, commitLsn: 2100n, commitTime: 0n, origin: null }, 1900n, 1800n),
+    ).toEqual({
       kind: 'reach',
       lsn: 2000n,
       fromTable: true,
