@@ -4,9 +4,9 @@ import type { LoadReport } from '../demo/load/load-types.js';
 import { buildIndexesWithProvision } from './copy.js';
 import { demoFlag } from './demo-flags.js';
 import { createCliHub } from './event-hub.js';
-import { ExitCode, reportAndExit } from './exit.js';
 import { formatCount, formatSeconds, jsonLine } from './format.js';
 import { createMigratePrinter } from './migrate.js';
+import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 /** `carve demo` with no subcommand: the whole CareSync migration on throwaway clusters. */
@@ -22,15 +22,15 @@ export function attachDemoRunAction(demo: Command): void {
     .option('--keep', 'leave both clusters running and print how to reach them')
     .option('--json', 'one JSON line per event, then the report')
     .action(
-      async (options: {
+      (options: {
         scale?: string;
         rate?: string;
         seed?: string;
         jobs?: string;
         keep?: boolean;
         json?: boolean;
-      }) => {
-        try {
+      }) =>
+        runCommand(options, async () => {
           const scale = demoFlag('scale', options.scale);
           const rate = demoFlag('rate', options.rate);
           const seed = demoFlag('seed', options.seed);
@@ -118,13 +118,8 @@ export function attachDemoRunAction(demo: Command): void {
               ].join('\n'),
             );
           }
-          process.exit(
-            result.report.ok ? ExitCode.ok : result.report.verify ? ExitCode.mismatch : ExitCode.incomplete,
-          );
-        } catch (error) {
-          reportAndExit(error);
-        }
-      },
+          return { exit: result.report.ok ? 'ok' : result.report.verify ? 'mismatch' : 'incomplete' };
+        }),
     );
 }
 

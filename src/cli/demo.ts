@@ -3,12 +3,11 @@ import { Command } from 'commander';
 import { startLoad, type LoadReport, type LoadStats } from '../demo/load/start-load.js';
 import { OPERATION_KINDS } from '../demo/load/load-types.js';
 import { seedMonolith, type SeedEvent, type SeedReport } from '../demo/seed/seed-monolith.js';
-import { CarveError } from '../errors.js';
 import { redactUrl } from '../pg/connect.js';
 import { demoFlag, demoFlags } from './demo-flags.js';
 import { createCliHub } from './event-hub.js';
-import { ExitCode, reportAndExit } from './exit.js';
 import { formatBytes, formatCount, formatSeconds, jsonLine, renderTable } from './format.js';
+import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 /**
@@ -51,14 +50,8 @@ function registerSeed(demo: Command): void {
     .option('--connections <n>', 'tables generated side by side (default 2)')
     .option('--json', 'one JSON line per event, then the report')
     .action(
-      async (options: {
-        source: string;
-        scale: string;
-        seed?: string;
-        connections?: string;
-        json?: boolean;
-      }) => {
-        try {
+      (options: { source: string; scale: string; seed?: string; connections?: string; json?: boolean }) =>
+        runCommand(options, async () => {
           const scale = demoFlags.scale(options.scale);
           const seed = demoFlag('seed', options.seed) ?? 1;
           const connections = demoFlag('connections', options.connections);
@@ -75,14 +68,7 @@ function registerSeed(demo: Command): void {
           }).finally(() => printer.stop());
           if (options.json) process.stdout.write(jsonLine({ type: 'report', report }));
           else process.stdout.write(renderSeedSummary(report, options.source));
-        } catch (error) {
-          if (error instanceof CarveError && error.code === 'DEMO_SEED_ABORTED') {
-            process.stderr.write(`carve: ${error.describe()}\n`);
-            process.exit(ExitCode.incomplete);
-          }
-          reportAndExit(error);
-        }
-      },
+        }),
     );
 }
 
@@ -158,7 +144,7 @@ function registerLoad(demo: Command): void {
     .option('--seed <n>', 'operation seed (default 1)')
     .option('--json', 'one JSON line of statistics per second, then the report')
     .action(
-      async (options: {
+      (options: {
         source: string;
         rate: string;
         duration?: string;
@@ -166,8 +152,8 @@ function registerLoad(demo: Command): void {
         connections?: string;
         seed?: string;
         json?: boolean;
-      }) => {
-        try {
+      }) =>
+        runCommand(options, async () => {
           const rate = demoFlags.rate(options.rate);
           const durationMs = demoFlag('duration', options.duration);
           const maxTransactions = demoFlag('max', options.max);
@@ -195,10 +181,7 @@ function registerLoad(demo: Command): void {
           if (tty) process.stderr.write('\n');
           if (json) process.stdout.write(jsonLine({ type: 'report', ...report }));
           else process.stdout.write(renderLoadSummary(report));
-        } catch (error) {
-          reportAndExit(error);
-        }
-      },
+        }),
     );
 }
 

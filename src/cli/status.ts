@@ -2,10 +2,9 @@ import type { Command } from 'commander';
 import { DEFAULT_WAL_WARN_BYTES, readMigrationStatus, type MigrationStatus } from '../migrate/status.js';
 import type { SlotStatus } from '../sync/status.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
-import { ExitCode, reportAndExit } from './exit.js';
 import { sizeFlag } from './flag-values.js';
 import { formatBytes, formatCount, formatLag, formatSeconds, jsonLine, renderTable } from './format.js';
-import { exitOnPlanProblems } from './plan.js';
+import { runCommand } from './run-command.js';
 
 export function registerStatusCommand(program: Command): void {
   program
@@ -19,8 +18,8 @@ export function registerStatusCommand(program: Command): void {
       `warn when the slot keeps more WAL than this while no sync runs (default ${formatBytes(DEFAULT_WAL_WARN_BYTES)})`,
     )
     .option('--json', 'print the status as one JSON object')
-    .action(async (options: { plan: string; walWarn?: string; json?: boolean }) => {
-      try {
+    .action((options: { plan: string; walWarn?: string; json?: boolean }) =>
+      runCommand(options, async () => {
         const walWarnBytes =
           options.walWarn === undefined ? undefined : sizeFlag('--wal-warn', options.walWarn);
         const { routing } = await prepareRouting(options.plan);
@@ -29,12 +28,9 @@ export function registerStatusCommand(program: Command): void {
         for (const alert of status.alerts) alert.hint = alert.hint.replaceAll('<plan>', options.plan);
         process.stdout.write(options.json ? jsonLine(status) : renderStatus(status));
         // Exit nonzero when streaming cannot resume or is about to lose WAL, so scripts notice.
-        if (status.alerts.some((a) => a.severity === 'error')) process.exit(ExitCode.attention);
-      } catch (error) {
-        exitOnPlanProblems(error, options.json);
-        reportAndExit(error);
-      }
-    });
+        if (status.alerts.some((a) => a.severity === 'error')) return { exit: 'attention' };
+      }),
+    );
 }
 
 export function renderStatus(s: MigrationStatus): string {

@@ -3,9 +3,8 @@ import { prepareRouting } from '../routing/prepare-routing.js';
 import { startSync } from '../sync/index.js';
 import type { SyncEvent, TargetLag } from '../sync/events.js';
 import { createCliHub } from './event-hub.js';
-import { ExitCode, reportAndExit } from './exit.js';
 import { formatBytes, formatCount, formatLag, jsonLine } from './format.js';
-import { exitOnPlanProblems } from './plan.js';
+import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 export function registerSyncCommand(program: Command): void {
@@ -15,8 +14,8 @@ export function registerSyncCommand(program: Command): void {
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--until-caught-up', 'exit 0 once everything the monolith had committed at start is applied')
     .option('--json', 'one JSON line per event (lag every second)')
-    .action(async (options: { plan: string; untilCaughtUp?: boolean; json?: boolean }) => {
-      try {
+    .action((options: { plan: string; untilCaughtUp?: boolean; json?: boolean }) =>
+      runCommand(options, async () => {
         const { routing } = await prepareRouting(options.plan);
         const signal = abortOnSignals();
         const printer = createSyncPrinter({
@@ -34,14 +33,10 @@ export function registerSyncCommand(program: Command): void {
         const result = await engine.done.finally(() => printer.stop());
         if (options.untilCaughtUp && result.reason !== 'caught-up') {
           process.stderr.write('carve: sync stopped before it caught up; run it again to continue.\n');
-          process.exit(ExitCode.incomplete);
+          return { exit: 'incomplete' };
         }
-        process.exit(ExitCode.ok);
-      } catch (error) {
-        exitOnPlanProblems(error, options.json);
-        reportAndExit(error);
-      }
-    });
+      }),
+    );
 }
 
 /**

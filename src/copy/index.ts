@@ -1,14 +1,14 @@
 import { availableParallelism } from 'node:os';
 import { CarveError } from '../errors.js';
 import { formatLsn } from '../pg/lsn.js';
-import { withClient } from '../pg/connect.js';
+import { atMonolith, atService, withClient } from '../pg/connect.js';
 import { ensurePublication } from '../pg/replication/publication.js';
 import { createSlotWithSnapshot, dropSlot, slotInfo, type SlotInfo } from '../pg/replication/slot.js';
 import { startOverHint } from '../sync/start-over-hint.js';
 import type { Routing, TableRoute } from '../routing/model.js';
 import { CopyLog, type ChunkRecord } from '../state/copy-log.js';
 import { acquireMigrationLock } from '../state/migration-lock.js';
-import { ensureStateTables } from '../state/state-tables.js';
+import { ensureStateSchema } from '../state/state-schema.js';
 import { planChunks } from './chunk-planner.js';
 import type { CopyResult, RouteCopyPlan, RouteCopySummary } from './events.js';
 import { groupReads, readRelationStats, type PendingChunk } from './copy-plan.js';
@@ -66,7 +66,9 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
     // WAL, so no publication can carry them: they are copied once (plan warns about them).
     const sources = uniqueSources(routing.routes.filter((r) => !r.sourceTable.unlogged));
     let consistentLsn: string;
-    await withClient(routing.sourceUrl, (client) => ensurePublication(client, names.publication, sources));
+    await withClient(atMonolith(routing.sourceUrl), (client) =>
+      ensurePublication(client, names.publication, sources),
+    );
     await ensurePartitions(routing, emit);
     if (mode === 'fresh') {
       if (slot.exists) await dropSlot(routing.sourceUrl, names.slot, { wait: true }); // our own leftover: see decideMode
@@ -95,10 +97,10 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
       };
       // Databases are set up side by side (each is a round trip per table); results keep plan order.
       const perDatabase = await mapLimited(states, SETUP_IN_FLIGHT, (state) =>
-        withClient(state.service.url, async (client) => {
+        withClient(atService(state.service.url), async (client) => {
           const dbPlans: RouteCopyPlan[] = [];
           const dbPending: PendingChunk[] = [];
-          await ensureStateTables(client, names.stateSchema);
+          await ensureStateSchema(client, names.stateSchema);
           if (!state.migration)
             await log.recordMigration(client, {
               slot: names.slot,
@@ -188,7 +190,7 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
         const t0 = Date.now();
         emit({ type: 'post-load-started', database: service.database });
         const result = await finishDatabase(routing, service, { jobs, buildIndexes: options.buildIndexes });
-        await withClient(service.url, (client) => log.markCopyFinished(client));
+        await withClient(atService(service.url), (client) => log.markCopyFinished(client));
         emit({ type: 'post-load-done', database: service.database, ms: Date.now() - t0, ...result });
       });
     }

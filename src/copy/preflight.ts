@@ -1,5 +1,5 @@
 import { CarveError } from '../errors.js';
-import { withClient, redactUrl } from '../pg/connect.js';
+import { atMonolith, atService, redactUrl, withClient } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
@@ -16,7 +16,7 @@ export interface TargetState {
 
 /** The monolith must be able to feed a logical slot; checked before anything is written. */
 export async function checkSource(sourceUrl: string): Promise<void> {
-  await withClient(sourceUrl, async (client) => {
+  await withClient(atMonolith(sourceUrl), async (client) => {
     const { rows } = await client.query(
       `SELECT current_setting('wal_level') AS wal_level,
               (SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user) AS can_replicate,
@@ -55,7 +55,7 @@ export async function readTargetStates(routing: Routing): Promise<TargetState[]>
   return mapLimited(routing.services, TARGET_CHECKS_IN_FLIGHT, async (service) => {
     const log = new CopyLog(routing.names.stateSchema, routing.names.migration);
     try {
-      return await withClient(service.url, async (client) => {
+      return await withClient(atService(service.url), async (client) => {
         const missing: string[] = [];
         const nonEmpty: string[] = [];
         for (const route of service.tables) {

@@ -1,9 +1,10 @@
-import { withClient } from '../pg/connect.js';
+import { atService, withClient } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
 import { CopyLog, type ChunkRecord, type MigrationRecord } from '../state/copy-log.js';
-import { SyncState, type SyncStopError } from '../sync/state.js';
+import type { SyncStopError } from '../sync/events.js';
+import { SyncState } from '../sync/state.js';
 import { readSlotStatus, readSyncStatus, type SlotStatus, type SyncStatus } from '../sync/status.js';
 import { slotAlerts, type StatusAlert } from './status-alerts.js';
 
@@ -120,7 +121,7 @@ export async function readMigrationStatus(
   for (const service of routing.services) {
     try {
       databases.push(
-        await withClient(service.url, async (client) => {
+        await withClient(atService(service.url), async (client) => {
           const state: DatabaseState = {
             database: service.database,
             exists: true,

@@ -1,4 +1,8 @@
 import pg from 'pg';
+import type { ConnectionEndpoint } from '../error-catalogue.js';
+import { connectFailure, type ConnectionTarget } from './connection-error.js';
+import { guardConnection } from './connection-guard.js';
+import { redactUrl } from './redact.js';
 
 /**
  * Date/time values are kept as the server's text: JavaScript Dates lose microseconds and
@@ -22,32 +26,73 @@ export interface ConnectOptions {
   replication?: 'database';
   /** Statement timeout in ms; 0 or undefined means none. */
   statementTimeoutMs?: number;
+  /** Default 15 s; a `connect_timeout` parameter (seconds, as libpq) in the URL wins. */
   connectTimeoutMs?: number;
 }
+
+/**
+ * A connection URL and what it points at (the monolith, a service database, the target server),
+ * which picks the words and the hint of a connection failure. A plain string is just "a database".
+ */
+export type ConnectTo = string | { url: string; endpoint: ConnectionEndpoint };
+
+export const atMonolith = (url: string): ConnectTo => ({ url, endpoint: 'monolith' });
+export const atService = (url: string): ConnectTo => ({ url, endpoint: 'service' });
+export const atServer = (url: string): ConnectTo => ({ url, endpoint: 'server' });
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 
 export function clientConfig(url: string, options: ConnectOptions = {}): pg.ClientConfig {
   return {
     connectionString: url,
     application_name: options.applicationName ?? 'carve',
     types: rawTypes,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 15_000,
+    connectionTimeoutMillis: connectTimeoutOf(url, options),
     keepAlive: true,
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     ...(options.replication ? { replication: options.replication } : {}),
   } as pg.ClientConfig;
 }
 
-/** A connected client. The caller ends it (prefer `withClient`). */
-export async function connect(url: string, options: ConnectOptions = {}): Promise<pg.Client> {
-  const client = new pg.Client(clientConfig(url, options));
+/**
+ * A connected client. The caller ends it (prefer `withClient`). This is the one place carve
+ * connects: a failure to connect, and a connection that breaks later, reach the caller as a
+ * ConnectionError (CONNECTION_*) naming the endpoint and keeping the server's reason.
+ */
+export async function connect(to: ConnectTo, options: ConnectOptions = {}): Promise<pg.Client> {
+  const { url, endpoint } = typeof to === 'string' ? { url: to, endpoint: 'database' as const } : to;
+  let client: pg.Client;
+  try {
+    client = new pg.Client(clientConfig(url, options));
+  } catch (error) {
+    throw connectFailure(error, unparsedTarget(url, endpoint, options), { timedOut: false, closed: false });
+  }
   // An idle client whose server goes away emits 'error'; without a listener that kills the process.
   client.on('error', () => {});
-  await client.connect();
+  const target = targetOf(client, endpoint, connectTimeoutOf(url, options));
+  // pg destroys the socket when its connect timer fires; this one, started just before with the
+  // same delay, fires first, so a failure that follows is known to be the timeout.
+  let timedOut = false;
+  const timer = setTimeout(() => (timedOut = true), target.connectTimeoutMs);
+  timer.unref();
+  // The server closing the socket during startup (shutting down, restarting) is worth a retry.
+  let closed = false;
+  const onEnd = () => (closed = true);
+  client.connection.once('end', onEnd);
+  try {
+    await client.connect();
+  } catch (error) {
+    throw connectFailure(error, target, { timedOut, closed });
+  } finally {
+    clearTimeout(timer);
+    client.connection.removeListener('end', onEnd);
+  }
+  guardConnection(client, target);
   return client;
 }
 
 export async function withClient<T>(
-  url: string,
+  url: ConnectTo,
   fn: (client: pg.Client) => Promise<T>,
   options: ConnectOptions = {},
 ): Promise<T> {
@@ -79,15 +124,51 @@ export function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
-/** The URL without its password, for logs and messages. */
-export function redactUrl(url: string): string {
+/** The timeout of a connection attempt: the URL's `connect_timeout` (seconds), else the option. */
+function connectTimeoutOf(url: string, options: ConnectOptions): number {
+  let fromUrl: string | null = null;
   try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
+    fromUrl = new URL(url).searchParams.get('connect_timeout');
   } catch {
-    return '<unparseable connection URL>';
+    // pg reports the unparseable URL itself.
   }
+  const seconds = fromUrl === null ? NaN : Number(fromUrl);
+  if (Number.isFinite(seconds) && seconds > 0) return Math.max(1000, Math.round(seconds * 1000));
+  return options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
 }
 
+/** Where a client connects, from pg's own reading of the URL (host, port, database, user). */
+function targetOf(
+  client: pg.Client,
+  endpoint: ConnectionEndpoint,
+  connectTimeoutMs: number,
+): ConnectionTarget {
+  return {
+    endpoint,
+    host: client.host,
+    port: client.port,
+    database: client.database ?? '',
+    user: client.user ?? '',
+    secret: typeof client.password === 'string' ? client.password : undefined,
+    connectTimeoutMs,
+  };
+}
+
+function unparsedTarget(
+  url: string,
+  endpoint: ConnectionEndpoint,
+  options: ConnectOptions,
+): ConnectionTarget {
+  return {
+    endpoint,
+    host: '<unparseable URL>',
+    port: 0,
+    database: '',
+    user: '',
+    secret: undefined,
+    connectTimeoutMs: connectTimeoutOf(url, options),
+  };
+}
+
+export { redactUrl };
 export { pg };

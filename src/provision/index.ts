@@ -1,6 +1,6 @@
 import type { Catalog, TableRef } from '../catalog/model.js';
 import { CarveError } from '../errors.js';
-import { connect, redactUrl, withClient, withDatabase, type Client } from '../pg/connect.js';
+import { atServer, atService, type Client, connect, withClient, withDatabase } from '../pg/connect.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
 import { createMissingPartitions } from '../sync/create-partition.js';
 import { compareObject } from './compare-objects.js';
@@ -11,6 +11,7 @@ import { defaultSecretsDir, resolveRoleSecrets } from './role-secrets.js';
 import { readTargetInventory } from './target-inventory.js';
 import type { ProvisionConflict, ProvisionResult } from './events.js';
 import type { ProvisionOptions } from './options.js';
+import { sqlStateOf } from '../pg/sqlstate.js';
 
 export type { ProvisionConflict, ProvisionEvent, ProvisionResult } from './events.js';
 export type { ProvisionOptions } from './options.js';
@@ -76,7 +77,7 @@ export async function provision(
           continue;
         }
         present++;
-        const inventory = await withClient(s.url, readTargetInventory, {
+        const inventory = await withClient(atService(s.url), readTargetInventory, {
           applicationName: 'carve provision',
         });
         const missing: DdlObject[] = [];
@@ -150,7 +151,7 @@ export async function provision(
     const done: DdlObject[] = [];
     const partitions: TableRef[] = [];
     await withClient(
-      service.url,
+      atService(service.url),
       async (client) => {
         await client.query('BEGIN');
         try {
@@ -169,7 +170,7 @@ export async function provision(
             'PROVISION_FAILED',
             `Provisioning ${service.database} failed: ${(error as Error).message}`,
             {
-              details: { database: service.database, sqlstate: (error as { code?: string }).code },
+              details: { database: service.database, sqlstate: sqlStateOf(error) },
               hint: 'Nothing of this database was changed (one transaction); fix the cause and run provision again.',
               cause: error,
             },
@@ -202,16 +203,7 @@ function groupByServer(services: readonly ServiceRoute[]): Map<string, ServiceRo
 }
 
 async function withAdmin<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  let client: Client;
-  try {
-    client = await connect(url, { applicationName: 'carve provision' });
-  } catch (cause) {
-    throw new CarveError('TARGET_UNREACHABLE', `Cannot connect to the target server at ${redactUrl(url)}`, {
-      details: { url: redactUrl(url) },
-      hint: 'Check the plan `target` URL and that the server accepts connections.',
-      cause,
-    });
-  }
+  const client: Client = await connect(atServer(url), { applicationName: 'carve provision' });
   try {
     return await fn(client);
   } finally {

@@ -87,3 +87,12 @@ export interface SyncResult {
   reason: 'stopped' | 'caught-up';
   targets: { database: string; appliedLsn: string }[];
 }
+
+/** Recorded in every target when a sync stops on an error, for `carve status`. */
+export interface SyncStopError {
+  code: string;
+  message: string;
+  hint: string | null;
+  database: string | null;
+  at: string;
+}

@@ -1,9 +1,9 @@
-import { CarveError, isCarveError } from '../errors.js';
-import { withClient } from '../pg/connect.js';
+import { CarveError, databaseOf, isCarveError } from '../errors.js';
+import { atService, withClient } from '../pg/connect.js';
 import { formatLsn, maxLsn, minLsn, type Lsn } from '../pg/lsn.js';
 import { pgTimestampToUnixMillis } from '../pg/replication/pg-time.js';
 import { acquireMigrationLock, type MigrationLock } from '../state/migration-lock.js';
-import { ensureStateTables } from '../state/state-tables.js';
+import { ensureStateSchema } from '../state/state-schema.js';
 import { SourceControl } from './source-control.js';
 import { HoldCoordinator } from './hold-coordinator.js';
 import { describeSyncError, isTransientSyncError, isUniqueViolation, syncFailure } from './errors.js';
@@ -133,8 +133,8 @@ export class SyncEngine {
     if (!duringCopy) this.lock = await this.takeLock(this.options.lockWaitMs ?? 5000);
     try {
       for (const service of this.routing.services) {
-        await withClient(service.url, async (client) => {
-          await ensureStateTables(client, this.routing.names.stateSchema); // adds columns newer than the copy
+        await withClient(atService(service.url), async (client) => {
+          await ensureStateSchema(client, this.routing.names.stateSchema); // migrations newer than the copy
           await this.state.recordSyncError(client, null);
           const position = await this.state.readPosition(client);
           this.known.set(service.database, { durable: position.lsn, commitTime: position.commitTime });
@@ -349,7 +349,7 @@ export class SyncEngine {
         this.session = session;
         await session.run();
         if (!this.stopping)
-          throw new CarveError('SYNC_STREAM_ENDED', 'The replication stream ended', { details: {} });
+          throw new CarveError('SYNC_STREAM_ENDED', 'The replication stream ended', { transient: true });
       } catch (error) {
         if (this.stopping) break;
         const info = describeSyncError(error);
@@ -456,13 +456,13 @@ export class SyncEngine {
       code: info.code,
       message: info.message,
       hint: isCarveError(error) ? (error.hint ?? null) : null,
-      database: info.database ?? (isCarveError(error) ? ((error.details.database as string) ?? null) : null),
+      database: info.database ?? (isCarveError(error) ? (databaseOf(error) ?? null) : null),
       at: new Date().toISOString(),
     };
     await Promise.all(
       this.routing.services.map((service) =>
         Promise.race([
-          withClient(service.url, (client) => this.state.recordSyncError(client, record)),
+          withClient(atService(service.url), (client) => this.state.recordSyncError(client, record)),
           new Promise((resolve) => setTimeout(resolve, RECORD_ERROR_TIMEOUT_MS).unref()),
         ]).catch(() => undefined),
       ),

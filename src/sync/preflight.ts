@@ -1,5 +1,5 @@
 import { CarveError } from '../errors.js';
-import { redactUrl, withClient } from '../pg/connect.js';
+import { atService, redactUrl, withClient } from '../pg/connect.js';
 import { slotInfo } from '../pg/replication/slot.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
@@ -19,7 +19,7 @@ export async function checkSyncPreconditions(
   for (const service of routing.services) {
     let migration: Awaited<ReturnType<SyncState['readMigration']>>;
     try {
-      migration = await withClient(service.url, (client) => state.readMigration(client));
+      migration = await withClient(atService(service.url), (client) => state.readMigration(client));
     } catch (error) {
       if (sqlStateOf(error) === SqlState.invalidCatalogName) {
         throw new CarveError(

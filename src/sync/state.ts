@@ -1,23 +1,18 @@
 import type { Client } from '../pg/connect.js';
 import { INVALID_LSN, formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { quoteQualified } from '../pg/quote.js';
+import type { SyncStopError } from './events.js';
+
+export type { SyncStopError } from './events.js';
 
 /**
- * sync's reads and writes of carve's state tables in one target database (src/state/state-tables.ts).
+ * sync's reads and writes of carve's state tables in one target database (src/state/state-schema.ts).
  *
  * apply_position.lsn is a "resume from" position: every source transaction whose commit record
  * starts before it (Commit.commitLsn < lsn) is in this database, none at or after it is. After a
  * transaction it is that transaction's Commit.endLsn — exactly what the slot is acknowledged with,
  * and copy initialises it to the slot's consistent point, which has the same meaning.
  */
-/** Recorded in every target when a sync stops on an error, for `carve status`. */
-export interface SyncStopError {
-  code: string;
-  message: string;
-  hint: string | null;
-  database: string | null;
-  at: string;
-}
 
 export class SyncState {
   constructor(

@@ -1,8 +1,9 @@
-import { withClient } from '../pg/connect.js';
+import { atMonolith, atService, withClient } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { slotInfo, type SlotInfo } from '../pg/replication/slot.js';
 import type { Routing } from '../routing/model.js';
-import { SyncState, type SyncStopError } from './state.js';
+import type { SyncStopError } from './events.js';
+import { SyncState } from './state.js';
 import { statusLag, type RecordedTarget } from './status-lag.js';
 
 export interface TargetSyncStatus {
@@ -60,7 +61,7 @@ export async function readSyncStatus(
   const slot = await slotInfo(routing.sourceUrl, names.slot);
   const serverLsn: Lsn = slot.exists
     ? slot.currentWalLsn
-    : await withClient(routing.sourceUrl, async (c) =>
+    : await withClient(atMonolith(routing.sourceUrl), async (c) =>
         parseLsn((await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn),
       );
   const targets: TargetSyncStatus[] = [];
@@ -68,7 +69,7 @@ export async function readSyncStatus(
   let lastError: SyncStopError | null = null;
   for (const service of routing.services) {
     targets.push(
-      await withClient(service.url, async (client) => {
+      await withClient(atService(service.url), async (client) => {
         const migration = await state.readMigration(client);
         if (!migration) {
           return {

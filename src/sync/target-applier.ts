@@ -1,5 +1,5 @@
 import { CarveError } from '../errors.js';
-import { connect, type Client } from '../pg/connect.js';
+import { atService, connect, type Client } from '../pg/connect.js';
 import { formatLsn, type Lsn } from '../pg/lsn.js';
 import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { pgTimestampToIso, type PgTimestamp } from '../pg/replication/pg-time.js';
@@ -56,7 +56,9 @@ export class TargetApplier extends BatchingSink {
   }
 
   protected async connect(): Promise<DurablePosition> {
-    this.client = await connect(this.options.service.url, { applicationName: this.context.applicationName });
+    this.client = await connect(atService(this.options.service.url), {
+      applicationName: this.context.applicationName,
+    });
     try {
       // FK and user triggers off while applying (as PostgreSQL's own apply workers do): tables are
       // applied in batches, not in the monolith's statement order across tables. Every statement

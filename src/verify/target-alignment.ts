@@ -1,5 +1,5 @@
 import { CarveError, isCarveError } from '../errors.js';
-import { withClient } from '../pg/connect.js';
+import { atMonolith, atService, withClient } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { quoteQualified } from '../pg/quote.js';
 import { slotInfo, type SlotInfo } from '../pg/replication/slot.js';
@@ -68,8 +68,8 @@ export async function alignTargets(ctx: AlignmentContext): Promise<Aligned> {
     lock = await acquireMigrationLock(source, ctx.routing.names.migration, 'verify');
   } catch (error) {
     if (!isCarveError(error, 'MIGRATION_LOCKED')) throw error;
-    const holder = error.details.holder as { application_name?: string } | null;
-    if (!holder?.application_name?.startsWith('carve sync')) {
+    const { holder } = error.details;
+    if (holder?.command !== 'sync') {
       throw new CarveError(
         'VERIFY_MIGRATION_BUSY',
         `Migration "${ctx.routing.names.migration}" is busy: ${error.message}`,
@@ -193,7 +193,7 @@ async function checkPositions(ctx: AlignmentContext, lsn: Lsn): Promise<void> {
     );
   const positions = await Promise.all(
     ctx.services.map((s) =>
-      withClient(s.url, async (c) => {
+      withClient(atService(s.url), async (c) => {
         const table = quoteQualified(names.stateSchema, 'apply_position');
         const present = await c.query('SELECT to_regclass($1) IS NOT NULL AS p', [table]);
         if (!present.rows[0].p) throw noPosition(s.database);
@@ -219,7 +219,7 @@ async function checkPositions(ctx: AlignmentContext, lsn: Lsn): Promise<void> {
   }));
   const upTo = windows.reduce((m, w) => (w.to > m ? w.to : m), lsn);
   const peek = () =>
-    withClient(ctx.routing.sourceUrl, (c) =>
+    withClient(atMonolith(ctx.routing.sourceUrl), (c) =>
       peekRelevantCommits(c, names.slot, names.publication, upTo, windows),
     );
   let findings: Awaited<ReturnType<typeof peek>> | undefined;

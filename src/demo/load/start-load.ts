@@ -1,5 +1,5 @@
 import { CarveError } from '../../errors.js';
-import { connect, type Client } from '../../pg/connect.js';
+import { atMonolith, type Client, connect } from '../../pg/connect.js';
 import { isTransientError, sqlStateOf } from '../../pg/sqlstate.js';
 import { LoadStatsCollector } from './load-stats.js';
 import type { LoadHandle, LoadOptions, LoadReport, LoadStats } from './load-types.js';
@@ -268,15 +268,9 @@ class LoadRun {
   }
 
   private async open(): Promise<Client> {
-    const client = await connect(this.options.url, {
+    const client = await connect(atMonolith(this.options.url), {
       applicationName: 'carve demo load',
       statementTimeoutMs: this.options.statementTimeoutMs,
-    }).catch((cause: unknown) => {
-      throw new CarveError('DEMO_CONNECT_FAILED', `Cannot connect to the monolith: ${String(cause)}`, {
-        details: { sqlstate: sqlStateOf(cause) },
-        hint: 'Check --source; the database must exist and be seeded.',
-        cause,
-      });
     });
     this.clients.add(client);
     return client;

@@ -1,5 +1,5 @@
 import { CarveError } from '../../errors.js';
-import { connect, withClient, type Client } from '../connect.js';
+import { atMonolith, type Client, connect, withClient } from '../connect.js';
 import { parseLsn, parseLsnOrNull, type Lsn } from '../lsn.js';
 import { SqlState, sqlStateOf } from '../sqlstate.js';
 import { createSlotCommand, dropSlotCommand } from './commands.js';
@@ -43,7 +43,7 @@ export async function createSlotWithSnapshot(
   const command = createSlotCommand(slot, plugin);
   let client: Client;
   try {
-    client = await connect(url, {
+    client = await connect(atMonolith(url), {
       replication: 'database',
       applicationName: options.applicationName ?? 'carve slot',
     });
@@ -93,7 +93,7 @@ export async function dropSlot(
 ): Promise<boolean> {
   const command = dropSlotCommand(slot, options.wait ?? false);
   try {
-    await withClient(url, (client) => client.query(command), {
+    await withClient(atMonolith(url), (client) => client.query(command), {
       replication: 'database',
       applicationName: 'carve slot',
     });
@@ -135,7 +135,7 @@ export type SlotInfo =
 
 /** The slot as pg_replication_slots shows it, on a normal (non-replication) connection. */
 export async function slotInfo(source: string | Client, slot: string): Promise<SlotInfo> {
-  if (typeof source === 'string') return withClient(source, (client) => slotInfo(client, slot));
+  if (typeof source === 'string') return withClient(atMonolith(source), (client) => slotInfo(client, slot));
   const { rows } = await source.query(
     `WITH here AS (
        SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END AS lsn)
@@ -182,7 +182,7 @@ export interface SystemIdentity {
 /** IDENTIFY_SYSTEM on a replication connection. */
 export async function identifySystem(url: string): Promise<SystemIdentity> {
   return withClient(
-    url,
+    atMonolith(url),
     async (client) => {
       const row = (await client.query('IDENTIFY_SYSTEM')).rows[0];
       return {
