@@ -1,20 +1,15 @@
 import type { Command } from 'commander';
 import { copy } from '../copy/index.js';
-import type { IndexBuilder } from '../copy/post-load.js';
 import { CarveError } from '../errors.js';
-import { createPostLoadObjects } from '../provision/post-load.js';
+import { buildIndexesWithProvision } from '../migrate/index-builder.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { createCopyReporter, renderCopySummary } from './copy-progress.js';
 import { createCliHub } from './event-hub.js';
-import { ExitCode, reportAndExit } from './exit.js';
 import { jsonLine } from './format.js';
-import { exitOnPlanProblems } from './plan.js';
+import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
-export const buildIndexesWithProvision: IndexBuilder = async (routing, service, jobs) => {
-  const result = await createPostLoadObjects(routing, service.name, { jobs });
-  return { indexes: result.indexes, foreignKeys: result.foreignKeys };
-};
+export { buildIndexesWithProvision };
 
 export function parsePositiveNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -43,15 +38,15 @@ export function registerCopyCommand(program: Command): void {
       "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
     )
     .action(
-      async (options: {
+      (options: {
         plan: string;
         jobs?: string;
         resume?: boolean;
         chunkSize?: string;
         json?: boolean;
         secretsDir?: string;
-      }) => {
-        try {
+      }) =>
+        runCommand(options, async () => {
           const jobs = parsePositiveNumber('--jobs', options.jobs);
           const chunkMb = parsePositiveNumber('--chunk-size', options.chunkSize);
           const { routing } = await prepareRouting(options.plan, {
@@ -86,12 +81,8 @@ export function registerCopyCommand(program: Command): void {
             process.stderr.write(
               `carve: the copy is incomplete (${result.failed.length} chunk(s) failed${signal.aborted ? ', interrupted' : ''}); run \`carve copy --plan ${options.plan} --resume\` to finish it.\n`,
             );
-            process.exit(ExitCode.incomplete);
+            return { exit: 'incomplete' };
           }
-        } catch (error) {
-          exitOnPlanProblems(error, options.json);
-          reportAndExit(error);
-        }
-      },
+        }),
     );
 }

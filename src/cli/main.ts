@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerCommands } from './commands.js';
-import { reportAndExit } from './exit.js';
+import { exitAfterOutput, reportError } from './run-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -15,4 +15,5 @@ const program = new Command()
 
 registerCommands(program);
 
-program.parseAsync(process.argv).catch(reportAndExit);
+// Commands report their own errors (runCommand); this catches what fails outside them.
+program.parseAsync(process.argv).catch((error: unknown) => exitAfterOutput(reportError(error)));

@@ -5,10 +5,9 @@ import { prepareRouting } from '../routing/prepare-routing.js';
 import { buildIndexesWithProvision, parsePositiveNumber } from './copy.js';
 import { createCopyReporter } from './copy-progress.js';
 import { createCliHub } from './event-hub.js';
-import { ExitCode, reportAndExit } from './exit.js';
 import { formatSeconds, jsonLine } from './format.js';
 import { renderMigrateReport } from './migrate-report.js';
-import { exitOnPlanProblems } from './plan.js';
+import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 export function registerMigrateCommand(program: Command): void {
@@ -25,15 +24,15 @@ export function registerMigrateCommand(program: Command): void {
     )
     .option('--json', 'one JSON line per event, then the report')
     .action(
-      async (options: {
+      (options: {
         plan: string;
         follow?: boolean;
         jobs?: string;
         chunkSize?: string;
         secretsDir?: string;
         json?: boolean;
-      }) => {
-        try {
+      }) =>
+        runCommand(options, async () => {
           const jobs = parsePositiveNumber('--jobs', options.jobs);
           const chunkMb = parsePositiveNumber('--chunk-size', options.chunkSize);
           const prepared = await prepareRouting(options.plan);
@@ -56,9 +55,9 @@ export function registerMigrateCommand(program: Command): void {
               process.stderr.write(
                 `carve: the migration stopped before it was verified; run the same command again to continue.\n`,
               );
-              process.exit(ExitCode.incomplete);
+              return { exit: 'incomplete' };
             }
-            process.exit(ExitCode.mismatch);
+            return { exit: 'mismatch' };
           }
           if (!options.follow && !options.json && !signal.aborted) {
             // The slot stays, and keeps WAL on the monolith, until streaming resumes or it is dropped.
@@ -67,12 +66,7 @@ export function registerMigrateCommand(program: Command): void {
                 `keep the services in step with \`carve sync --plan ${options.plan}\`, or drop it with \`carve teardown --plan ${options.plan} --yes\`.\n`,
             );
           }
-          process.exit(ExitCode.ok);
-        } catch (error) {
-          exitOnPlanProblems(error, options.json);
-          reportAndExit(error);
-        }
-      },
+        }),
     );
 }
 
@@ -118,6 +112,8 @@ export function createMigratePrinter(json: boolean, extraReport: () => [string, 
             out(`  reconnecting (attempt ${e.attempt}): ${e.error.code} ${e.error.message}\n`);
           else if (e.type === 'column-added')
             out(`  added column ${e.column} to ${e.table} in ${e.database}\n`);
+          else if (e.type === 'sequences-failed')
+            out(`  warning: sequences not moved: ${e.error.code} ${e.error.message}\n`);
           else if (e.type === 'partition-added') out(`  created partition ${e.table} in ${e.database}\n`);
           break;
         }

@@ -3,9 +3,8 @@ import { prepareRouting } from '../routing/prepare-routing.js';
 import { startSync } from '../sync/index.js';
 import type { SyncEvent, TargetLag } from '../sync/events.js';
 import { createCliHub } from './event-hub.js';
-import { ExitCode, reportAndExit } from './exit.js';
-import { formatBytes, formatCount, jsonLine } from './format.js';
-import { exitOnPlanProblems } from './plan.js';
+import { formatBytes, formatCount, formatLag, jsonLine } from './format.js';
+import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 export function registerSyncCommand(program: Command): void {
@@ -19,36 +18,30 @@ export function registerSyncCommand(program: Command): void {
       '--secrets-dir <dir>',
       "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
     )
-    .action(
-      async (options: { plan: string; untilCaughtUp?: boolean; json?: boolean; secretsDir?: string }) => {
-        try {
-          const { routing } = await prepareRouting(options.plan, {
-            logins: { secretsDir: options.secretsDir },
-          });
-          const signal = abortOnSignals();
-          const printer = createSyncPrinter({
-            json: options.json === true,
-            tty: process.stdout.isTTY === true,
-          });
-          const hub = createCliHub();
-          hub.on('sync', printer.onEvent);
-          const engine = await startSync({
-            routing,
-            untilCaughtUp: options.untilCaughtUp === true,
-            onEvent: hub.emitter('sync'),
-            signal,
-          });
-          const result = await engine.done.finally(() => printer.stop());
-          if (options.untilCaughtUp && result.reason !== 'caught-up') {
-            process.stderr.write('carve: sync stopped before it caught up; run it again to continue.\n');
-            process.exit(ExitCode.incomplete);
-          }
-          process.exit(ExitCode.ok);
-        } catch (error) {
-          exitOnPlanProblems(error, options.json);
-          reportAndExit(error);
+    .action((options: { plan: string; untilCaughtUp?: boolean; json?: boolean; secretsDir?: string }) =>
+      runCommand(options, async () => {
+        const { routing } = await prepareRouting(options.plan, {
+          logins: { secretsDir: options.secretsDir },
+        });
+        const signal = abortOnSignals();
+        const printer = createSyncPrinter({
+          json: options.json === true,
+          tty: process.stdout.isTTY === true,
+        });
+        const hub = createCliHub();
+        hub.on('sync', printer.onEvent);
+        const engine = await startSync({
+          routing,
+          untilCaughtUp: options.untilCaughtUp === true,
+          onEvent: hub.emitter('sync'),
+          signal,
+        });
+        const result = await engine.done.finally(() => printer.stop());
+        if (options.untilCaughtUp && result.reason !== 'caught-up') {
+          process.stderr.write('carve: sync stopped before it caught up; run it again to continue.\n');
+          return { exit: 'incomplete' };
         }
-      },
+      }),
     );
 }
 
@@ -119,6 +112,14 @@ function createSyncPrinter(options: { json: boolean; tty: boolean }) {
         case 'caught-up':
           say(`caught up with ${event.lsn}`);
           return;
+        case 'sequences-carried':
+          if (event.final) say(`sequences: ${event.moved.length} moved forward to the monolith's values`);
+          return;
+        case 'sequences-failed':
+          say(
+            `warning: ${event.error.database ? `${event.error.database}: ` : ''}sequences not moved: ${event.error.code} ${event.error.message}`,
+          );
+          return;
         default:
           return;
       }
@@ -132,7 +133,7 @@ function createSyncPrinter(options: { json: boolean; tty: boolean }) {
 function renderLag(t: TargetLag): string {
   const state = t.held ? `  HELD at ${t.holdLsn}` : t.holdLsn ? `  holding at ${t.holdLsn}` : '';
   return (
-    `${t.database.padEnd(18)} applied ${t.appliedLsn.padEnd(12)} lag ${formatBytes(t.lagBytes).padStart(9)} ${t.lagSeconds.toFixed(1).padStart(6)} s` +
+    `${t.database.padEnd(18)} applied ${t.appliedLsn.padEnd(12)} lag ${formatBytes(t.lagBytes).padStart(9)} ${formatLag(t.lagSeconds, t.lagExact).padStart(6)} s` +
     `  ${formatCount(t.changesPerSecond).padStart(8)} changes/s` +
     (t.commitTime ? `  last commit ${t.commitTime}` : '') +
     state

@@ -1,5 +1,5 @@
 import { CarveError } from '../errors.js';
-import { withSession, redactUrl } from '../pg/connect.js';
+import { atMonolith, atService, redactUrl, withSession } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
@@ -17,7 +17,7 @@ export interface TargetState {
 
 /** The monolith must be able to feed a logical slot; checked before anything is written. */
 export async function checkSource(sourceUrl: string): Promise<void> {
-  await withSession(sourceUrl, async (client) => {
+  await withSession(atMonolith(sourceUrl), async (client) => {
     const { rows } = await client.query(
       `SELECT current_setting('wal_level') AS wal_level,
               (SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user) AS can_replicate,
@@ -56,7 +56,7 @@ export async function readTargetStates(routing: Routing): Promise<TargetState[]>
   return mapLimited(routing.services, TARGET_CHECKS_IN_FLIGHT, async (service) => {
     const log = new CopyLog(routing.names.stateSchema, routing.names.migration);
     try {
-      return await withSession(service.url, async (client) => {
+      return await withSession(atService(service.url), async (client) => {
         const missing: string[] = [];
         const nonEmpty: string[] = [];
         for (const route of service.tables) {

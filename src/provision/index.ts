@@ -1,6 +1,14 @@
 import type { Catalog, TableRef } from '../catalog/model.js';
 import { CarveError } from '../errors.js';
-import { openSession, redactUrl, withDatabase, withSession, type Client } from '../pg/connect.js';
+import {
+  atServer,
+  atService,
+  type Client,
+  openSession,
+  redactUrl,
+  withSession,
+  withDatabase,
+} from '../pg/connect.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
 import { createMissingPartitions } from '../sync/create-partition.js';
 import { compareObject } from './compare-objects.js';
@@ -12,6 +20,7 @@ import { defaultSecretsDir, resolveRoleSecrets } from './role-secrets.js';
 import { readTargetInventory } from './target-inventory.js';
 import type { ProvisionConflict, ProvisionResult } from './events.js';
 import type { ProvisionOptions } from './options.js';
+import { sqlStateOf } from '../pg/sqlstate.js';
 
 export type { ProvisionConflict, ProvisionEvent, ProvisionResult } from './events.js';
 export type { ProvisionOptions } from './options.js';
@@ -68,7 +77,7 @@ export async function provision(
           continue;
         }
         present++;
-        const inventory = await withSession(s.adminUrl, readTargetInventory, {
+        const inventory = await withSession(atService(s.adminUrl), readTargetInventory, {
           applicationName: 'carve provision',
         });
         const missing: DdlObject[] = [];
@@ -148,7 +157,7 @@ export async function provision(
     const done: DdlObject[] = [];
     const partitions: TableRef[] = [];
     await withSession(
-      service.adminUrl,
+      atService(service.adminUrl),
       async (client) => {
         await client.query('BEGIN');
         try {
@@ -167,7 +176,7 @@ export async function provision(
             'PROVISION_FAILED',
             `Provisioning ${service.database} failed: ${(error as Error).message}`,
             {
-              details: { database: service.database, sqlstate: (error as { code?: string }).code },
+              details: { database: service.database, sqlstate: sqlStateOf(error) },
               hint: 'Nothing of this database was changed (one transaction); fix the cause and run provision again.',
               cause: error,
             },
@@ -202,16 +211,7 @@ function groupByServer(services: readonly ServiceRoute[]): Map<string, ServiceRo
 }
 
 async function withAdmin<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  let client: Client;
-  try {
-    client = await openSession(url, { applicationName: 'carve provision' });
-  } catch (cause) {
-    throw new CarveError('TARGET_UNREACHABLE', `Cannot connect to the target server at ${redactUrl(url)}`, {
-      details: { url: redactUrl(url) },
-      hint: 'Check the plan `target` URL and that the server accepts connections.',
-      cause,
-    });
-  }
+  const client: Client = await openSession(atServer(url), { applicationName: 'carve provision' });
   try {
     return await fn(client);
   } finally {

@@ -1,7 +1,6 @@
 import { introspect } from '../catalog/introspect.js';
 import type { Catalog } from '../catalog/model.js';
-import { CarveError } from '../errors.js';
-import { openSession, redactUrl } from '../pg/connect.js';
+import { atMonolith, openSession } from '../pg/connect.js';
 import { loadPlan, type LoadPlanOptions } from '../plan/load.js';
 import type { Plan } from '../plan/model.js';
 import { buildRouting } from './build-routing.js';
@@ -37,17 +36,9 @@ export async function prepareRouting(
   return { plan, catalog, routing: logins ? withCarveLogins(routing, logins) : routing };
 }
 
+/** The monolith's catalog; a connection failure names the monolith (CONNECTION_*). */
 export async function readMonolith(url: string): Promise<Catalog> {
-  let client;
-  try {
-    client = await openSession(url, { applicationName: 'carve plan' });
-  } catch (cause) {
-    throw new CarveError('SOURCE_UNREACHABLE', `Cannot connect to the monolith at ${redactUrl(url)}`, {
-      details: { url: redactUrl(url) },
-      hint: 'Check the plan `source` URL (and the variable it comes from), and that the server accepts connections.',
-      cause,
-    });
-  }
+  const client = await openSession(atMonolith(url), { applicationName: 'carve plan' });
   try {
     return await introspect(client);
   } finally {

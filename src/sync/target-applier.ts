@@ -1,5 +1,5 @@
 import { CarveError } from '../errors.js';
-import { openSession, type Client } from '../pg/connect.js';
+import { atService, openSession, type Client } from '../pg/connect.js';
 import { formatLsn, type Lsn } from '../pg/lsn.js';
 import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { pgTimestampToIso, type PgTimestamp } from '../pg/replication/pg-time.js';
@@ -61,7 +61,7 @@ export class TargetApplier extends BatchingSink {
 
   protected async connect(): Promise<DurablePosition> {
     // As carve's role for this database, never the admin (docs/security.md).
-    this.client = await openSession(this.options.service.url, {
+    this.client = await openSession(atService(this.options.service.url), {
       applicationName: this.context.applicationName,
     });
     try {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { openSession, type Client } from '../pg/connect.js';
+import { atMonolith, type Client, openSession, type ConnectTo } from '../pg/connect.js';
 import { parseLsn, type Lsn } from '../pg/lsn.js';
 import { assertSlotName, replicationLiteral } from '../pg/replication/commands.js';
 import { toReplicationError } from '../pg/replication/replication-error.js';
@@ -29,7 +29,7 @@ export async function monolithPoint(url: string, applicationName: string): Promi
   const slot = `carve_verify_${process.pid}_${randomBytes(4).toString('hex')}`;
   let client: Client;
   try {
-    client = await openSession(url, { replication: 'database', applicationName });
+    client = await openSession(atMonolith(url), { replication: 'database', applicationName });
   } catch (error) {
     throw toReplicationError(error, { slot, phase: 'connect' });
   }
@@ -57,7 +57,7 @@ export interface Anchor {
 }
 
 export async function openAnchor(
-  url: string,
+  url: ConnectTo,
   applicationName: string,
   importSnapshot?: string,
 ): Promise<Anchor> {
@@ -88,7 +88,7 @@ export class SnapshotPool {
   private opening = 0;
 
   constructor(
-    readonly url: string,
+    readonly url: ConnectTo,
     readonly snapshot: string,
     private readonly max: number,
     private readonly applicationName: string,

@@ -360,7 +360,11 @@ describe('provision on the edge-case schema', () => {
       await withClient(url(password), async (c) =>
         expect((await c.query('SELECT current_user AS u')).rows[0].u).toBe('sales_service'),
       );
-      await expect(connect(url('wrong'))).rejects.toMatchObject({ code: '28P01' });
+      // connect() reports a refused login as a coded CarveError that keeps the server's SQLSTATE.
+      await expect(connect(url('wrong'))).rejects.toMatchObject({
+        code: 'CONNECTION_AUTH_FAILED',
+        sqlState: '28P01',
+      });
     } finally {
       writeFileSync(hba, original);
       await withClient(pg.url(), (c) => c.query('SELECT pg_reload_conf()'));
