@@ -99,8 +99,10 @@ async function monolith(sql: string): Promise<void> {
 async function assertGainedNothing(role = ATTACKER, database = `${P}alpha_db`, other = `${P}beta_db`) {
   const [attacker] = await asAdmin('postgres', `SELECT rolsuper FROM pg_roles WHERE rolname = '${role}'`);
   expect(attacker).toEqual({ rolsuper: false });
+  // CONNECT on the other service's database is refused (SQLSTATE 42501).
   await expect(asAttacker('SELECT * FROM public.secrets', other, role)).rejects.toMatchObject({
-    code: '42501',
+    code: 'CONNECTION_PERMISSION_DENIED',
+    sqlState: '42501',
   });
   const escalated = await asAdmin(database, 'SELECT who FROM public.evidence WHERE super');
   expect(escalated).toEqual([]);
