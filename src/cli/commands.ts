@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAlertsCommand } from './alerts.js';
 import { registerCopyCommand } from './copy.js';
 import { attachDemoRunAction } from './demo-run.js';
 import { registerDemoCommand } from './demo.js';
@@ -20,5 +21,6 @@ export function registerCommands(program: Command): void {
   registerStatusCommand(program);
   registerVerifyCommand(program);
   registerTeardownCommand(program);
+  registerAlertsCommand(program);
   attachDemoRunAction(registerDemoCommand(program));
 }

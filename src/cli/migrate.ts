@@ -5,14 +5,19 @@ import { prepareRouting } from '../routing/prepare-routing.js';
 import { buildIndexesWithProvision, parsePositiveNumber } from './copy.js';
 import { createCopyReporter } from './copy-progress.js';
 import { createCliHub } from './event-hub.js';
+import {
+  addMetricsOptions,
+  checkMetricsFlags,
+  startCliMetrics,
+  type MetricsFlags,
+} from './metrics-option.js';
 import { formatSeconds, jsonLine } from './format.js';
 import { renderMigrateReport } from './migrate-report.js';
 import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 export function registerMigrateCommand(program: Command): void {
-  program
-    .command('migrate')
+  addMetricsOptions(program.command('migrate'))
     .description('The whole job, resumable: provision → copy → stream until caught up → verify → report')
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--follow', 'keep streaming after the report, until interrupted')
@@ -21,21 +26,25 @@ export function registerMigrateCommand(program: Command): void {
     .option('--secrets-dir <dir>', 'where generated role passwords are written (mode 0600)')
     .option('--json', 'one JSON line per event, then the report')
     .action(
-      (options: {
-        plan: string;
-        follow?: boolean;
-        jobs?: string;
-        chunkSize?: string;
-        secretsDir?: string;
-        json?: boolean;
-      }) =>
+      (
+        options: {
+          plan: string;
+          follow?: boolean;
+          jobs?: string;
+          chunkSize?: string;
+          secretsDir?: string;
+          json?: boolean;
+        } & MetricsFlags,
+      ) =>
         runCommand(options, async () => {
           const jobs = parsePositiveNumber('--jobs', options.jobs);
           const chunkMb = parsePositiveNumber('--chunk-size', options.chunkSize);
+          checkMetricsFlags(options);
           const prepared = await prepareRouting(options.plan);
           const signal = abortOnSignals();
           const printer = createMigratePrinter(options.json === true);
           const hub = createCliHub();
+          const stopMetrics = await startCliMetrics(options, prepared.routing, hub);
           const report = await migrate({
             prepared,
             buildIndexes: buildIndexesWithProvision,
@@ -46,7 +55,10 @@ export function registerMigrateCommand(program: Command): void {
             events: hub,
             onEvent: printer.onEvent,
             signal,
-          }).finally(() => printer.stop());
+          }).finally(async () => {
+            printer.stop();
+            await stopMetrics();
+          });
           if (!report.ok) {
             if (!report.verify) {
               process.stderr.write(

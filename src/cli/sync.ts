@@ -3,19 +3,25 @@ import { prepareRouting } from '../routing/prepare-routing.js';
 import { startSync } from '../sync/index.js';
 import type { SyncEvent, TargetLag } from '../sync/events.js';
 import { createCliHub } from './event-hub.js';
+import {
+  addMetricsOptions,
+  checkMetricsFlags,
+  startCliMetrics,
+  type MetricsFlags,
+} from './metrics-option.js';
 import { formatBytes, formatCount, jsonLine } from './format.js';
 import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 export function registerSyncCommand(program: Command): void {
-  program
-    .command('sync')
+  addMetricsOptions(program.command('sync'))
     .description('Stream the monolith’s changes into the service databases (after carve copy), until stopped')
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--until-caught-up', 'exit 0 once everything the monolith had committed at start is applied')
     .option('--json', 'one JSON line per event (lag every second)')
-    .action((options: { plan: string; untilCaughtUp?: boolean; json?: boolean }) =>
+    .action((options: { plan: string; untilCaughtUp?: boolean; json?: boolean } & MetricsFlags) =>
       runCommand(options, async () => {
+        checkMetricsFlags(options);
         const { routing } = await prepareRouting(options.plan);
         const signal = abortOnSignals();
         const printer = createSyncPrinter({
@@ -24,13 +30,18 @@ export function registerSyncCommand(program: Command): void {
         });
         const hub = createCliHub();
         hub.on('sync', printer.onEvent);
-        const engine = await startSync({
+        const stopMetrics = await startCliMetrics(options, routing, hub);
+        const result = await startSync({
           routing,
           untilCaughtUp: options.untilCaughtUp === true,
           onEvent: hub.emitter('sync'),
           signal,
-        });
-        const result = await engine.done.finally(() => printer.stop());
+        })
+          .then((engine) => engine.done)
+          .finally(async () => {
+            printer.stop();
+            await stopMetrics();
+          });
         if (options.untilCaughtUp && result.reason !== 'caught-up') {
           process.stderr.write('carve: sync stopped before it caught up; run it again to continue.\n');
           return { exit: 'incomplete' };
