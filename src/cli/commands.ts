@@ -6,6 +6,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerPlanCommand } from './plan.js';
 import { registerProvisionCommand } from './provision.js';
+import { registerServeCommand } from './serve.js';
 import { registerStatusCommand } from './status.js';
 import { registerSyncCommand } from './sync.js';
 import { registerTeardownCommand } from './teardown.js';
@@ -22,5 +23,6 @@ export function registerCommands(program: Command): void {
   registerVerifyCommand(program);
   registerTeardownCommand(program);
   registerAlertsCommand(program);
+  registerServeCommand(program);
   attachDemoRunAction(registerDemoCommand(program));
 }

@@ -14,10 +14,11 @@ import {
 import { formatSeconds, jsonLine } from './format.js';
 import { renderMigrateReport } from './migrate-report.js';
 import { runCommand } from './run-command.js';
+import { addServeOptions, checkServeFlags, startServeFlag, type ServeFlags } from './serve-option.js';
 import { abortOnSignals } from './signals.js';
 
 export function registerMigrateCommand(program: Command): void {
-  addMetricsOptions(program.command('migrate'))
+  addServeOptions(addMetricsOptions(program.command('migrate')))
     .description('The whole job, resumable: provision → copy → stream until caught up → verify → report')
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--follow', 'keep streaming after the report, until interrupted')
@@ -34,17 +35,20 @@ export function registerMigrateCommand(program: Command): void {
           chunkSize?: string;
           secretsDir?: string;
           json?: boolean;
-        } & MetricsFlags,
+        } & MetricsFlags &
+          ServeFlags,
       ) =>
         runCommand(options, async () => {
           const jobs = parsePositiveNumber('--jobs', options.jobs);
           const chunkMb = parsePositiveNumber('--chunk-size', options.chunkSize);
           checkMetricsFlags(options);
+          checkServeFlags(options);
           const prepared = await prepareRouting(options.plan);
           const signal = abortOnSignals();
           const printer = createMigratePrinter(options.json === true);
           const hub = createCliHub();
           const stopMetrics = await startCliMetrics(options, prepared.routing, hub);
+          const stopDashboard = await startServeFlag(options, prepared.routing, hub);
           const report = await migrate({
             prepared,
             buildIndexes: buildIndexesWithProvision,
@@ -57,6 +61,7 @@ export function registerMigrateCommand(program: Command): void {
             signal,
           }).finally(async () => {
             printer.stop();
+            await stopDashboard();
             await stopMetrics();
           });
           if (!report.ok) {

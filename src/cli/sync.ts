@@ -11,42 +11,48 @@ import {
 } from './metrics-option.js';
 import { formatBytes, formatCount, jsonLine } from './format.js';
 import { runCommand } from './run-command.js';
+import { addServeOptions, checkServeFlags, startServeFlag, type ServeFlags } from './serve-option.js';
 import { abortOnSignals } from './signals.js';
 
 export function registerSyncCommand(program: Command): void {
-  addMetricsOptions(program.command('sync'))
+  addServeOptions(addMetricsOptions(program.command('sync')))
     .description('Stream the monolith’s changes into the service databases (after carve copy), until stopped')
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--until-caught-up', 'exit 0 once everything the monolith had committed at start is applied')
     .option('--json', 'one JSON line per event (lag every second)')
-    .action((options: { plan: string; untilCaughtUp?: boolean; json?: boolean } & MetricsFlags) =>
-      runCommand(options, async () => {
-        checkMetricsFlags(options);
-        const { routing } = await prepareRouting(options.plan);
-        const signal = abortOnSignals();
-        const printer = createSyncPrinter({
-          json: options.json === true,
-          tty: process.stdout.isTTY === true,
-        });
-        const hub = createCliHub();
-        hub.on('sync', printer.onEvent);
-        const stopMetrics = await startCliMetrics(options, routing, hub);
-        const result = await startSync({
-          routing,
-          untilCaughtUp: options.untilCaughtUp === true,
-          onEvent: hub.emitter('sync'),
-          signal,
-        })
-          .then((engine) => engine.done)
-          .finally(async () => {
-            printer.stop();
-            await stopMetrics();
+    .option('--secrets-dir <dir>', 'where the dashboard token file is kept (with --serve-port)')
+    .action(
+      (options: { plan: string; untilCaughtUp?: boolean; json?: boolean } & MetricsFlags & ServeFlags) =>
+        runCommand(options, async () => {
+          checkMetricsFlags(options);
+          checkServeFlags(options);
+          const { routing } = await prepareRouting(options.plan);
+          const signal = abortOnSignals();
+          const printer = createSyncPrinter({
+            json: options.json === true,
+            tty: process.stdout.isTTY === true,
           });
-        if (options.untilCaughtUp && result.reason !== 'caught-up') {
-          process.stderr.write('carve: sync stopped before it caught up; run it again to continue.\n');
-          return { exit: 'incomplete' };
-        }
-      }),
+          const hub = createCliHub();
+          hub.on('sync', printer.onEvent);
+          const stopMetrics = await startCliMetrics(options, routing, hub);
+          const stopDashboard = await startServeFlag(options, routing, hub);
+          const result = await startSync({
+            routing,
+            untilCaughtUp: options.untilCaughtUp === true,
+            onEvent: hub.emitter('sync'),
+            signal,
+          })
+            .then((engine) => engine.done)
+            .finally(async () => {
+              printer.stop();
+              await stopDashboard();
+              await stopMetrics();
+            });
+          if (options.untilCaughtUp && result.reason !== 'caught-up') {
+            process.stderr.write('carve: sync stopped before it caught up; run it again to continue.\n');
+            return { exit: 'incomplete' };
+          }
+        }),
     );
 }
 

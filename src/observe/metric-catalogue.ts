@@ -87,7 +87,9 @@ export const METRICS = {
     'data_inconsistency_detected',
     'Mismatched rows plus new orphans found by the last verify (0 when it matched).',
   ),
-  tablesTotal: gauge(
+  // A counter by type, constant in value: the plan's name ends in _total, which promtool's lint
+  // allows for counters only.
+  tablesTotal: counter(
     'migration_tables_total',
     'Tables to migrate: every table placed in a service database (owned tables and projections).',
   ),
