@@ -10,6 +10,7 @@ import { waitFor } from '../support/cluster.js';
 import { prepareMigration, runCopy, useMigrationClusters, type Migration } from '../support/migration.js';
 import { metricValue, parseMetrics } from '../support/metrics-text.js';
 import { promtool } from '../support/promtool.js';
+import { startDashboardServer } from '../../src/observe/serve/dashboard-server.js';
 
 /**
  * The metrics follow a real migration on real clusters: rows copied per table from the copy log,
@@ -141,6 +142,31 @@ describe('metrics of a live migration', () => {
     );
     expect(await value(METRICS.phase.name, { phase: 'streaming' })).toBe(1);
     expect(await value(METRICS.statusAge.name)).toBeLessThan(5);
+  });
+
+  it('carve serve in the same process streams the engines’ events to the page', async () => {
+    const token = 'same-process-token-0123456789';
+    const server = await startDashboardServer({ routing: m.routing, hub, token, port: 0 });
+    try {
+      const headers = { authorization: `Bearer ${token}` };
+      const status = await (await fetch(`${server.url}api/status`, { headers })).json();
+      expect(status).toMatchObject({ migration: 'obsmetrics', phase: 'streaming' });
+      const controller = new AbortController();
+      const response = await fetch(`${server.url}api/events`, { headers, signal: controller.signal });
+      const reader = response.body!.getReader();
+      let text = '';
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && !(text.includes('event: lag') && text.includes('event: snapshot'))) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      controller.abort();
+      expect(text).toContain('event: snapshot');
+      expect(text).toContain('event: lag'); // from the hub, every second, not from polling
+    } finally {
+      await server.close();
+    }
   });
 
   it('a stopped sync shows an inactive slot', async () => {

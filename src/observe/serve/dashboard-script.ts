@@ -69,6 +69,8 @@ function onSnapshot(snapshot) {
       if (prev !== undefined) state.routeRates.set(r.routeId, Math.max(0, (r.rowsCopied - prev) / dt));
     }
   }
+  if (state.snapshot && state.snapshot.status.phase !== s.phase)
+    note({ at: snapshot.at, engine: 'status', level: /failed|lost/.test(s.phase) ? 'error' : 'info', text: 'phase ' + state.snapshot.status.phase + ' → ' + s.phase });
   state.snapshot = snapshot;
   if (s.sync) for (const t of s.sync.targets) recordLag(snapshot.at, t.database, t.lagSeconds, t.lagBytes);
   render();
@@ -205,7 +207,10 @@ function renderChart() {
   const now = Date.now();
   let max = 1;
   let count = 0;
-  for (const points of state.lag.values()) for (const p of points) { max = Math.max(max, p.seconds); count++; }
+  let oldest = now;
+  for (const points of state.lag.values()) for (const p of points) { max = Math.max(max, p.seconds); oldest = Math.min(oldest, p.at); count++; }
+  // The x axis spans what is known, at least a minute and at most the window.
+  const span = Math.min(WINDOW_MS, Math.max(60 * 1000, now - oldest));
   const databases = [...state.lag.keys()].sort();
   databases.forEach((database, i) => {
     const color = COLORS[i % COLORS.length];
@@ -217,7 +222,7 @@ function renderChart() {
     line.setAttribute('vector-effect', 'non-scaling-stroke');
     line.setAttribute('data-database', database);
     line.setAttribute('points', points.map((p) => {
-      const x = 640 * (1 - (now - p.at) / WINDOW_MS);
+      const x = 640 * (1 - (now - p.at) / span);
       const y = 155 - 150 * (p.seconds / max);
       return x.toFixed(1) + ',' + y.toFixed(1);
     }).join(' '));
@@ -232,13 +237,10 @@ function renderChart() {
   });
   svg.dataset.points = String(count);
   svg.dataset.max = String(max);
-  const label = document.createElementNS(ns, 'text');
-  label.setAttribute('x', '4');
-  label.setAttribute('y', '12');
-  label.setAttribute('font-size', '10');
-  label.setAttribute('fill', 'currentColor');
-  label.textContent = 'max ' + max.toFixed(1) + ' s';
-  svg.appendChild(label);
+  const scale = document.createElement('span');
+  scale.className = 'muted';
+  scale.textContent = 'scale 0 to ' + max.toFixed(1) + ' s, last ' + Math.round(span / 60000) + ' min';
+  legend.appendChild(scale);
 }
 
 function actionButton(action, text, service, enabled) {
