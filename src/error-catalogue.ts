@@ -125,6 +125,9 @@ export const errorCatalogue = {
   SYNC_ORIGIN_BUSY: failed('A replication origin is still held by an earlier session (retried on its own).'),
   SYNC_ORIGIN_LIMIT: failed('The server has no free replication origin slot (max_replication_slots).'),
   SYNC_ORIGIN_PRIVILEGE: failed('The applier role may not use replication origins (EXECUTE grants missing).'),
+  SYNC_SEQUENCES_FAILED: failed(
+    'Moving target sequences forward failed (reported as an event; sync continues).',
+  ),
   SYNC_SCHEMA_CHANGED: failed('A routed table changed on the monolith; streaming stopped.'),
   SYNC_SINK_DUPLICATE: failed('Two sinks of one sync engine have the same name.'),
   SYNC_SINK_FAILED: failed('A sink (a destination of the stream other than the appliers) failed.'),
@@ -167,6 +170,7 @@ export const errorCatalogue = {
     'Another carve command (not sync) works on the migration.',
   ),
   VERIFY_NO_POSITION: failed('A target records no applied position, or the slot is gone.'),
+  VERIFY_SLOT_LOST: failed("The migration's slot is gone or lost WAL: the stream cannot resume."),
   VERIFY_TABLE_MISSING: failed('A routed table does not exist on one side.'),
   VERIFY_TARGETS_BEHIND: failed('No carve sync runs and the targets lack committed changes.'),
   VERIFY_UNKNOWN_TABLE: failed('--tables names a table the plan does not route.'),

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { writeAlertFiles } from '../observe/alert-files.js';
 import { loadPlan } from '../plan/load.js';
-import { parsePositiveNumber } from './copy.js';
+import { sizeFlag } from './flag-values.js';
 import { jsonLine } from './format.js';
 import { runCommand } from './run-command.js';
 
@@ -13,16 +13,16 @@ export function registerAlertsCommand(program: Command): void {
     )
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .requiredOption('--out <dir>', 'directory to write the files into (created if missing)')
-    .option('--wal-warn <GB>', 'alert when the slot keeps more WAL than this (default 10)')
+    .option('--wal-warn <size>', 'alert when the slot keeps more WAL than this, e.g. 10GB (default 10GB)')
     .option('--grafana-path <dir>', 'where Grafana reads dashboards (named in the provisioning file)')
     .option('--json', 'print the written files as JSON')
     .action(
       (options: { plan: string; out: string; walWarn?: string; grafanaPath?: string; json?: boolean }) =>
         runCommand(options, async () => {
-          const walGb = parsePositiveNumber('--wal-warn', options.walWarn);
+          const walWarn = options.walWarn === undefined ? undefined : sizeFlag('--wal-warn', options.walWarn);
           const plan = await loadPlan(options.plan);
           const files = writeAlertFiles(plan, options.out, {
-            retainedWalBytes: walGb === undefined ? undefined : Math.round(walGb * 1024 ** 3),
+            retainedWalBytes: walWarn,
             grafanaDashboardsPath: options.grafanaPath,
           });
           process.stdout.write(

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { DEFAULT_DEMO_RATE, DEFAULT_DEMO_SCALE, runDemo, type DemoEvent } from '../demo/run-demo.js';
 import type { LoadReport } from '../demo/load/load-types.js';
-import { buildIndexesWithProvision, parsePositiveNumber } from './copy.js';
+import { buildIndexesWithProvision } from './copy.js';
+import { demoFlag } from './demo-flags.js';
 import { createCliHub } from './event-hub.js';
 import { formatCount, formatSeconds, jsonLine } from './format.js';
 import { createMigratePrinter } from './migrate.js';
@@ -30,10 +31,10 @@ export function attachDemoRunAction(demo: Command): void {
         json?: boolean;
       }) =>
         runCommand(options, async () => {
-          const scale = parsePositiveNumber('--scale', options.scale);
-          const rate = parsePositiveNumber('--rate', options.rate);
-          const seed = parsePositiveNumber('--seed', options.seed);
-          const jobs = parsePositiveNumber('--jobs', options.jobs);
+          const scale = demoFlag('scale', options.scale);
+          const rate = demoFlag('rate', options.rate);
+          const seed = demoFlag('seed', options.seed);
+          const jobs = demoFlag('jobs', options.jobs);
           const json = options.json === true;
           let load: LoadReport | null = null;
           const migratePrinter = createMigratePrinter(json, () => (load ? loadLines(load) : []));
@@ -79,8 +80,8 @@ export function attachDemoRunAction(demo: Command): void {
           const result = await runDemo({
             scale,
             loadRate: rate,
-            seed: seed === undefined ? undefined : Math.floor(seed),
-            jobs: jobs === undefined ? undefined : Math.floor(jobs),
+            seed,
+            jobs,
             keep: options.keep === true,
             buildIndexes: buildIndexesWithProvision,
             onEvent: hub.emitter('demo'),

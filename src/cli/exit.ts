@@ -9,6 +9,8 @@ export const ExitCode = {
   incomplete: 3,
   /** verify found differences or orphans. */
   mismatch: 4,
-} as const satisfies Record<ExitCategory | 'ok', number>;
+  /** status: the migration needs the operator now (its slot is lost, or about to lose WAL). */
+  attention: 5,
+} as const satisfies Record<ExitCategory | 'ok' | 'attention', number>;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -126,6 +126,8 @@ export function createMigratePrinter(json: boolean, extraReport: () => [string, 
             out(`  reconnecting (attempt ${e.attempt}): ${e.error.code} ${e.error.message}\n`);
           else if (e.type === 'column-added')
             out(`  added column ${e.column} to ${e.table} in ${e.database}\n`);
+          else if (e.type === 'sequences-failed')
+            out(`  warning: sequences not moved: ${e.error.code} ${e.error.message}\n`);
           else if (e.type === 'partition-added') out(`  created partition ${e.table} in ${e.database}\n`);
           break;
         }

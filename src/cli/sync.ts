@@ -9,7 +9,7 @@ import {
   startCliMetrics,
   type MetricsFlags,
 } from './metrics-option.js';
-import { formatBytes, formatCount, jsonLine } from './format.js';
+import { formatBytes, formatCount, formatLag, jsonLine } from './format.js';
 import { runCommand } from './run-command.js';
 import { addServeOptions, checkServeFlags, startServeFlag, type ServeFlags } from './serve-option.js';
 import { abortOnSignals } from './signals.js';
@@ -123,6 +123,14 @@ function createSyncPrinter(options: { json: boolean; tty: boolean }) {
         case 'caught-up':
           say(`caught up with ${event.lsn}`);
           return;
+        case 'sequences-carried':
+          if (event.final) say(`sequences: ${event.moved.length} moved forward to the monolith's values`);
+          return;
+        case 'sequences-failed':
+          say(
+            `warning: ${event.error.database ? `${event.error.database}: ` : ''}sequences not moved: ${event.error.code} ${event.error.message}`,
+          );
+          return;
         default:
           return;
       }
@@ -136,7 +144,7 @@ function createSyncPrinter(options: { json: boolean; tty: boolean }) {
 function renderLag(t: TargetLag): string {
   const state = t.held ? `  HELD at ${t.holdLsn}` : t.holdLsn ? `  holding at ${t.holdLsn}` : '';
   return (
-    `${t.database.padEnd(18)} applied ${t.appliedLsn.padEnd(12)} lag ${formatBytes(t.lagBytes).padStart(9)} ${t.lagSeconds.toFixed(1).padStart(6)} s` +
+    `${t.database.padEnd(18)} applied ${t.appliedLsn.padEnd(12)} lag ${formatBytes(t.lagBytes).padStart(9)} ${formatLag(t.lagSeconds, t.lagExact).padStart(6)} s` +
     `  ${formatCount(t.changesPerSecond).padStart(8)} changes/s` +
     (t.commitTime ? `  last commit ${t.commitTime}` : '') +
     state

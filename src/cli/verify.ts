@@ -172,8 +172,9 @@ export function renderVerifySummary(result: VerifyResult, showKeys = 10): string
   );
   for (const s of behind) {
     out.push(
-      `  ${s.database}: ${s.sequence} next ${s.next} ≤ max(${s.table.name}.${s.column}) ${s.max}${s.failing ? '' : ' (advisory: carve sync does not move sequences; cutover does)'}`,
+      `  ${s.database}: ${s.sequence} next ${s.next} ≤ max(${s.table.name}.${s.column}) ${s.max}${s.failing ? '' : ' (advisory: the running sync moves sequences every few seconds and when it stops)'}`,
     );
+    if (s.failing && s.repairSql) out.push(`    → in ${s.database} run: ${s.repairSql}`);
   }
   for (const t of result.tables.filter((x) => x.partitions)) {
     const q = (r: { schema: string; name: string }) => quoteQualified(r.schema, r.name);

@@ -3,7 +3,8 @@ import { CarveError } from '../errors.js';
 import { formatLsn } from '../pg/lsn.js';
 import { atMonolith, atService, withClient } from '../pg/connect.js';
 import { ensurePublication } from '../pg/replication/publication.js';
-import { createSlotWithSnapshot, dropSlot, slotInfo } from '../pg/replication/slot.js';
+import { createSlotWithSnapshot, dropSlot, slotInfo, type SlotInfo } from '../pg/replication/slot.js';
+import { startOverHint } from '../sync/start-over-hint.js';
 import type { Routing, TableRoute } from '../routing/model.js';
 import { CopyLog, type ChunkRecord } from '../state/copy-log.js';
 import { acquireMigrationLock } from '../state/migration-lock.js';
@@ -47,7 +48,7 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
     const states = await readTargetStates(routing);
     const slot = await slotInfo(routing.sourceUrl, names.slot);
     const recorded = states.map((s) => s.migration).filter((m) => m !== undefined);
-    const mode = decideMode(options.resume === true, states, slot.exists, names);
+    const mode = decideMode(options.resume === true, states, slot, routing);
 
     if (mode === 'resume' && recorded.length && recorded.every((m) => m.copyFinishedAt)) {
       return {
@@ -229,9 +230,11 @@ const SETUP_IN_FLIGHT = 4;
 function decideMode(
   resume: boolean,
   states: TargetState[],
-  slotExists: boolean,
-  names: Routing['names'],
+  slot: SlotInfo,
+  routing: Routing,
 ): 'fresh' | 'resume' {
+  const names = routing.names;
+  const slotExists = slot.exists;
   const recorded = states.filter((s) => s.migration);
   const lsns = new Set(recorded.map((s) => s.migration!.consistentLsn));
   if (lsns.size > 1) {
@@ -261,13 +264,15 @@ function decideMode(
         },
       );
     }
-    if (!slotExists) {
+    if (!slot.exists || slot.walStatus === 'lost') {
       throw new CarveError(
         'COPY_SLOT_LOST',
-        `Replication slot ${names.slot} is gone, so changes made since the copy began are lost`,
+        slot.exists
+          ? `Replication slot ${names.slot} lost WAL it needed (wal_status = lost), so changes made since the copy began are lost`
+          : `Replication slot ${names.slot} is gone, so changes made since the copy began are lost`,
         {
-          details: { slot: names.slot },
-          hint: 'Start over: drop the service databases, then carve provision and carve copy.',
+          details: { slot: names.slot, walStatus: slot.exists ? slot.walStatus : null },
+          hint: startOverHint(routing),
         },
       );
     }

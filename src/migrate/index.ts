@@ -44,7 +44,7 @@ async function run(options: MigrateOptions, hub: EventHub<CarveEvents>): Promise
   };
   const aborted = () => options.signal?.aborted === true;
 
-  const before = await readMigrationStatus(routing);
+  const before = await readMigrationStatus(routing, { lagSeconds: false });
   const resumedFrom = before.phase === 'not-provisioned' && !before.copy ? null : before.phase;
   emit({
     type: 'migrate-started',
@@ -175,5 +175,9 @@ function describe(status: MigrationStatus): string {
       return 'copied and verified before; streaming and verifying again';
     case 'verify-failed':
       return 'the last verify found differences; streaming and verifying again';
+    case 'slot-lost':
+      return 'the replication slot is lost: streaming cannot resume';
+    case 'torn-down':
+      return 'the slot and publication were torn down: streaming cannot resume';
   }
 }

@@ -86,6 +86,16 @@ export function renderAlertTests(settings: AlertTestSettings): string {
       firingLabels: { ...TARGET },
     },
     {
+      alert: 'MigrationSlotLost',
+      series: [
+        { labels: { __name__: 'migration_phase', phase: 'slot-lost', ...TARGET }, values: '0 0 1x10' },
+        { labels: { __name__: 'migration_phase', phase: 'streaming', ...TARGET }, values: '1 1 0x10' },
+      ],
+      quietAt: '2m',
+      firingAt: '4m',
+      firingLabels: { phase: 'slot-lost', ...TARGET },
+    },
+    {
       alert: 'MigrationSyncStopped',
       series: [{ labels: { __name__: 'migration_sync_failed', ...TARGET }, values: '0 0 1x10' }],
       quietAt: '2m',

@@ -84,6 +84,17 @@ export function alertRules(settings: AlertSettings): AlertRule[] {
       },
     },
     {
+      alert: 'MigrationSlotLost',
+      expr: 'migration_phase{phase="slot-lost"} == 1',
+      for: '1m',
+      labels: { severity: 'critical' },
+      annotations: {
+        summary: 'The replication slot is lost: streaming cannot resume',
+        description:
+          'The slot was dropped or lost WAL it needed (max_slot_wal_keep_size). carve status gives the recipe to start over.',
+      },
+    },
+    {
       alert: 'MigrationSyncStopped',
       expr: 'migration_sync_failed == 1',
       for: '1m',

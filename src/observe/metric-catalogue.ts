@@ -36,6 +36,8 @@ export const MIGRATION_PHASES = [
   'streaming',
   'verified',
   'verify-failed',
+  'slot-lost',
+  'torn-down',
 ] as const;
 
 /**

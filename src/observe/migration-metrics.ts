@@ -158,7 +158,8 @@ export class MigrationMetrics {
         this.lastStreamEventAt = this.lastLagEventAt;
         let rate = 0;
         for (const t of event.targets) {
-          this.gauge(METRICS.lagSeconds).set({ database: t.database }, t.lagSeconds);
+          // Unknown (nothing read from the monolith yet) is NaN, not a made-up 0.
+          this.gauge(METRICS.lagSeconds).set({ database: t.database }, t.lagSeconds ?? Number.NaN);
           this.gauge(METRICS.lagBytes).set({ database: t.database }, t.lagBytes);
           rate += t.changesPerSecond;
         }
@@ -261,19 +262,25 @@ export class MigrationMetrics {
       if (!fresh) {
         for (const t of sync.targets) {
           if (t.lagSeconds !== null)
-            this.gauge(METRICS.lagSeconds).set({ database: t.database }, t.lagSeconds);
+            // Unknown (nothing read from the monolith yet) is NaN, not a made-up 0.
+            this.gauge(METRICS.lagSeconds).set({ database: t.database }, t.lagSeconds ?? Number.NaN);
           if (t.lagBytes !== null) this.gauge(METRICS.lagBytes).set({ database: t.database }, t.lagBytes);
         }
       }
-      this.gauge(METRICS.slotRetainedWal).set(sync.slot.retainedWalBytes ?? 0);
-      if (this.now() - this.lastStreamEventAt >= LIVE_MS || !this.streaming)
-        this.gauge(METRICS.slotActive).set(sync.slot.active || this.streaming ? 1 : 0);
       const failed = sync.lastError !== null && !sync.running;
       if (!this.live && sync.lastError && sync.lastError.at !== this.lastSyncErrorAt) {
         this.lastSyncErrorAt = sync.lastError.at;
         this.error('sync_failed');
       }
       if (!this.streaming) this.gauge(METRICS.syncFailed).set(failed ? 1 : 0);
+    }
+
+    // The slot exists from the copy's start on; status reads it whenever the targets record a copy.
+    const slot = status.slot;
+    if (slot) {
+      this.gauge(METRICS.slotRetainedWal).set(slot.exists ? (slot.retainedWalBytes ?? 0) : 0);
+      if (this.now() - this.lastStreamEventAt >= LIVE_MS || !this.streaming)
+        this.gauge(METRICS.slotActive).set(slot.active || this.streaming ? 1 : 0);
     }
 
     const verify = status.verify;

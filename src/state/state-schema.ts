@@ -136,6 +136,16 @@ export const STATE_MIGRATIONS: readonly StateMigration[] = [
       )`,
     ],
   },
+  {
+    version: 6,
+    description:
+      'migrations.lag_seconds, lag_exact, lag_at: the lag a running sync last measured, for carve status',
+    statements: (t) => [
+      `ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS lag_seconds double precision`,
+      `ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS lag_exact boolean`,
+      `ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS lag_at timestamptz`,
+    ],
+  },
 ];
 
 /** The version this carve brings every state schema to. */

@@ -32,6 +32,11 @@ export interface SyncOptions {
   holdPollMs?: number;
   /** Include per-transaction apply latencies in `batch-applied` events (benchmarks). */
   recordLatency?: boolean;
+  /**
+   * Move target sequences forward to the monolith's values this often while streaming (default
+   * 10 000 ms; 0 = only when streaming ends). They are always moved once when sync stops cleanly.
+   */
+  sequenceIntervalMs?: number;
   applicationName?: string;
   /** At start, how long to wait for another holder of the migration lock to go away (default 5000 ms). */
   lockWaitMs?: number;

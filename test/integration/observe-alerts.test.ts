@@ -61,6 +61,7 @@ describe('carve alerts', () => {
       'DataInconsistency',
       'MigrationSlotRetainedWal',
       'MigrationSlotInactive',
+      'MigrationSlotLost',
       'MigrationSyncStopped',
       'MigrationConflictsPending',
       'MigrationCutoverStuck',
@@ -144,7 +145,7 @@ describe('carve alerts', () => {
     const planFile = join(out, 'plan.yaml');
     writeFileSync(planFile, planText);
     const run = await runCarve(
-      ['alerts', '--plan', planFile, '--out', join(out, 'files'), '--wal-warn', '2', '--json'],
+      ['alerts', '--plan', planFile, '--out', join(out, 'files'), '--wal-warn', '2GB', '--json'],
       {
         MONOLITH_URL: 'postgres://u@h/db',
         TARGET_URL: 'postgres://u@h/t',

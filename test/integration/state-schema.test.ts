@@ -98,7 +98,8 @@ describe('the versioned state schema', () => {
 
       expect(await ensureStateSchema(c, SCHEMA)).toBe(STATE_SCHEMA_VERSION);
       expect(await versions(c)).toEqual(STATE_MIGRATIONS.map((m) => m.version));
-      expect(await dump(c)).toEqual(before);
+      // Every row survives with every value; columns added by later versions come in empty.
+      expect(await dump(c)).toMatchObject(before);
 
       // The code of this release reads what the previous one wrote.
       expect(await new CopyLog(SCHEMA, 'm').readMigration(c)).toMatchObject({
@@ -112,9 +113,10 @@ describe('the versioned state schema', () => {
       expect(await new VerifyState(SCHEMA, 'm').segments(c, 'run-1', 'app_db/public.items')).toHaveLength(1);
 
       // Again: nothing to do, nothing changes.
+      const upgraded = await dump(c);
       expect(await ensureStateSchema(c, SCHEMA)).toBe(STATE_SCHEMA_VERSION);
       expect(await versions(c)).toEqual(STATE_MIGRATIONS.map((m) => m.version));
-      expect(await dump(c)).toEqual(before);
+      expect(await dump(c)).toEqual(upgraded);
     });
   });
 

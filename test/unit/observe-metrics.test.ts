@@ -67,6 +67,8 @@ function status(overrides: Partial<MigrationStatus> = {}, rows = { items: 0, ord
     },
     sync: null,
     verify: null,
+    slot: null,
+    alerts: [],
     ...overrides,
   };
 }
@@ -131,6 +133,7 @@ describe('the metrics registry', () => {
       queuedBytes: 0,
       holdLsn: null,
       held: false,
+      lagExact: true,
       refetchedRows: 0,
       totalChanges: 0,
       totalTransactions: 0,
@@ -144,21 +147,24 @@ describe('the metrics registry', () => {
     });
     expect(await t.read(METRICS.lagSeconds.name, { database: 'a_db' })).toBe(2.5);
     expect(await t.read(METRICS.rate.name)).toBe(7);
+    const slot = {
+      name: 's',
+      exists: true,
+      active: true,
+      confirmedFlushLsn: '0/1',
+      retainedWalBytes: 4096,
+      walStatus: 'reserved',
+      safeWalBytes: null,
+    };
     const polled = status({
+      slot,
       phase: 'streaming',
       sync: {
         migration: 'm',
         running: true,
         serverLsn: '0/99',
         lastError: null,
-        slot: {
-          name: 's',
-          exists: true,
-          active: true,
-          confirmedFlushLsn: '0/1',
-          retainedWalBytes: 4096,
-          walStatus: 'reserved',
-        },
+        slot,
         targets: [
           {
             database: 'a_db',
@@ -167,6 +173,7 @@ describe('the metrics registry', () => {
             updatedAt: null,
             lagBytes: 999,
             lagSeconds: 60,
+            lagExact: true,
             holds: [],
           },
         ],

@@ -178,6 +178,7 @@ function renderVerify(snapshot) {
 
 function renderErrors(s) {
   const items = [];
+  for (const a of s.alerts || []) items.push(a.severity + ' ' + a.code + ': ' + a.message + ' → ' + a.hint);
   const c = s.copy;
   if (c) {
     for (const f of c.failures) items.push('copy chunk ' + f.chunkNo + ' of ' + f.routeId + ': ' + (f.sqlstate || '') + ' ' + (f.error || ''));

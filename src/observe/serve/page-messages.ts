@@ -8,7 +8,7 @@ export type PageMessage =
   | {
       type: 'lag';
       at: number;
-      targets: { database: string; lagSeconds: number; lagBytes: number; changesPerSecond: number }[];
+      targets: { database: string; lagSeconds: number | null; lagBytes: number; changesPerSecond: number }[];
     }
   | { type: 'note'; at: number; engine: string; level: 'info' | 'error'; text: string }
   | {

@@ -125,6 +125,11 @@ export type SlotInfo =
       retainedWalBytes: bigint | null;
       /** Bytes between what was acknowledged and the current WAL position (lag of the consumer). */
       unconfirmedBytes: bigint | null;
+      /**
+       * WAL that can still be written before the slot loses WAL it needs (max_slot_wal_keep_size);
+       * null when that is unlimited (or the slot is already lost).
+       */
+      safeWalBytes: bigint | null;
       currentWalLsn: Lsn;
     };
 
@@ -138,6 +143,7 @@ export async function slotInfo(source: string | Client, slot: string): Promise<S
             s.restart_lsn::text AS restart_lsn, s.confirmed_flush_lsn::text AS confirmed_flush_lsn, s.wal_status,
             pg_wal_lsn_diff(here.lsn, s.restart_lsn)::bigint::text AS retained,
             pg_wal_lsn_diff(here.lsn, s.confirmed_flush_lsn)::bigint::text AS unconfirmed,
+            s.safe_wal_size::text AS safe,
             here.lsn::text AS current_lsn
        FROM pg_replication_slots AS s, here
       WHERE s.slot_name = $1`,
@@ -159,6 +165,7 @@ export async function slotInfo(source: string | Client, slot: string): Promise<S
     walStatus: row.wal_status,
     retainedWalBytes: row.retained === null ? null : BigInt(row.retained),
     unconfirmedBytes: row.unconfirmed === null ? null : BigInt(row.unconfirmed),
+    safeWalBytes: row.safe === null ? null : BigInt(row.safe),
     currentWalLsn: parseLsn(row.current_lsn),
   };
 }
