@@ -5,6 +5,7 @@ import type { CarveEvents } from '../migrate/events.js';
 import { startMetricsEndpoint } from '../observe/metrics-endpoint.js';
 import { redactText } from '../pg/redact.js';
 import type { Routing } from '../routing/model.js';
+import { numberFlag } from './flag-values.js';
 import { carveVersion } from './version.js';
 
 export interface MetricsFlags {
@@ -22,18 +23,9 @@ export function addMetricsOptions(command: Command): Command {
     .option('--metrics-host <host>', 'address the metrics port listens on (default 127.0.0.1)');
 }
 
-/** A TCP port from the command line (0 … 65535), or USAGE naming the flag. */
+/** A TCP port from the command line (0 … 65535; 0 lets the OS pick), or USAGE naming the flag. */
 export function parsePort(flag: string, value: string): number {
-  const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(port >= 0 && port <= 65535))
-    throw new CarveError(
-      'USAGE',
-      `${flag} must be a port number (0 to 65535), got ${JSON.stringify(value)}`,
-      {
-        hint: `e.g. ${flag} 9187`,
-      },
-    );
-  return port;
+  return numberFlag(flag, value, { min: 0, max: 65535, integer: true, example: '9187' });
 }
 
 /** Check the flags before any work starts (bad input fails before any write). */

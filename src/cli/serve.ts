@@ -22,26 +22,36 @@ export function registerServeCommand(program: Command): void {
     .option('--port <port>', `dashboard port (default ${DEFAULT_SERVE_PORT}; 0: any free port)`)
     .option('--host <host>', 'address the dashboard listens on (default 127.0.0.1)')
     .option('--secrets-dir <dir>', 'where the token file serve.token is kept (mode 0600)')
-    .action((options: { plan: string; port?: string; host?: string; secretsDir?: string } & MetricsFlags) =>
-      runCommand(options, async () => {
-        const port = options.port === undefined ? DEFAULT_SERVE_PORT : parsePort('--port', options.port);
-        checkMetricsFlags(options);
-        const { routing } = await prepareRouting(options.plan);
-        const signal = abortOnSignals();
-        const stopMetrics = await startCliMetrics(options, routing, undefined);
-        const stopDashboard = await startCliDashboard(routing, {
-          port,
-          host: options.host,
-          secretsDir: options.secretsDir,
-        }).catch(async (error: unknown) => {
+    .option('--json', 'an error as one JSON line on stdout')
+    .action(
+      (
+        options: {
+          plan: string;
+          port?: string;
+          host?: string;
+          secretsDir?: string;
+          json?: boolean;
+        } & MetricsFlags,
+      ) =>
+        runCommand(options, async () => {
+          const port = options.port === undefined ? DEFAULT_SERVE_PORT : parsePort('--port', options.port);
+          checkMetricsFlags(options);
+          const { routing } = await prepareRouting(options.plan);
+          const signal = abortOnSignals();
+          const stopMetrics = await startCliMetrics(options, routing, undefined);
+          const stopDashboard = await startCliDashboard(routing, {
+            port,
+            host: options.host,
+            secretsDir: options.secretsDir,
+          }).catch(async (error: unknown) => {
+            await stopMetrics();
+            throw error;
+          });
+          await new Promise<void>((resolve) =>
+            signal.addEventListener('abort', () => resolve(), { once: true }),
+          );
+          await stopDashboard();
           await stopMetrics();
-          throw error;
-        });
-        await new Promise<void>((resolve) =>
-          signal.addEventListener('abort', () => resolve(), { once: true }),
-        );
-        await stopDashboard();
-        await stopMetrics();
-      }),
+        }),
     );
 }

@@ -140,6 +140,20 @@ describe('carve alerts', () => {
     });
   });
 
+  it('refuses a bad metrics or dashboard port before any work (USAGE, exit 2)', async () => {
+    for (const args of [
+      ['sync', '--plan', 'none.yaml', '--metrics-port', '70000'],
+      ['copy', '--plan', 'none.yaml', '--metrics-port', '0x10'],
+      ['migrate', '--plan', 'none.yaml', '--metrics-host', '0.0.0.0'],
+      ['migrate', '--plan', 'none.yaml', '--serve-port', '-1'],
+      ['serve', '--plan', 'none.yaml', '--port', 'http'],
+    ]) {
+      const run = await runCarve([...args, '--json']);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(JSON.parse(run.stdout)).toMatchObject({ code: 'USAGE' });
+    }
+  });
+
   it('the CLI writes the four files from the plan alone (no database)', async () => {
     const out = mkdtempSync(join(tmpdir(), 'carve-alerts-cli-'));
     const planFile = join(out, 'plan.yaml');

@@ -188,6 +188,28 @@ describe('carve serve', () => {
     expect(serve.stderr).toContain(file);
     expect(serve.stderr).not.toContain(token);
 
+    // The browser without the token: refused, and told where the token is.
+    const refused = await page.goto(dashboardUrl);
+    expect(refused?.status()).toBe(401);
+    expect(await page.textContent('body')).toContain('needs its token');
+    // A second server on the same port fails before anything else, naming host and port.
+    const busy = await runCarve([
+      'serve',
+      '--plan',
+      planFile,
+      '--port',
+      new URL(dashboardUrl).port,
+      '--secrets-dir',
+      secretsDir,
+      '--json',
+    ]);
+    expect(busy.code).toBe(1);
+    expect(JSON.parse(busy.stdout)).toMatchObject({
+      code: 'OBSERVE_LISTEN_FAILED',
+      details: { host: '127.0.0.1', errno: 'EADDRINUSE' },
+    });
+    seen.push(busy.stdout, busy.stderr);
+
     for (const path of ['', 'app.js', 'api/status', 'api/events', `?token=wrong-${token}`]) {
       const response = await fetch(`${dashboardUrl}${path}`);
       expect(response.status, path).toBe(401);
