@@ -186,6 +186,16 @@ export const errorCatalogue = {
   // Teardown
   TEARDOWN_SLOT_ACTIVE: failed('The replication slot is in use by a running process.'),
 
+  // Observe: metrics, alert files, carve serve (src/observe)
+  OBSERVE_LISTEN_FAILED: failed<{ host: string; port: number; errno: string | null }>(
+    'The metrics or dashboard server cannot listen on that host and port.',
+  ),
+  OBSERVE_OUT_DIR: failed('carve alerts cannot write its files into the output directory.'),
+  SERVE_TOKEN_FILE: failed('The dashboard token file cannot be read or written.'),
+  SERVE_ACTION_UNAVAILABLE: failed(
+    'A dashboard action this carve cannot run yet (cutover and rollback need the cutover engine).',
+  ),
+
   // Demo
   DEMO_BAD_SCALE: usage('The demo scale is out of range.'),
   DEMO_BAD_SEED: usage('The demo seed is not an integer.'),

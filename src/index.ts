@@ -60,6 +60,37 @@ export type { MigrateEvent, MigrateReport, MigrateStep } from './migrate/events.
 export { readMigrationStatus, type MigrationPhase, type MigrationStatus } from './migrate/status.js';
 export { readTeardownPlan, teardown, type TeardownPlan, type TeardownResult } from './migrate/teardown.js';
 
+// Observe: metrics (prom-client, carve's own registry), alert files, the dashboard server.
+export { EventHub, type HubEnvelope, type HubEvent, type Unsubscribe } from './event-hub.js';
+export type { CarveEvents } from './migrate/events.js';
+export { METRICS, ERROR_KINDS, SERVICE_PHASES, type MetricSpec } from './observe/metric-catalogue.js';
+export { MigrationMetrics, type MigrationMetricsOptions } from './observe/migration-metrics.js';
+export {
+  startMetricsEndpoint,
+  type MetricsEndpoint,
+  type MetricsEndpointOptions,
+} from './observe/metrics-endpoint.js';
+export {
+  readStatusSnapshot,
+  phasesFromStatus,
+  type ServicePhaseReader,
+  type ServicePhaseRow,
+  type StatusSnapshot,
+  type VerifyDifference,
+} from './observe/status-snapshot.js';
+export { writeAlertFiles, ALERT_FILES, type AlertFileOptions } from './observe/alert-files.js';
+export {
+  startDashboardServer,
+  type DashboardServer,
+  type DashboardServerOptions,
+} from './observe/serve/dashboard-server.js';
+export type {
+  ServiceActionName,
+  ServiceActionResult,
+  ServiceActions,
+} from './observe/serve/service-actions.js';
+export { resolveServeToken, SERVE_TOKEN_ENV, type ServeToken } from './observe/serve/serve-token.js';
+
 // Errors: one class, one catalogue of codes.
 export { CarveError, isCarveError, type CarveErrorOptions } from './errors.js';
 export {

@@ -5,6 +5,12 @@ import { buildIndexesWithProvision } from '../migrate/index-builder.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { createCopyReporter, renderCopySummary } from './copy-progress.js';
 import { createCliHub } from './event-hub.js';
+import {
+  addMetricsOptions,
+  checkMetricsFlags,
+  startCliMetrics,
+  type MetricsFlags,
+} from './metrics-option.js';
 import { jsonLine } from './format.js';
 import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
@@ -23,8 +29,7 @@ export function parsePositiveNumber(flag: string, value: string | undefined): nu
 }
 
 export function registerCopyCommand(program: Command): void {
-  program
-    .command('copy')
+  addMetricsOptions(program.command('copy'))
     .description(
       'Copy every routed table from the monolith into the service databases, snapshot-consistent and resumable',
     )
@@ -38,17 +43,20 @@ export function registerCopyCommand(program: Command): void {
       "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
     )
     .action(
-      (options: {
-        plan: string;
-        jobs?: string;
-        resume?: boolean;
-        chunkSize?: string;
-        json?: boolean;
-        secretsDir?: string;
-      }) =>
+      (
+        options: {
+          plan: string;
+          jobs?: string;
+          resume?: boolean;
+          chunkSize?: string;
+          json?: boolean;
+          secretsDir?: string;
+        } & MetricsFlags,
+      ) =>
         runCommand(options, async () => {
           const jobs = parsePositiveNumber('--jobs', options.jobs);
           const chunkMb = parsePositiveNumber('--chunk-size', options.chunkSize);
+          checkMetricsFlags(options);
           const { routing } = await prepareRouting(options.plan, {
             logins: { secretsDir: options.secretsDir },
           });
@@ -56,6 +64,7 @@ export function registerCopyCommand(program: Command): void {
           const hub = createCliHub();
           hub.on('copy', reporter.onEvent);
           const signal = abortOnSignals();
+          const stopMetrics = await startCliMetrics(options, routing, hub);
           let result;
           try {
             result = await copy({
@@ -70,6 +79,7 @@ export function registerCopyCommand(program: Command): void {
             });
           } finally {
             reporter.stop();
+            await stopMetrics();
           }
           // stdout stays one kind of output: JSON lines when the events went there (--json, or not
           // a terminal), the summary table otherwise; a person reading a non-terminal gets both.

@@ -1,16 +1,12 @@
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { registerCommands } from './commands.js';
 import { exitAfterOutput, reportError } from './run-command.js';
-
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
+import { carveVersion } from './version.js';
 
 const program = new Command()
   .name('carve')
   .description('Split a monolithic PostgreSQL database into per-service databases, online.')
-  .version(pkg.version)
+  .version(carveVersion)
   .showHelpAfterError();
 
 registerCommands(program);

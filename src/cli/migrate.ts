@@ -5,14 +5,20 @@ import { prepareRouting } from '../routing/prepare-routing.js';
 import { buildIndexesWithProvision, parsePositiveNumber } from './copy.js';
 import { createCopyReporter } from './copy-progress.js';
 import { createCliHub } from './event-hub.js';
+import {
+  addMetricsOptions,
+  checkMetricsFlags,
+  startCliMetrics,
+  type MetricsFlags,
+} from './metrics-option.js';
 import { formatSeconds, jsonLine } from './format.js';
 import { renderMigrateReport } from './migrate-report.js';
 import { runCommand } from './run-command.js';
+import { addServeOptions, checkServeFlags, startServeFlag, type ServeFlags } from './serve-option.js';
 import { abortOnSignals } from './signals.js';
 
 export function registerMigrateCommand(program: Command): void {
-  program
-    .command('migrate')
+  addServeOptions(addMetricsOptions(program.command('migrate')))
     .description('The whole job, resumable: provision → copy → stream until caught up → verify → report')
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--follow', 'keep streaming after the report, until interrupted')
@@ -24,21 +30,29 @@ export function registerMigrateCommand(program: Command): void {
     )
     .option('--json', 'one JSON line per event, then the report')
     .action(
-      (options: {
-        plan: string;
-        follow?: boolean;
-        jobs?: string;
-        chunkSize?: string;
-        secretsDir?: string;
-        json?: boolean;
-      }) =>
+      (
+        options: {
+          plan: string;
+          follow?: boolean;
+          jobs?: string;
+          chunkSize?: string;
+          secretsDir?: string;
+          json?: boolean;
+        } & MetricsFlags &
+          ServeFlags,
+      ) =>
         runCommand(options, async () => {
           const jobs = parsePositiveNumber('--jobs', options.jobs);
           const chunkMb = parsePositiveNumber('--chunk-size', options.chunkSize);
-          const prepared = await prepareRouting(options.plan);
+          checkMetricsFlags(options);
+          checkServeFlags(options);
+          // Known carve role passwords now (a re-run); migrate picks up new ones after provision.
+          const prepared = await prepareRouting(options.plan, { logins: { secretsDir: options.secretsDir } });
           const signal = abortOnSignals();
           const printer = createMigratePrinter(options.json === true);
           const hub = createCliHub();
+          const stopMetrics = await startCliMetrics(options, prepared.routing, hub);
+          const stopDashboard = await startServeFlag(options, prepared.routing, hub);
           const report = await migrate({
             prepared,
             buildIndexes: buildIndexesWithProvision,
@@ -49,7 +63,11 @@ export function registerMigrateCommand(program: Command): void {
             events: hub,
             onEvent: printer.onEvent,
             signal,
-          }).finally(() => printer.stop());
+          }).finally(async () => {
+            printer.stop();
+            await stopDashboard();
+            await stopMetrics();
+          });
           if (!report.ok) {
             if (!report.verify) {
               process.stderr.write(

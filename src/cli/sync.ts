@@ -3,45 +3,61 @@ import { prepareRouting } from '../routing/prepare-routing.js';
 import { startSync } from '../sync/index.js';
 import type { SyncEvent, TargetLag } from '../sync/events.js';
 import { createCliHub } from './event-hub.js';
+import {
+  addMetricsOptions,
+  checkMetricsFlags,
+  startCliMetrics,
+  type MetricsFlags,
+} from './metrics-option.js';
 import { formatBytes, formatCount, formatLag, jsonLine } from './format.js';
 import { runCommand } from './run-command.js';
+import { addServeOptions, checkServeFlags, startServeFlag, type ServeFlags } from './serve-option.js';
 import { abortOnSignals } from './signals.js';
 
 export function registerSyncCommand(program: Command): void {
-  program
-    .command('sync')
+  addServeOptions(addMetricsOptions(program.command('sync')))
     .description('Stream the monolith’s changes into the service databases (after carve copy), until stopped')
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--until-caught-up', 'exit 0 once everything the monolith had committed at start is applied')
     .option('--json', 'one JSON line per event (lag every second)')
     .option(
       '--secrets-dir <dir>',
-      "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
+      "where carve's role passwords (and, with --serve-port, the dashboard token) are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
     )
-    .action((options: { plan: string; untilCaughtUp?: boolean; json?: boolean; secretsDir?: string }) =>
-      runCommand(options, async () => {
-        const { routing } = await prepareRouting(options.plan, {
-          logins: { secretsDir: options.secretsDir },
-        });
-        const signal = abortOnSignals();
-        const printer = createSyncPrinter({
-          json: options.json === true,
-          tty: process.stdout.isTTY === true,
-        });
-        const hub = createCliHub();
-        hub.on('sync', printer.onEvent);
-        const engine = await startSync({
-          routing,
-          untilCaughtUp: options.untilCaughtUp === true,
-          onEvent: hub.emitter('sync'),
-          signal,
-        });
-        const result = await engine.done.finally(() => printer.stop());
-        if (options.untilCaughtUp && result.reason !== 'caught-up') {
-          process.stderr.write('carve: sync stopped before it caught up; run it again to continue.\n');
-          return { exit: 'incomplete' };
-        }
-      }),
+    .action(
+      (options: { plan: string; untilCaughtUp?: boolean; json?: boolean } & MetricsFlags & ServeFlags) =>
+        runCommand(options, async () => {
+          checkMetricsFlags(options);
+          checkServeFlags(options);
+          const { routing } = await prepareRouting(options.plan, {
+            logins: { secretsDir: options.secretsDir },
+          });
+          const signal = abortOnSignals();
+          const printer = createSyncPrinter({
+            json: options.json === true,
+            tty: process.stdout.isTTY === true,
+          });
+          const hub = createCliHub();
+          hub.on('sync', printer.onEvent);
+          const stopMetrics = await startCliMetrics(options, routing, hub);
+          const stopDashboard = await startServeFlag(options, routing, hub);
+          const result = await startSync({
+            routing,
+            untilCaughtUp: options.untilCaughtUp === true,
+            onEvent: hub.emitter('sync'),
+            signal,
+          })
+            .then((engine) => engine.done)
+            .finally(async () => {
+              printer.stop();
+              await stopDashboard();
+              await stopMetrics();
+            });
+          if (options.untilCaughtUp && result.reason !== 'caught-up') {
+            process.stderr.write('carve: sync stopped before it caught up; run it again to continue.\n');
+            return { exit: 'incomplete' };
+          }
+        }),
     );
 }
 

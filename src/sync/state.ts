@@ -2,6 +2,7 @@ import type { Client } from '../pg/connect.js';
 import { INVALID_LSN, formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { quoteQualified } from '../pg/quote.js';
 import type { SyncStopError } from './events.js';
+import type { HoldRow } from './hold-row.js';
 
 export type { SyncStopError } from './events.js';
 
@@ -164,9 +165,4 @@ export interface AppliedPosition {
   commitAgeSeconds: number | null;
 }
 
-export interface HoldRow {
-  lsn: Lsn;
-  requestedBy: string;
-  reached: boolean;
-  error: string | null;
-}
+export type { HoldRow } from './hold-row.js';
