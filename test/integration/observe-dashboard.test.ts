@@ -398,7 +398,7 @@ describe('carve serve', () => {
     const rolePasswords = readdirSync(secretsDir)
       .filter((f) => f.endsWith('.password'))
       .map((f) => readFileSync(join(secretsDir, f), 'utf8').trim());
-    expect(rolePasswords.length).toBe(2);
+    expect(rolePasswords.length).toBe(4); // per service: its role and carve's role
     const all = seen.join('\n');
     expect(all.length).toBeGreaterThan(10_000);
     for (const secret of [SOURCE_PASSWORD, TARGET_PASSWORD, ...rolePasswords])

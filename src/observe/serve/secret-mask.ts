@@ -31,9 +31,15 @@ export function createSecretMask(routing: Routing, extra: readonly string[] = []
   return <T>(value: T) => walk(value) as T;
 }
 
-/** Passwords in the plan's URLs: the userinfo and any parameter whose name says password. */
+/**
+ * Passwords in the plan's URLs: the userinfo and any parameter whose name says password. Every URL
+ * of a service: carve's session URL (carve's role) and the admin's (the plan's `target`).
+ */
 function urlSecrets(routing: Routing): string[] {
-  const urls = [routing.sourceUrl, ...routing.services.map((s) => s.url)];
+  const urls = [
+    routing.sourceUrl,
+    ...routing.services.flatMap((s) => [s.url, s.adminUrl, ...(s.serverUrl ? [s.serverUrl] : [])]),
+  ];
   const out: string[] = [];
   for (const url of urls) {
     try {
