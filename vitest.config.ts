@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     globalSetup: ['test/global-setup.ts'],
+    // A focused test (it.only) left in a commit would silently skip the rest of the suite in CI.
+    allowOnly: !process.env.CI,
   },
 });

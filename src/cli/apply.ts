@@ -3,9 +3,8 @@ import { CarveError } from '../errors.js';
 import { applyFromKafka, type ApplyEvent } from '../events/kafka-apply.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { createCliHub } from './event-hub.js';
-import { ExitCode, reportAndExit } from './exit.js';
 import { formatCount, jsonLine } from './format.js';
-import { exitOnPlanProblems } from './plan.js';
+import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 export function registerApplyCommand(program: Command): void {
@@ -19,22 +18,29 @@ export function registerApplyCommand(program: Command): void {
     .requiredOption('--service <name>', 'the service whose database this process applies to')
     .option('--until-caught-up', 'exit 0 once everything published when it started is applied')
     .option('--json', 'one JSON line per event')
+    .option(
+      '--secrets-dir <dir>',
+      "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
+    )
     .action(
-      async (options: {
+      (options: {
         plan: string;
         from: string;
         service: string;
         untilCaughtUp?: boolean;
         json?: boolean;
-      }) => {
-        try {
+        secretsDir?: string;
+      }) =>
+        runCommand(options, async () => {
           if (options.from !== 'kafka') {
             throw new CarveError('USAGE', `--from must be kafka, not ${options.from}`, {
               details: { option: 'from', value: options.from },
               hint: 'Use --from kafka.',
             });
           }
-          const { routing } = await prepareRouting(options.plan);
+          const { routing } = await prepareRouting(options.plan, {
+            logins: { secretsDir: options.secretsDir },
+          });
           const hub = createCliHub<{ apply: ApplyEvent }>();
           hub.on('apply', (event) => printApplyEvent(event, options.json === true));
           const result = await applyFromKafka({
@@ -46,14 +52,9 @@ export function registerApplyCommand(program: Command): void {
           });
           if (options.untilCaughtUp && result.reason !== 'caught-up') {
             process.stderr.write('carve: apply stopped before it caught up; run it again to continue.\n');
-            process.exit(ExitCode.incomplete);
+            return { exit: 'incomplete' };
           }
-          process.exit(ExitCode.ok);
-        } catch (error) {
-          exitOnPlanProblems(error, options.json);
-          reportAndExit(error);
-        }
-      },
+        }),
     );
 }
 

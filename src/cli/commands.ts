@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAlertsCommand } from './alerts.js';
 import { registerApplyCommand } from './apply.js';
 import { registerCopyCommand } from './copy.js';
 import { attachDemoRunAction } from './demo-run.js';
@@ -6,6 +7,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerPlanCommand } from './plan.js';
 import { registerProvisionCommand } from './provision.js';
+import { registerServeCommand } from './serve.js';
 import { registerStatusCommand } from './status.js';
 import { registerSyncCommand } from './sync.js';
 import { registerTeardownCommand } from './teardown.js';
@@ -22,5 +24,7 @@ export function registerCommands(program: Command): void {
   registerStatusCommand(program);
   registerVerifyCommand(program);
   registerTeardownCommand(program);
+  registerAlertsCommand(program);
+  registerServeCommand(program);
   attachDemoRunAction(registerDemoCommand(program));
 }

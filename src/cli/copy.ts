@@ -1,20 +1,21 @@
 import type { Command } from 'commander';
 import { copy } from '../copy/index.js';
-import type { IndexBuilder } from '../copy/post-load.js';
 import { CarveError } from '../errors.js';
-import { createPostLoadObjects } from '../provision/post-load.js';
+import { buildIndexesWithProvision } from '../migrate/index-builder.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { createCopyReporter, renderCopySummary } from './copy-progress.js';
 import { createCliHub } from './event-hub.js';
-import { ExitCode, reportAndExit } from './exit.js';
+import {
+  addMetricsOptions,
+  checkMetricsFlags,
+  startCliMetrics,
+  type MetricsFlags,
+} from './metrics-option.js';
 import { jsonLine } from './format.js';
-import { exitOnPlanProblems } from './plan.js';
+import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
-export const buildIndexesWithProvision: IndexBuilder = async (routing, service, jobs) => {
-  const result = await createPostLoadObjects(routing, service.name, { jobs });
-  return { indexes: result.indexes, foreignKeys: result.foreignKeys };
-};
+export { buildIndexesWithProvision };
 
 export function parsePositiveNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -28,8 +29,7 @@ export function parsePositiveNumber(flag: string, value: string | undefined): nu
 }
 
 export function registerCopyCommand(program: Command): void {
-  program
-    .command('copy')
+  addMetricsOptions(program.command('copy'))
     .description(
       'Copy every routed table from the monolith into the service databases, snapshot-consistent and resumable',
     )
@@ -38,22 +38,33 @@ export function registerCopyCommand(program: Command): void {
     .option('--resume', 'continue a copy that stopped (crash, kill, failed chunks)')
     .option('--chunk-size <MB>', 'target size of a chunk in MB (default 128)')
     .option('--json', 'one JSON line per event, and a JSON summary')
+    .option(
+      '--secrets-dir <dir>',
+      "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
+    )
     .action(
-      async (options: {
-        plan: string;
-        jobs?: string;
-        resume?: boolean;
-        chunkSize?: string;
-        json?: boolean;
-      }) => {
-        try {
+      (
+        options: {
+          plan: string;
+          jobs?: string;
+          resume?: boolean;
+          chunkSize?: string;
+          json?: boolean;
+          secretsDir?: string;
+        } & MetricsFlags,
+      ) =>
+        runCommand(options, async () => {
           const jobs = parsePositiveNumber('--jobs', options.jobs);
           const chunkMb = parsePositiveNumber('--chunk-size', options.chunkSize);
-          const { routing } = await prepareRouting(options.plan);
+          checkMetricsFlags(options);
+          const { routing } = await prepareRouting(options.plan, {
+            logins: { secretsDir: options.secretsDir },
+          });
           const reporter = createCopyReporter({ json: options.json === true });
           const hub = createCliHub();
           hub.on('copy', reporter.onEvent);
           const signal = abortOnSignals();
+          const stopMetrics = await startCliMetrics(options, routing, hub);
           let result;
           try {
             result = await copy({
@@ -68,6 +79,7 @@ export function registerCopyCommand(program: Command): void {
             });
           } finally {
             reporter.stop();
+            await stopMetrics();
           }
           // stdout stays one kind of output: JSON lines when the events went there (--json, or not
           // a terminal), the summary table otherwise; a person reading a non-terminal gets both.
@@ -79,12 +91,8 @@ export function registerCopyCommand(program: Command): void {
             process.stderr.write(
               `carve: the copy is incomplete (${result.failed.length} chunk(s) failed${signal.aborted ? ', interrupted' : ''}); run \`carve copy --plan ${options.plan} --resume\` to finish it.\n`,
             );
-            process.exit(ExitCode.incomplete);
+            return { exit: 'incomplete' };
           }
-        } catch (error) {
-          exitOnPlanProblems(error, options.json);
-          reportAndExit(error);
-        }
-      },
+        }),
     );
 }

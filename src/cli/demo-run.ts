@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { DEFAULT_DEMO_RATE, DEFAULT_DEMO_SCALE, runDemo, type DemoEvent } from '../demo/run-demo.js';
 import type { LoadReport } from '../demo/load/load-types.js';
-import { buildIndexesWithProvision, parsePositiveNumber } from './copy.js';
+import { buildIndexesWithProvision } from './copy.js';
+import { demoFlag } from './demo-flags.js';
 import { createCliHub } from './event-hub.js';
-import { ExitCode, reportAndExit } from './exit.js';
 import { formatCount, formatSeconds, jsonLine } from './format.js';
 import { createMigratePrinter } from './migrate.js';
+import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 /** `carve demo` with no subcommand: the whole CareSync migration on throwaway clusters. */
@@ -21,19 +22,19 @@ export function attachDemoRunAction(demo: Command): void {
     .option('--keep', 'leave both clusters running and print how to reach them')
     .option('--json', 'one JSON line per event, then the report')
     .action(
-      async (options: {
+      (options: {
         scale?: string;
         rate?: string;
         seed?: string;
         jobs?: string;
         keep?: boolean;
         json?: boolean;
-      }) => {
-        try {
-          const scale = parsePositiveNumber('--scale', options.scale);
-          const rate = parsePositiveNumber('--rate', options.rate);
-          const seed = parsePositiveNumber('--seed', options.seed);
-          const jobs = parsePositiveNumber('--jobs', options.jobs);
+      }) =>
+        runCommand(options, async () => {
+          const scale = demoFlag('scale', options.scale);
+          const rate = demoFlag('rate', options.rate);
+          const seed = demoFlag('seed', options.seed);
+          const jobs = demoFlag('jobs', options.jobs);
           const json = options.json === true;
           let load: LoadReport | null = null;
           const migratePrinter = createMigratePrinter(json, () => (load ? loadLines(load) : []));
@@ -79,8 +80,8 @@ export function attachDemoRunAction(demo: Command): void {
           const result = await runDemo({
             scale,
             loadRate: rate,
-            seed: seed === undefined ? undefined : Math.floor(seed),
-            jobs: jobs === undefined ? undefined : Math.floor(jobs),
+            seed,
+            jobs,
             keep: options.keep === true,
             buildIndexes: buildIndexesWithProvision,
             onEvent: hub.emitter('demo'),
@@ -117,13 +118,8 @@ export function attachDemoRunAction(demo: Command): void {
               ].join('\n'),
             );
           }
-          process.exit(
-            result.report.ok ? ExitCode.ok : result.report.verify ? ExitCode.mismatch : ExitCode.incomplete,
-          );
-        } catch (error) {
-          reportAndExit(error);
-        }
-      },
+          return { exit: result.report.ok ? 'ok' : result.report.verify ? 'mismatch' : 'incomplete' };
+        }),
     );
 }
 

@@ -2,13 +2,12 @@ import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { startLoad, type LoadReport, type LoadStats } from '../demo/load/start-load.js';
 import { OPERATION_KINDS } from '../demo/load/load-types.js';
-import { parseDuration } from '../demo/load/duration.js';
 import { seedMonolith, type SeedEvent, type SeedReport } from '../demo/seed/seed-monolith.js';
-import { CarveError } from '../errors.js';
 import { redactUrl } from '../pg/connect.js';
+import { demoFlag, demoFlags } from './demo-flags.js';
 import { createCliHub } from './event-hub.js';
-import { ExitCode, reportAndExit } from './exit.js';
 import { formatBytes, formatCount, formatSeconds, jsonLine, renderTable } from './format.js';
+import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 /**
@@ -36,21 +35,6 @@ export function registerDemoCommand(program: Command): Command {
   return demo;
 }
 
-function number(flag: string, value: string | undefined, integer = false): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new CarveError(
-      'USAGE',
-      `${flag} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value)}`,
-      {
-        details: { flag, value },
-      },
-    );
-  }
-  return n;
-}
-
 function registerSeed(demo: Command): void {
   demo
     .command('seed')
@@ -66,19 +50,11 @@ function registerSeed(demo: Command): void {
     .option('--connections <n>', 'tables generated side by side (default 2)')
     .option('--json', 'one JSON line per event, then the report')
     .action(
-      async (options: {
-        source: string;
-        scale: string;
-        seed?: string;
-        connections?: string;
-        json?: boolean;
-      }) => {
-        try {
-          const scale = number('--scale', options.scale)!;
-          const seed = options.seed === undefined ? 1 : Number(options.seed);
-          if (!Number.isSafeInteger(seed))
-            throw new CarveError('USAGE', `--seed must be an integer, got ${options.seed}`);
-          const connections = number('--connections', options.connections, true);
+      (options: { source: string; scale: string; seed?: string; connections?: string; json?: boolean }) =>
+        runCommand(options, async () => {
+          const scale = demoFlags.scale(options.scale);
+          const seed = demoFlag('seed', options.seed) ?? 1;
+          const connections = demoFlag('connections', options.connections);
           const printer = seedPrinter(options.json === true);
           const hub = createCliHub<{ seed: SeedEvent }>();
           hub.on('seed', printer.onEvent);
@@ -92,14 +68,7 @@ function registerSeed(demo: Command): void {
           }).finally(() => printer.stop());
           if (options.json) process.stdout.write(jsonLine({ type: 'report', report }));
           else process.stdout.write(renderSeedSummary(report, options.source));
-        } catch (error) {
-          if (error instanceof CarveError && error.code === 'DEMO_SEED_ABORTED') {
-            process.stderr.write(`carve: ${error.describe()}\n`);
-            process.exit(ExitCode.incomplete);
-          }
-          reportAndExit(error);
-        }
-      },
+        }),
     );
 }
 
@@ -165,14 +134,17 @@ function registerLoad(demo: Command): void {
     .command('load')
     .description('Run a realistic OLTP write mix on the CareSync monolith at a target rate (Ctrl-C stops it)')
     .requiredOption('--source <url>', 'the seeded monolith')
-    .option('--rate <n>', 'target write transactions per second (default 100)', '100')
-    .option('--duration <d>', 'how long, e.g. 30s, 5m, 1h (default: until Ctrl-C or --max)')
+    .option('--rate <n>', 'target write transactions per second, up to 100000 (default 100)', '100')
+    .option(
+      '--duration <d>',
+      'how long, e.g. 30s, 5m, 1h, up to 168h (default: until Ctrl-C or --max); waiting transactions are dropped then',
+    )
     .option('--max <n>', 'stop after this many transactions')
     .option('--connections <n>', 'concurrent connections (default 4)')
     .option('--seed <n>', 'operation seed (default 1)')
     .option('--json', 'one JSON line of statistics per second, then the report')
     .action(
-      async (options: {
+      (options: {
         source: string;
         rate: string;
         duration?: string;
@@ -180,19 +152,21 @@ function registerLoad(demo: Command): void {
         connections?: string;
         seed?: string;
         json?: boolean;
-      }) => {
-        try {
-          const rate = number('--rate', options.rate)!;
-          const durationMs = options.duration === undefined ? undefined : parseDuration(options.duration);
-          const maxTransactions = number('--max', options.max, true);
+      }) =>
+        runCommand(options, async () => {
+          const rate = demoFlags.rate(options.rate);
+          const durationMs = demoFlag('duration', options.duration);
+          const maxTransactions = demoFlag('max', options.max);
+          const connections = demoFlag('connections', options.connections);
+          const seed = demoFlag('seed', options.seed);
           const handle = startLoad({
             url: options.source,
             rate,
             // Without a bound, run until interrupted.
             durationMs: durationMs ?? (maxTransactions === undefined ? Number.MAX_SAFE_INTEGER : undefined),
             maxTransactions,
-            connections: number('--connections', options.connections, true),
-            seed: options.seed === undefined ? undefined : Number(options.seed),
+            connections,
+            seed,
           });
           const signal = abortOnSignals();
           signal.addEventListener('abort', () => void handle.stop(), { once: true });
@@ -207,10 +181,7 @@ function registerLoad(demo: Command): void {
           if (tty) process.stderr.write('\n');
           if (json) process.stdout.write(jsonLine({ type: 'report', ...report }));
           else process.stdout.write(renderLoadSummary(report));
-        } catch (error) {
-          reportAndExit(error);
-        }
-      },
+        }),
     );
 }
 

@@ -1,4 +1,4 @@
-import { CarveError, errorText } from '../errors.js';
+import type { ExitCategory } from '../error-catalogue.js';
 
 /** Exit codes; the only place they are defined. */
 export const ExitCode = {
@@ -9,15 +9,8 @@ export const ExitCode = {
   incomplete: 3,
   /** verify found differences or orphans. */
   mismatch: 4,
-} as const;
+  /** status: the migration needs the operator now (its slot is lost, or about to lose WAL). */
+  attention: 5,
+} as const satisfies Record<ExitCategory | 'ok' | 'attention', number>;
 
-export function reportAndExit(error: unknown): never {
-  if (error instanceof CarveError) {
-    process.stderr.write(`carve: ${error.code}: ${error.describe()}\n`);
-    process.exit(error.code === 'PLAN_INVALID' || error.code === 'USAGE' ? ExitCode.usage : ExitCode.failed);
-  }
-  process.stderr.write(`carve: unexpected error: ${errorText(error)}\n`);
-  if (error instanceof Error && error.stack && process.env.CARVE_DEBUG)
-    process.stderr.write(`${error.stack}\n`);
-  process.exit(ExitCode.failed);
-}
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -24,6 +24,12 @@ export function formatSeconds(seconds: number): string {
     : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
+/** Lag seconds as defined in src/sync/lag-seconds.ts: `?` unknown, `≤ n` an upper bound. */
+export function formatLag(seconds: number | null, exact: boolean): string {
+  if (seconds === null) return '?';
+  return `${exact ? '' : '≤'}${seconds.toFixed(1)}`;
+}
+
 /** A plain text table: right-aligns columns whose header is listed in `numeric`. */
 export function renderTable(headers: string[], rows: (string | number)[][], numeric: string[] = []): string {
   const cells = rows.map((r) => r.map(String));

@@ -1,18 +1,15 @@
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { registerCommands } from './commands.js';
-import { reportAndExit } from './exit.js';
-
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
+import { exitAfterOutput, reportError } from './run-command.js';
+import { carveVersion } from './version.js';
 
 const program = new Command()
   .name('carve')
   .description('Split a monolithic PostgreSQL database into per-service databases, online.')
-  .version(pkg.version)
+  .version(carveVersion)
   .showHelpAfterError();
 
 registerCommands(program);
 
-program.parseAsync(process.argv).catch(reportAndExit);
+// Commands report their own errors (runCommand); this catches what fails outside them.
+program.parseAsync(process.argv).catch((error: unknown) => exitAfterOutput(reportError(error)));

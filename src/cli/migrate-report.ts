@@ -1,6 +1,6 @@
 import type { MigrateReport } from '../migrate/events.js';
 import type { VerifyResult } from '../verify/events.js';
-import { formatBytes, formatCount, formatSeconds, renderTable } from './format.js';
+import { formatBytes, formatCount, formatLag, formatSeconds, renderTable } from './format.js';
 
 export interface DatabaseOutcome {
   database: string;
@@ -90,7 +90,10 @@ export function renderMigrateReport(report: MigrateReport, extra: [string, strin
   const copied = report.copy?.routes.reduce((s, r) => s + r.rows, 0) ?? 0;
   const copyBytes = report.copy?.routes.reduce((s, r) => s + r.bytes, 0) ?? 0;
   const copySeconds = report.copy?.seconds ?? 0;
-  const maxLagSeconds = Math.max(0, ...(report.sync?.targets.map((t) => t.lagSeconds) ?? [0]));
+  const lags = report.sync?.targets ?? [];
+  const unknownLag = lags.some((t) => t.lagSeconds === null);
+  const maxLagSeconds = Math.max(0, ...lags.map((t) => t.lagSeconds ?? 0));
+  const lagExact = lags.every((t) => t.lagExact);
   const maxLagBytes = Math.max(0, ...(report.sync?.targets.map((t) => t.lagBytes) ?? [0]));
   const summary: [string, string][] = [
     [
@@ -128,7 +131,12 @@ export function renderMigrateReport(report: MigrateReport, extra: [string, strin
         ? `${formatCount(report.sync.changes)} in ${formatCount(report.sync.transactions)} transactions`
         : '-',
     ],
-    ['final lag', report.sync ? `${formatBytes(maxLagBytes)}, ${maxLagSeconds.toFixed(1)} s` : '-'],
+    [
+      'final lag',
+      report.sync
+        ? `${formatBytes(maxLagBytes)}, ${formatLag(unknownLag ? null : maxLagSeconds, lagExact)} s`
+        : '-',
+    ],
     ...extra,
     ['total duration', formatSeconds(report.seconds)],
     ['peak memory (RSS)', formatBytes(report.peakRssBytes)],

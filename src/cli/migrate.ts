@@ -5,38 +5,54 @@ import { prepareRouting } from '../routing/prepare-routing.js';
 import { buildIndexesWithProvision, parsePositiveNumber } from './copy.js';
 import { createCopyReporter } from './copy-progress.js';
 import { createCliHub } from './event-hub.js';
-import { ExitCode, reportAndExit } from './exit.js';
+import {
+  addMetricsOptions,
+  checkMetricsFlags,
+  startCliMetrics,
+  type MetricsFlags,
+} from './metrics-option.js';
 import { formatSeconds, jsonLine } from './format.js';
 import { renderMigrateReport } from './migrate-report.js';
-import { exitOnPlanProblems } from './plan.js';
+import { runCommand } from './run-command.js';
+import { addServeOptions, checkServeFlags, startServeFlag, type ServeFlags } from './serve-option.js';
 import { abortOnSignals } from './signals.js';
 
 export function registerMigrateCommand(program: Command): void {
-  program
-    .command('migrate')
+  addServeOptions(addMetricsOptions(program.command('migrate')))
     .description('The whole job, resumable: provision → copy → stream until caught up → verify → report')
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--follow', 'keep streaming after the report, until interrupted')
     .option('--jobs <n>', 'parallel workers for copy and verify (default: cores, at least 2)')
     .option('--chunk-size <MB>', 'copy chunk size in MB (default 128)')
-    .option('--secrets-dir <dir>', 'where generated role passwords are written (mode 0600)')
+    .option(
+      '--secrets-dir <dir>',
+      'where generated role passwords are written (mode 0600) and carve reads its own (default ~/.carve/secrets/<migration>)',
+    )
     .option('--json', 'one JSON line per event, then the report')
     .action(
-      async (options: {
-        plan: string;
-        follow?: boolean;
-        jobs?: string;
-        chunkSize?: string;
-        secretsDir?: string;
-        json?: boolean;
-      }) => {
-        try {
+      (
+        options: {
+          plan: string;
+          follow?: boolean;
+          jobs?: string;
+          chunkSize?: string;
+          secretsDir?: string;
+          json?: boolean;
+        } & MetricsFlags &
+          ServeFlags,
+      ) =>
+        runCommand(options, async () => {
           const jobs = parsePositiveNumber('--jobs', options.jobs);
           const chunkMb = parsePositiveNumber('--chunk-size', options.chunkSize);
-          const prepared = await prepareRouting(options.plan);
+          checkMetricsFlags(options);
+          checkServeFlags(options);
+          // Known carve role passwords now (a re-run); migrate picks up new ones after provision.
+          const prepared = await prepareRouting(options.plan, { logins: { secretsDir: options.secretsDir } });
           const signal = abortOnSignals();
           const printer = createMigratePrinter(options.json === true);
           const hub = createCliHub();
+          const stopMetrics = await startCliMetrics(options, prepared.routing, hub);
+          const stopDashboard = await startServeFlag(options, prepared.routing, hub);
           const report = await migrate({
             prepared,
             buildIndexes: buildIndexesWithProvision,
@@ -47,15 +63,19 @@ export function registerMigrateCommand(program: Command): void {
             events: hub,
             onEvent: printer.onEvent,
             signal,
-          }).finally(() => printer.stop());
+          }).finally(async () => {
+            printer.stop();
+            await stopDashboard();
+            await stopMetrics();
+          });
           if (!report.ok) {
             if (!report.verify) {
               process.stderr.write(
                 `carve: the migration stopped before it was verified; run the same command again to continue.\n`,
               );
-              process.exit(ExitCode.incomplete);
+              return { exit: 'incomplete' };
             }
-            process.exit(ExitCode.mismatch);
+            return { exit: 'mismatch' };
           }
           if (!options.follow && !options.json && !signal.aborted) {
             // The slot stays, and keeps WAL on the monolith, until streaming resumes or it is dropped.
@@ -64,12 +84,7 @@ export function registerMigrateCommand(program: Command): void {
                 `keep the services in step with \`carve sync --plan ${options.plan}\`, or drop it with \`carve teardown --plan ${options.plan} --yes\`.\n`,
             );
           }
-          process.exit(ExitCode.ok);
-        } catch (error) {
-          exitOnPlanProblems(error, options.json);
-          reportAndExit(error);
-        }
-      },
+        }),
     );
 }
 
@@ -115,6 +130,8 @@ export function createMigratePrinter(json: boolean, extraReport: () => [string, 
             out(`  reconnecting (attempt ${e.attempt}): ${e.error.code} ${e.error.message}\n`);
           else if (e.type === 'column-added')
             out(`  added column ${e.column} to ${e.table} in ${e.database}\n`);
+          else if (e.type === 'sequences-failed')
+            out(`  warning: sequences not moved: ${e.error.code} ${e.error.message}\n`);
           else if (e.type === 'partition-added') out(`  created partition ${e.table} in ${e.database}\n`);
           break;
         }

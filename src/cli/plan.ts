@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import { isCarveError } from '../errors.js';
-import type { PlanProblem } from '../plan/problems.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { summarizeRouting, type RoutingSummary } from '../routing/summarize.js';
-import { ExitCode, reportAndExit } from './exit.js';
 import { formatBytes, formatCount, jsonLine } from './format.js';
+import { runCommand } from './run-command.js';
 
 export function registerPlanCommand(program: Command): void {
   program
@@ -12,39 +10,13 @@ export function registerPlanCommand(program: Command): void {
     .description('Validate a migration plan against the live monolith and show where every table goes')
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--json', 'print the resolved plan as JSON')
-    .action(async (options: { plan: string; json?: boolean }) => {
-      try {
+    .action((options: { plan: string; json?: boolean }) =>
+      runCommand(options, async () => {
         const { routing } = await prepareRouting(options.plan);
         const summary = summarizeRouting(routing);
         process.stdout.write(options.json ? jsonLine({ ok: true, ...summary }) : renderSummary(summary));
-      } catch (error) {
-        exitOnPlanProblems(error, options.json);
-        reportAndExit(error);
-      }
-    });
-}
-
-/** An invalid plan: every problem, located, then the usage exit code. Other errors fall through. */
-export function exitOnPlanProblems(error: unknown, json = false): void {
-  if (!isCarveError(error, 'PLAN_INVALID')) return;
-  const problems = error.details.problems as PlanProblem[];
-  const file = error.details.file as string | undefined;
-  if (json) process.stdout.write(jsonLine({ ok: false, file, problems }));
-  else process.stderr.write(renderProblems(problems, file));
-  process.exit(ExitCode.usage);
-}
-
-export function renderProblems(problems: PlanProblem[], file?: string): string {
-  const lines = [
-    `carve: the plan${file ? ` ${file}` : ''} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); nothing was written.`,
-  ];
-  for (const p of problems) {
-    const at = [file ?? 'plan', p.line, p.column].filter((x) => x !== undefined).join(':');
-    lines.push(`${at}: ${p.code} at ${p.path || '<top>'}${p.object ? ` [${p.object}]` : ''}`);
-    lines.push(`    ${p.message}`);
-    lines.push(`    → ${p.hint}`);
-  }
-  return `${lines.join('\n')}\n`;
+      }),
+    );
 }
 
 function fk(table: string, columns: string[]): string {
@@ -59,7 +31,12 @@ export function renderSummary(s: RoutingSummary): string {
   out.push(`Source ${s.source}; on source DDL: ${s.schemaChanges}`);
   for (const db of s.databases) {
     out.push('');
-    const flags = [`service ${db.service}`, `role ${db.role}`, ...(db.readonly ? ['readonly'] : [])];
+    const flags = [
+      `service ${db.service}`,
+      `role ${db.role}`,
+      `carve works as ${db.carveRole}`,
+      ...(db.readonly ? ['readonly'] : []),
+    ];
     out.push(`${db.database}  (${flags.join(', ')})  ${db.url}`);
     out.push('  tables, in load order:');
     db.tables.forEach((t, i) => {

@@ -6,9 +6,8 @@ import { renderProvisionScript } from '../provision/render-schema.js';
 import { defaultSecretsDir, resolveRoleSecrets } from '../provision/role-secrets.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { createCliHub } from './event-hub.js';
-import { reportAndExit } from './exit.js';
 import { jsonLine } from './format.js';
-import { exitOnPlanProblems } from './plan.js';
+import { runCommand } from './run-command.js';
 
 interface ProvisionCliOptions {
   plan: string;
@@ -37,14 +36,7 @@ export function registerProvisionCommand(program: Command): void {
       'where generated role passwords are kept (default ~/.carve/secrets/<migration>)',
     )
     .option('--json', 'print the result as JSON')
-    .action(async (options: ProvisionCliOptions) => {
-      try {
-        await run(options);
-      } catch (error) {
-        exitOnPlanProblems(error, options.json);
-        reportAndExit(error);
-      }
-    });
+    .action((options: ProvisionCliOptions) => runCommand(options, () => run(options)));
 }
 
 async function run(options: ProvisionCliOptions): Promise<void> {

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { readMigrationStatus, type MigrationStatus } from '../migrate/status.js';
+import { DEFAULT_WAL_WARN_BYTES, readMigrationStatus, type MigrationStatus } from '../migrate/status.js';
+import type { SlotStatus } from '../sync/status.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
-import { reportAndExit } from './exit.js';
-import { formatBytes, formatCount, formatSeconds, jsonLine, renderTable } from './format.js';
-import { exitOnPlanProblems } from './plan.js';
+import { sizeFlag } from './flag-values.js';
+import { formatBytes, formatCount, formatLag, formatSeconds, jsonLine, renderTable } from './format.js';
+import { runCommand } from './run-command.js';
 
 export function registerStatusCommand(program: Command): void {
   program
@@ -12,21 +13,42 @@ export function registerStatusCommand(program: Command): void {
       'Where a migration stands: phase, copy progress per table, lag per database, errors, last verify',
     )
     .requiredOption('--plan <file>', 'plan file (YAML)')
+    .option(
+      '--wal-warn <size>',
+      `warn when the slot keeps more WAL than this while no sync runs (default ${formatBytes(DEFAULT_WAL_WARN_BYTES)})`,
+    )
     .option('--json', 'print the status as one JSON object')
-    .action(async (options: { plan: string; json?: boolean }) => {
-      try {
-        const { routing } = await prepareRouting(options.plan);
-        const status = await readMigrationStatus(routing);
+    .option(
+      '--secrets-dir <dir>',
+      "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
+    )
+    .action((options: { plan: string; walWarn?: string; json?: boolean; secretsDir?: string }) =>
+      runCommand(options, async () => {
+        const walWarnBytes =
+          options.walWarn === undefined ? undefined : sizeFlag('--wal-warn', options.walWarn);
+        const { routing } = await prepareRouting(options.plan, {
+          logins: { secretsDir: options.secretsDir },
+        });
+        const status = await readMigrationStatus(routing, { walWarnBytes });
+        // Hints name the plan the operator gave.
+        for (const alert of status.alerts) alert.hint = alert.hint.replaceAll('<plan>', options.plan);
         process.stdout.write(options.json ? jsonLine(status) : renderStatus(status));
-      } catch (error) {
-        exitOnPlanProblems(error, options.json);
-        reportAndExit(error);
-      }
-    });
+        // Exit nonzero when streaming cannot resume or is about to lose WAL, so scripts notice.
+        if (status.alerts.some((a) => a.severity === 'error')) return { exit: 'attention' };
+      }),
+    );
 }
 
 export function renderStatus(s: MigrationStatus): string {
   const out: string[] = [`migration ${s.migration}: ${s.phase}`];
+  for (const alert of s.alerts) {
+    out.push(`  ${alert.severity === 'error' ? 'ERROR' : 'WARNING'} ${alert.code}: ${alert.message}`);
+    out.push(`    → ${alert.hint}`);
+  }
+  if (s.phase === 'torn-down')
+    out.push(
+      '  the slot and publication are gone (carve teardown): the service databases keep what they had; nothing streams into them',
+    );
   if (s.missing.databases.length)
     out.push(`  missing databases: ${s.missing.databases.join(', ')}  (run carve provision)`);
   if (s.missing.tables.length)
@@ -77,7 +99,7 @@ export function renderStatus(s: MigrationStatus): string {
   if (s.sync) {
     out.push(
       '',
-      `sync: ${s.sync.running ? 'running' : 'not running'}; slot ${s.sync.slot.name} ${s.sync.slot.exists ? `keeps ${formatBytes(s.sync.slot.retainedWalBytes ?? 0)} of WAL` : 'MISSING'}; monolith at ${s.sync.serverLsn}`,
+      `sync: ${s.sync.running ? 'running' : 'not running'}; ${describeSlot(s.sync.slot)}; monolith at ${s.sync.serverLsn}`,
       ...(s.sync.lastError && !s.sync.running
         ? [
             `  last sync stopped at ${s.sync.lastError.at} with ${s.sync.lastError.code}${s.sync.lastError.database ? ` (${s.sync.lastError.database})` : ''}: ${s.sync.lastError.message}`,
@@ -90,7 +112,7 @@ export function renderStatus(s: MigrationStatus): string {
           t.database,
           t.appliedLsn ?? '-',
           t.lagBytes === null ? '-' : formatBytes(t.lagBytes),
-          t.lagSeconds === null ? '-' : t.lagSeconds.toFixed(1),
+          t.appliedLsn === null ? '-' : formatLag(t.lagSeconds, t.lagExact),
           t.commitTime ?? '-',
           t.holds
             .map((h) => `${h.lsn}${h.reached ? ' reached' : ''}${h.error ? ` error: ${h.error}` : ''}`)
@@ -107,4 +129,11 @@ export function renderStatus(s: MigrationStatus): string {
     );
   }
   return `${out.join('\n')}\n`;
+}
+
+function describeSlot(slot: SlotStatus): string {
+  if (!slot.exists) return `slot ${slot.name} MISSING`;
+  if (slot.walStatus === 'lost') return `slot ${slot.name} LOST (wal_status lost)`;
+  const safe = slot.safeWalBytes === null ? '' : `, ${formatBytes(slot.safeWalBytes)} before it loses WAL`;
+  return `slot ${slot.name} keeps ${formatBytes(slot.retainedWalBytes ?? 0)} of WAL (${slot.walStatus ?? 'unknown'}${safe})`;
 }

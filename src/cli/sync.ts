@@ -5,64 +5,82 @@ import { prepareRouting } from '../routing/prepare-routing.js';
 import { startSync } from '../sync/index.js';
 import type { SyncEvent, TargetLag } from '../sync/events.js';
 import { createCliHub } from './event-hub.js';
-import { ExitCode, reportAndExit } from './exit.js';
-import { formatBytes, formatCount, jsonLine } from './format.js';
-import { exitOnPlanProblems } from './plan.js';
+import {
+  addMetricsOptions,
+  checkMetricsFlags,
+  startCliMetrics,
+  type MetricsFlags,
+} from './metrics-option.js';
+import { formatBytes, formatCount, formatLag, jsonLine } from './format.js';
+import { runCommand } from './run-command.js';
+import { addServeOptions, checkServeFlags, startServeFlag, type ServeFlags } from './serve-option.js';
 import { abortOnSignals } from './signals.js';
 
 export function registerSyncCommand(program: Command): void {
-  program
-    .command('sync')
+  addServeOptions(addMetricsOptions(program.command('sync')))
     .description('Stream the monolith’s changes into the service databases (after carve copy), until stopped')
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--until-caught-up', 'exit 0 once everything the monolith had committed at start is applied')
     .option('--json', 'one JSON line per event (lag every second)')
     .option(
+      '--secrets-dir <dir>',
+      "where carve's role passwords (and, with --serve-port, the dashboard token) are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
+    )
+    .option(
       '--sink <which>',
       'all: apply in process and publish the plan’s events; kafka-only: publish only (carve apply elsewhere)',
       'all',
     )
-    .action(async (options: { plan: string; untilCaughtUp?: boolean; json?: boolean; sink: string }) => {
-      try {
-        if (options.sink !== 'all' && options.sink !== 'kafka-only') {
-          throw new CarveError('USAGE', `--sink must be all or kafka-only, not ${options.sink}`, {
-            details: { option: 'sink', value: options.sink },
-            hint: 'Use --sink all (the default) or --sink kafka-only.',
+    .action(
+      (
+        options: { plan: string; untilCaughtUp?: boolean; json?: boolean; sink: string } & MetricsFlags &
+          ServeFlags,
+      ) =>
+        runCommand(options, async () => {
+          if (options.sink !== 'all' && options.sink !== 'kafka-only') {
+            throw new CarveError('USAGE', `--sink must be all or kafka-only, not ${options.sink}`, {
+              hint: 'Use --sink all (the default) or --sink kafka-only.',
+            });
+          }
+          checkMetricsFlags(options);
+          checkServeFlags(options);
+          const { routing } = await prepareRouting(options.plan, {
+            logins: { secretsDir: options.secretsDir },
           });
-        }
-        const { routing } = await prepareRouting(options.plan);
-        if (options.sink === 'kafka-only' && !routing.events?.kafka) {
-          throw new CarveError('SYNC_NO_SINK', `--sink kafka-only needs events.kafka in the plan`, {
-            details: { option: 'sink' },
-            hint: 'Add an events: section with kafka: { brokers, topic_prefix } to the plan (docs/events.md).',
+          if (options.sink === 'kafka-only' && !routing.events?.kafka) {
+            throw new CarveError('SYNC_NO_SINK', `--sink kafka-only needs events.kafka in the plan`, {
+              hint: 'Add an events: section with kafka: { brokers, topic_prefix } to the plan (docs/events.md).',
+            });
+          }
+          const signal = abortOnSignals();
+          const printer = createSyncPrinter({
+            json: options.json === true,
+            tty: process.stdout.isTTY === true,
           });
-        }
-        const signal = abortOnSignals();
-        const printer = createSyncPrinter({
-          json: options.json === true,
-          tty: process.stdout.isTTY === true,
-        });
-        const hub = createCliHub();
-        hub.on('sync', printer.onEvent);
-        const engine = await startSync({
-          routing,
-          untilCaughtUp: options.untilCaughtUp === true,
-          sinks: eventSinks(routing),
-          appliers: options.sink !== 'kafka-only',
-          onEvent: hub.emitter('sync'),
-          signal,
-        });
-        const result = await engine.done.finally(() => printer.stop());
-        if (options.untilCaughtUp && result.reason !== 'caught-up') {
-          process.stderr.write('carve: sync stopped before it caught up; run it again to continue.\n');
-          process.exit(ExitCode.incomplete);
-        }
-        process.exit(ExitCode.ok);
-      } catch (error) {
-        exitOnPlanProblems(error, options.json);
-        reportAndExit(error);
-      }
-    });
+          const hub = createCliHub();
+          hub.on('sync', printer.onEvent);
+          const stopMetrics = await startCliMetrics(options, routing, hub);
+          const stopDashboard = await startServeFlag(options, routing, hub);
+          const result = await startSync({
+            routing,
+            untilCaughtUp: options.untilCaughtUp === true,
+            sinks: eventSinks(routing),
+            appliers: options.sink !== 'kafka-only',
+            onEvent: hub.emitter('sync'),
+            signal,
+          })
+            .then((engine) => engine.done)
+            .finally(async () => {
+              printer.stop();
+              await stopDashboard();
+              await stopMetrics();
+            });
+          if (options.untilCaughtUp && result.reason !== 'caught-up') {
+            process.stderr.write('carve: sync stopped before it caught up; run it again to continue.\n');
+            return { exit: 'incomplete' };
+          }
+        }),
+    );
 }
 
 /**
@@ -132,6 +150,14 @@ function createSyncPrinter(options: { json: boolean; tty: boolean }) {
         case 'caught-up':
           say(`caught up with ${event.lsn}`);
           return;
+        case 'sequences-carried':
+          if (event.final) say(`sequences: ${event.moved.length} moved forward to the monolith's values`);
+          return;
+        case 'sequences-failed':
+          say(
+            `warning: ${event.error.database ? `${event.error.database}: ` : ''}sequences not moved: ${event.error.code} ${event.error.message}`,
+          );
+          return;
         default:
           return;
       }
@@ -145,7 +171,7 @@ function createSyncPrinter(options: { json: boolean; tty: boolean }) {
 function renderLag(t: TargetLag): string {
   const state = t.held ? `  HELD at ${t.holdLsn}` : t.holdLsn ? `  holding at ${t.holdLsn}` : '';
   return (
-    `${t.database.padEnd(18)} applied ${t.appliedLsn.padEnd(12)} lag ${formatBytes(t.lagBytes).padStart(9)} ${t.lagSeconds.toFixed(1).padStart(6)} s` +
+    `${t.database.padEnd(18)} applied ${t.appliedLsn.padEnd(12)} lag ${formatBytes(t.lagBytes).padStart(9)} ${formatLag(t.lagSeconds, t.lagExact).padStart(6)} s` +
     `  ${formatCount(t.changesPerSecond).padStart(8)} changes/s` +
     (t.commitTime ? `  last commit ${t.commitTime}` : '') +
     state

@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import { CarveError } from '../errors.js';
 import { readTeardownPlan, teardown } from '../migrate/teardown.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
-import { reportAndExit } from './exit.js';
 import { formatBytes, jsonLine } from './format.js';
-import { exitOnPlanProblems } from './plan.js';
+import { runCommand } from './run-command.js';
 
 export function registerTeardownCommand(program: Command): void {
   program
@@ -15,8 +14,8 @@ export function registerTeardownCommand(program: Command): void {
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--yes', 'really drop them: streaming into the service databases cannot resume afterwards')
     .option('--json', 'print the result as one JSON object')
-    .action(async (options: { plan: string; yes?: boolean; json?: boolean }) => {
-      try {
+    .action((options: { plan: string; yes?: boolean; json?: boolean }) =>
+      runCommand(options, async () => {
         const { routing } = await prepareRouting(options.plan);
         if (!options.yes) {
           const plan = await readTeardownPlan(routing);
@@ -44,9 +43,6 @@ export function registerTeardownCommand(program: Command): void {
             `slot ${result.slot.name}: ${result.slotDropped ? 'dropped' : 'not there'}\n` +
               `publication ${result.publication.name}: ${result.publicationDropped ? 'dropped' : 'not there'}\n`,
           );
-      } catch (error) {
-        exitOnPlanProblems(error, options.json);
-        reportAndExit(error);
-      }
-    });
+      }),
+    );
 }

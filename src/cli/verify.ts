@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
+import { CarveError } from '../errors.js';
 import { quoteQualified } from '../pg/quote.js';
-import { CarveError, isCarveError } from '../errors.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { verify } from '../verify/index.js';
 import type { VerifyEvent, VerifyResult } from '../verify/events.js';
 import { parsePositiveNumber } from './copy.js';
 import { createCliHub } from './event-hub.js';
-import { ExitCode, reportAndExit } from './exit.js';
 import { formatCount, jsonLine, renderTable } from './format.js';
-import { exitOnPlanProblems } from './plan.js';
+import { runCommand, type CommandOutcome } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 interface VerifyCliOptions {
@@ -23,6 +22,7 @@ interface VerifyCliOptions {
   maxKeys?: string;
   sequences?: string;
   showKeys: string;
+  secretsDir?: string;
 }
 
 export function registerVerifyCommand(program: Command): void {
@@ -49,21 +49,14 @@ export function registerVerifyCommand(program: Command): void {
       'auto',
     )
     .option('--show-keys <n>', 'mismatched keys printed per table in the summary', '10')
-    .action(async (options: VerifyCliOptions) => {
-      try {
-        await run(options);
-      } catch (error) {
-        exitOnPlanProblems(error, options.json);
-        if (isCarveError(error, 'VERIFY_ABORTED')) {
-          process.stderr.write(`carve: ${error.describe()}\n`);
-          process.exit(ExitCode.incomplete);
-        }
-        reportAndExit(error);
-      }
-    });
+    .option(
+      '--secrets-dir <dir>',
+      "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
+    )
+    .action((options: VerifyCliOptions) => runCommand(options, () => run(options)));
 }
 
-async function run(options: VerifyCliOptions): Promise<void> {
+async function run(options: VerifyCliOptions): Promise<CommandOutcome> {
   const jobs = parsePositiveNumber('--jobs', options.jobs);
   const maxKeys = parsePositiveNumber('--max-keys', options.maxKeys);
   const showKeys = Number(options.showKeys);
@@ -79,7 +72,7 @@ async function run(options: VerifyCliOptions): Promise<void> {
     ?.flatMap((t) => t.split(','))
     .map((t) => t.trim())
     .filter(Boolean);
-  const { routing } = await prepareRouting(options.plan);
+  const { routing } = await prepareRouting(options.plan, { logins: { secretsDir: options.secretsDir } });
   const signal = abortOnSignals();
   const hub = createCliHub();
   if (!options.json) hub.on('verify', progress);
@@ -100,7 +93,7 @@ async function run(options: VerifyCliOptions): Promise<void> {
   else process.stdout.write(renderVerifySummary(result, Number.isFinite(showKeys) ? showKeys : 10));
   if (options.repairSql && !options.json)
     process.stdout.write(`Repair SQL written to ${options.repairSql} (psql -v ON_ERROR_STOP=1 -f …)\n`);
-  process.exit(result.ok ? ExitCode.ok : ExitCode.mismatch);
+  return { exit: result.ok ? 'ok' : 'mismatch' };
 }
 
 function progress(event: VerifyEvent): void {
@@ -184,8 +177,9 @@ export function renderVerifySummary(result: VerifyResult, showKeys = 10): string
   );
   for (const s of behind) {
     out.push(
-      `  ${s.database}: ${s.sequence} next ${s.next} ≤ max(${s.table.name}.${s.column}) ${s.max}${s.failing ? '' : ' (advisory: carve sync does not move sequences; cutover does)'}`,
+      `  ${s.database}: ${s.sequence} next ${s.next} ≤ max(${s.table.name}.${s.column}) ${s.max}${s.failing ? '' : ' (advisory: the running sync moves sequences every few seconds and when it stops)'}`,
     );
+    if (s.failing && s.repairSql) out.push(`    → in ${s.database} run: ${s.repairSql}`);
   }
   for (const t of result.tables.filter((x) => x.partitions)) {
     const q = (r: { schema: string; name: string }) => quoteQualified(r.schema, r.name);

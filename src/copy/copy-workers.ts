@@ -1,5 +1,5 @@
 import { errorText } from '../errors.js';
-import { connect, type Client } from '../pg/connect.js';
+import { atService, type Client, openSession } from '../pg/connect.js';
 import { isTransientError, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
 import { CopyLog } from '../state/copy-log.js';
@@ -50,7 +50,7 @@ export async function runCopyWorkers(
       const key = `${database}#${slot}`;
       let client = targets.get(key);
       if (!client) {
-        client = await connect(urls.get(database)!, { applicationName: 'carve copy writer' });
+        client = await openSession(atService(urls.get(database)!), { applicationName: 'carve copy writer' });
         targets.set(key, client);
       }
       return client;

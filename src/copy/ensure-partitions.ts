@@ -1,4 +1,4 @@
-import { withClient } from '../pg/connect.js';
+import { atService, withSession } from '../pg/connect.js';
 import type { Routing } from '../routing/model.js';
 import { createMissingPartitions } from '../sync/create-partition.js';
 import type { CopyEvent } from './events.js';
@@ -16,7 +16,7 @@ export async function ensurePartitions(routing: Routing, emit: (event: CopyEvent
     s.tables.some((r) => r.kind === 'owned' && (r.partitionTree ?? []).length > 0),
   );
   await mapLimited(services, 4, (service) =>
-    withClient(service.url, async (client) => {
+    withSession(atService(service.url), async (client) => {
       for (const table of await createMissingPartitions(client, service)) {
         emit({ type: 'partition-added', database: service.database, table: `${table.schema}.${table.name}` });
       }

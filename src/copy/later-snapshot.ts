@@ -1,4 +1,4 @@
-import { withClient } from '../pg/connect.js';
+import { atService, withSession } from '../pg/connect.js';
 import { formatLsn, maxLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import type { Routing } from '../routing/model.js';
 import { CopyLog } from '../state/copy-log.js';
@@ -26,7 +26,7 @@ export async function catchUpLaterSnapshots(
   const state = new SyncState(names.stateSchema, names.migration);
   const behind: { database: string; until: Lsn }[] = [];
   for (const service of routing.services) {
-    await withClient(service.url, async (client) => {
+    await withSession(atService(service.url), async (client) => {
       const after = (await log.readMigration(client))?.consistentAfter;
       if (!after) return;
       const until = parseLsn(after);

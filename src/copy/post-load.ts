@@ -1,4 +1,4 @@
-import { withClient } from '../pg/connect.js';
+import { atService, withSession } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import { advanceSequencesPastMax } from '../pg/sequences.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
@@ -33,7 +33,7 @@ export async function finishDatabase(
   let sequences = 0;
   const connections = Array.from({ length: Math.max(1, Math.min(options.jobs, queue.length)) }, (_, i) => i);
   await mapLimited(connections, connections.length, () =>
-    withClient(service.url, async (client) => {
+    withSession(atService(service.url), async (client) => {
       for (let route = queue.shift(); route; route = queue.shift()) {
         sequences += (await advanceSequencesPastMax(client, route.target)).length;
         await client.query(`ANALYZE ${quoteQualified(route.target.schema, route.target.name)}`);

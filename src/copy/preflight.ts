@@ -1,9 +1,10 @@
 import { CarveError } from '../errors.js';
-import { withClient, redactUrl } from '../pg/connect.js';
+import { atMonolith, atService, redactUrl, withSession } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
 import { CopyLog, type MigrationRecord } from '../state/copy-log.js';
+import { assertNoForeignObjects } from '../sync/target-guard.js';
 import { mapLimited } from './map-limited.js';
 
 export interface TargetState {
@@ -16,7 +17,7 @@ export interface TargetState {
 
 /** The monolith must be able to feed a logical slot; checked before anything is written. */
 export async function checkSource(sourceUrl: string): Promise<void> {
-  await withClient(sourceUrl, async (client) => {
+  await withSession(atMonolith(sourceUrl), async (client) => {
     const { rows } = await client.query(
       `SELECT current_setting('wal_level') AS wal_level,
               (SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user) AS can_replicate,
@@ -55,18 +56,13 @@ export async function readTargetStates(routing: Routing): Promise<TargetState[]>
   return mapLimited(routing.services, TARGET_CHECKS_IN_FLIGHT, async (service) => {
     const log = new CopyLog(routing.names.stateSchema, routing.names.migration);
     try {
-      return await withClient(service.url, async (client) => {
+      return await withSession(atService(service.url), async (client) => {
         const missing: string[] = [];
         const nonEmpty: string[] = [];
         for (const route of service.tables) {
           const name = quoteQualified(route.target.schema, route.target.name);
           const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [name]);
-          if (!rows[0].present) {
-            missing.push(`${route.target.schema}.${route.target.name}`);
-            continue;
-          }
-          const probe = await client.query(`SELECT EXISTS (SELECT 1 FROM ${name}) AS has_rows`);
-          if (probe.rows[0].has_rows) nonEmpty.push(route.id);
+          if (!rows[0].present) missing.push(`${route.target.schema}.${route.target.name}`);
         }
         if (missing.length) {
           throw new CarveError(
@@ -77,6 +73,13 @@ export async function readTargetStates(routing: Routing): Promise<TargetState[]>
               hint: 'Run `carve provision --plan <file>` first.',
             },
           );
+        }
+        // Before the first read of a target table: nothing planted there may run.
+        await assertNoForeignObjects(client, service, routing.names.stateSchema, 'copy');
+        for (const route of service.tables) {
+          const name = quoteQualified(route.target.schema, route.target.name);
+          const probe = await client.query(`SELECT EXISTS (SELECT 1 FROM ONLY ${name}) AS has_rows`);
+          if (probe.rows[0].has_rows) nonEmpty.push(route.id);
         }
         const stateTable = quoteQualified(routing.names.stateSchema, 'migrations');
         const hasState = (await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [stateTable]))

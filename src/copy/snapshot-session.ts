@@ -1,4 +1,4 @@
-import { connect, type Client } from '../pg/connect.js';
+import { atMonolith, type Client, openSession } from '../pg/connect.js';
 import { quoteLiteral } from '../pg/quote.js';
 
 /**
@@ -28,7 +28,7 @@ export function snapshotSession(
     snapshot,
     ...(lsn ? { lsn } : {}),
     async attach() {
-      const client = await connect(sourceUrl, { applicationName: 'carve copy worker' });
+      const client = await openSession(atMonolith(sourceUrl), { applicationName: 'carve copy worker' });
       try {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         // SET TRANSACTION SNAPSHOT takes no parameters; the id comes from the server.
@@ -51,7 +51,7 @@ export function snapshotSession(
  * rewritten to the same values and the targets converge on the monolith. See docs/copy.md.
  */
 export async function exportFreshSnapshot(sourceUrl: string): Promise<SnapshotSession> {
-  const holder = await connect(sourceUrl, { applicationName: 'carve copy snapshot' });
+  const holder = await openSession(atMonolith(sourceUrl), { applicationName: 'carve copy snapshot' });
   await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   const { rows } = await holder.query('SELECT pg_export_snapshot() AS snapshot');
   // A transaction is visible to the snapshot only once its commit record is in the WAL, so the

@@ -2,7 +2,8 @@ import type { Client } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 
 /**
- * `carve apply`'s consumer offsets, in the service database's carve schema: the next offset of
+ * `carve apply`'s consumer offsets, in the service database's carve schema (table kafka_offsets,
+ * state schema version 7): the next offset of
  * carve's checkpoint topic to read, written in the same transaction as the rows and the applied
  * position (TargetApplier.positionWrites), so a crash never separates them.
  */
@@ -14,16 +15,6 @@ export class ApplyOffsets {
 
   private get table(): string {
     return quoteQualified(this.schema, 'kafka_offsets');
-  }
-
-  async ensure(client: Client): Promise<void> {
-    await client.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
-      migration text NOT NULL,
-      topic text NOT NULL,
-      partition int NOT NULL,
-      next_offset bigint NOT NULL,
-      updated_at timestamptz NOT NULL DEFAULT now(),
-      PRIMARY KEY (migration, topic, partition))`);
   }
 
   async read(client: Client, topic: string): Promise<bigint | null> {

@@ -1,5 +1,5 @@
 import { CarveError, errorText, isCarveError } from '../errors.js';
-import { connect, withClient, type Client } from '../pg/connect.js';
+import { atService, openSession, withSession, type Client } from '../pg/connect.js';
 import { formatLsn, type Lsn } from '../pg/lsn.js';
 import { unixMicrosToPgTimestamp, type PgTimestamp } from '../pg/replication/pg-time.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
@@ -13,7 +13,7 @@ import { SourceControl } from '../sync/source-control.js';
 import { sourceSessionUrl } from '../sync/source-session.js';
 import { SyncState } from '../sync/state.js';
 import { TargetApplier } from '../sync/target-applier.js';
-import { ensureStateTables } from '../state/state-tables.js';
+import { ensureStateSchema } from '../state/state-schema.js';
 import { ApplyOffsets } from './apply-offsets.js';
 import { Header } from './change-messages.js';
 import { decodeCheckpoint } from './checkpoint.js';
@@ -94,10 +94,7 @@ export async function applyFromKafka(options: KafkaApplyOptions): Promise<ApplyR
 
   const state = new SyncState(routing.names.stateSchema, routing.names.migration);
   const offsets = new ApplyOffsets(routing.names.stateSchema, routing.names.migration);
-  await withClient(service.url, async (client) => {
-    await ensureStateTables(client, routing.names.stateSchema);
-    await offsets.ensure(client);
-  });
+  await withSession(atService(service.url), (client) => ensureStateSchema(client, routing.names.stateSchema));
   const lock = await takeApplyLock(service, routing.names.migration, options.signal, () =>
     emit({ type: 'standby', database: service.database }),
   );
@@ -197,6 +194,7 @@ class ApplySession {
       sourceUrl: routing.sourceUrl,
       origin: replicationOriginName(routing.names.migration, 'fwd', service.database),
       strictUntil: 0n,
+      guardIntervalMs: 10_000,
       onAddedColumn: () => {},
       onAddedPartition: () => {},
       positionWrites: (client, position) => this.writeOffsets(client, position),
@@ -212,7 +210,8 @@ class ApplySession {
       });
       this.position = formatLsn(this.applier.durable);
       const from =
-        (await withClient(this.service.url, (c) => this.offsets.read(c, this.checkpointTopic))) ?? 0n;
+        (await withSession(atService(this.service.url), (c) => this.offsets.read(c, this.checkpointTopic))) ??
+        0n;
       this.emit({
         type: 'session-started',
         session: this.number,
@@ -441,7 +440,9 @@ async function takeApplyLock(
   signal: AbortSignal | undefined,
   onStandby: () => void,
 ): Promise<{ release(): Promise<void> }> {
-  const client = await connect(service.url, { applicationName: `carve apply lock ${service.name}` });
+  const client = await openSession(atService(service.url), {
+    applicationName: `carve apply lock ${service.name}`,
+  });
   const key = `carve apply ${migration} ${service.database}`;
   let announced = false;
   for (;;) {

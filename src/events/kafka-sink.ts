@@ -1,6 +1,6 @@
 import { Producer, stringSerializers } from '@platformatic/kafka';
 import { CarveError, isCarveError } from '../errors.js';
-import { withClient } from '../pg/connect.js';
+import { atMonolith, withSession } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { pgTimestampToIso, type PgTimestamp } from '../pg/replication/pg-time.js';
 import type { EventRouting, TableRoute } from '../routing/model.js';
@@ -99,8 +99,8 @@ export class KafkaSink extends BatchingSink {
     } catch (error) {
       throw brokerUnavailable(this.kafka.brokers, error);
     }
-    const { types, database, slotPosition } = await withClient(
-      sourceSessionUrl(routing.sourceUrl),
+    const { types, database, slotPosition } = await withSession(
+      atMonolith(sourceSessionUrl(routing.sourceUrl)),
       async (client) => {
         const types = await readColumnTypes(
           client,
@@ -188,7 +188,7 @@ export class KafkaSink extends BatchingSink {
 
   /** A column added on the monolith (schema_changes: add_nullable_columns): read its type first. */
   private async learnTypes(item: SinkItem): Promise<void> {
-    const types = await withClient(sourceSessionUrl(this.context.routing.sourceUrl), (client) =>
+    const types = await withSession(atMonolith(sourceSessionUrl(this.context.routing.sourceUrl)), (client) =>
       readColumnTypes(
         client,
         this.options.events.tables.map((t) => t.source),
@@ -293,7 +293,13 @@ export class KafkaSink extends BatchingSink {
   }
 
   private async send(
-    messages: { topic: string; partition: number; key?: Buffer; value?: Buffer; headers: Record<string, string> }[],
+    messages: {
+      topic: string;
+      partition: number;
+      key?: Buffer;
+      value?: Buffer;
+      headers: Record<string, string>;
+    }[],
     bytes: number,
   ): Promise<void> {
     const counts = new Map<string, number>();
@@ -350,7 +356,8 @@ function brokerUnavailable(brokers: string[], cause: unknown): CarveError {
     'EVENTS_BROKER_UNAVAILABLE',
     `Kafka at ${brokers.join(', ')} did not answer: ${cause instanceof Error ? cause.message : String(cause)}`,
     {
-      details: { brokers, transient: true },
+      details: { brokers },
+      transient: true,
       hint: 'Check that the brokers in events.kafka.brokers are up and reachable; carve retries and holds the slot meanwhile.',
       cause,
     },

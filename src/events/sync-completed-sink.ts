@@ -1,5 +1,5 @@
 import { Producer } from '@platformatic/kafka';
-import { connect, withClient, type Client } from '../pg/connect.js';
+import { atMonolith, atService, openSession, withSession, type Client } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { pgTimestampToIso, type PgTimestamp } from '../pg/replication/pg-time.js';
 import type { EventRouting, TableRoute } from '../routing/model.js';
@@ -93,7 +93,7 @@ export class SyncCompletedSink extends BatchingSink {
     for (const service of routing.services) {
       this.clients.set(
         service.database,
-        await connect(service.url, { applicationName: 'carve sync-completed' }),
+        await openSession(atService(service.url), { applicationName: 'carve sync-completed' }),
       );
     }
     this.producer = new Producer({
@@ -119,7 +119,7 @@ export class SyncCompletedSink extends BatchingSink {
     } catch (error) {
       throw brokerError(this.kafka.brokers, error);
     }
-    const slot = await withClient(sourceSessionUrl(routing.sourceUrl), async (client) => {
+    const slot = await withSession(atMonolith(sourceSessionUrl(routing.sourceUrl)), async (client) => {
       const { rows } = await client.query<{ lsn: string | null }>(
         'SELECT confirmed_flush_lsn::text AS lsn FROM pg_catalog.pg_replication_slots WHERE slot_name = $1',
         [routing.names.slot],

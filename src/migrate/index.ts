@@ -2,6 +2,7 @@ import { copy } from '../copy/index.js';
 import type { CopyResult } from '../copy/events.js';
 import { CarveError } from '../errors.js';
 import { provision } from '../provision/index.js';
+import { withCarveLogins } from '../routing/carve-logins.js';
 import { startSync, type SyncEngine } from '../sync/index.js';
 import { verify } from '../verify/index.js';
 import type { VerifyResult } from '../verify/events.js';
@@ -29,7 +30,13 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
 }
 
 async function run(options: MigrateOptions, hub: EventHub<CarveEvents>): Promise<MigrateReport> {
-  const { routing, catalog } = options.prepared;
+  const { catalog } = options.prepared;
+  const logins = {
+    ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  };
+  // carve's roles log in with the passwords provision keeps; known ones now, new ones after it.
+  let routing = withCarveLogins(options.prepared.routing, logins);
   const emit = hub.emitter('migrate');
   const started = Date.now();
   const steps: MigrateReport['steps'] = [];
@@ -44,7 +51,7 @@ async function run(options: MigrateOptions, hub: EventHub<CarveEvents>): Promise
   };
   const aborted = () => options.signal?.aborted === true;
 
-  const before = await readMigrationStatus(routing);
+  const before = await readMigrationStatus(routing, { lagSeconds: false });
   const resumedFrom = before.phase === 'not-provisioned' && !before.copy ? null : before.phase;
   emit({
     type: 'migrate-started',
@@ -60,6 +67,7 @@ async function run(options: MigrateOptions, hub: EventHub<CarveEvents>): Promise
       onEvent: hub.emitter('provision'),
     }),
   );
+  routing = withCarveLogins(options.prepared.routing, logins);
 
   let copyResult: CopyResult | null = null;
   if (!aborted()) {
@@ -175,5 +183,9 @@ function describe(status: MigrationStatus): string {
       return 'copied and verified before; streaming and verifying again';
     case 'verify-failed':
       return 'the last verify found differences; streaming and verifying again';
+    case 'slot-lost':
+      return 'the replication slot is lost: streaming cannot resume';
+    case 'torn-down':
+      return 'the slot and publication were torn down: streaming cannot resume';
   }
 }

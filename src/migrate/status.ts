@@ -1,10 +1,14 @@
-import { withClient } from '../pg/connect.js';
+import { atMonolith, atService, withSession } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
 import { CopyLog, type ChunkRecord, type MigrationRecord } from '../state/copy-log.js';
-import { SyncState, type SyncStopError } from '../sync/state.js';
-import { readSyncStatus, type SyncStatus } from '../sync/status.js';
+import type { SyncStopError } from '../sync/events.js';
+import { SyncState } from '../sync/state.js';
+import { readSlotStatus, readSyncStatus, type SlotStatus, type SyncStatus } from '../sync/status.js';
+import { slotAlerts, type StatusAlert } from './status-alerts.js';
+
+export type { StatusAlert } from './status-alerts.js';
 
 export type MigrationPhase =
   | 'not-provisioned'
@@ -14,7 +18,14 @@ export type MigrationPhase =
   | 'copied'
   | 'streaming'
   | 'verified'
-  | 'verify-failed';
+  | 'verify-failed'
+  /** The slot is gone or invalidated while the targets record a migration: streaming cannot resume. */
+  | 'slot-lost'
+  /** carve teardown removed the slot and publication: the targets keep what they had, nothing streams. */
+  | 'torn-down';
+
+/** Retained WAL above this, with no sync running, is worth a warning (carve status --wal-warn). */
+export const DEFAULT_WAL_WARN_BYTES = 1024 ** 3;
 
 export interface RouteProgress {
   routeId: string;
@@ -70,6 +81,17 @@ export interface MigrationStatus {
   copy: CopyProgress | null;
   sync: (SyncStatus & { running: boolean }) | null;
   verify: VerifySummary | null;
+  /** The migration's slot, once the targets record a copy (null before). */
+  slot: SlotStatus | null;
+  /** What needs the operator, most severe first (empty when nothing does). */
+  alerts: StatusAlert[];
+}
+
+export interface StatusOptions {
+  /** Warn when the slot keeps more WAL than this while no sync runs (default 1 GiB). */
+  walWarnBytes?: number;
+  /** Work out lag seconds (default true; may read the slot for a few seconds when no sync runs). */
+  lagSeconds?: boolean;
 }
 
 interface DatabaseState {
@@ -88,7 +110,10 @@ interface DatabaseState {
  * Where a migration stands, from what the databases record (nothing is kept anywhere else):
  * provisioned objects, the copy log, applied positions and lag, the last verify run. Reads only.
  */
-export async function readMigrationStatus(routing: Routing): Promise<MigrationStatus> {
+export async function readMigrationStatus(
+  routing: Routing,
+  options: StatusOptions = {},
+): Promise<MigrationStatus> {
   const { names } = routing;
   const log = new CopyLog(names.stateSchema, names.migration);
   const syncState = new SyncState(names.stateSchema, names.migration);
@@ -96,7 +121,7 @@ export async function readMigrationStatus(routing: Routing): Promise<MigrationSt
   for (const service of routing.services) {
     try {
       databases.push(
-        await withClient(service.url, async (client) => {
+        await withSession(atService(service.url), async (client) => {
           const state: DatabaseState = {
             database: service.database,
             exists: true,
@@ -151,7 +176,10 @@ export async function readMigrationStatus(routing: Routing): Promise<MigrationSt
         }),
       );
     } catch (error) {
-      if (sqlStateOf(error) !== SqlState.invalidCatalogName) throw error;
+      // Before provision neither the database nor carve's role (which status logs in as) exists.
+      const state = sqlStateOf(error);
+      if (state !== SqlState.invalidCatalogName && state !== SqlState.invalidAuthorizationSpecification)
+        throw error;
       databases.push({
         database: service.database,
         exists: false,
@@ -168,9 +196,21 @@ export async function readMigrationStatus(routing: Routing): Promise<MigrationSt
   };
   const recorded = databases.filter((d) => d.migration);
   const copy = recorded.length ? copyProgress(routing, databases) : null;
-  const sync = copy?.finished ? { ...(await readSyncStatus(routing)), running: false } : null;
+  const sync = copy?.finished
+    ? { ...(await readSyncStatus(routing, { lagSeconds: options.lagSeconds })), running: false }
+    : null;
   if (sync) sync.running = sync.slot.active;
   const verify = latestVerify(databases);
+  const slot = sync ? sync.slot : copy ? await readSlotStatus(routing) : null;
+  const publicationExists = slot && !slot.exists ? await hasPublication(routing) : true;
+  const alerts = slot
+    ? slotAlerts(routing, {
+        slot,
+        publicationExists,
+        running: slot.active,
+        walWarnBytes: options.walWarnBytes ?? DEFAULT_WAL_WARN_BYTES,
+      })
+    : [];
 
   let phase: MigrationPhase;
   if (missing.databases.length || missing.tables.length) phase = 'not-provisioned';
@@ -180,7 +220,21 @@ export async function readMigrationStatus(routing: Routing): Promise<MigrationSt
   else phase = sync?.running ? 'streaming' : 'copied';
   // A verify result is history; streaming is what is happening now.
   if ((phase === 'verified' || phase === 'verify-failed') && sync?.running) phase = 'streaming';
-  return { migration: names.migration, phase, missing, copy, sync, verify };
+  // Whatever was achieved, a stream that cannot resume is what the operator must know first.
+  if (slot && phase !== 'not-provisioned') {
+    if (!slot.exists && !publicationExists) phase = 'torn-down';
+    else if (!slot.exists || slot.walStatus === 'lost') phase = 'slot-lost';
+  }
+  return { migration: names.migration, phase, missing, copy, sync, verify, slot, alerts };
+}
+
+async function hasPublication(routing: Routing): Promise<boolean> {
+  return withSession(atMonolith(routing.sourceUrl), async (client) => {
+    const { rows } = await client.query('SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1', [
+      routing.names.publication,
+    ]);
+    return rows.length > 0;
+  });
 }
 
 function copyProgress(routing: Routing, databases: DatabaseState[]): CopyProgress {

@@ -1,4 +1,4 @@
-import { withClient } from '../pg/connect.js';
+import { atMonolith, withSession } from '../pg/connect.js';
 import { quoteIdent } from '../pg/quote.js';
 import { dropSlot, slotInfo } from '../pg/replication/slot.js';
 import type { Routing } from '../routing/model.js';
@@ -22,7 +22,7 @@ export interface TeardownResult extends TeardownPlan {
 export async function readTeardownPlan(routing: Routing): Promise<TeardownPlan> {
   const { names } = routing;
   const slot = await slotInfo(routing.sourceUrl, names.slot);
-  const publication = await withClient(routing.sourceUrl, async (client) => {
+  const publication = await withSession(atMonolith(routing.sourceUrl), async (client) => {
     const { rows } = await client.query('SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1', [
       names.publication,
     ]);
@@ -63,7 +63,7 @@ export async function teardown(routing: Routing): Promise<TeardownResult> {
     }
     const slotDropped = plan.slot.exists ? await dropSlot(routing.sourceUrl, names.slot) : false;
     const publicationDropped = plan.publication.exists
-      ? await withClient(routing.sourceUrl, async (client) => {
+      ? await withSession(atMonolith(routing.sourceUrl), async (client) => {
           await client.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(names.publication)}`);
           return true;
         })

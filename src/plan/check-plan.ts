@@ -25,7 +25,7 @@ export function checkPlanStatic(plan: Plan): PlanProblem[] {
   tooLong(names.publication, 'publication', 'name', shorterName);
 
   const seenDatabase = new Map<string, string>();
-  const seenRole = new Map<string, string>();
+  const seenRole = new Map<string, { service: string; what: string }>();
   const serviceNames = new Set(plan.services.map((s) => s.name));
   for (const service of plan.services) {
     tooLong(service.database, 'database', `${service.path}.database`, 'Choose a shorter database name.');
@@ -35,6 +35,14 @@ export function checkPlanStatic(plan: Plan): PlanProblem[] {
       `${service.path}.role`,
       service.roleIsDefault
         ? `The default role is <service>_service; set a shorter \`role\` for service ${service.name}.`
+        : 'Choose a shorter role name.',
+    );
+    tooLong(
+      service.carveRole,
+      'role',
+      `${service.path}.carve_role`,
+      service.carveRoleIsDefault
+        ? `carve's own role is carve_<service> by default; set a shorter \`carve_role\` for service ${service.name}.`
         : 'Choose a shorter role name.',
     );
     if (service.auditTable) {
@@ -71,18 +79,30 @@ export function checkPlanStatic(plan: Plan): PlanProblem[] {
       });
     } else seenDatabase.set(dbKey, service.name);
 
-    const roleKey = `${server}/${service.role}`;
-    const firstRole = seenRole.get(roleKey);
-    if (firstRole) {
-      problems.push({
-        code: PlanProblemCode.duplicateRole,
-        path: `${service.path}.role`,
-        object: service.role,
-        message: `Role ${service.role} is used by services ${firstRole} and ${service.name}`,
-        hint: 'Give each service its own login role, so that grants can keep the services apart.',
-        details: { role: service.role, services: [firstRole, service.name] },
-      });
-    } else seenRole.set(roleKey, service.name);
+    // Service roles and carve's roles share one namespace per server: each must be distinct, so
+    // that no grant meant for one lands on another (docs/security.md).
+    const roles = [
+      { role: service.role, path: `${service.path}.role`, what: `service ${service.name}` },
+      {
+        role: service.carveRole,
+        path: `${service.path}.carve_role`,
+        what: `carve's role of service ${service.name}`,
+      },
+    ];
+    for (const { role, path, what } of roles) {
+      const roleKey = `${server}/${role}`;
+      const first = seenRole.get(roleKey);
+      if (first) {
+        problems.push({
+          code: PlanProblemCode.duplicateRole,
+          path,
+          object: role,
+          message: `Role ${role} is used by ${first.what} and ${what}`,
+          hint: 'Give each service its own login role, and carve its own role per service (`carve_role`), so that grants can keep them apart.',
+          details: { role, services: [first.service, service.name] },
+        });
+      } else seenRole.set(roleKey, { service: service.name, what });
+    }
   }
 
   for (const projection of plan.projections) {

@@ -183,7 +183,17 @@ function allowedKeys(path: (string | number)[]): string[] {
     case 'events/sync_completed':
       return ['topic', 'entity'];
     case 'services/*':
-      return ['database', 'role', 'password_env', 'target', 'readonly', 'audit_table', 'tables'];
+      return [
+        'database',
+        'role',
+        'password_env',
+        'carve_role',
+        'carve_password_env',
+        'target',
+        'readonly',
+        'audit_table',
+        'tables',
+      ];
     case 'services/*/tables/*':
       return ['from', 'schema', 'columns', 'drop'];
     case 'services/*/tables/*/columns/*':

@@ -34,6 +34,14 @@ export interface PlanService {
   roleIsDefault: boolean;
   /** Environment variable holding the role password. */
   passwordEnv?: string;
+  /**
+   * carve's own login in this service's database (copy, sync, verify, status run as it; never a
+   * superuser, see docs/security.md); default `carve_<service>`.
+   */
+  carveRole: string;
+  carveRoleIsDefault: boolean;
+  /** Environment variable holding carve's role password (else generated into the secrets dir). */
+  carvePasswordEnv?: string;
   /** Admin URL of the server holding this service's database (the plan's `target` unless overridden). */
   target: string;
   readonly: boolean;

@@ -33,6 +33,11 @@ const serviceSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
     .optional(),
+  carve_role: nonEmpty.optional(),
+  carve_password_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+    .optional(),
   target: postgresUrl.optional(),
   readonly: z.boolean().optional(),
   audit_table: nonEmpty.optional(),

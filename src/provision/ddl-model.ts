@@ -57,8 +57,13 @@ export type PostLoadObject =
     };
 
 export interface ProvisionScript {
-  /** Login roles, one per service (server level). */
+  /** Login roles, two per service: the service's, then carve's (server level). */
   roles: Extract<DdlObject, { kind: 'role' }>[];
+  /**
+   * Per service, what carve's role is granted at server level (membership in the service role,
+   * SET on session_replication_role). Idempotent; re-applied on every run.
+   */
+  roleGrants: { service: ServiceRoute; statements: string[] }[];
   /** One per service, in plan order. */
   databases: DatabaseDdl[];
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { quoteLiteral } from '../pg/quote.js';
 import type { Routing } from '../routing/model.js';
@@ -9,6 +9,8 @@ import { psqlConnect, psqlIf } from './sql-text.js';
 export interface SqlFile {
   name: string;
   content: string;
+  /** Holds password verifiers: written readable by its owner only (0600). */
+  secret?: boolean;
 }
 
 /**
@@ -17,7 +19,7 @@ export interface SqlFile {
  * databases are created only when missing; each database's objects are created in one
  * transaction. Pure.
  *
- *   00_roles.sql                       login roles
+ *   00_roles.sql                       login roles (service's and carve's), carve's memberships
  *   01_create_<service>_schema.sql …   database, state schema, types, sequences, tables
  *   NN_grants.sql                      ownership and privileges of every database
  *   NN_post_load_<service>.sql …       secondary indexes and kept foreign keys, after the load
@@ -34,14 +36,19 @@ export function renderDryRunFiles(script: ProvisionScript, routing: Routing): Sq
 
   files.push({
     name: fileName('roles'),
+    secret: true,
     content:
-      header('one login role per service (passwords are stored as SCRAM verifiers)') +
+      header(
+        "two login roles per service, the service's and carve's (passwords are stored as SCRAM verifiers)",
+      ) +
       script.roles
         .map(
           (r) =>
             `${psqlIf(`NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(r.role)})`, r.statements.join('; '))}\n`,
         )
-        .join(''),
+        .join('') +
+      `\n-- carve's roles: the service's rights (membership), replica mode for applying\n` +
+      script.roleGrants.flatMap((g) => g.statements.map(stmt)).join(''),
   });
 
   for (const db of script.databases) {
@@ -87,7 +94,13 @@ export function writeSqlFiles(dir: string, files: SqlFile[]): string[] {
   mkdirSync(dir, { recursive: true });
   return files.map((f) => {
     const path = join(dir, f.name);
-    writeFileSync(path, f.content);
+    if (f.secret) {
+      // A SCRAM verifier is enough to impersonate the server to a client, and to attack the
+      // password offline. An earlier file of that name may have had a wider mode: narrow it first.
+      if (existsSync(path)) chmodSync(path, 0o600);
+      writeFileSync(path, f.content, { mode: 0o600 });
+      chmodSync(path, 0o600);
+    } else writeFileSync(path, f.content);
     return path;
   });
 }

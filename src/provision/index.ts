@@ -1,16 +1,26 @@
 import type { Catalog, TableRef } from '../catalog/model.js';
 import { CarveError } from '../errors.js';
-import { connect, redactUrl, withClient, withDatabase, type Client } from '../pg/connect.js';
+import {
+  atServer,
+  atService,
+  type Client,
+  openSession,
+  redactUrl,
+  withSession,
+  withDatabase,
+} from '../pg/connect.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
 import { createMissingPartitions } from '../sync/create-partition.js';
 import { compareObject } from './compare-objects.js';
 import type { DatabaseDdl, DdlObject } from './ddl-model.js';
 import { createPostLoadObjects, type PostLoadResult } from './post-load.js';
 import { renderProvisionScript } from './render-schema.js';
+import { withCarveLogins } from '../routing/carve-logins.js';
 import { defaultSecretsDir, resolveRoleSecrets } from './role-secrets.js';
 import { readTargetInventory } from './target-inventory.js';
 import type { ProvisionConflict, ProvisionResult } from './events.js';
 import type { ProvisionOptions } from './options.js';
+import { sqlStateOf } from '../pg/sqlstate.js';
 
 export type { ProvisionConflict, ProvisionEvent, ProvisionResult } from './events.js';
 export type { ProvisionOptions } from './options.js';
@@ -21,7 +31,7 @@ interface ServicePlan {
   missing: DdlObject[];
 }
 
-const serverOf = (s: ServiceRoute) => s.serverUrl ?? withDatabase(s.url, 'postgres');
+const serverOf = (s: ServiceRoute) => s.serverUrl ?? withDatabase(s.adminUrl, 'postgres');
 
 /**
  * Create the service databases, roles, schema objects and grants on the target server(s).
@@ -44,24 +54,15 @@ export async function provision(
   const draft = renderProvisionScript(catalog, routing, new Map());
   for (const [server, services] of groupByServer(routing.services)) {
     await withAdmin(server, async (admin) => {
-      const roles = await admin.query<{ name: string; superuser: boolean; login: boolean }>(
-        'SELECT rolname AS name, rolsuper AS superuser, rolcanlogin AS login FROM pg_catalog.pg_roles WHERE rolname = ANY($1)',
-        [services.map((s) => s.role)],
-      );
+      await assertServerVersion(admin, server);
+      const roles = await readRoles(admin, services);
       for (const s of services) {
-        const role = roles.rows.find((r) => r.name === s.role);
-        if (!role) missingRoles.add(s.role);
-        else if (role.superuser || !role.login) {
-          conflicts.push({
-            kind: 'role',
-            object: s.role,
-            reasons: [
-              role.superuser
-                ? `role ${s.role} exists and is a superuser`
-                : `role ${s.role} exists and cannot log in`,
-            ],
-          });
-        } else present++;
+        const problems = roleProblems(s, roles);
+        for (const [object, reasons] of problems) conflicts.push({ kind: 'role', object, reasons });
+        for (const name of [s.role, s.carveRole]) {
+          if (!roles.has(name)) missingRoles.add(name);
+          else if (!problems.has(name)) present++;
+        }
       }
       const dbs = await admin.query<{ name: string }>(
         'SELECT datname AS name FROM pg_catalog.pg_database WHERE datname = ANY($1)',
@@ -76,7 +77,7 @@ export async function provision(
           continue;
         }
         present++;
-        const inventory = await withClient(s.url, readTargetInventory, {
+        const inventory = await withSession(atService(s.adminUrl), readTargetInventory, {
           applicationName: 'carve provision',
         });
         const missing: DdlObject[] = [];
@@ -117,9 +118,10 @@ export async function provision(
     );
   }
 
-  const toCreate = routing.services.filter((s) => missingRoles.has(s.role));
-  const secrets = resolveRoleSecrets(toCreate, {
-    secretsDir: options.secretsDir ?? defaultSecretsDir(routing.names.migration, options.env),
+  const secretsDir = options.secretsDir ?? defaultSecretsDir(routing.names.migration, options.env);
+  const secrets = resolveRoleSecrets(routing.services, {
+    secretsDir,
+    only: missingRoles,
     ...(options.env ? { env: options.env } : {}),
   });
   const script = renderProvisionScript(catalog, routing, secrets.verifiers);
@@ -132,9 +134,14 @@ export async function provision(
   for (const [server, services] of groupByServer(routing.services)) {
     await withAdmin(server, async (admin) => {
       for (const role of script.roles) {
-        if (!missingRoles.has(role.role) || !services.some((s) => s.role === role.role)) continue;
+        const here = services.some((s) => s.role === role.role || s.carveRole === role.role);
+        if (!missingRoles.has(role.role) || !here) continue;
         for (const sql of role.statements) await admin.query(sql);
         note({ kind: 'role', name: role.role });
+      }
+      for (const grant of script.roleGrants) {
+        if (!services.includes(grant.service)) continue;
+        for (const sql of grant.statements) await admin.query(sql);
       }
       for (const plan of plans.filter((p) => services.includes(p.ddl.service) && !p.databaseExists)) {
         for (const sql of plan.ddl.database.statements) await admin.query(sql);
@@ -149,8 +156,8 @@ export async function provision(
     const missing = new Set(plan.missing.map((o) => `${o.kind}:${o.name}`));
     const done: DdlObject[] = [];
     const partitions: TableRef[] = [];
-    await withClient(
-      service.url,
+    await withSession(
+      atService(service.adminUrl),
       async (client) => {
         await client.query('BEGIN');
         try {
@@ -169,7 +176,7 @@ export async function provision(
             'PROVISION_FAILED',
             `Provisioning ${service.database} failed: ${(error as Error).message}`,
             {
-              details: { database: service.database, sqlstate: (error as { code?: string }).code },
+              details: { database: service.database, sqlstate: sqlStateOf(error) },
               hint: 'Nothing of this database was changed (one transaction); fix the cause and run provision again.',
               cause: error,
             },
@@ -186,8 +193,10 @@ export async function provision(
 
   const postLoad: PostLoadResult[] = [];
   if (options.withIndexes) {
+    // Built as carve's role of each database (never as the admin): see docs/security.md.
+    const sessions = withCarveLogins(routing, { secretsDir, ...(options.env ? { env: options.env } : {}) });
     for (const service of routing.services) {
-      const result = await createPostLoadObjects(routing, service.name, { jobs: options.jobs ?? 2 });
+      const result = await createPostLoadObjects(sessions, service.name, { jobs: options.jobs ?? 2 });
       postLoad.push(result);
       emit({ type: 'post-load', result });
     }
@@ -202,19 +211,90 @@ function groupByServer(services: readonly ServiceRoute[]): Map<string, ServiceRo
 }
 
 async function withAdmin<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  let client: Client;
-  try {
-    client = await connect(url, { applicationName: 'carve provision' });
-  } catch (cause) {
-    throw new CarveError('TARGET_UNREACHABLE', `Cannot connect to the target server at ${redactUrl(url)}`, {
-      details: { url: redactUrl(url) },
-      hint: 'Check the plan `target` URL and that the server accepts connections.',
-      cause,
-    });
-  }
+  const client: Client = await openSession(atServer(url), { applicationName: 'carve provision' });
   try {
     return await fn(client);
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+interface RoleRow {
+  name: string;
+  superuser: boolean;
+  login: boolean;
+  createrole: boolean;
+  createdb: boolean;
+  replication: boolean;
+  /** Roles it is a direct member of. */
+  memberOf: string[];
+  /** Roles that have its privileges (direct or indirect members, and itself). */
+  members: string[];
+}
+
+async function readRoles(admin: Client, services: readonly ServiceRoute[]): Promise<Map<string, RoleRow>> {
+  const names = services.flatMap((s) => [s.role, s.carveRole]);
+  const { rows } = await admin.query<RoleRow>(
+    `SELECT r.rolname AS name, r.rolsuper AS superuser, r.rolcanlogin AS login,
+            r.rolcreaterole AS createrole, r.rolcreatedb AS createdb, r.rolreplication AS replication,
+            ARRAY(SELECT g.rolname FROM pg_catalog.pg_auth_members m
+                    JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+                   WHERE m.member = r.oid ORDER BY 1)::text[] AS "memberOf",
+            ARRAY(SELECT o.rolname FROM pg_catalog.pg_roles o
+                   WHERE pg_catalog.pg_has_role(o.oid, r.oid, 'USAGE') ORDER BY 1)::text[] AS members
+       FROM pg_catalog.pg_roles r WHERE r.rolname = ANY($1)`,
+    [names],
+  );
+  return new Map(rows.map((r) => [r.name, r]));
+}
+
+/**
+ * Existing roles that would break the isolation carve provisions (docs/security.md): a service
+ * role that is a superuser or cannot log in; a carve role with any power beyond its service's
+ * rights (superuser, CREATEROLE, CREATEDB, REPLICATION, membership in another role), or one whose
+ * rights the service role holds.
+ */
+function roleProblems(service: ServiceRoute, roles: ReadonlyMap<string, RoleRow>): Map<string, string[]> {
+  const problems = new Map<string, string[]>();
+  const add = (role: string, reason: string) => problems.set(role, [...(problems.get(role) ?? []), reason]);
+  const own = roles.get(service.role);
+  if (own?.superuser) add(service.role, `role ${service.role} exists and is a superuser`);
+  else if (own && !own.login) add(service.role, `role ${service.role} exists and cannot log in`);
+  const carve = roles.get(service.carveRole);
+  if (!carve) return problems;
+  const name = service.carveRole;
+  if (carve.superuser) add(name, `carve's role ${name} exists and is a superuser`);
+  if (!carve.login) add(name, `carve's role ${name} exists and cannot log in`);
+  for (const [flag, word] of [
+    [carve.createrole, 'CREATEROLE'],
+    [carve.createdb, 'CREATEDB'],
+    [carve.replication, 'REPLICATION'],
+  ] as const) {
+    if (flag) add(name, `carve's role ${name} has ${word}`);
+  }
+  const allowed = service.readonly ? [] : [service.role];
+  for (const other of carve.memberOf.filter((r) => !allowed.includes(r))) {
+    add(name, `carve's role ${name} is a member of ${other}`);
+  }
+  if (carve.members.includes(service.role)) {
+    add(name, `service role ${service.role} has the rights of carve's role ${name}`);
+  }
+  return problems;
+}
+
+/** GRANT SET ON PARAMETER, which carve's roles need, exists from PostgreSQL 15 on. */
+async function assertServerVersion(admin: Client, server: string): Promise<void> {
+  const { rows } = await admin.query<{ version: number }>(
+    `SELECT pg_catalog.current_setting('server_version_num')::int AS version`,
+  );
+  const version = rows[0]!.version;
+  if (version >= 150000) return;
+  throw new CarveError(
+    'PROVISION_SERVER_VERSION',
+    `The target server at ${redactUrl(server)} runs PostgreSQL ${Math.floor(version / 10000)}; carve needs 15 or later`,
+    {
+      details: { url: redactUrl(server), serverVersionNum: version },
+      hint: 'Put the service databases on a PostgreSQL 15 (or later) server: carve applies changes as a non-superuser role, which needs GRANT SET ON PARAMETER (new in 15).',
+    },
+  );
 }

@@ -1,9 +1,10 @@
 import { CarveError } from '../errors.js';
-import { connect, type Client } from '../pg/connect.js';
+import { atService, type Client, openSession } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import type { Routing } from '../routing/model.js';
 import type { PostLoadObject } from './ddl-model.js';
 import { renderPostLoad } from './render-post-load.js';
+import { sqlStateOf } from '../pg/sqlstate.js';
 
 export interface PostLoadResult {
   service: string;
@@ -55,7 +56,7 @@ export async function createPostLoadObjects(
   const clients: Client[] = [];
   try {
     for (let i = 0; i < workers; i++)
-      clients.push(await connect(service.url, { applicationName: 'carve post-load' }));
+      clients.push(await openSession(atService(service.url), { applicationName: 'carve post-load' }));
     let next = 0;
     let failed: unknown;
     await Promise.all(
@@ -128,7 +129,7 @@ function postLoadError(database: string, what: string, cause: unknown): CarveErr
     'POST_LOAD_FAILED',
     `Creating ${what} in ${database} failed: ${(cause as Error)?.message ?? cause}`,
     {
-      details: { database, object: what, sqlstate: (cause as { code?: string })?.code },
+      details: { database, object: what, sqlstate: sqlStateOf(cause) },
       hint: 'Fix the cause (for a foreign key: rows without their parent), then run the step again; finished objects are kept.',
       cause,
     },

@@ -29,19 +29,42 @@ export function renderProvisionScript(
   routing: Routing,
   roleSecrets: ReadonlyMap<string, string>,
 ): ProvisionScript {
-  const roles = routing.services.map((s): Extract<DdlObject, { kind: 'role' }> => {
-    const secret = roleSecrets.get(s.role);
+  const role = (name: string, attributes: string): Extract<DdlObject, { kind: 'role' }> => {
+    const secret = roleSecrets.get(name);
     return {
       kind: 'role',
-      name: s.role,
-      role: s.role,
+      name,
+      role: name,
       statements: [
-        `CREATE ROLE ${quoteIdent(s.role)} LOGIN${secret ? ` PASSWORD ${quoteLiteral(secret)}` : ''}`,
+        `CREATE ROLE ${quoteIdent(name)} ${attributes}${secret ? ` PASSWORD ${quoteLiteral(secret)}` : ''}`,
       ],
     };
-  });
+  };
+  const roles = routing.services.flatMap((s) => [
+    role(s.role, 'LOGIN'),
+    // Spelled out: carve's role must never hold more than the service's rights (docs/security.md).
+    role(s.carveRole, 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT'),
+  ]);
+  const roleGrants = routing.services.map((s) => ({ service: s, statements: renderRoleGrants(s) }));
   const databases = routing.services.map((s) => renderDatabase(catalog, routing, s));
-  return { roles, databases };
+  return { roles, roleGrants, databases };
+}
+
+/**
+ * carve's role of a writable database is a member of the service role: it then has exactly the
+ * service's rights on the service's tables (it owns them through the membership, so it can load,
+ * apply, index and analyze them), and nothing the service does not have — except what
+ * renderGrants adds in that one database. In a readonly database carve's role owns the tables
+ * itself and is nobody's member.
+ * Applying with session_replication_role = replica (foreign keys and triggers off, as PostgreSQL's
+ * own apply workers do) needs SET on that parameter, which PostgreSQL 15 grants per role.
+ */
+export function renderRoleGrants(service: ServiceRoute): string[] {
+  const carve = quoteIdent(service.carveRole);
+  return [
+    ...(service.readonly ? [] : [`GRANT ${quoteIdent(service.role)} TO ${carve}`]),
+    `GRANT SET ON PARAMETER session_replication_role TO ${carve}`,
+  ];
 }
 
 function renderDatabase(catalog: Catalog, routing: Routing, service: ServiceRoute): DatabaseDdl {

@@ -1,28 +1,18 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { CarveError } from '../errors.js';
+import { passwordFile, readPasswordFile } from '../routing/carve-logins.js';
 import type { ServiceRoute } from '../routing/model.js';
 
+export { defaultSecretsDir, passwordFile } from '../routing/carve-logins.js';
+
 /**
- * Passwords of the service roles. A role's password comes from the environment variable its
- * service names (`password_env`), else from `<secrets dir>/<role>.password`, generated on first
- * use and written with mode 0600 in a 0700 directory. Passwords are never printed, logged or sent
- * to the server: the server only receives a SCRAM-SHA-256 verifier.
+ * Passwords of the roles provision creates: each service's login role and carve's own role for
+ * that service (docs/security.md). A role's password comes from the environment variable the plan
+ * names (`password_env`, `carve_password_env`), else from `<secrets dir>/<role>.password`,
+ * generated on first use and written with mode 0600 in a 0700 directory. Passwords are never
+ * printed, logged or sent to the server: the server only receives a SCRAM-SHA-256 verifier.
  */
-
-/** `$CARVE_SECRETS_DIR/<migration>`, else `~/.carve/secrets/<migration>`. */
-export function defaultSecretsDir(
-  migration: string,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): string {
-  return join(env.CARVE_SECRETS_DIR ?? join(homedir(), '.carve', 'secrets'), migration);
-}
-
-export function passwordFile(secretsDir: string, role: string): string {
-  return join(secretsDir, `${encodeURIComponent(role)}.password`);
-}
 
 export interface RoleSecrets {
   /** role → SCRAM verifier */
@@ -31,43 +21,62 @@ export interface RoleSecrets {
   written: string[];
 }
 
+/** A login role and the variable its password may come from. */
+export interface RoleLogin {
+  role: string;
+  passwordEnv?: string;
+}
+
+/** Both login roles of each service: the service's own, then carve's. */
+export function serviceLogins(services: readonly ServiceRoute[]): RoleLogin[] {
+  return services.flatMap((s) => [
+    { role: s.role, ...(s.passwordEnv ? { passwordEnv: s.passwordEnv } : {}) },
+    { role: s.carveRole, ...(s.carvePasswordEnv ? { passwordEnv: s.carvePasswordEnv } : {}) },
+  ]);
+}
+
 /**
- * Resolve the password of every given service, checking first that every `password_env` is set
- * (so a missing variable fails before any file or server is touched).
+ * Resolve the password of both roles of every given service (or only of the roles in `only`),
+ * checking first that every variable named is set (so a missing variable fails before any file
+ * or server is touched).
  */
 export function resolveRoleSecrets(
   services: readonly ServiceRoute[],
-  options: { secretsDir: string; env?: Readonly<Record<string, string | undefined>> },
+  options: {
+    secretsDir: string;
+    env?: Readonly<Record<string, string | undefined>>;
+    only?: ReadonlySet<string>;
+  },
 ): RoleSecrets {
   const env = options.env ?? process.env;
-  const missing = services.filter((s) => s.passwordEnv && env[s.passwordEnv] === undefined);
+  const logins = serviceLogins(services).filter((l) => !options.only || options.only.has(l.role));
+  const missing = logins.filter((l) => l.passwordEnv && env[l.passwordEnv] === undefined);
   if (missing.length > 0) {
     throw new CarveError(
       'PROVISION_PASSWORD_ENV',
-      `Password variable(s) not set: ${missing.map((s) => `${s.passwordEnv} (role ${s.role})`).join(', ')}`,
+      `Password variable(s) not set: ${missing.map((l) => `${l.passwordEnv} (role ${l.role})`).join(', ')}`,
       {
-        details: { variables: missing.map((s) => s.passwordEnv), roles: missing.map((s) => s.role) },
-        hint: 'Export the variables named by `password_env`, or remove `password_env` to let carve generate the passwords.',
+        details: { variables: missing.map((l) => l.passwordEnv), roles: missing.map((l) => l.role) },
+        hint: 'Export the variables named by `password_env` / `carve_password_env`, or remove them to let carve generate the passwords.',
       },
     );
   }
   const verifiers = new Map<string, string>();
   const written: string[] = [];
-  for (const service of services) {
-    let password: string;
-    if (service.passwordEnv) {
-      password = env[service.passwordEnv]!;
+  for (const login of logins) {
+    let password: string | undefined;
+    if (login.passwordEnv) {
+      password = env[login.passwordEnv]!;
     } else {
-      const file = passwordFile(options.secretsDir, service.role);
-      if (existsSync(file)) {
-        password = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-      } else {
+      password = readPasswordFile(options.secretsDir, login.role);
+      if (password === undefined) {
+        const file = passwordFile(options.secretsDir, login.role);
         password = randomBytes(24).toString('base64url');
         writeSecret(options.secretsDir, file, password);
         written.push(file);
       }
     }
-    verifiers.set(service.role, scramVerifier(password));
+    verifiers.set(login.role, scramVerifier(password));
   }
   return { verifiers, written };
 }

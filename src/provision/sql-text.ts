@@ -1,4 +1,4 @@
-import { MAX_IDENTIFIER_BYTES, quoteIdent, quoteLiteral } from '../pg/quote.js';
+import { MAX_IDENTIFIER_BYTES, quoteLiteral } from '../pg/quote.js';
 
 /**
  * Small text helpers for rendered DDL and psql scripts. Identifiers still go through quoteIdent;
@@ -64,7 +64,13 @@ export function psqlIf(condition: string, statement: string): string {
   return `SELECT ${quoteLiteral(statement)} WHERE ${condition}\\gexec`;
 }
 
-/** psql's \connect with the database name as a quoted identifier (psql undoubles `""`). */
+/**
+ * psql's \connect to a database by name, keeping the current host, port and user. The name goes
+ * in a conninfo string (`dbname='…'`): given on its own, psql would read a name containing `=` or
+ * starting with `postgres://` as a connection string. psql undoubles `''` and reads `\\` as `\`
+ * in the single-quoted argument; libpq then reads `\'` and `\\` in the quoted value.
+ */
 export function psqlConnect(database: string): string {
-  return `\\connect ${quoteIdent(database)}`;
+  const conninfo = `dbname='${database.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+  return `\\connect -reuse-previous=on '${conninfo.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
 }

@@ -2,7 +2,7 @@ import { tableKey, type Catalog, type TableRef } from '../catalog/model.js';
 import { checkPlanStatic, locateProblems } from '../plan/check-plan.js';
 import { migrationNames, type Plan } from '../plan/model.js';
 import { planInvalid, PlanProblemCode, type PlanProblem } from '../plan/problems.js';
-import { withDatabase } from '../pg/connect.js';
+import { withDatabase, withUser } from '../pg/connect.js';
 import { loadOrder } from './load-order.js';
 import { partitionTree } from './partition-tree.js';
 import type {
@@ -104,10 +104,13 @@ export function buildRouting(plan: Plan, catalog: Catalog): Routing {
     return {
       name: s.name,
       database: s.database,
-      url: withDatabase(s.target, s.database),
+      url: withUser(withDatabase(s.target, s.database), s.carveRole),
+      adminUrl: withDatabase(s.target, s.database),
       serverUrl: s.target,
       role: s.role,
       ...(s.passwordEnv ? { passwordEnv: s.passwordEnv } : {}),
+      carveRole: s.carveRole,
+      ...(s.carvePasswordEnv ? { carvePasswordEnv: s.carvePasswordEnv } : {}),
       readonly: s.readonly,
       tables,
       loadOrder: order,

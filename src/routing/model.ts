@@ -107,10 +107,25 @@ export interface CutForeignKey {
 export interface ServiceRoute {
   name: string;
   database: string;
-  /** Admin connection URL for the service database (the plan's target server, this database). */
+  /**
+   * The URL of carve's own sessions in this database (copy, sync, verify, status): the server,
+   * port and TLS parameters of the plan's `target`, this database, and `carveRole` as the user —
+   * never the admin (docs/security.md). Built without a password; withCarveLogins() adds the
+   * role's password from `carvePasswordEnv` or the secrets dir (without one, ~/.pgpass or the
+   * server's trust/certificate rules apply).
+   */
   url: string;
+  /** Admin URL for this database (the plan's `target` pointed at it): provision only. */
+  adminUrl: string;
   /** The service's login role. */
   role: string;
+  /**
+   * carve's login role for this database: a member of `role` (so it has exactly the service's
+   * rights on its tables) plus what carve needs (its state, the projections, replica mode).
+   */
+  carveRole: string;
+  /** Environment variable holding carveRole's password (else the secrets dir). */
+  carvePasswordEnv?: string;
   /** shared_db: readable by every service role, writable by none. */
   readonly: boolean;
   /** Owned tables and projections placed in this database. */

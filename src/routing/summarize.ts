@@ -32,8 +32,10 @@ export interface FkEnd {
 export interface DatabaseSummary {
   service: string;
   database: string;
+  /** carve's session URL for this database (as carveRole), passwords redacted. */
   url: string;
   role: string;
+  carveRole: string;
   readonly: boolean;
   auditTable?: string;
   /** In load order. */
@@ -78,6 +80,7 @@ export function summarizeRouting(routing: Routing): RoutingSummary {
       database: s.database,
       url: redactUrl(s.url),
       role: s.role,
+      carveRole: s.carveRole,
       readonly: s.readonly,
       ...(s.auditTable ? { auditTable: q(s.auditTable) } : {}),
       tables: s.loadOrder.map((id) => {

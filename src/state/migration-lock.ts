@@ -1,5 +1,17 @@
 import { CarveError } from '../errors.js';
-import { connect, type Client } from '../pg/connect.js';
+import { atMonolith, openSession, type Client } from '../pg/connect.js';
+import { AdvisoryLock } from './advisory-locks.js';
+
+/** The carve commands that take the migration lock. */
+export type MigrationCommand = 'copy' | 'sync' | 'verify' | 'teardown';
+
+const COMMANDS: readonly MigrationCommand[] = ['copy', 'sync', 'verify', 'teardown'];
+
+/** Who holds a migration's lock: the backend and the carve command it runs. */
+export interface MigrationLockHolder {
+  pid: number;
+  command: MigrationCommand;
+}
 
 /**
  * One carve process at a time per migration: a session-level advisory lock on the monolith,
@@ -13,25 +25,24 @@ export interface MigrationLock {
 export async function acquireMigrationLock(
   sourceUrl: string,
   migration: string,
-  command: string,
+  command: MigrationCommand,
 ): Promise<MigrationLock> {
-  const client: Client = await connect(sourceUrl, { applicationName: `carve ${command} (${migration})` });
+  const client: Client = await openSession(atMonolith(sourceUrl), {
+    applicationName: `carve ${command} (${migration})`,
+  });
   try {
-    const key = `carve:${migration}`;
-    const { rows } = await client.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [key]);
+    // The command lock (shared: waiters of the same command may hold it for a moment) is taken
+    // first, so whoever holds the migration lock always holds its command's lock too.
+    const { rows } = await client.query(
+      `SELECT pg_try_advisory_lock_shared(hashtextextended($2, 0)) AS tagged,
+              pg_try_advisory_lock(hashtextextended($1, 0)) AS ok`,
+      [AdvisoryLock.migration(migration), AdvisoryLock.command(migration, command)],
+    );
     if (!rows[0].ok) {
-      // Lock holders name themselves in application_name (see connect above).
-      const holder = await client.query(
-        `SELECT pid, application_name FROM pg_stat_activity
-          WHERE application_name LIKE 'carve %' AND application_name LIKE '%(' || $1 || ')' AND pid <> pg_backend_pid()
-          LIMIT 1`,
-        [migration],
-      );
-      const who = holder.rows[0]
-        ? `${holder.rows[0].application_name} (backend pid ${holder.rows[0].pid})`
-        : 'another session';
+      const holder = await lockHolder(client, migration);
+      const who = holder ? `carve ${holder.command} (backend pid ${holder.pid})` : 'another session';
       throw new CarveError('MIGRATION_LOCKED', `Migration "${migration}" is being worked on by ${who}`, {
-        details: { migration, holder: holder.rows[0] ?? null },
+        details: { migration, holder },
         hint: 'Wait for it to finish or stop it; only one carve command runs per migration at a time.',
       });
     }
@@ -45,4 +56,38 @@ export async function acquireMigrationLock(
       await client.end().catch(() => {});
     },
   };
+}
+
+/**
+ * The backend holding the migration lock and the command it runs: the command lock that the same
+ * backend holds. pg_locks shows a bigint advisory key as classid (high 32 bits) and objid (low).
+ */
+async function lockHolder(client: Client, migration: string): Promise<MigrationLockHolder | null> {
+  const { rows } = await client.query(
+    `WITH keys AS (
+       SELECT k.command, hashtextextended(k.key, 0) AS key
+         FROM unnest($2::text[], $3::text[]) AS k(command, key)
+     ), held AS (
+       SELECT l.pid, l.classid, l.objid
+         FROM pg_locks AS l
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND l.pid <> pg_backend_pid()
+     )
+     SELECT main.pid, keys.command
+       FROM held AS main
+       JOIN held AS tag ON tag.pid = main.pid
+       JOIN keys ON tag.classid = ((keys.key >> 32) & 4294967295)::oid
+                AND tag.objid = (keys.key & 4294967295)::oid
+      WHERE main.classid = ((hashtextextended($1, 0) >> 32) & 4294967295)::oid
+        AND main.objid = (hashtextextended($1, 0) & 4294967295)::oid
+      LIMIT 1`,
+    [
+      AdvisoryLock.migration(migration),
+      COMMANDS,
+      COMMANDS.map((command) => AdvisoryLock.command(migration, command)),
+    ],
+  );
+  const row = rows[0] as { pid: number; command: MigrationCommand } | undefined;
+  return row ? { pid: row.pid, command: row.command } : null;
 }

@@ -4,7 +4,7 @@ import type { TableRoute } from '../routing/model.js';
 import { ApplyQueue } from './apply-queue.js';
 import { HoldBook } from './hold-book.js';
 import type { Sink, SinkContext, SinkItem, SinkTotals } from './sink.js';
-import type { HoldRow } from './state.js';
+import type { HoldRow } from './hold-row.js';
 
 /** A sink's durable position as read from its destination at session start. */
 export interface DurablePosition {

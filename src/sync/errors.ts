@@ -1,5 +1,4 @@
 import { CarveError, isCarveError } from '../errors.js';
-import { ReplicationError } from '../pg/replication/replication-error.js';
 import { isTransientError, SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { SyncErrorInfo } from './events.js';
 import { SinkFailure } from './sink.js';
@@ -27,11 +26,11 @@ export function syncFailure(error: unknown): unknown {
 export function describeSyncError(error: unknown): SyncErrorInfo {
   const database = error instanceof SinkFailure ? error.sink : undefined;
   const cause = error instanceof SinkFailure ? error.cause : error;
-  const sqlState = cause instanceof ReplicationError ? cause.sqlState : sqlStateOf(cause);
+  const sqlState = sqlStateOf(cause);
   return {
     code: isCarveError(cause) ? cause.code : (sqlState ?? 'ERROR'),
     message: cause instanceof Error ? cause.message : String(cause),
-    transient: cause instanceof ReplicationError ? cause.transient : isTransientError(cause),
+    transient: isTransientError(cause),
     ...(database ? { database } : {}),
     ...(sqlState ? { sqlState } : {}),
   };
@@ -43,15 +42,7 @@ export function describeSyncError(error: unknown): SyncErrorInfo {
  */
 export function isTransientSyncError(error: unknown): boolean {
   const cause = error instanceof SinkFailure ? error.cause : error;
-  if (cause instanceof ReplicationError) return cause.transient;
-  // SYNC_ORIGIN_BUSY: the previous session's backend has not let go of the origin yet.
-  // A sink marks its own transient failures (a broker that is down) with details.transient.
-  if (isCarveError(cause))
-    return (
-      cause.code === 'SYNC_STREAM_ENDED' ||
-      cause.code === 'SYNC_ORIGIN_BUSY' ||
-      cause.details.transient === true
-    );
+  if (isCarveError(cause)) return cause.transient;
   return isTransientError(cause) || sqlStateOf(cause) === SqlState.objectInUse;
 }
 

@@ -1,3 +1,5 @@
+import type { CarriedSequence } from './sequence-carrier.js';
+
 /** Per-sink progress, as in `lag` events and readSyncStatus(). LSNs are PostgreSQL text (`16/B374D848`). */
 export interface TargetLag {
   /** The service database, or the name of another sink (SyncOptions.sinks). */
@@ -10,8 +12,13 @@ export interface TargetLag {
   commitTime: string | null;
   /** Monolith WAL position − appliedLsn (bytes of WAL not yet reflected here; ≥ 0). */
   lagBytes: number;
-  /** now − source commit time of the oldest received, not yet applied transaction (0 when none). */
-  lagSeconds: number;
+  /**
+   * How long ago the monolith committed the oldest transaction not yet applied here; 0 when
+   * everything it had committed is applied; null when unknown (see lag-seconds.ts, docs/sync.md).
+   */
+  lagSeconds: number | null;
+  /** false: lagSeconds is an upper bound (the stream has not read the monolith's WAL to its end yet). */
+  lagExact: boolean;
   /** Changes applied per second over the last interval. */
   changesPerSecond: number;
   /** Bytes waiting in this target's queue. */
@@ -68,9 +75,24 @@ export type SyncEvent =
   | { type: 'hold-released'; database: string; lsn: string }
   | { type: 'hold-failed'; database: string; lsn: string; error: string }
   | { type: 'caught-up'; lsn: string }
+  /**
+   * Target sequences moved forward to the monolith's values (periodically while streaming, and a
+   * `final` pass when streaming ends cleanly; a final pass is reported even when nothing moved).
+   */
+  | { type: 'sequences-carried'; final: boolean; moved: CarriedSequence[] }
+  | { type: 'sequences-failed'; final: boolean; error: SyncErrorInfo }
   | { type: 'sync-stopped'; reason: 'stopped' | 'caught-up' | 'failed'; error?: SyncErrorInfo };
 
 export interface SyncResult {
   reason: 'stopped' | 'caught-up';
   targets: { database: string; appliedLsn: string }[];
+}
+
+/** Recorded in every target when a sync stops on an error, for `carve status`. */
+export interface SyncStopError {
+  code: string;
+  message: string;
+  hint: string | null;
+  database: string | null;
+  at: string;
 }

@@ -1,6 +1,6 @@
 import { formatLsn, type Lsn } from '../pg/lsn.js';
 import type { ApplyItem } from './apply-queue.js';
-import type { HoldRow } from './state.js';
+import type { HoldRow } from './hold-row.js';
 
 interface Hold {
   lsn: Lsn;

@@ -1,5 +1,5 @@
 import { CarveError } from '../errors.js';
-import { connect, withClient, type Client } from '../pg/connect.js';
+import { atMonolith, atService, type Client, openSession, withSession } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
@@ -44,13 +44,13 @@ export async function requestHold(routing: Routing, options: HoldRequestOptions)
   const choose =
     options.choose ??
     (() =>
-      withClient(routing.sourceUrl, async (c) =>
+      withSession(atMonolith(routing.sourceUrl), async (c) =>
         parseLsn((await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn),
       ));
   const clients: Client[] = [];
   try {
     for (const service of routing.services)
-      clients.push(await connect(service.url, { applicationName: options.requestedBy }));
+      clients.push(await openSession(atService(service.url), { applicationName: options.requestedBy }));
     for (let attempt = 1; ; attempt++) {
       try {
         for (const client of clients) {
@@ -89,7 +89,10 @@ function handle(routing: Routing, state: SyncState, lsn: Lsn): HoldHandle {
       const pending = new Set(routing.services.map((s) => s.database));
       while (pending.size > 0) {
         for (const service of routing.services.filter((s) => pending.has(s.database))) {
-          const row = await withClient(service.url, async (c) => (await c.query(sql, params)).rows[0]);
+          const row = await withSession(
+            atService(service.url),
+            async (c) => (await c.query(sql, params)).rows[0],
+          );
           if (row?.error) {
             throw new CarveError(
               'SYNC_HOLD_PASSED',
@@ -118,7 +121,7 @@ function handle(routing: Routing, state: SyncState, lsn: Lsn): HoldHandle {
     },
     async release() {
       for (const service of routing.services) {
-        await withClient(service.url, (c) =>
+        await withSession(atService(service.url), (c) =>
           c.query(
             `DELETE FROM ${state.table('holds')} WHERE migration = $1 AND hold_lsn = $2::pg_lsn`,
             params,

@@ -1,15 +1,18 @@
-import { CarveError, isCarveError } from '../errors.js';
-import { withClient } from '../pg/connect.js';
+import { CarveError, databaseOf, isCarveError } from '../errors.js';
+import { atService, withSession } from '../pg/connect.js';
 import { formatLsn, maxLsn, minLsn, type Lsn } from '../pg/lsn.js';
 import { pgTimestampToUnixMillis } from '../pg/replication/pg-time.js';
 import { acquireMigrationLock, type MigrationLock } from '../state/migration-lock.js';
-import { ensureStateTables } from '../state/state-tables.js';
+import { ensureStateSchema } from '../state/state-schema.js';
 import { SourceControl } from './source-control.js';
 import { HoldCoordinator } from './hold-coordinator.js';
 import { describeSyncError, isTransientSyncError, isUniqueViolation, syncFailure } from './errors.js';
 import type { SyncEvent, SyncResult, TargetLag } from './events.js';
 import { DEFAULT_BATCH, type SyncOptions } from './options.js';
 import { checkSyncPreconditions } from './preflight.js';
+import { LagRecorder } from './lag-recorder.js';
+import { liveLag } from './lag-seconds.js';
+import { SequenceCarrier } from './sequence-carrier.js';
 import { SyncSession, type SessionContext } from './session.js';
 import { SyncState, type SyncStopError } from './state.js';
 import type { HoldOutcome, Sink } from './sink.js';
@@ -54,6 +57,7 @@ export class SyncEngine {
   private timers: NodeJS.Timeout[] = [];
   private caughtUpTarget: Lsn | null = null;
   private started = false;
+  private readonly sequences: SequenceCarrier;
   /** Names of the sinks of SyncOptions.sinks, and every sink's kind, as sessions open them. */
   private extraSinks: string[] = [];
   private kinds = new Map<string, string>();
@@ -76,6 +80,8 @@ export class SyncEngine {
       this.rejectDone = reject;
     });
     this.done.catch(() => {}); // a caller that never awaits done must not crash the process
+    this.sequences = new SequenceCarrier(this.routing, applicationName, this.emit);
+    this.lagRecorder = new LagRecorder(this.routing, applicationName);
     this.context = {
       routing: this.routing,
       state: this.state,
@@ -84,6 +90,7 @@ export class SyncEngine {
       applicationName,
       holdPollMs: options.holdPollMs ?? 200,
       positionFlushMs: options.positionFlushMs ?? 1000,
+      guardIntervalMs: options.guardIntervalMs ?? 10_000,
       recordLatency: options.recordLatency ?? false,
       extraColumns: new Map(),
       strictUntil: new Map(),
@@ -134,8 +141,8 @@ export class SyncEngine {
     if (!duringCopy) this.lock = await this.takeLock(this.options.lockWaitMs ?? 5000);
     try {
       for (const service of this.routing.services) {
-        await withClient(service.url, async (client) => {
-          await ensureStateTables(client, this.routing.names.stateSchema); // adds columns newer than the copy
+        await withSession(atService(service.url), async (client) => {
+          await ensureStateSchema(client, this.routing.names.stateSchema); // migrations newer than the copy
           await this.state.recordSyncError(client, null);
           const position = await this.state.readPosition(client);
           this.known.set(service.database, { durable: position.lsn, commitTime: position.commitTime });
@@ -168,6 +175,7 @@ export class SyncEngine {
     this.options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
     this.timers.push(setInterval(() => void this.lagTick(), this.options.lagIntervalMs ?? 1000));
     this.timers.push(setInterval(() => void this.heartbeatTick(), 200));
+    this.sequences.start(this.options.sequenceIntervalMs ?? 10_000);
     void this.loop().then(
       () => this.finish(),
       (error) => this.finish(error),
@@ -251,11 +259,21 @@ export class SyncEngine {
   status(serverLsn: Lsn | null = null): TargetLag[] {
     const sinks = new Map((this.session?.sinks ?? []).map((s) => [s.name, s]));
     const now = Date.now();
+    const newestSeenCommitMs = newestCommitMs([...sinks.values()], this.known);
+    // The previous reading: everything committed before it has had a tick's time to arrive.
+    const lagServerLsn = this.serverSeen ?? serverLsn;
     return this.sinkNames().map((name) => {
       const sink = sinks.get(name);
       const known = this.known.get(name);
       const durable = sink?.durable ?? known?.durable ?? 0n;
       const oldest = sink?.unapplied[0];
+      const lag = liveLag({
+        nowMs: now,
+        oldestUnappliedMs: oldest === undefined ? null : pgTimestampToUnixMillis(oldest),
+        processedLsn: sink?.position ?? durable,
+        serverLsn: lagServerLsn,
+        newestSeenCommitMs,
+      });
       const holdLsn = sink?.holds.lowest();
       return {
         database: name,
@@ -263,7 +281,8 @@ export class SyncEngine {
         appliedLsn: formatLsn(durable),
         commitTime: sink?.durableCommitTime ?? known?.commitTime ?? null,
         lagBytes: serverLsn !== null && serverLsn > durable ? Number(serverLsn - durable) : 0,
-        lagSeconds: oldest === undefined ? 0 : Math.max(0, (now - pgTimestampToUnixMillis(oldest)) / 1000),
+        lagSeconds: lag.seconds,
+        lagExact: lag.exact,
         changesPerSecond: this.rates.get(name)?.perSecond ?? 0,
         queuedBytes: sink?.queue.bytes ?? 0,
         holdLsn: holdLsn === undefined ? null : formatLsn(holdLsn),
@@ -339,7 +358,7 @@ export class SyncEngine {
         this.session = session;
         await session.run();
         if (!this.stopping)
-          throw new CarveError('SYNC_STREAM_ENDED', 'The replication stream ended', { details: {} });
+          throw new CarveError('SYNC_STREAM_ENDED', 'The replication stream ended', { transient: true });
       } catch (error) {
         if (this.stopping) break;
         const info = describeSyncError(error);
@@ -394,12 +413,15 @@ export class SyncEngine {
         this.rates.set(sink.name, { at: now, changes, perSecond: Math.round(perSecond) });
       }
       const stream = this.session?.stream;
+      const targets = this.status(serverLsn);
+      if (serverLsn !== null) this.serverSeen = serverLsn;
+      this.lagRecorder.record(targets);
       this.emit({
         type: 'lag',
         serverLsn: serverLsn === null ? null : formatLsn(serverLsn),
         receivedLsn: formatLsn(stream?.receivedLsn ?? 0n),
         acknowledgedLsn: formatLsn(stream?.acknowledgedLsn ?? 0n),
-        targets: this.status(serverLsn),
+        targets,
       });
     } finally {
       this.lagRunning = false;
@@ -407,6 +429,9 @@ export class SyncEngine {
   }
 
   private lagRunning = false;
+  /** The monolith's WAL position at the previous lag tick (see liveLag). */
+  private serverSeen: Lsn | null = null;
+  private readonly lagRecorder: LagRecorder;
 
   /**
    * While someone waits for a position (a hold, catch-up), make sure the stream gets there: ask
@@ -440,13 +465,13 @@ export class SyncEngine {
       code: info.code,
       message: info.message,
       hint: isCarveError(error) ? (error.hint ?? null) : null,
-      database: info.database ?? (isCarveError(error) ? ((error.details.database as string) ?? null) : null),
+      database: info.database ?? (isCarveError(error) ? (databaseOf(error) ?? null) : null),
       at: new Date().toISOString(),
     };
     await Promise.all(
       this.routing.services.map((service) =>
         Promise.race([
-          withClient(service.url, (client) => this.state.recordSyncError(client, record)),
+          withSession(atService(service.url), (client) => this.state.recordSyncError(client, record)),
           new Promise((resolve) => setTimeout(resolve, RECORD_ERROR_TIMEOUT_MS).unref()),
         ]).catch(() => undefined),
       ),
@@ -456,6 +481,9 @@ export class SyncEngine {
   private async finish(error?: unknown): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     await this.session?.stop();
+    // After a clean end every applied row is in; bring the sequences to the monolith's values.
+    await this.sequences.stop(error === undefined);
+    await this.lagRecorder.close();
     if (error !== undefined) await this.recordStopError(error);
     await this.lock?.release();
     await this.control.close();
@@ -474,6 +502,26 @@ export class SyncEngine {
       this.rejectDone(error);
     }
   }
+}
+
+/** Source commit time (ms) of the newest transaction any sink received or made durable, if any. */
+function newestCommitMs(
+  sinks: readonly Sink[],
+  known: ReadonlyMap<string, { commitTime: string | null }>,
+): number | null {
+  let newest: number | null = null;
+  const see = (ms: number) => (newest = newest === null || ms > newest ? ms : newest);
+  const seeText = (text: string | null) => {
+    const ms = text === null ? Number.NaN : Date.parse(text);
+    if (Number.isFinite(ms)) see(ms);
+  };
+  for (const sink of sinks) {
+    const received = sink.unapplied.at(-1);
+    if (received !== undefined) see(pgTimestampToUnixMillis(received));
+    seeText(sink.durableCommitTime);
+  }
+  for (const { commitTime } of known.values()) seeText(commitTime);
+  return newest;
 }
 
 /** Not longer than this on recording a failure in one target (it may be the one that is down). */

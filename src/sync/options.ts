@@ -30,8 +30,18 @@ export interface SyncOptions {
   positionFlushMs?: number;
   /** How often a held or idle applier reads <state>.holds (default 200 ms). */
   holdPollMs?: number;
+  /**
+   * Between batches, look again this often (default 10 s) for code planted on the tables carve
+   * writes (src/sync/target-guard.ts), and stop with TARGET_FOREIGN_OBJECT when some appeared.
+   */
+  guardIntervalMs?: number;
   /** Include per-transaction apply latencies in `batch-applied` events (benchmarks). */
   recordLatency?: boolean;
+  /**
+   * Move target sequences forward to the monolith's values this often while streaming (default
+   * 10 000 ms; 0 = only when streaming ends). They are always moved once when sync stops cleanly.
+   */
+  sequenceIntervalMs?: number;
   applicationName?: string;
   /** At start, how long to wait for another holder of the migration lock to go away (default 5000 ms). */
   lockWaitMs?: number;

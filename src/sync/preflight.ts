@@ -1,8 +1,9 @@
 import { CarveError } from '../errors.js';
-import { redactUrl, withClient } from '../pg/connect.js';
+import { atService, redactUrl, withSession } from '../pg/connect.js';
 import { slotInfo } from '../pg/replication/slot.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
+import { startOverHint } from './start-over-hint.js';
 import { SyncState } from './state.js';
 
 /**
@@ -18,7 +19,7 @@ export async function checkSyncPreconditions(
   for (const service of routing.services) {
     let migration: Awaited<ReturnType<SyncState['readMigration']>>;
     try {
-      migration = await withClient(service.url, (client) => state.readMigration(client));
+      migration = await withSession(atService(service.url), (client) => state.readMigration(client));
     } catch (error) {
       if (sqlStateOf(error) === SqlState.invalidCatalogName) {
         throw new CarveError(
@@ -72,7 +73,7 @@ export async function checkSyncPreconditions(
       `Replication slot ${names.slot} does not exist on the monolith`,
       {
         details: { slot: names.slot },
-        hint: 'Changes since the copy are lost without it: drop the service databases and start again with carve provision and carve copy.',
+        hint: startOverHint(routing),
       },
     );
   }
@@ -81,8 +82,8 @@ export async function checkSyncPreconditions(
       'SYNC_SLOT_LOST',
       `Replication slot ${names.slot} lost WAL it needed (wal_status = lost)`,
       {
-        details: { slot: names.slot },
-        hint: 'The monolith removed WAL the slot had not consumed (max_slot_wal_keep_size); start again with carve provision and carve copy.',
+        details: { slot: names.slot, walStatus: slot.walStatus },
+        hint: `The monolith removed WAL the slot had not consumed (max_slot_wal_keep_size). ${startOverHint(routing)}`,
       },
     );
   }

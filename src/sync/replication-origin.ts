@@ -91,6 +91,7 @@ function originError(error: unknown, origin: string, database: string): unknown 
         details: { database, origin },
         hint: 'A session of an earlier carve run may still be finishing a statement; sync retries. If it persists, find and stop the other session that set up this origin.',
         cause: error,
+        transient: true,
       },
     );
   }

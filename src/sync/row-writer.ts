@@ -1,4 +1,4 @@
-import { connect, type Client } from '../pg/connect.js';
+import { atMonolith, type Client, openSession } from '../pg/connect.js';
 import { textArrayLiteral } from '../pg/text-array.js';
 import { deleteSql, moveSql, patchSql, refetchSql, updateSql, upsertSql } from './apply-sql.js';
 import type { TableFlush } from './pending-changes.js';
@@ -80,7 +80,7 @@ export class RowWriter {
 
   private async refetch(plan: RoutePlan, keys: Value[][]): Promise<void> {
     if (keys.length === 0) return;
-    this.source ??= await connect(sourceSessionUrl(this.sourceUrl), {
+    this.source ??= await openSession(atMonolith(sourceSessionUrl(this.sourceUrl)), {
       applicationName: `${this.applicationName} (re-read)`,
     });
     const sql = this.statements(plan);

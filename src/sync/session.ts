@@ -26,6 +26,7 @@ export interface SessionContext {
   applicationName: string;
   holdPollMs: number;
   positionFlushMs: number;
+  guardIntervalMs: number;
   recordLatency: boolean;
   extraColumns: Map<string, Map<string, string>>;
   /** Per database: apply without collapsing until this position (after a unique violation). */
@@ -146,6 +147,7 @@ export class SyncSession {
           sourceUrl: routing.sourceUrl,
           origin: replicationOriginName(routing.names.migration, 'fwd', service.database),
           strictUntil: this.ctx.strictUntil.get(service.database) ?? 0n,
+          guardIntervalMs: this.ctx.guardIntervalMs,
           onAddedColumn: (applier, table, column, type) =>
             this.ctx.onAddedColumn(applier, table, column, type),
           onAddedPartition: (applier, table) => this.ctx.onAddedPartition(applier, table),

@@ -1,4 +1,4 @@
-import { connect, type Client } from '../pg/connect.js';
+import { atMonolith, type Client, openSession } from '../pg/connect.js';
 import { parseLsn, type Lsn } from '../pg/lsn.js';
 import type { PartitionLevel } from './route-plan.js';
 import { sourceSessionUrl } from './source-session.js';
@@ -94,7 +94,7 @@ export class SourceControl {
 
   private async connection(): Promise<Client> {
     if (this.client) return this.client;
-    this.connecting ??= connect(sourceSessionUrl(this.url), {
+    this.connecting ??= openSession(atMonolith(sourceSessionUrl(this.url)), {
       applicationName: this.applicationName,
       connectTimeoutMs: 5000,
     }).finally(() => (this.connecting = undefined));

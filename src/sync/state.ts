@@ -1,23 +1,19 @@
 import type { Client } from '../pg/connect.js';
 import { INVALID_LSN, formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { quoteQualified } from '../pg/quote.js';
+import type { SyncStopError } from './events.js';
+import type { HoldRow } from './hold-row.js';
+
+export type { SyncStopError } from './events.js';
 
 /**
- * sync's reads and writes of carve's state tables in one target database (src/state/state-tables.ts).
+ * sync's reads and writes of carve's state tables in one target database (src/state/state-schema.ts).
  *
  * apply_position.lsn is a "resume from" position: every source transaction whose commit record
  * starts before it (Commit.commitLsn < lsn) is in this database, none at or after it is. After a
  * transaction it is that transaction's Commit.endLsn — exactly what the slot is acknowledged with,
  * and copy initialises it to the slot's consistent point, which has the same meaning.
  */
-/** Recorded in every target when a sync stops on an error, for `carve status`. */
-export interface SyncStopError {
-  code: string;
-  message: string;
-  hint: string | null;
-  database: string | null;
-  at: string;
-}
 
 export class SyncState {
   constructor(
@@ -128,6 +124,24 @@ export class SyncState {
       }));
   }
 
+  /**
+   * The lag a running sync last recorded here (lag-recorder.ts) and how old that record is; null
+   * when none. Read through to_jsonb so that state tables from before those columns still work.
+   */
+  async readRecordedLag(
+    client: Client,
+  ): Promise<{ seconds: number | null; exact: boolean; ageSeconds: number } | null> {
+    const { rows } = await client.query(
+      `SELECT (r ->> 'lag_seconds')::float8 AS seconds, (r ->> 'lag_exact')::boolean AS exact,
+              extract(epoch FROM pg_catalog.now() - (r ->> 'lag_at')::timestamptz)::float8 AS age
+         FROM (SELECT pg_catalog.to_jsonb(m) AS r FROM ${this.table('migrations')} m WHERE migration = $1) x
+        WHERE r ->> 'lag_at' IS NOT NULL`,
+      [this.migration],
+    );
+    const r = rows[0];
+    return r ? { seconds: r.seconds, exact: r.exact === true, ageSeconds: r.age } : null;
+  }
+
   async markHoldReached(client: Client, lsn: Lsn): Promise<void> {
     await client.query(
       `UPDATE ${this.table('holds')} SET reached_at = coalesce(reached_at, now()) WHERE migration = $1 AND hold_lsn = $2::pg_lsn`,
@@ -151,9 +165,4 @@ export interface AppliedPosition {
   commitAgeSeconds: number | null;
 }
 
-export interface HoldRow {
-  lsn: Lsn;
-  requestedBy: string;
-  reached: boolean;
-  error: string | null;
-}
+export type { HoldRow } from './hold-row.js';

@@ -1,8 +1,10 @@
-import { withClient } from '../pg/connect.js';
+import { atMonolith, atService, withSession } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
-import { slotInfo } from '../pg/replication/slot.js';
+import { slotInfo, type SlotInfo } from '../pg/replication/slot.js';
 import type { Routing } from '../routing/model.js';
-import { SyncState, type SyncStopError } from './state.js';
+import type { SyncStopError } from './events.js';
+import { SyncState } from './state.js';
+import { statusLag, type RecordedTarget } from './status-lag.js';
 
 export interface TargetSyncStatus {
   database: string;
@@ -14,22 +16,32 @@ export interface TargetSyncStatus {
   updatedAt: string | null;
   /** Monolith WAL position − appliedLsn, in bytes. */
   lagBytes: number | null;
-  /** now − commitTime when lagBytes > 0 (an upper bound of the apply delay), else 0. */
+  /**
+   * How long ago the monolith committed the oldest transaction not applied here; 0 when everything
+   * it committed is applied; null when unknown (see status-lag.ts and docs/sync.md).
+   */
   lagSeconds: number | null;
+  /** false: lagSeconds is an upper bound, not the exact age of the oldest missing transaction. */
+  lagExact: boolean;
   holds: { lsn: string; requestedBy: string; reached: boolean; error: string | null }[];
+}
+
+export interface SlotStatus {
+  name: string;
+  exists: boolean;
+  active: boolean;
+  confirmedFlushLsn: string | null;
+  /** WAL the slot keeps on the monolith. */
+  retainedWalBytes: number | null;
+  /** reserved | extended | unreserved (about to lose WAL it needs) | lost (it did) */
+  walStatus: string | null;
+  /** WAL the monolith can still write before the slot loses WAL (null: no max_slot_wal_keep_size). */
+  safeWalBytes: number | null;
 }
 
 export interface SyncStatus {
   migration: string;
-  slot: {
-    name: string;
-    exists: boolean;
-    active: boolean;
-    confirmedFlushLsn: string | null;
-    /** WAL the slot keeps on the monolith. */
-    retainedWalBytes: number | null;
-    walStatus: string | null;
-  };
+  slot: SlotStatus;
   serverLsn: string;
   targets: TargetSyncStatus[];
   /** Why the last sync stopped on an error; null when it did not (or a later one started). */
@@ -40,20 +52,24 @@ export interface SyncStatus {
  * Positions and lag as recorded in the databases, without a running sync (for `carve status`):
  * the monolith's WAL position and slot, and each target's apply_position and holds. Reads only.
  */
-export async function readSyncStatus(routing: Routing): Promise<SyncStatus> {
+export async function readSyncStatus(
+  routing: Routing,
+  options: { lagSeconds?: boolean } = {},
+): Promise<SyncStatus> {
   const { names } = routing;
   const state = new SyncState(names.stateSchema, names.migration);
   const slot = await slotInfo(routing.sourceUrl, names.slot);
   const serverLsn: Lsn = slot.exists
     ? slot.currentWalLsn
-    : await withClient(routing.sourceUrl, async (c) =>
+    : await withSession(atMonolith(routing.sourceUrl), async (c) =>
         parseLsn((await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn),
       );
   const targets: TargetSyncStatus[] = [];
+  const recorded: RecordedTarget[] = [];
   let lastError: SyncStopError | null = null;
   for (const service of routing.services) {
     targets.push(
-      await withClient(service.url, async (client) => {
+      await withSession(atService(service.url), async (client) => {
         const migration = await state.readMigration(client);
         if (!migration) {
           return {
@@ -63,6 +79,7 @@ export async function readSyncStatus(routing: Routing): Promise<SyncStatus> {
             updatedAt: null,
             lagBytes: null,
             lagSeconds: null,
+            lagExact: false,
             holds: [],
           };
         }
@@ -70,14 +87,20 @@ export async function readSyncStatus(routing: Routing): Promise<SyncStatus> {
         const holds = await state.readHolds(client);
         const stopped = await state.readSyncError(client);
         if (stopped && (!lastError || stopped.at > lastError.at)) lastError = stopped;
-        const lagBytes = serverLsn > position.lsn ? Number(serverLsn - position.lsn) : 0;
+        recorded.push({
+          database: service.database,
+          appliedLsn: position.lsn,
+          commitAgeSeconds: position.commitAgeSeconds,
+          recorded: await state.readRecordedLag(client),
+        });
         return {
           database: service.database,
           appliedLsn: formatLsn(position.lsn),
           commitTime: position.commitTime,
           updatedAt: position.updatedAt,
-          lagBytes,
-          lagSeconds: lagBytes === 0 ? 0 : Math.max(0, position.commitAgeSeconds ?? 0),
+          lagBytes: serverLsn > position.lsn ? Number(serverLsn - position.lsn) : 0,
+          lagSeconds: null,
+          lagExact: false,
           holds: holds.map((h) => ({
             lsn: formatLsn(h.lsn),
             requestedBy: h.requestedBy,
@@ -88,19 +111,46 @@ export async function readSyncStatus(routing: Routing): Promise<SyncStatus> {
       }),
     );
   }
+  // Lag seconds may read the slot (up to a few seconds): only for those who show them.
+  const lags = options.lagSeconds === false ? new Map() : await statusLag(routing, slot, serverLsn, recorded);
+  for (const target of targets) {
+    const lag = lags.get(target.database);
+    if (lag) Object.assign(target, { lagSeconds: lag.seconds, lagExact: lag.exact });
+  }
   return {
     migration: names.migration,
-    slot: {
-      name: names.slot,
-      exists: slot.exists,
-      active: slot.exists ? slot.active : false,
-      confirmedFlushLsn:
-        slot.exists && slot.confirmedFlushLsn !== null ? formatLsn(slot.confirmedFlushLsn) : null,
-      retainedWalBytes: slot.exists && slot.retainedWalBytes !== null ? Number(slot.retainedWalBytes) : null,
-      walStatus: slot.exists ? slot.walStatus : null,
-    },
+    slot: slotStatus(slot),
     serverLsn: formatLsn(serverLsn),
     targets,
     lastError,
+  };
+}
+
+/** The migration's slot on the monolith, for `carve status` (also while the copy runs). */
+export async function readSlotStatus(routing: Routing): Promise<SlotStatus> {
+  return slotStatus(await slotInfo(routing.sourceUrl, routing.names.slot));
+}
+
+function slotStatus(slot: SlotInfo): SlotStatus {
+  if (!slot.exists) {
+    return {
+      name: slot.slot,
+      exists: false,
+      active: false,
+      confirmedFlushLsn: null,
+      retainedWalBytes: null,
+      walStatus: null,
+      safeWalBytes: null,
+    };
+  }
+  return {
+    name: slot.slot,
+    exists: true,
+    active: slot.active,
+    confirmedFlushLsn: slot.confirmedFlushLsn === null ? null : formatLsn(slot.confirmedFlushLsn),
+    // A lost slot has no restart_lsn: it keeps nothing, which is no reassurance.
+    retainedWalBytes: slot.retainedWalBytes === null ? null : Number(slot.retainedWalBytes),
+    walStatus: slot.walStatus,
+    safeWalBytes: slot.safeWalBytes === null ? null : Number(slot.safeWalBytes),
   };
 }

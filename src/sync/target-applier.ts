@@ -1,5 +1,5 @@
 import { CarveError } from '../errors.js';
-import { connect, type Client } from '../pg/connect.js';
+import { atService, openSession, type Client } from '../pg/connect.js';
 import { formatLsn, type Lsn } from '../pg/lsn.js';
 import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { pgTimestampToIso, type PgTimestamp } from '../pg/replication/pg-time.js';
@@ -11,6 +11,7 @@ import { RowWriter } from './row-writer.js';
 import { PendingChanges } from './pending-changes.js';
 import { createPartition } from './create-partition.js';
 import { setUpReplicationOrigin } from './replication-origin.js';
+import { assertNoForeignObjects } from './target-guard.js';
 import type { SinkContext } from './sink.js';
 import type { HoldRow, SyncState } from './state.js';
 
@@ -22,6 +23,8 @@ export interface TargetApplierOptions {
   origin: string;
   /** Apply without collapsing until this position (after a batch hit a unique violation). */
   strictUntil: Lsn;
+  /** Between batches, check for planted code again this often (see target-guard.ts). */
+  guardIntervalMs: number;
   onAddedColumn: (applier: TargetApplier, table: string, column: string, type: string) => void;
   onAddedPartition: (applier: TargetApplier, table: string) => void;
   /**
@@ -47,6 +50,7 @@ export class TargetApplier extends BatchingSink {
   private client: Client | undefined;
   private writer: RowWriter | undefined;
   private pending = new PendingChanges(false);
+  private lastGuard = Date.now();
 
   constructor(
     context: SinkContext,
@@ -62,7 +66,10 @@ export class TargetApplier extends BatchingSink {
   }
 
   protected async connect(): Promise<DurablePosition> {
-    this.client = await connect(this.options.service.url, { applicationName: this.context.applicationName });
+    // As carve's role for this database, never the admin (docs/security.md).
+    this.client = await openSession(atService(this.options.service.url), {
+      applicationName: this.context.applicationName,
+    });
     try {
       // FK and user triggers off while applying (as PostgreSQL's own apply workers do): tables are
       // applied in batches, not in the monolith's statement order across tables. Every statement
@@ -72,18 +79,21 @@ export class TargetApplier extends BatchingSink {
       );
     } catch (error) {
       if (sqlStateOf(error) === SqlState.insufficientPrivilege) {
+        const role = this.options.service.carveRole;
         throw new CarveError(
           'SYNC_TARGET_PRIVILEGE',
-          `carve sync needs a superuser connection to ${this.database}`,
+          `carve sync may not set session_replication_role in ${this.database} (as ${role})`,
           {
-            details: { database: this.database },
-            hint: 'Applying with session_replication_role = replica (foreign keys checked at the source) needs superuser on the service databases.',
+            details: { database: this.database, role },
+            hint: `Run carve provision again (it grants this), or as a superuser: GRANT SET ON PARAMETER session_replication_role TO ${quoteIdent(role)}.`,
             cause: error,
           },
         );
       }
       throw error;
     }
+    // Every session, before its first write: nothing planted on these tables may run.
+    await assertNoForeignObjects(this.client, this.options.service, this.options.state.schema, 'sync');
     await setUpReplicationOrigin(this.client, this.options.origin, { database: this.database });
     this.writer = new RowWriter(
       this.client,
@@ -101,7 +111,14 @@ export class TargetApplier extends BatchingSink {
     await this.client?.end().catch(() => {});
   }
 
-  protected override readTableHolds(): Promise<readonly HoldRow[]> {
+  /** Called between batches (and when the session opens): also where planted code is looked for again. */
+  protected override async readTableHolds(): Promise<readonly HoldRow[]> {
+    if (Date.now() - this.lastGuard >= this.options.guardIntervalMs) {
+      // Code planted after the session started runs with no more than carve's role's rights, but
+      // it should not run for long: stop once it shows up.
+      this.lastGuard = Date.now();
+      await assertNoForeignObjects(this.client!, this.options.service, this.options.state.schema, 'sync');
+    }
     return this.options.state.readHolds(this.client!);
   }
 

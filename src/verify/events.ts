@@ -88,6 +88,9 @@ export interface SequenceVerifyResult {
   status: 'ok' | 'behind';
   /** Whether `behind` fails this verify (see VerifyOptions.sequences). */
   failing: boolean;
+  /** When behind: what to do about it, and the statement (run in `database`) that moves it. */
+  hint: string | null;
+  repairSql: string | null;
 }
 
 export interface VerifyResult {

@@ -3,7 +3,8 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CarveError } from '../errors.js';
-import { connect, type Client } from '../pg/connect.js';
+import { atMonolith, atService, type Client, openSession } from '../pg/connect.js';
+import { assertNoForeignObjects } from '../sync/target-guard.js';
 import { formatLsn } from '../pg/lsn.js';
 import { compareSegment, type Segment, type SegmentContext } from './compare-segment.js';
 import { checkCutForeignKey } from './orphan-check.js';
@@ -68,8 +69,10 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   try {
     await Promise.all(
       services.map(async (s) => {
-        const client = await connect(s.url, { applicationName: app });
+        const client = await openSession(atService(s.url), { applicationName: app });
         stateClients.set(s.database, client);
+        // Before reading any target table: nothing planted there may run (docs/security.md).
+        await assertNoForeignObjects(client, s, names.stateSchema, 'verify');
         await state.ensure(client);
       }),
     );
@@ -104,16 +107,16 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     let targetPools: Map<string, SnapshotPool>;
     let sourcePool: SnapshotPool;
     try {
-      const sourceAnchor = await openAnchor(routing.sourceUrl, app, aligned.point.snapshot);
+      const sourceAnchor = await openAnchor(atMonolith(routing.sourceUrl), app, aligned.point.snapshot);
       anchors.push(sourceAnchor);
       await aligned.point.close();
-      sourcePool = new SnapshotPool(routing.sourceUrl, sourceAnchor.snapshot, MAX_POOL, app);
+      sourcePool = new SnapshotPool(atMonolith(routing.sourceUrl), sourceAnchor.snapshot, MAX_POOL, app);
       targetPools = new Map();
       await Promise.all(
         services.map(async (s) => {
-          const anchor = await openAnchor(s.url, app);
+          const anchor = await openAnchor(atService(s.url), app);
           anchors.push(anchor);
-          targetPools.set(s.database, new SnapshotPool(s.url, anchor.snapshot, MAX_POOL, app));
+          targetPools.set(s.database, new SnapshotPool(atService(s.url), anchor.snapshot, MAX_POOL, app));
         }),
       );
     } finally {

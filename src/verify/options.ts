@@ -39,8 +39,9 @@ export interface VerifyOptions {
   holdTimeoutMs?: number;
   /**
    * Sequences behind the maximum: strict fails the verify, advisory only reports them.
-   * auto (default) = advisory while a live sync is held (it does not move sequences; cutover does),
-   * strict otherwise.
+   * auto (default) = advisory while a live sync is held (it moves sequences only every few seconds,
+   * so inserts since its last pass show as behind), strict otherwise (a sync that stopped cleanly
+   * moved every sequence to the monolith's value).
    */
   sequences?: 'auto' | 'strict' | 'advisory';
   /** Keep at most this many mismatched rows per table in the result (all are counted). Default 100 000. */

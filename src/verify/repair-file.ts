@@ -50,7 +50,9 @@ export async function writeRepairFile(
     const seqs = sequences.filter((s) => s.database === service.database && s.status === 'behind');
     if (parts.length === 0 && seqs.length === 0) continue;
     sections++;
-    await write(`\n${connectMetaCommand(service.url)}\nBEGIN;\n`);
+    // As carve's role of that database (its password from PGPASSWORD or ~/.pgpass), with nothing a
+    // service created on the search_path.
+    await write(`\n${connectMetaCommand(service.url)}\nSET search_path = pg_catalog, pg_temp;\nBEGIN;\n`);
     for (const p of parts) {
       await write(`-- ${p.route.routeId}: ${p.part}\n`);
       for await (const chunk of createReadStream(spool.file(p.route.index, p.part), { encoding: 'utf8' }))

@@ -1,3 +1,4 @@
+import { isSecretParameter } from '../pg/connect.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../pg/quote.js';
 import type { RouteShape } from './route-shape.js';
 
@@ -69,5 +70,7 @@ export function setvalSql(sequence: string, table: { schema: string; name: strin
 export function connectMetaCommand(url: string): string {
   const parsed = new URL(url);
   parsed.password = '';
+  for (const key of [...parsed.searchParams.keys()])
+    if (isSecretParameter(key)) parsed.searchParams.delete(key);
   return `\\connect '${parsed.toString().replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
 }

@@ -1,6 +1,7 @@
 import { columnSequences } from '../pg/sequences.js';
 import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import type { TableRef } from '../catalog/model.js';
+import { setvalSql } from './repair-sql.js';
 import type { SnapshotPool } from './snapshot-pool.js';
 import type { SequenceVerifyResult } from './events.js';
 
@@ -33,6 +34,7 @@ export async function checkSequences(
         const next = r.last_value === null ? BigInt(r.start) : BigInt(r.last_value) + increment;
         const behind =
           r.extreme !== null && (increment > 0n ? next <= BigInt(r.extreme) : next >= BigInt(r.extreme));
+        const repairSql = behind ? setvalSql(sequence, table, column) : null;
         results.push({
           database,
           table,
@@ -42,6 +44,14 @@ export async function checkSequences(
           next: next.toString(),
           status: behind ? 'behind' : 'ok',
           failing: behind && failing,
+          hint: behind
+            ? `In ${database} run: ${repairSql} ` +
+              '(or carve verify --repair-sql FILE, which writes it for every such sequence). ' +
+              "carve sync moves each sequence to the monolith's value while it streams and when it stops, " +
+              "so one still behind after a sync means the monolith's own sequence is behind this column, " +
+              'or something set it back in the service database.'
+            : null,
+          repairSql,
         });
       }
     }

@@ -6,9 +6,9 @@ import type { Client } from '../pg/connect.js';
  * defaults are: time zone and date/interval styles change timestamp and interval output,
  * extra_float_digits float output, bytea_output bytea, lc_monetary money, and search_path the
  * rendering of reg* values and of type names from format_type (pg_catalog only: every user
- * object is written schema-qualified). Anchor transactions stay idle for the whole verify, so
- * the idle-in-transaction timeout is off; enable_sort is turned off only around bucket
- * aggregates (see route-sql.ts).
+ * object is written schema-qualified; pg_temp named last so that it is never searched first).
+ * Anchor transactions stay idle for the whole verify, so the idle-in-transaction timeout is off;
+ * enable_sort is turned off only around bucket aggregates (see route-sql.ts).
  */
 export const PINNED_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
   TimeZone: 'UTC',
@@ -17,7 +17,7 @@ export const PINNED_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
   extra_float_digits: '1',
   bytea_output: 'hex',
   lc_monetary: 'C',
-  search_path: 'pg_catalog',
+  search_path: 'pg_catalog, pg_temp',
   standard_conforming_strings: 'on',
   xmloption: 'content',
   statement_timeout: '0',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { connect, type Client } from '../pg/connect.js';
+import { atMonolith, type Client, openSession, type ConnectTo } from '../pg/connect.js';
 import { parseLsn, type Lsn } from '../pg/lsn.js';
 import { assertSlotName, replicationLiteral } from '../pg/replication/commands.js';
 import { toReplicationError } from '../pg/replication/replication-error.js';
@@ -29,7 +29,7 @@ export async function monolithPoint(url: string, applicationName: string): Promi
   const slot = `carve_verify_${process.pid}_${randomBytes(4).toString('hex')}`;
   let client: Client;
   try {
-    client = await connect(url, { replication: 'database', applicationName });
+    client = await openSession(atMonolith(url), { replication: 'database', applicationName });
   } catch (error) {
     throw toReplicationError(error, { slot, phase: 'connect' });
   }
@@ -57,11 +57,11 @@ export interface Anchor {
 }
 
 export async function openAnchor(
-  url: string,
+  url: ConnectTo,
   applicationName: string,
   importSnapshot?: string,
 ): Promise<Anchor> {
-  const client = await connect(url, { applicationName });
+  const client = await openSession(url, { applicationName });
   try {
     await pinSessionSettings(client);
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -88,7 +88,7 @@ export class SnapshotPool {
   private opening = 0;
 
   constructor(
-    readonly url: string,
+    readonly url: ConnectTo,
     readonly snapshot: string,
     private readonly max: number,
     private readonly applicationName: string,
@@ -100,7 +100,7 @@ export class SnapshotPool {
     if (this.all.length + this.opening < this.max) {
       this.opening++;
       try {
-        const client = await connect(this.url, { applicationName: this.applicationName });
+        const client = await openSession(this.url, { applicationName: this.applicationName });
         try {
           await pinSessionSettings(client);
           await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');

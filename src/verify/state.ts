@@ -1,9 +1,11 @@
 import type { Client } from '../pg/connect.js';
-import { quoteIdent, quoteQualified } from '../pg/quote.js';
+import { quoteQualified } from '../pg/quote.js';
+import { ensureStateSchema } from '../state/state-schema.js';
 import type { Segment } from './compare-segment.js';
 
 /**
- * verify's progress, in each target database's state schema (next to copy's and sync's state):
+ * verify's progress, in each target database's state schema (tables verify_runs and
+ * verify_segments, created by src/state/state-schema.ts with the rest of carve's state):
  *
  * - verify_runs:     one row per run: the monolith LSN it read at, when it started and finished
  * - verify_segments: the segment plan of every route of the run, and each segment's outcome
@@ -12,35 +14,6 @@ import type { Segment } from './compare-segment.js';
  * others again, at a new consistent point; segments that differed are always compared again, so
  * the mismatches and the repair SQL reflect the monolith as it is now.
  */
-export function verifyTablesDdl(schema: string): string[] {
-  const t = (name: string) => quoteQualified(schema, name);
-  return [
-    `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`,
-    `CREATE TABLE IF NOT EXISTS ${t('verify_runs')} (
-      run_id text PRIMARY KEY,
-      migration text NOT NULL,
-      lsn pg_lsn NOT NULL,
-      started_at timestamptz NOT NULL DEFAULT now(),
-      finished_at timestamptz,
-      ok boolean
-    )`,
-    `CREATE TABLE IF NOT EXISTS ${t('verify_segments')} (
-      run_id text NOT NULL,
-      route_id text NOT NULL,
-      segment_no integer NOT NULL,
-      lower_bound text,
-      upper_bound text,
-      estimated_rows double precision NOT NULL DEFAULT 0,
-      status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'ok', 'differs')),
-      source_rows bigint,
-      target_rows bigint,
-      lsn pg_lsn,
-      finished_at timestamptz,
-      PRIMARY KEY (run_id, route_id, segment_no)
-    )`,
-  ];
-}
-
 export interface StoredSegment extends Segment {
   status: 'pending' | 'ok' | 'differs';
   sourceRows: number;
@@ -57,16 +30,9 @@ export class VerifyState {
     return quoteQualified(this.schema, name);
   }
 
+  /** The state schema (with verify's tables) at the current version. */
   async ensure(client: Client): Promise<void> {
-    await client.query('BEGIN');
-    try {
-      await client.query('SELECT pg_advisory_xact_lock(7061004)');
-      for (const statement of verifyTablesDdl(this.schema)) await client.query(statement);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    }
+    await ensureStateSchema(client, this.schema);
   }
 
   async startRun(client: Client, runId: string, lsn: string): Promise<void> {

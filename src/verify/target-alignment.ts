@@ -1,12 +1,14 @@
 import { CarveError, isCarveError } from '../errors.js';
-import { withClient } from '../pg/connect.js';
+import { atMonolith, atService, withSession } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { quoteQualified } from '../pg/quote.js';
-import { slotInfo } from '../pg/replication/slot.js';
+import { slotInfo, type SlotInfo } from '../pg/replication/slot.js';
+import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing, ServiceRoute, TableRoute } from '../routing/model.js';
 import { acquireMigrationLock, type MigrationLock } from '../state/migration-lock.js';
 import { requestHold } from '../sync/hold-request.js';
 import { startSync } from '../sync/index.js';
+import { startOverHint } from '../sync/start-over-hint.js';
 import { peekRelevantCommits, type PeekWindow } from './slot-peek.js';
 import { monolithPoint, type MonolithPoint } from './snapshot-pool.js';
 import type { AlignmentMethod } from './events.js';
@@ -66,8 +68,8 @@ export async function alignTargets(ctx: AlignmentContext): Promise<Aligned> {
     lock = await acquireMigrationLock(source, ctx.routing.names.migration, 'verify');
   } catch (error) {
     if (!isCarveError(error, 'MIGRATION_LOCKED')) throw error;
-    const holder = error.details.holder as { application_name?: string } | null;
-    if (!holder?.application_name?.startsWith('carve sync')) {
+    const { holder } = error.details;
+    if (holder?.command !== 'sync') {
       throw new CarveError(
         'VERIFY_MIGRATION_BUSY',
         `Migration "${ctx.routing.names.migration}" is busy: ${error.message}`,
@@ -191,7 +193,7 @@ async function checkPositions(ctx: AlignmentContext, lsn: Lsn): Promise<void> {
     );
   const positions = await Promise.all(
     ctx.services.map((s) =>
-      withClient(s.url, async (c) => {
+      withSession(atService(s.url), async (c) => {
         const table = quoteQualified(names.stateSchema, 'apply_position');
         const present = await c.query('SELECT to_regclass($1) IS NOT NULL AS p', [table]);
         if (!present.rows[0].p) throw noPosition(s.database);
@@ -204,16 +206,7 @@ async function checkPositions(ctx: AlignmentContext, lsn: Lsn): Promise<void> {
     ),
   );
   const slot = await slotInfo(ctx.routing.sourceUrl, names.slot);
-  if (!slot.exists) {
-    throw new CarveError(
-      'VERIFY_NO_POSITION',
-      `The migration's slot ${names.slot} does not exist on the monolith`,
-      {
-        details: { slot: names.slot },
-        hint: 'Without it verify cannot prove the targets are at the monolith snapshot. If nothing writes, use --assume-static.',
-      },
-    );
-  }
+  if (!slot.exists || slot.walStatus === 'lost') throw slotLost(ctx, slot);
   const windows: PeekWindow[] = positions.map(({ service, lsn: p }) => ({
     database: service.database,
     from: p < lsn ? p : lsn,
@@ -225,9 +218,23 @@ async function checkPositions(ctx: AlignmentContext, lsn: Lsn): Promise<void> {
     ),
   }));
   const upTo = windows.reduce((m, w) => (w.to > m ? w.to : m), lsn);
-  const findings = await withClient(ctx.routing.sourceUrl, (c) =>
-    peekRelevantCommits(c, names.slot, names.publication, upTo, windows),
-  );
+  const peek = () =>
+    withSession(atMonolith(ctx.routing.sourceUrl), (c) =>
+      peekRelevantCommits(c, names.slot, names.publication, upTo, windows),
+    );
+  let findings: Awaited<ReturnType<typeof peek>> | undefined;
+  for (let attempt = 1; !findings; attempt++) {
+    try {
+      findings = await peek();
+    } catch (error) {
+      // A checkpoint may invalidate the slot (max_slot_wal_keep_size) or someone drop it meanwhile.
+      const now = await slotInfo(ctx.routing.sourceUrl, names.slot);
+      if (!now.exists || now.walStatus === 'lost') throw slotLost(ctx, now);
+      // carve status reads the slot for a moment (lag of a stopped sync): wait for it.
+      if (sqlStateOf(error) !== SqlState.objectInUse || attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
   if (findings.length) {
     throw new CarveError(
       'VERIFY_TARGETS_BEHIND',
@@ -244,4 +251,20 @@ async function checkPositions(ctx: AlignmentContext, lsn: Lsn): Promise<void> {
       },
     );
   }
+}
+
+function slotLost(ctx: AlignmentContext, slot: SlotInfo): CarveError {
+  const name = ctx.routing.names.slot;
+  // Without the slot's changes nothing proves the targets are at the monolith snapshot — and
+  // nothing will bring them there.
+  return new CarveError(
+    'VERIFY_SLOT_LOST',
+    slot.exists
+      ? `The migration's slot ${name} lost WAL it needed (wal_status = lost)`
+      : `The migration's slot ${name} does not exist on the monolith`,
+    {
+      details: { slot: name, walStatus: slot.exists ? slot.walStatus : null },
+      hint: `${startOverHint(ctx.routing)} (To compare the targets as they are while nothing writes anywhere, use carve verify --assume-static.)`,
+    },
+  );
 }

@@ -3,7 +3,7 @@ import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { copyChunk, type ChunkRead, type ChunkSink } from '../../src/copy/chunk-copier.js';
 import { connect, withClient, type Client } from '../../src/pg/connect.js';
 import { CopyLog } from '../../src/state/copy-log.js';
-import { ensureStateTables } from '../../src/state/state-tables.js';
+import { ensureStateSchema } from '../../src/state/state-schema.js';
 import { createDatabase, useCluster } from '../support/cluster.js';
 
 const HOSTILE = 'x"; drop table y; --';
@@ -59,7 +59,7 @@ beforeAll(async () => {
       CREATE TABLE owned (id bigint PRIMARY KEY, name text, note text, mood mood, moods mood[], payload jsonb, blob bytea);
       CREATE TABLE proj (ident bigint PRIMARY KEY, label text);
       CREATE TABLE strict_proj (ident bigint PRIMARY KEY, label text CHECK (label <> 'name 4321'));`);
-    await ensureStateTables(c, 'carve');
+    await ensureStateSchema(c, 'carve');
   });
 });
 

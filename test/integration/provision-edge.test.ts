@@ -98,7 +98,14 @@ async function tryAs(role: string, database: string, sql: string): Promise<strin
 describe('provision on the edge-case schema', () => {
   it('creates roles, databases and every object; running it again changes nothing', async () => {
     const kinds = (kind: string) => first.created.filter((c) => c.kind === kind).map((c) => c.name);
-    expect(kinds('role')).toEqual(['sales_service', 'weird_service', 'reference_service']);
+    expect(kinds('role')).toEqual([
+      'sales_service',
+      'carve_sales',
+      'weird_service',
+      'carve_weird',
+      'reference_service',
+      'carve_reference',
+    ]);
     expect(kinds('database')).toEqual(DATABASES);
     expect(kinds('table').sort()).toEqual(
       [
@@ -223,15 +230,118 @@ describe('provision on the edge-case schema', () => {
         `UPDATE ${quoteQualified('public', HOSTILE_TABLE)} SET payload = NULL`,
       ),
     ).toBe('ok');
-    // carve's state schema is the admin's alone
+    // carve's state schema is carve's role's alone
     expect(await tryAs('sales_service', 'sales_db', 'CREATE TABLE carve.x (a int)')).toBe('42501');
     expect(await tryAs('sales_service', 'sales_db', 'SELECT * FROM carve.anything')).toBe('42501');
+  });
+
+  it("carve's roles: the service's rights plus the projections, carve's state and replica mode; nothing else", async () => {
+    const roles = await withClient(
+      pg.url(),
+      async (c) =>
+        (
+          await c.query(
+            `SELECT rolname, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolcanlogin,
+                  ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                         WHERE m.member = r.oid ORDER BY 1) AS member_of
+             FROM pg_roles r WHERE rolname LIKE 'carve\\_%' ORDER BY 1`,
+          )
+        ).rows,
+    );
+    const plain = { rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false };
+    expect(roles).toEqual([
+      { rolname: 'carve_reference', ...plain, rolbypassrls: false, rolcanlogin: true, member_of: [] },
+      {
+        rolname: 'carve_sales',
+        ...plain,
+        rolbypassrls: false,
+        rolcanlogin: true,
+        member_of: ['sales_service'],
+      },
+      {
+        rolname: 'carve_weird',
+        ...plain,
+        rolbypassrls: false,
+        rolcanlogin: true,
+        member_of: ['weird_service'],
+      },
+    ]);
+    // the service's tables, as the service; another service's database: refused
+    expect(
+      await tryAs('carve_sales', 'sales_db', `UPDATE ${quoteQualified('public', ORDER_ITEMS)} SET qty = qty`),
+    ).toBe('ok');
+    expect(await tryAs('carve_sales', 'weird_db', 'SELECT 1')).toBe('connect:42501');
+    expect(await tryAs('carve_weird', 'sales_db', 'SELECT 1')).toBe('connect:42501');
+    // projections and the shared tables are carve's to write (their services only read them)
+    expect(await tryAs('carve_weird', 'weird_db', `INSERT INTO "Sales".customer_names VALUES (7, 'x')`)).toBe(
+      'ok',
+    );
+    expect(await tryAs('carve_weird', 'weird_db', 'DELETE FROM "Sales".customer_names WHERE id = 7')).toBe(
+      'ok',
+    );
+    expect(await tryAs('carve_reference', 'reference_db', 'UPDATE public.categories SET label = label')).toBe(
+      'ok',
+    );
+    expect(await tryAs('carve_sales', 'reference_db', 'UPDATE public.categories SET label = label')).toBe(
+      '42501',
+    );
+    // replica mode, its state schema and the replication-origin functions it is given, in its database
+    expect(await tryAs('carve_sales', 'sales_db', 'SET session_replication_role = replica')).toBe('ok');
+    expect(await tryAs('sales_service', 'sales_db', 'SET session_replication_role = replica')).toBe('42501');
+    expect(
+      await tryAs('carve_sales', 'sales_db', 'CREATE TABLE carve.probe (a int); DROP TABLE carve.probe'),
+    ).toBe('ok');
+    expect(await tryAs('carve_sales', 'sales_db', `SELECT pg_replication_origin_create('carve_probe')`)).toBe(
+      'ok',
+    );
+    for (const f of [
+      `pg_replication_origin_advance('carve_probe', '0/1')`,
+      `pg_replication_origin_drop('carve_probe')`,
+    ])
+      expect(await tryAs('carve_sales', 'sales_db', `SELECT ${f}`)).toBe('42501');
+    expect(await tryAs('carve_sales', 'sales_db', 'CREATE SCHEMA mine')).toBe('42501');
+    expect(await tryAs('carve_sales', 'sales_db', 'CREATE ROLE mine')).toBe('42501');
+  });
+
+  it('refuses an existing carve role with more power than its service, before any write', async () => {
+    const admin = (sql: string) => withClient(pg.url(), (c) => c.query(sql));
+    const attempt = async () => {
+      try {
+        await provision(catalog, routing, { secretsDir });
+        return undefined;
+      } catch (error) {
+        return error as { code: string; details: { conflicts: ProvisionConflict[] } };
+      }
+    };
+    await admin(
+      'ALTER ROLE carve_sales CREATEDB; GRANT sales_service TO carve_weird; GRANT carve_reference TO reference_service',
+    );
+    try {
+      const error = await attempt();
+      expect(error?.code).toBe('PROVISION_CONFLICT');
+      expect(error!.details.conflicts.map((c) => [c.kind, c.object, c.reasons])).toEqual([
+        ['role', 'carve_sales', ["carve's role carve_sales has CREATEDB"]],
+        ['role', 'carve_weird', ["carve's role carve_weird is a member of sales_service"]],
+        [
+          'role',
+          'carve_reference',
+          ["service role reference_service has the rights of carve's role carve_reference"],
+        ],
+      ]);
+    } finally {
+      await admin(
+        'ALTER ROLE carve_sales NOCREATEDB; REVOKE sales_service FROM carve_weird; REVOKE carve_reference FROM reference_service',
+      );
+    }
+    expect(await attempt()).toBeUndefined();
   });
 
   it('keeps generated passwords in 0600 files, and the role logs in with it (SCRAM)', async () => {
     const file = passwordFile(secretsDir, 'sales_service');
     expect(first.passwordFiles.sort()).toEqual(
-      ['sales_service', 'weird_service', 'reference_service'].map((r) => passwordFile(secretsDir, r)).sort(),
+      ['sales_service', 'weird_service', 'reference_service', 'carve_sales', 'carve_weird', 'carve_reference']
+        .map((r) => passwordFile(secretsDir, r))
+        .sort(),
     );
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(secretsDir).mode & 0o777).toBe(0o700);
@@ -250,7 +360,11 @@ describe('provision on the edge-case schema', () => {
       await withClient(url(password), async (c) =>
         expect((await c.query('SELECT current_user AS u')).rows[0].u).toBe('sales_service'),
       );
-      await expect(connect(url('wrong'))).rejects.toMatchObject({ code: '28P01' });
+      // connect() reports a refused login as a coded CarveError that keeps the server's SQLSTATE.
+      await expect(connect(url('wrong'))).rejects.toMatchObject({
+        code: 'CONNECTION_AUTH_FAILED',
+        sqlState: '28P01',
+      });
     } finally {
       writeFileSync(hba, original);
       await withClient(pg.url(), (c) => c.query('SELECT pg_reload_conf()'));
@@ -343,7 +457,11 @@ describe('provision on the edge-case schema', () => {
         async (cl) =>
           (
             await cl.query(
-              `SELECT rolname, rolcanlogin, rolpassword LIKE 'SCRAM-SHA-256$%' AS scram FROM pg_authid WHERE rolname LIKE '%_service' ORDER BY 1`,
+              `SELECT rolname, rolcanlogin, rolpassword LIKE 'SCRAM-SHA-256$%' AS scram,
+                      ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                             WHERE m.member = a.oid ORDER BY 1) AS member_of,
+                      (SELECT paracl::text FROM pg_parameter_acl WHERE parname = 'session_replication_role') AS set_acl
+                 FROM pg_authid a WHERE rolname LIKE '%_service' OR rolname LIKE 'carve\\_%' ORDER BY 1`,
             )
           ).rows,
       );

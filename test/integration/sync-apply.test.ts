@@ -98,10 +98,12 @@ beforeAll(async () => {
   });
   await runCopy(m.routing);
   // A write-counting trigger on a projection shows which changes reach it (fires during apply).
-  await withClient(m.routing.services.find((s) => s.database === 'clinical_db')!.url, (c) =>
+  // The admin's own (SECURITY DEFINER, pinned search_path): carve runs no code a service wrote.
+  await withClient(m.target.url('clinical_db'), (c) =>
     c.query(`
       CREATE TABLE memo_writes (id int, at timestamptz DEFAULT clock_timestamp());
-      CREATE FUNCTION log_memo() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO memo_writes (id) VALUES (NEW.id); RETURN NEW; END $$;
+      CREATE FUNCTION log_memo() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
+        AS $$ BEGIN INSERT INTO memo_writes (id) VALUES (NEW.id); RETURN NEW; END $$;
       CREATE TRIGGER log_memo AFTER INSERT OR UPDATE ON public.ledger_memos FOR EACH ROW EXECUTE FUNCTION log_memo();
       ALTER TABLE public.ledger_memos ENABLE ALWAYS TRIGGER log_memo;`),
   );
@@ -202,15 +204,16 @@ describe('carve sync applies', () => {
   });
 
   it('uses the full old row of a REPLICA IDENTITY FULL table, and skips projection updates that touch none of its columns', async () => {
-    await withClient(m.routing.services.find((s) => s.database === 'clinical_db')!.url, (c) =>
-      c.query('TRUNCATE memo_writes'),
-    );
+    await withClient(m.target.url('clinical_db'), (c) => c.query('TRUNCATE memo_writes'));
     await monolith(`UPDATE ledger SET amount = amount * 2 WHERE id BETWEEN 1 AND 5`); // memo untouched
     await monolith(`UPDATE ledger SET memo = 'changed' WHERE id = 6`);
     await monolith(`UPDATE ledger SET id = 600 WHERE id = 7`);
     await monolith(`DELETE FROM ledger WHERE id = 8`);
     await caughtUpAndEqual();
-    const writes = await target('clinical_db', `SELECT id FROM memo_writes ORDER BY id`);
+    const writes = await withClient(
+      m.target.url('clinical_db'),
+      async (c) => (await c.query(`SELECT id FROM memo_writes ORDER BY id`)).rows,
+    );
     expect(writes).toEqual([{ id: 6 }, { id: 600 }]);
   });
 

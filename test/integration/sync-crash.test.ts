@@ -89,7 +89,7 @@ beforeAll(async () => {
     const tables = service.tables.filter(
       (t) => t.target.name === 'accounts' || t.target.name === 'account_owners',
     );
-    await withClient(service.url, async (c) => {
+    await withClient(service.adminUrl, async (c) => {
       for (const t of tables) await c.query(applyLogSql(`public.${t.target.name}`));
     });
   }
@@ -126,7 +126,7 @@ describe('carve sync under kill -9', () => {
     expect(await final.exited).toBe(0);
     expect(final.events.some((e) => e.type === 'caught-up')).toBe(true);
     expect(await mismatchedRoutes(m.routing)).toEqual([]);
-    for (const service of m.routing.services) expect(await doubleApplied(service.url)).toEqual([]);
+    for (const service of m.routing.services) expect(await doubleApplied(service.adminUrl)).toEqual([]);
     const { min, confirmed } = await positions();
     expect(confirmed).not.toBeNull();
     expect(confirmed! <= min).toBe(true);

@@ -44,7 +44,7 @@ async function underLoad(disturb: (load: CounterLoad) => Promise<void>): Promise
   }
   await engine.waitForCatchUp();
   expect(await mismatchedRoutes(m.routing)).toEqual([]);
-  for (const service of m.routing.services) expect(await doubleApplied(service.url)).toEqual([]);
+  for (const service of m.routing.services) expect(await doubleApplied(service.adminUrl)).toEqual([]);
 }
 
 beforeAll(async () => {
@@ -56,7 +56,7 @@ beforeAll(async () => {
   });
   for (const service of m.routing.services) {
     for (const t of service.tables.filter((t) => ['accounts', 'account_owners'].includes(t.target.name))) {
-      await withClient(service.url, (c) => c.query(applyLogSql(`public.${t.target.name}`)));
+      await withClient(service.adminUrl, (c) => c.query(applyLogSql(`public.${t.target.name}`)));
     }
   }
   await runCopy(m.routing);

@@ -60,6 +60,11 @@ function url(database: string): string {
   return m.routing.services.find((s) => s.database === database)!.url;
 }
 
+/** The admin's URL of a service database (carve itself logs in as carve's role: docs/security.md). */
+function adminUrl(database: string): string {
+  return m.routing.services.find((s) => s.database === database)!.adminUrl;
+}
+
 /** Run statements in one monolith transaction; returns its xid and the WAL position after its commit. */
 async function monolithTxn(sql: string[], setup: string[] = []): Promise<{ xid: number; after: Lsn }> {
   return withClient(m.sourceUrl, async (c) => {
@@ -294,7 +299,7 @@ describe('sinks beside the service databases', () => {
 
 describe('replication origins', () => {
   it("marks carve's transactions in a service database with carve's origin; an application's write has none", async () => {
-    const probe = url('patient_db');
+    const probe = adminUrl('patient_db');
     await withClient(probe, async (c) => {
       await c.query(`CREATE TABLE app_notes (id int PRIMARY KEY, body text)`);
       await c.query(`CREATE PUBLICATION origin_probe FOR TABLE public.patients, public.app_notes`);
@@ -352,7 +357,7 @@ describe('replication origins', () => {
   });
 
   it('needs EXECUTE on three functions as a non-superuser; an origin in use by another session is SYNC_ORIGIN_BUSY', async () => {
-    const admin = url('clinical_db');
+    const admin = adminUrl('clinical_db');
     await withClient(admin, (c) =>
       c.query(
         `CREATE ROLE origin_user LOGIN PASSWORD 'origin pw'; GRANT CONNECT ON DATABASE clinical_db TO origin_user`,

@@ -10,6 +10,7 @@ import { withClient } from '../../src/pg/connect.js';
 import { parsePlan } from '../../src/plan/load.js';
 import { provision } from '../../src/provision/index.js';
 import { buildRouting } from '../../src/routing/build-routing.js';
+import { withCarveLogins } from '../../src/routing/carve-logins.js';
 import type { Routing } from '../../src/routing/model.js';
 
 /** A monolith database resolved against a plan, with its service databases provisioned for real. */
@@ -25,7 +26,8 @@ export async function provisionMigration(sourceUrl: string, planText: string): P
   const routing = buildRouting(parsePlan(planText, { env: {} }), catalog);
   const secretsDir = mkdtempSync(join(tmpdir(), 'carve-secrets-'));
   await provision(catalog, routing, { secretsDir });
-  return { catalog, routing, planText, secretsDir };
+  // carve's own sessions log in as each service's carve role, with the password provision wrote.
+  return { catalog, routing: withCarveLogins(routing, { secretsDir }), planText, secretsDir };
 }
 
 export async function runCopy(routing: Routing, options: Partial<CopyOptions> = {}): Promise<CopyResult> {

@@ -29,11 +29,15 @@ projections:
     columns: [id, counter, owner]
 `;
 
-/** Run in a service database: an always-firing trigger logging every (id, counter) written to `table`. */
+/**
+ * Run in a service database as the admin: an always-firing trigger logging every (id, counter)
+ * written to `table`. The admin's own code (SECURITY DEFINER, pinned search_path): carve refuses
+ * tables carrying code a service could have written (docs/security.md).
+ */
 export function applyLogSql(table: string): string {
   return `
     CREATE TABLE IF NOT EXISTS apply_log (tbl text, id int, counter int);
-    CREATE OR REPLACE FUNCTION log_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE OR REPLACE FUNCTION log_apply() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
       BEGIN INSERT INTO apply_log VALUES (TG_TABLE_NAME, NEW.id, NEW.counter); RETURN NEW; END $$;
     CREATE TRIGGER log_apply AFTER INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION log_apply();
     ALTER TABLE ${table} ENABLE ALWAYS TRIGGER log_apply;`;

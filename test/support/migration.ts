@@ -11,6 +11,7 @@ import { quoteIdent, quoteQualified } from '../../src/pg/quote.js';
 import { parsePlan } from '../../src/plan/load.js';
 import { provision } from '../../src/provision/index.js';
 import { buildRouting } from '../../src/routing/build-routing.js';
+import { withCarveLogins } from '../../src/routing/carve-logins.js';
 import type { Routing, TableRoute } from '../../src/routing/model.js';
 import { createDatabase, useCluster } from './cluster.js';
 
@@ -27,6 +28,8 @@ export interface Migration {
   catalog: Catalog;
   /** Plan YAML as written (for CLI subprocesses). */
   planText: string;
+  /** Where provision wrote the role passwords (`--secrets-dir` for CLI subprocesses). */
+  secretsDir: string;
 }
 
 export interface MigrationSpec {
@@ -56,9 +59,12 @@ export async function prepareMigration(
   await withClient(sourceUrl, (c) => c.query(spec.monolithSql));
   const planText = `name: ${spec.name}\nsource: ${sourceUrl}\ntarget: ${clusters.target.url()}\n${spec.planBody}`;
   const catalog = await withClient(sourceUrl, (c) => introspect(c));
-  const routing = buildRouting(parsePlan(planText, { env: {} }), catalog);
-  await provision(catalog, routing, { secretsDir: mkdtempSync(join(tmpdir(), 'carve-secrets-')) });
-  return { ...clusters, sourceUrl, routing, catalog, planText };
+  const planned = buildRouting(parsePlan(planText, { env: {} }), catalog);
+  const secretsDir = mkdtempSync(join(tmpdir(), 'carve-secrets-'));
+  await provision(catalog, planned, { secretsDir });
+  // carve's own sessions log in as each service's carve role, with the password provision wrote.
+  const routing = withCarveLogins(planned, { secretsDir });
+  return { ...clusters, sourceUrl, routing, catalog, planText, secretsDir };
 }
 
 /** The real copy engine, building indexes and foreign keys after the load as `carve copy` does. */

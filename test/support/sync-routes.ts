@@ -80,8 +80,10 @@ export function routing(routes: TableRoute[], schemaChanges?: Routing['schemaCha
     services: databases.map((database) => ({
       name: database,
       database,
-      url: `postgres://target/${database}`,
+      url: `postgres://carve_${database}@target/${database}`,
+      adminUrl: `postgres://target/${database}`,
       role: `${database}_role`,
+      carveRole: `carve_${database}`,
       readonly: false,
       tables: routes.filter((r) => r.database === database),
       loadOrder: [],

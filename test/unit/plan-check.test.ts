@@ -206,6 +206,7 @@ describe('semantic plan checks', () => {
       ['replication slot', 66, 'name'],
       ['publication', 66, 'name'],
       ['role', 68, `services.${'a'.repeat(60)}.role`],
+      ['role', 66, `services.${'a'.repeat(60)}.carve_role`],
       ['table', 64, `services.patient.tables["${'é'.repeat(32)}"]`],
       ['column', 64, `services.patient.tables["${'é'.repeat(32)}"].columns.${'s'.repeat(64)}`],
     ]);

@@ -5,6 +5,7 @@ import type { DdlObject } from '../../src/provision/ddl-model.js';
 import { renderDryRunFiles } from '../../src/provision/dry-run.js';
 import { renderPostLoad } from '../../src/provision/render-post-load.js';
 import { renderProvisionScript } from '../../src/provision/render-schema.js';
+import { ORIGIN_FUNCTIONS } from '../../src/sync/replication-origin.js';
 import { resolveRoleSecrets, scramVerifier } from '../../src/provision/role-secrets.js';
 import { clipIdentifier, parseRenderedName, psqlConnect, psqlIf } from '../../src/provision/sql-text.js';
 import type { TargetInventory } from '../../src/provision/target-inventory.js';
@@ -148,9 +149,21 @@ const sql = (kind: string, name: string) =>
 
 describe('renderProvisionScript', () => {
   it('renders roles with a SCRAM verifier only, and databases', () => {
+    const carve = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT';
     expect(script.roles.map((r) => r.statements)).toEqual([
       [`CREATE ROLE "shop_service" LOGIN PASSWORD 'SCRAM-SHA-256$4096:x$y:z'`],
+      [`CREATE ROLE "carve_shop" ${carve}`],
       ['CREATE ROLE "ref_service" LOGIN'],
+      [`CREATE ROLE "carve_ref" ${carve}`],
+    ]);
+    // carve's role has the service's rights (membership) and may apply in replica mode; the
+    // readonly database's carve role is nobody's member.
+    expect(script.roleGrants.map((g) => g.statements)).toEqual([
+      [
+        'GRANT "shop_service" TO "carve_shop"',
+        'GRANT SET ON PARAMETER session_replication_role TO "carve_shop"',
+      ],
+      ['GRANT SET ON PARAMETER session_replication_role TO "carve_ref"'],
     ]);
     expect(shop.database.statements).toEqual(['CREATE DATABASE "shop_db"']);
   });
@@ -228,11 +241,21 @@ describe('renderProvisionScript', () => {
   });
 
   it('grants: own tables and partitions owned, readonly database readable by all, CONNECT revoked from PUBLIC', () => {
+    const carveCommon = (role: string) => [
+      `GRANT CONNECT ON DATABASE "${role === 'carve_shop' ? 'shop_db' : 'ref_db'}" TO "${role}"`,
+      `ALTER SCHEMA "carve" OWNER TO "${role}"`,
+      expect.stringMatching(
+        /^DO \$carve\$ .*ALTER TABLE %s OWNER TO %I.*'carve_(shop|ref)'\); END LOOP; END \$carve\$$/,
+      ),
+      ...ORIGIN_FUNCTIONS.map((f) => `GRANT EXECUTE ON FUNCTION pg_catalog.${f} TO "${role}"`),
+    ];
     expect(shop.grants).toEqual([
       'REVOKE ALL ON DATABASE "shop_db" FROM PUBLIC',
       'REVOKE ALL ON SCHEMA "carve" FROM PUBLIC',
+      ...carveCommon('carve_shop'),
       'GRANT CONNECT, TEMPORARY ON DATABASE "shop_db" TO "shop_service"',
       'GRANT USAGE, CREATE ON SCHEMA "public" TO "shop_service"',
+      'GRANT USAGE ON SCHEMA "public" TO "carve_shop"',
       'ALTER TABLE "public"."x""; drop table y; --" OWNER TO "shop_service"',
       'ALTER TABLE "public"."orders" OWNER TO "shop_service"',
       'ALTER TABLE "public"."events" OWNER TO "shop_service"',
@@ -243,9 +266,13 @@ describe('renderProvisionScript', () => {
     expect(script.databases[1]!.grants).toEqual([
       'REVOKE ALL ON DATABASE "ref_db" FROM PUBLIC',
       'REVOKE ALL ON SCHEMA "carve" FROM PUBLIC',
+      ...carveCommon('carve_ref'),
       'GRANT CONNECT ON DATABASE "ref_db" TO "shop_service", "ref_service"',
       'GRANT USAGE ON SCHEMA "public" TO "shop_service", "ref_service"',
+      'GRANT USAGE, CREATE ON SCHEMA "public" TO "carve_ref"',
+      'ALTER TABLE "public"."codes" OWNER TO "carve_ref"',
       'GRANT SELECT ON TABLE "public"."codes" TO "shop_service", "ref_service"',
+      'ALTER TABLE "public"."order_ids" OWNER TO "carve_ref"',
       'GRANT SELECT ON TABLE "public"."order_ids" TO "shop_service", "ref_service"',
     ]);
   });
@@ -322,7 +349,7 @@ describe('dry-run files', () => {
     expect(files[0]!.content).toContain(
       `SELECT 'CREATE ROLE "shop_service" LOGIN PASSWORD ''SCRAM-SHA-256$4096:x$y:z''' WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'shop_service')\\gexec`,
     );
-    expect(files[1]!.content).toContain('\\connect "shop_db"\nBEGIN;\n');
+    expect(files[1]!.content).toContain(`\\connect -reuse-previous=on 'dbname=''shop_db'''\nBEGIN;\n`);
     expect(files[1]!.content.trimEnd().endsWith('COMMIT;')).toBe(true);
     expect(files[4]!.content).toContain('VALIDATE CONSTRAINT');
   });
@@ -394,7 +421,9 @@ describe('sql-text and secrets', () => {
 
   it('writes psql guards and connects with quoted names', () => {
     expect(psqlIf('true', `CREATE ROLE "o'k"`)).toBe(`SELECT 'CREATE ROLE "o''k"' WHERE true\\gexec`);
-    expect(psqlConnect('we ird"db')).toBe('\\connect "we ird""db"');
+    expect(psqlConnect('we ird"db')).toBe(`\\connect -reuse-previous=on 'dbname=''we ird"db'''`);
+    // psql reads '' as ' and \\ as \; libpq then reads \' and \\ inside the quoted value.
+    expect(psqlConnect(`a'b\\c=d`)).toBe(`\\connect -reuse-previous=on 'dbname=''a\\\\''b\\\\\\\\c=d'''`);
   });
 
   it('computes SCRAM-SHA-256 verifiers (RFC 7677 test vector)', () => {
@@ -407,21 +436,22 @@ describe('sql-text and secrets', () => {
 
   it('refuses, before writing anything, when a password variable is unset', () => {
     expect(() =>
-      resolveRoleSecrets([{ ...routing.services[0]!, passwordEnv: 'NOPE_PW' }], {
-        secretsDir: '/nonexistent/never',
-        env: {},
-      }),
+      resolveRoleSecrets(
+        [{ ...routing.services[0]!, passwordEnv: 'NOPE_PW', carvePasswordEnv: 'NOPE_CARVE_PW' }],
+        { secretsDir: '/nonexistent/never', env: {} },
+      ),
     ).toThrow(
       expect.objectContaining({
         code: 'PROVISION_PASSWORD_ENV',
-        details: { variables: ['NOPE_PW'], roles: ['shop_service'] },
+        details: { variables: ['NOPE_PW', 'NOPE_CARVE_PW'], roles: ['shop_service', 'carve_shop'] },
       }),
     );
-    const fromEnv = resolveRoleSecrets([{ ...routing.services[0]!, passwordEnv: 'PW' }], {
-      secretsDir: '/nonexistent/never',
-      env: { PW: 'pencil' },
-    });
+    const fromEnv = resolveRoleSecrets(
+      [{ ...routing.services[0]!, passwordEnv: 'PW', carvePasswordEnv: 'CARVE_PW' }],
+      { secretsDir: '/nonexistent/never', env: { PW: 'pencil', CARVE_PW: 'crayon' } },
+    );
     expect(fromEnv.written).toEqual([]);
     expect(fromEnv.verifiers.get('shop_service')).toMatch(/^SCRAM-SHA-256\$4096:/);
+    expect(fromEnv.verifiers.get('carve_shop')).toMatch(/^SCRAM-SHA-256\$4096:/);
   });
 });

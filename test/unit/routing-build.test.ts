@@ -113,6 +113,8 @@ services:
     database: patient_db
     role: patient_app
     password_env: PATIENT_PW
+    carve_role: patient_carve
+    carve_password_env: PATIENT_CARVE_PW
     tables:
       patients: {}
       allergies: { from: patient_allergies, columns: { severity: { from: reaction_severity } } }
@@ -147,13 +149,21 @@ describe('buildRouting', () => {
     expect(service('auth')).toMatchObject({
       database: 'auth_db',
       role: 'auth_service',
-      url: 'postgres://admin@targets:5432/auth_db',
+      carveRole: 'carve_auth',
+      url: 'postgres://carve_auth@targets:5432/auth_db',
+      adminUrl: 'postgres://admin@targets:5432/auth_db',
       serverUrl: 'postgres://admin@targets:5432/postgres',
       readonly: false,
       auditTable: { schema: 'public', name: 'audit_log' },
     });
-    expect(service('patient')).toMatchObject({ role: 'patient_app', passwordEnv: 'PATIENT_PW' });
-    expect(service('misc').url).toBe('postgres://admin@other:6543/misc_db');
+    expect(service('patient')).toMatchObject({
+      role: 'patient_app',
+      passwordEnv: 'PATIENT_PW',
+      carveRole: 'patient_carve',
+      carvePasswordEnv: 'PATIENT_CARVE_PW',
+    });
+    expect(service('misc').url).toBe('postgres://carve_misc@other:6543/misc_db');
+    expect(service('misc').adminUrl).toBe('postgres://admin@other:6543/misc_db');
     expect(service('shared').readonly).toBe(true);
     expect(routing.excluded).toEqual([{ schema: 'public', name: 'login_attempts' }]);
   });

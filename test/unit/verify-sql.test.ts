@@ -183,6 +183,11 @@ describe('repair SQL', () => {
     expect(connectMetaCommand('postgres://admin:secret@db.example:5433/clinical_db')).toBe(
       `\\connect 'postgres://admin@db.example:5433/clinical_db'`,
     );
+    expect(
+      connectMetaCommand(
+        'postgres://carve_x@db.example/clinical_db?password=s3&sslpassword=k3&sslmode=require',
+      ),
+    ).toBe(`\\connect 'postgres://carve_x@db.example/clinical_db?sslmode=require'`);
     expect(connectMetaCommand("postgres://u@h/it's")).toBe(`\\connect 'postgres://u@h/it''s'`);
   });
 });

@@ -1,5 +1,5 @@
 import { CarveError } from '../../errors.js';
-import { connect, type Client } from '../../pg/connect.js';
+import { atMonolith, type Client, connect } from '../../pg/connect.js';
 import { isTransientError, sqlStateOf } from '../../pg/sqlstate.js';
 import { LoadStatsCollector } from './load-stats.js';
 import type { LoadHandle, LoadOptions, LoadReport, LoadStats } from './load-types.js';
@@ -34,11 +34,22 @@ export function startLoad(options: LoadOptions): LoadHandle {
   };
 }
 
+/** Above this a single generator process only drops what it cannot run (and the cap keeps it responsive). */
+export const MAX_LOAD_RATE = 100_000;
+/** Arrivals waiting for a connection, at most: beyond, they are dropped (counted), not kept in memory. */
+const MAX_QUEUE = 100_000;
+/**
+ * After the duration, transactions still waiting for a connection get this long to start; then
+ * they are dropped, so an overloaded run ends on time (transactions in flight finish).
+ */
+const DEADLINE_GRACE_MS = 1000;
+
 function validate(
   options: LoadOptions,
 ): Required<Omit<LoadOptions, 'durationMs' | 'maxTransactions' | 'mix'>> & LoadOptions {
   const problems: string[] = [];
-  if (!(options.rate > 0)) problems.push('rate must be > 0');
+  if (!(options.rate > 0 && options.rate <= MAX_LOAD_RATE))
+    problems.push(`rate must be above 0 and at most ${MAX_LOAD_RATE} transactions/s`);
   if (options.durationMs === undefined && options.maxTransactions === undefined)
     problems.push('give a duration or a maximum count');
   if (options.durationMs !== undefined && !(options.durationMs > 0)) problems.push('duration must be > 0');
@@ -77,7 +88,7 @@ class LoadRun {
 
   constructor(private readonly options: ReturnType<typeof validate>) {
     this.choose = operationChooser(options.mix);
-    this.maxQueue = Math.max(1000, Math.ceil(options.rate * 10));
+    this.maxQueue = Math.min(MAX_QUEUE, Math.max(1000, Math.ceil(options.rate * 10)));
   }
 
   async start(): Promise<LoadReport> {
@@ -153,13 +164,19 @@ class LoadRun {
     this.timer = undefined;
     if (this.stopping) return;
     const now = performance.now();
-    for (const target = this.dueBy(now); this.scheduled < target; this.scheduled++) {
-      const arrival = {
+    const target = this.dueBy(now);
+    // Only as many as fit are materialised; the rest are counted as dropped in one step, so an
+    // absurd backlog costs neither memory nor a long loop (which would also delay SIGINT).
+    const fit = Math.max(0, Math.min(target - this.scheduled, this.maxQueue - this.queue.length));
+    for (let i = 0; i < fit; i++, this.scheduled++) {
+      this.queue.push({
         index: this.scheduled,
         due: this.startedAt + (this.scheduled / this.options.rate) * 1000,
-      };
-      if (this.queue.length >= this.maxQueue) this.dropped++;
-      else this.queue.push(arrival);
+      });
+    }
+    if (target > this.scheduled) {
+      this.dropped += target - this.scheduled;
+      this.scheduled = target;
     }
     this.dispatch();
     if (this.allScheduled()) {
@@ -167,6 +184,10 @@ class LoadRun {
         this.options.maxTransactions !== undefined && this.scheduled >= this.options.maxTransactions
           ? 'count'
           : 'duration';
+      const deadline = this.deadline();
+      if (deadline !== undefined && this.queue.length > 0) {
+        this.timer = setTimeout(() => this.dispatch(), Math.max(0, deadline - performance.now()));
+      }
       this.maybeFinish();
       return;
     }
@@ -174,7 +195,19 @@ class LoadRun {
     this.timer = setTimeout(() => this.tick(), Math.max(1, Math.min(50, next - performance.now())));
   }
 
+  /** When waiting transactions are dropped (with a duration): the run ends on time. */
+  private deadline(): number | undefined {
+    const { durationMs } = this.options;
+    return durationMs === undefined ? undefined : this.startedAt + durationMs + DEADLINE_GRACE_MS;
+  }
+
   private dispatch(): void {
+    const deadline = this.deadline();
+    if (deadline !== undefined && this.queue.length > 0 && performance.now() >= deadline) {
+      this.dropped += this.queue.length;
+      this.queue.length = 0;
+      this.maybeFinish();
+    }
     while (!this.stopping && this.queue.length > 0 && this.idle.length > 0) {
       const client = this.idle.pop()!;
       const arrival = this.queue.shift()!;
@@ -235,15 +268,9 @@ class LoadRun {
   }
 
   private async open(): Promise<Client> {
-    const client = await connect(this.options.url, {
+    const client = await connect(atMonolith(this.options.url), {
       applicationName: 'carve demo load',
       statementTimeoutMs: this.options.statementTimeoutMs,
-    }).catch((cause: unknown) => {
-      throw new CarveError('DEMO_CONNECT_FAILED', `Cannot connect to the monolith: ${String(cause)}`, {
-        details: { sqlstate: sqlStateOf(cause) },
-        hint: 'Check --source; the database must exist and be seeded.',
-        cause,
-      });
     });
     this.clients.add(client);
     return client;

@@ -3,6 +3,7 @@ import type { Client } from '../../pg/connect.js';
 import type { SeedEvent, SeedTableReport } from './seed-types.js';
 import { DEFAULT_SLICE, insertSql, type TableSeed } from './table-seed.js';
 import { totalRows, type Volumes } from './volumes.js';
+import { sqlStateOf } from '../../pg/sqlstate.js';
 
 /**
  * Generate every table, each by one connection in slices, tables spread over the connections
@@ -66,7 +67,7 @@ async function insertTable(
         'DEMO_SEED_FAILED',
         `Generating ${spec.table} rows ${lo}–${hi} failed: ${String(cause)}`,
         {
-          details: { table: spec.table, from: lo, to: hi, sqlstate: (cause as { code?: string }).code },
+          details: { table: spec.table, from: lo, to: hi, sqlstate: sqlStateOf(cause) },
           hint: 'Check free disk space; otherwise this is a bug in the generator. Drop the database and retry.',
           cause,
         },

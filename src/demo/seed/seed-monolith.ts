@@ -1,5 +1,5 @@
 import { CarveError } from '../../errors.js';
-import { connect, type Client } from '../../pg/connect.js';
+import { atMonolith, type Client, connect } from '../../pg/connect.js';
 import { quoteIdent, quoteQualified } from '../../pg/quote.js';
 import { CARESYNC_SCHEMA, CARESYNC_TABLES } from '../caresync-tables.js';
 import { createMonolithSchema } from '../create-monolith-schema.js';
@@ -124,13 +124,5 @@ export async function seedMonolith(options: SeedOptions): Promise<SeedReport> {
 }
 
 async function connectToMonolith(url: string): Promise<Client> {
-  try {
-    return await connect(url, { applicationName: 'carve demo seed' });
-  } catch (cause) {
-    throw new CarveError('DEMO_CONNECT_FAILED', `Cannot connect to the monolith: ${String(cause)}`, {
-      details: { sqlstate: (cause as { code?: string }).code },
-      hint: 'Check --source; the database must exist (createdb it first).',
-      cause,
-    });
-  }
+  return connect(atMonolith(url), { applicationName: 'carve demo seed' });
 }

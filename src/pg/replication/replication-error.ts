@@ -1,5 +1,10 @@
+import type { CarveErrorCode } from '../../error-catalogue.js';
 import { CarveError } from '../../errors.js';
-import { isTransientError, SqlState, sqlStateOf } from '../sqlstate.js';
+import { ConnectionError } from '../connection-error.js';
+import { errnoOf, isTransientError, SqlState, sqlStateOf } from '../sqlstate.js';
+
+/** The codes a ReplicationError carries. */
+export type ReplicationErrorCode = Extract<CarveErrorCode, `REPLICATION_${string}`>;
 
 /**
  * A failure of a replication connection, with the server's SQLSTATE kept (when the server sent
@@ -9,17 +14,17 @@ import { isTransientError, SqlState, sqlStateOf } from '../sqlstate.js';
  * Codes:
  * - REPLICATION_SERVER_ERROR   the server sent an ErrorResponse (`sqlState` set), e.g. 57P01 when
  *                              the walsender was terminated, 42704 for a missing slot/publication
- * - REPLICATION_CONNECTION_LOST the socket closed or failed without an ErrorResponse
+ * - REPLICATION_CONNECTION_LOST the socket closed or failed without an ErrorResponse, or the
+ *                              connection could not be opened for a reason that may pass (refused,
+ *                              timed out); a connection refused for good (authentication, missing
+ *                              database) stays the ConnectionError it is (CONNECTION_*)
  * - REPLICATION_ENDED_BY_SERVER the server finished the stream on its own (e.g. during shutdown)
  * - REPLICATION_PROTOCOL_ERROR  a message carve cannot parse
  * - REPLICATION_FAILED          anything else (not transient)
  */
-export class ReplicationError extends CarveError {
-  readonly sqlState: string | undefined;
-  readonly transient: boolean;
-
+export class ReplicationError extends CarveError<ReplicationErrorCode> {
   constructor(
-    code: string,
+    code: ReplicationErrorCode,
     message: string,
     options: {
       sqlState?: string;
@@ -33,10 +38,10 @@ export class ReplicationError extends CarveError {
       details: { ...options.details, sqlState: options.sqlState ?? null, transient: options.transient },
       hint: options.hint,
       cause: options.cause,
+      transient: options.transient,
+      sqlState: options.sqlState,
     });
     this.name = 'ReplicationError';
-    this.sqlState = options.sqlState;
-    this.transient = options.transient;
   }
 }
 
@@ -46,36 +51,20 @@ export class ReplicationError extends CarveError {
  */
 const retryableStates = new Set<string>([SqlState.objectInUse]);
 
-/** Wrap whatever pg or the socket threw during replication into a ReplicationError. */
+/**
+ * Wrap whatever pg or the socket threw during replication into a ReplicationError. Other carve
+ * errors (a bad slot name, a connection refused for good) keep their own code.
+ */
 export function toReplicationError(
   error: unknown,
   context: { slot: string; phase: 'connect' | 'start' | 'streaming' },
-): ReplicationError {
+): CarveError {
   if (error instanceof ReplicationError) return error;
-  if (error instanceof CarveError) {
-    return new ReplicationError(error.code, error.message, {
-      transient: false,
-      details: { ...error.details, ...context },
-      hint: error.hint,
-      cause: error,
-    });
-  }
+  if (error instanceof ConnectionError) return fromConnectionError(error, context);
+  if (error instanceof CarveError) return error;
   const sqlState = sqlStateOf(error);
   const text = error instanceof Error ? error.message : String(error);
-  if (sqlState !== undefined) {
-    const severity = (error as { severity?: unknown }).severity;
-    return new ReplicationError(
-      'REPLICATION_SERVER_ERROR',
-      `replication on slot ${context.slot} failed: ${text}`,
-      {
-        sqlState,
-        transient: isTransientError(error) || retryableStates.has(sqlState),
-        details: { ...context, severity: typeof severity === 'string' ? severity : null },
-        hint: hintFor(sqlState),
-        cause: error,
-      },
-    );
-  }
+  if (sqlState !== undefined) return serverError(error, sqlState, text, context);
   if (!isTransientError(error)) {
     // Not the server, not the network: a bug or a misuse; retrying will not help.
     return new ReplicationError('REPLICATION_FAILED', `replication on slot ${context.slot} failed: ${text}`, {
@@ -84,12 +73,55 @@ export function toReplicationError(
       cause: error,
     });
   }
+  return connectionLost(error, text, errnoOf(error) ?? null, context);
+}
+
+/**
+ * A connection failure seen by the replication layer: the server's error stays a server error
+ * (with its SQLSTATE), one that may pass is a lost connection (the engine reconnects), one that
+ * will not (authentication, missing database) stays as it is.
+ */
+function fromConnectionError(
+  error: ConnectionError,
+  context: { slot: string; phase: 'connect' | 'start' | 'streaming' },
+): CarveError {
+  if (!error.transient) return error;
+  if (error.sqlState !== undefined) return serverError(error, error.sqlState, error.message, context);
+  return connectionLost(error, error.message, error.details.errno, context);
+}
+
+function serverError(
+  error: unknown,
+  sqlState: string,
+  text: string,
+  context: { slot: string; phase: 'connect' | 'start' | 'streaming' },
+): ReplicationError {
+  const severity = (error as { severity?: unknown }).severity;
+  return new ReplicationError(
+    'REPLICATION_SERVER_ERROR',
+    `replication on slot ${context.slot} failed: ${text}`,
+    {
+      sqlState,
+      transient: isTransientError(error) || retryableStates.has(sqlState),
+      details: { ...context, severity: typeof severity === 'string' ? severity : null },
+      hint: hintFor(sqlState),
+      cause: error,
+    },
+  );
+}
+
+function connectionLost(
+  error: unknown,
+  text: string,
+  errno: unknown,
+  context: { slot: string; phase: 'connect' | 'start' | 'streaming' },
+): ReplicationError {
   return new ReplicationError(
     'REPLICATION_CONNECTION_LOST',
     `replication connection for slot ${context.slot} lost: ${text}`,
     {
       transient: true,
-      details: { ...context, errno: (error as { code?: unknown })?.code ?? null },
+      details: { ...context, errno },
       hint: 'Reconnect with backoff; streaming resumes from the last acknowledged position.',
       cause: error,
     },

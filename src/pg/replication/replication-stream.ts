@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { CarveError } from '../../errors.js';
-import { connect, type Client } from '../connect.js';
+import { atMonolith, type Client, openSession } from '../connect.js';
 import { formatLsn, INVALID_LSN, maxLsn, type Lsn } from '../lsn.js';
 import { assertSlotName, startReplicationCommand } from './commands.js';
 import { CopyBothQuery, type CopyBothConnection } from './copy-both-query.js';
@@ -48,7 +48,7 @@ export interface ReplicationStreamOptions {
 export type ReplicationStreamState = 'starting' | 'streaming' | 'stopping' | 'stopped' | 'failed';
 
 /** How a stream ended: by stop(), or by an error (server error, lost connection …). */
-export type ReplicationStreamEnd = { reason: 'stopped' } | { reason: 'failed'; error: ReplicationError };
+export type ReplicationStreamEnd = { reason: 'stopped' } | { reason: 'failed'; error: CarveError };
 
 const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
@@ -90,7 +90,8 @@ const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
  *
  * ## Errors
  * A server error, a lost connection or the server ending the stream makes the next read reject
- * (after the messages already queued) with a ReplicationError carrying `sqlState` and
+ * (after the messages already queued) with a CarveError (a ReplicationError, or a ConnectionError
+ * refused for good) carrying `sqlState` and
  * `transient`; `closed` resolves with the same error. Reconnect by starting a new stream.
  */
 export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
@@ -101,7 +102,7 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
       typeof options.publication === 'string' ? [options.publication] : [...options.publication];
     let client: Client;
     try {
-      client = await connect(options.url, {
+      client = await openSession(atMonolith(options.url), {
         replication: 'database',
         applicationName: options.applicationName ?? 'carve sync',
         connectTimeoutMs: options.connectTimeoutMs,
@@ -132,7 +133,7 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
   readonly closed: Promise<ReplicationStreamEnd>;
 
   private stateValue: ReplicationStreamState = 'starting';
-  private error: ReplicationError | undefined;
+  private error: CarveError | undefined;
   private connection: CopyBothConnection | undefined;
   private socket: Duplex | undefined;
   private acked: Lsn;
@@ -383,7 +384,7 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
     this.fail(toReplicationError(error, { slot: this.slot, phase }));
   }
 
-  private fail(error: ReplicationError): void {
+  private fail(error: CarveError): void {
     if (this.stateValue === 'failed' || this.stateValue === 'stopped') return;
     const wasStarting = this.stateValue === 'starting';
     this.stateValue = 'failed';

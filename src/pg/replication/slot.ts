@@ -1,5 +1,5 @@
 import { CarveError } from '../../errors.js';
-import { connect, withClient, type Client } from '../connect.js';
+import { atMonolith, type Client, openSession, withSession } from '../connect.js';
 import { parseLsn, parseLsnOrNull, type Lsn } from '../lsn.js';
 import { SqlState, sqlStateOf } from '../sqlstate.js';
 import { createSlotCommand, dropSlotCommand } from './commands.js';
@@ -43,7 +43,7 @@ export async function createSlotWithSnapshot(
   const command = createSlotCommand(slot, plugin);
   let client: Client;
   try {
-    client = await connect(url, {
+    client = await openSession(atMonolith(url), {
       replication: 'database',
       applicationName: options.applicationName ?? 'carve slot',
     });
@@ -93,7 +93,7 @@ export async function dropSlot(
 ): Promise<boolean> {
   const command = dropSlotCommand(slot, options.wait ?? false);
   try {
-    await withClient(url, (client) => client.query(command), {
+    await withSession(atMonolith(url), (client) => client.query(command), {
       replication: 'database',
       applicationName: 'carve slot',
     });
@@ -125,12 +125,17 @@ export type SlotInfo =
       retainedWalBytes: bigint | null;
       /** Bytes between what was acknowledged and the current WAL position (lag of the consumer). */
       unconfirmedBytes: bigint | null;
+      /**
+       * WAL that can still be written before the slot loses WAL it needs (max_slot_wal_keep_size);
+       * null when that is unlimited (or the slot is already lost).
+       */
+      safeWalBytes: bigint | null;
       currentWalLsn: Lsn;
     };
 
 /** The slot as pg_replication_slots shows it, on a normal (non-replication) connection. */
 export async function slotInfo(source: string | Client, slot: string): Promise<SlotInfo> {
-  if (typeof source === 'string') return withClient(source, (client) => slotInfo(client, slot));
+  if (typeof source === 'string') return withSession(atMonolith(source), (client) => slotInfo(client, slot));
   const { rows } = await source.query(
     `WITH here AS (
        SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END AS lsn)
@@ -138,6 +143,7 @@ export async function slotInfo(source: string | Client, slot: string): Promise<S
             s.restart_lsn::text AS restart_lsn, s.confirmed_flush_lsn::text AS confirmed_flush_lsn, s.wal_status,
             pg_wal_lsn_diff(here.lsn, s.restart_lsn)::bigint::text AS retained,
             pg_wal_lsn_diff(here.lsn, s.confirmed_flush_lsn)::bigint::text AS unconfirmed,
+            s.safe_wal_size::text AS safe,
             here.lsn::text AS current_lsn
        FROM pg_replication_slots AS s, here
       WHERE s.slot_name = $1`,
@@ -159,6 +165,7 @@ export async function slotInfo(source: string | Client, slot: string): Promise<S
     walStatus: row.wal_status,
     retainedWalBytes: row.retained === null ? null : BigInt(row.retained),
     unconfirmedBytes: row.unconfirmed === null ? null : BigInt(row.unconfirmed),
+    safeWalBytes: row.safe === null ? null : BigInt(row.safe),
     currentWalLsn: parseLsn(row.current_lsn),
   };
 }
@@ -174,8 +181,8 @@ export interface SystemIdentity {
 
 /** IDENTIFY_SYSTEM on a replication connection. */
 export async function identifySystem(url: string): Promise<SystemIdentity> {
-  return withClient(
-    url,
+  return withSession(
+    atMonolith(url),
     async (client) => {
       const row = (await client.query('IDENTIFY_SYSTEM')).rows[0];
       return {

@@ -1,7 +1,7 @@
 import type { Client } from '../connect.js';
 import { parseLsnOrNull, type Lsn } from '../lsn.js';
 import { quoteLiteral } from '../quote.js';
-import { ReplicationError } from './replication-error.js';
+import { ReplicationError, type ReplicationErrorCode } from './replication-error.js';
 
 const DEFAULT_STATUS_INTERVAL_MS = 10_000;
 
@@ -26,7 +26,7 @@ export async function checkSlot(client: Client, slot: string): Promise<SlotPrefl
   );
   const row = rows[0] as Record<string, string | null>;
   const fail = (
-    code: string,
+    code: ReplicationErrorCode,
     message: string,
     hint: string,
     details: Record<string, unknown> = {},

@@ -1,0 +1,86 @@
+import type { Routing } from '../routing/model.js';
+import { startOverHint } from '../sync/start-over-hint.js';
+import type { SlotStatus } from '../sync/status.js';
+
+/** Something about a migration the operator must act on, shown by `carve status` above all else. */
+export interface StatusAlert {
+  code: 'SLOT_MISSING' | 'SLOT_LOST' | 'SLOT_WAL_UNRESERVED' | 'SLOT_WAL_RETAINED';
+  /** error: streaming cannot resume, or is about to lose that; warning: it costs the monolith. */
+  severity: 'error' | 'warning';
+  message: string;
+  hint: string;
+  details: Record<string, unknown>;
+}
+
+export interface SlotAlertInput {
+  slot: SlotStatus;
+  /** The migration's publication still exists (a dropped slot without it means carve teardown ran). */
+  publicationExists: boolean;
+  /** A carve sync streams from the slot right now. */
+  running: boolean;
+  /** Warn when the slot keeps more WAL than this while no sync runs. */
+  walWarnBytes: number;
+}
+
+/**
+ * The alerts about a recorded migration's replication slot: gone, invalidated, about to be, or
+ * holding much WAL on the monolith while nothing consumes it.
+ */
+export function slotAlerts(routing: Routing, input: SlotAlertInput): StatusAlert[] {
+  const { slot } = input;
+  const name = slot.name;
+  if (!slot.exists) {
+    if (!input.publicationExists) return []; // carve teardown: phase torn-down says it
+    return [
+      {
+        code: 'SLOT_MISSING',
+        severity: 'error',
+        message: `Replication slot ${name} does not exist on the monolith, but the service databases record a migration that streams from it`,
+        hint: startOverHint(routing),
+        details: { slot: name },
+      },
+    ];
+  }
+  if (slot.walStatus === 'lost') {
+    return [
+      {
+        code: 'SLOT_LOST',
+        severity: 'error',
+        message: `Replication slot ${name} lost WAL it needed (wal_status = lost): the monolith removed changes sync had not applied yet (max_slot_wal_keep_size)`,
+        hint: startOverHint(routing),
+        details: { slot: name, walStatus: slot.walStatus },
+      },
+    ];
+  }
+  const alerts: StatusAlert[] = [];
+  if (slot.walStatus === 'unreserved') {
+    alerts.push({
+      code: 'SLOT_WAL_UNRESERVED',
+      severity: 'error',
+      message: `Replication slot ${name} keeps more WAL than max_slot_wal_keep_size allows (wal_status = unreserved): the monolith's next checkpoint removes WAL it still needs, and then streaming cannot resume`,
+      hint: input.running
+        ? 'carve sync is running but too far behind: give it room now (raise max_slot_wal_keep_size on the monolith and reload), or lower the write load until it catches up.'
+        : 'Start carve sync --plan <plan> now and keep it running until carve status no longer reports this: the slot releases WAL only as the stream passes the snapshot records the monolith writes about every 15 s (or raise max_slot_wal_keep_size on the monolith and reload).',
+      details: { slot: name, walStatus: slot.walStatus, retainedWalBytes: slot.retainedWalBytes },
+    });
+  }
+  if (!input.running && slot.retainedWalBytes !== null && slot.retainedWalBytes > input.walWarnBytes) {
+    alerts.push({
+      code: 'SLOT_WAL_RETAINED',
+      severity: 'warning',
+      message: `Replication slot ${name} keeps ${mib(slot.retainedWalBytes)} of WAL on the monolith (more than ${mib(input.walWarnBytes)}) while no carve sync consumes it`,
+      hint: 'Start carve sync --plan <plan> (it consumes the WAL as it applies), or, to abandon this migration, carve teardown --plan <plan> --yes (drops the slot and frees the WAL).',
+      details: {
+        slot: name,
+        retainedWalBytes: slot.retainedWalBytes,
+        thresholdBytes: input.walWarnBytes,
+        safeWalBytes: slot.safeWalBytes,
+      },
+    });
+  }
+  return alerts;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+}

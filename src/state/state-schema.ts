@@ -1,0 +1,237 @@
+import { CarveError } from '../errors.js';
+import type { Client } from '../pg/connect.js';
+import { quoteIdent, quoteQualified } from '../pg/quote.js';
+import { AdvisoryLock } from './advisory-locks.js';
+
+/**
+ * carve's own state, kept in every target database (schema `carve` by default) so that it commits
+ * in the same transaction as the rows it describes, as numbered migrations. The version a database
+ * is at is recorded in `<schema>.state_schema` (one row per applied migration), in the transaction
+ * that applied it.
+ *
+ * Adding a migration (a new table for the cutover journal, a column on holds …) is one entry at the
+ * end of STATE_MIGRATIONS with the next version number; never edit or renumber an entry that was
+ * released. Every command that writes state calls ensureStateSchema first, which brings any
+ * database up to the last version: on a database already there it only reads one row.
+ *
+ * Versions 1 to 5 describe the schema carve created before it was versioned (CREATE … IF NOT EXISTS
+ * plus ADD COLUMN IF NOT EXISTS patches, verify's tables separately); they stay idempotent so that
+ * such a database, at whichever of those shapes, upgrades in place. Later versions run exactly once
+ * and need not be.
+ *
+ * Tables:
+ * - migrations:      the run — slot, publication and the slot's consistent LSN (where streaming
+ *                    starts); consistent_after: set when a resumed copy loaded rows under a later
+ *                    snapshot — the database's rows agree with each other (unique keys, foreign
+ *                    keys) only once the stream has been applied up to it; sync_error: why the last
+ *                    sync stopped on an error (code, message, hint, database, at)
+ * - copy_chunks:     the copy plan and log, one row per (route, chunk); a chunk's row turns 'done' in
+ *                    the transaction that loaded its rows, so a crash never leaves a chunk half-counted
+ * - apply_position:  the last source commit LSN whose changes this database holds, updated in the
+ *                    same transaction as those changes; the slot is acknowledged with the minimum
+ *                    across targets
+ * - holds:           a request (from `carve verify`, in another process) that the applier stop just
+ *                    before a given source LSN and say when it got there (or, in `error`, why it
+ *                    cannot), so both sides can be read at the same point while streaming runs
+ * - verify_runs:     one row per verify run: the monolith LSN it read at, when it started and finished
+ * - verify_segments: the segment plan of every route of a verify run, and each segment's outcome
+ * - kafka_offsets:   `carve apply --from kafka`: the next offset of carve's checkpoint topic, written
+ *                    in the same transaction as the rows and apply_position
+ */
+export interface StateMigration {
+  version: number;
+  description: string;
+  /** The statements, given a function that quotes a table name inside the state schema. */
+  statements: (table: (name: string) => string) => string[];
+}
+
+export const STATE_MIGRATIONS: readonly StateMigration[] = [
+  {
+    version: 1,
+    description: 'copy and sync state: migrations, copy_chunks, apply_position, holds',
+    statements: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t('migrations')} (
+        migration text PRIMARY KEY,
+        slot text NOT NULL,
+        publication text NOT NULL,
+        consistent_lsn pg_lsn NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        copy_finished_at timestamptz
+      )`,
+      `CREATE TABLE IF NOT EXISTS ${t('copy_chunks')} (
+        migration text NOT NULL,
+        route_id text NOT NULL,
+        chunk_no integer NOT NULL,
+        source_schema text NOT NULL,
+        source_table text NOT NULL,
+        method text NOT NULL CHECK (method IN ('all', 'key', 'ctid')),
+        lower_bound text,
+        upper_bound text,
+        estimated_bytes bigint NOT NULL DEFAULT 0,
+        status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed')),
+        rows bigint,
+        bytes bigint,
+        attempts integer NOT NULL DEFAULT 0,
+        snapshot text,
+        started_at timestamptz,
+        finished_at timestamptz,
+        error text,
+        sqlstate text,
+        PRIMARY KEY (migration, route_id, chunk_no)
+      )`,
+      `CREATE TABLE IF NOT EXISTS ${t('apply_position')} (
+        migration text PRIMARY KEY,
+        lsn pg_lsn NOT NULL,
+        commit_time timestamptz,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      )`,
+      `CREATE TABLE IF NOT EXISTS ${t('holds')} (
+        migration text NOT NULL,
+        hold_lsn pg_lsn NOT NULL,
+        requested_by text NOT NULL,
+        requested_at timestamptz NOT NULL DEFAULT now(),
+        reached_at timestamptz,
+        PRIMARY KEY (migration, hold_lsn)
+      )`,
+    ],
+  },
+  {
+    version: 2,
+    description: 'migrations.consistent_after: a resumed copy is consistent only after this LSN',
+    statements: (t) => [`ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS consistent_after pg_lsn`],
+  },
+  {
+    version: 3,
+    description: 'migrations.sync_error: why the last sync stopped, for carve status',
+    statements: (t) => [`ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS sync_error jsonb`],
+  },
+  {
+    version: 4,
+    description: 'holds.error: why sync cannot honour a hold',
+    statements: (t) => [`ALTER TABLE ${t('holds')} ADD COLUMN IF NOT EXISTS error text`],
+  },
+  {
+    version: 5,
+    description: 'verify state: verify_runs, verify_segments',
+    statements: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t('verify_runs')} (
+        run_id text PRIMARY KEY,
+        migration text NOT NULL,
+        lsn pg_lsn NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz,
+        ok boolean
+      )`,
+      `CREATE TABLE IF NOT EXISTS ${t('verify_segments')} (
+        run_id text NOT NULL,
+        route_id text NOT NULL,
+        segment_no integer NOT NULL,
+        lower_bound text,
+        upper_bound text,
+        estimated_rows double precision NOT NULL DEFAULT 0,
+        status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'ok', 'differs')),
+        source_rows bigint,
+        target_rows bigint,
+        lsn pg_lsn,
+        finished_at timestamptz,
+        PRIMARY KEY (run_id, route_id, segment_no)
+      )`,
+    ],
+  },
+  {
+    version: 6,
+    description:
+      'migrations.lag_seconds, lag_exact, lag_at: the lag a running sync last measured, for carve status',
+    statements: (t) => [
+      `ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS lag_seconds double precision`,
+      `ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS lag_exact boolean`,
+      `ALTER TABLE ${t('migrations')} ADD COLUMN IF NOT EXISTS lag_at timestamptz`,
+    ],
+  },
+  {
+    version: 7,
+    description:
+      'kafka_offsets: carve apply --from kafka stores the next checkpoint offset in the transaction of the rows',
+    statements: (t) => [
+      `CREATE TABLE ${t('kafka_offsets')} (
+        migration text NOT NULL,
+        topic text NOT NULL,
+        partition int NOT NULL,
+        next_offset bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (migration, topic, partition)
+      )`,
+    ],
+  },
+];
+
+/** The version this carve brings every state schema to. */
+export const STATE_SCHEMA_VERSION = STATE_MIGRATIONS.at(-1)!.version;
+
+/** The table recording the applied versions. */
+const VERSION_TABLE = 'state_schema';
+
+/** The version a database's state schema is at (0: no versioned state schema yet). */
+export async function stateSchemaVersion(client: Client, schema: string): Promise<number> {
+  const table = quoteQualified(schema, VERSION_TABLE);
+  const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [table]);
+  if (!rows[0].present) return 0;
+  const version = await client.query(`SELECT coalesce(max(version), 0) AS version FROM ${table}`);
+  return Number(version.rows[0].version);
+}
+
+/**
+ * Bring the state schema of the connected database to STATE_SCHEMA_VERSION: create it, or apply
+ * the migrations it lacks, each recorded with its version, all in one transaction under an advisory
+ * lock (concurrent first runs would race on the DDL). Returns the version it is at.
+ */
+export async function ensureStateSchema(client: Client, schema: string): Promise<number> {
+  // The common case, a database already at the version, takes no lock and runs no DDL.
+  const seen = await stateSchemaVersion(client, schema);
+  if (seen === STATE_SCHEMA_VERSION) return seen;
+  if (seen > STATE_SCHEMA_VERSION) throw tooNew(schema, seen);
+  const table = (name: string) => quoteQualified(schema, name);
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [AdvisoryLock.stateSchema.toString()]);
+    // carve's role owns its schema (provision creates it) but may not create schemas, and CREATE
+    // SCHEMA IF NOT EXISTS checks that privilege before it looks whether the schema is there.
+    const { rows } = await client.query('SELECT pg_catalog.to_regnamespace($1) IS NOT NULL AS present', [
+      quoteIdent(schema),
+    ]);
+    if (!rows[0].present) await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${table(VERSION_TABLE)} (
+         version integer PRIMARY KEY,
+         description text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const current = await stateSchemaVersion(client, schema); // another process may have been first
+    if (current > STATE_SCHEMA_VERSION) throw tooNew(schema, current);
+    for (const migration of STATE_MIGRATIONS) {
+      if (migration.version <= current) continue;
+      for (const statement of migration.statements(table)) await client.query(statement);
+      await client.query(`INSERT INTO ${table(VERSION_TABLE)} (version, description) VALUES ($1, $2)`, [
+        migration.version,
+        migration.description,
+      ]);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
+  return STATE_SCHEMA_VERSION;
+}
+
+function tooNew(schema: string, version: number): CarveError {
+  return new CarveError(
+    'STATE_SCHEMA_TOO_NEW',
+    `The state schema ${schema} is at version ${version}; this carve knows versions up to ${STATE_SCHEMA_VERSION}`,
+    {
+      details: { schema, version, known: STATE_SCHEMA_VERSION },
+      hint: 'A newer carve has worked on this migration: run that version (or newer) of carve.',
+    },
+  );
+}
