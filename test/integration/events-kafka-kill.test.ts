@@ -51,7 +51,7 @@ function carve(args: string[]): {
 } {
   const child = spawn(
     process.execPath,
-    [join(repoRoot, 'bin/carve.js'), ...args, '--plan', planFile, '--json'],
+    [join(repoRoot, 'bin/carve.js'), ...args, '--plan', planFile, '--json', '--secrets-dir', m.secretsDir],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -111,7 +111,7 @@ events:
     const tables = service.tables.filter(
       (t) => t.target.name === 'accounts' || t.target.name === 'account_owners',
     );
-    await withClient(service.url, async (c) => {
+    await withClient(service.adminUrl, async (c) => {
       for (const t of tables) await c.query(applyLogSql(`public.${t.target.name}`));
     });
   }
@@ -230,7 +230,7 @@ describe('events under kill -9', () => {
 
     // The service databases: equal to the monolith, nothing applied twice.
     expect(await mismatchedRoutes(m.routing)).toEqual([]);
-    for (const service of m.routing.services) expect(await doubleApplied(service.url)).toEqual([]);
+    for (const service of m.routing.services) expect(await doubleApplied(service.adminUrl)).toEqual([]);
 
     // carve verify and carve status work the same when the rows arrive through Kafka: verify holds
     // the appliers of carve apply (holds table) while the monolith keeps writing.
@@ -246,9 +246,9 @@ describe('events under kill -9', () => {
           what: 'apply',
           timeoutMs: 60_000,
         });
-      const verify = await runCarve(['verify', '--plan', planFile]);
+      const verify = await runCarve(['verify', '--plan', planFile, '--secrets-dir', m.secretsDir]);
       expect(verify.code, verify.stderr + verify.stdout).toBe(0);
-      const status = await runCarve(['status', '--plan', planFile, '--json']);
+      const status = await runCarve(['status', '--plan', planFile, '--json', '--secrets-dir', m.secretsDir]);
       expect(status.code, status.stderr).toBe(0);
       expect(status.stdout).toContain('ledger_db');
     } finally {
