@@ -1,6 +1,6 @@
 import type { PlanProblem } from './plan/problems.js';
 import type { MigrationLockHolder } from './state/migration-lock.js';
-import type { ForeignObject } from './sync/target-guard.js';
+import type { ForeignObject } from './sync/foreign-object.js';
 
 /**
  * Every code a CarveError can carry, in one place: its exit category (what `carve` exits with

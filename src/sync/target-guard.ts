@@ -25,29 +25,9 @@ import type { ServiceRoute } from '../routing/model.js';
  * children are checked with their parents, carve's state tables with the routed ones.
  */
 
-export interface ForeignObject {
-  /** `schema.table` the object sits on. */
-  table: string;
-  kind:
-    | 'trigger'
-    | 'rule'
-    | 'policy'
-    | 'row-level security'
-    | 'constraint'
-    | 'default'
-    | 'index'
-    | 'column type'
-    | 'view'
-    | 'materialized view'
-    | 'foreign table'
-    | 'relation';
-  /** The trigger, rule, policy, constraint or index; the column for defaults and column types. */
-  name: string;
-  /** Role owning the code involved, when there is one. */
-  owner: string | null;
-  /** The statement that removes it (run as the service role or the admin). */
-  fix: string;
-}
+import type { ForeignObject } from './foreign-object.js';
+
+export type { ForeignObject };
 
 const GUARD_SQL = `
 WITH RECURSIVE
