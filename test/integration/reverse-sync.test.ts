@@ -1,0 +1,341 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCarveError } from '../../src/errors.js';
+import { withClient } from '../../src/pg/connect.js';
+import { parseLsn } from '../../src/pg/lsn.js';
+import {
+  dropReverse,
+  prepareReverse,
+  readReverseStatus,
+  startReverseSync,
+  waitReverseApplied,
+  type ReverseEngine,
+  type ReverseEvent,
+} from '../../src/reverse/index.js';
+import type { Routing } from '../../src/routing/model.js';
+import { startSync, type SyncEngine } from '../../src/sync/index.js';
+import { seededRandom, spawnCarve } from '../support/carve-cli.js';
+import { waitFor } from '../support/cluster.js';
+import {
+  mismatchedRoutes,
+  prepareMigration,
+  runCopy,
+  useMigrationClusters,
+  type Migration,
+} from '../support/migration.js';
+
+/**
+ * The reverse stream of a cut-over service on real clusters: `patient` owns `people` (renamed
+ * `patients`, `full_name` → `name`, `legacy_code` dropped), which also feeds a projection in
+ * clinical_db. Writes go straight into patient_db (no freeze needed for this): they must reach the
+ * monolith exactly once (reverse stream) and clinical_db's projection (forward stream), and never
+ * come back to patient_db. ENABLE ALWAYS triggers log every row write on both sides with the
+ * writer's session_replication_role ('origin' = an application, 'replica' = a carve applier).
+ */
+const MONOLITH = `
+CREATE TABLE people (id int PRIMARY KEY, full_name text NOT NULL, mood text, legacy_code text NOT NULL DEFAULT 'none', counter int NOT NULL DEFAULT 0);
+CREATE TABLE visits (id int PRIMARY KEY, person_id int NOT NULL, note text);
+CREATE TABLE invoices (id int PRIMARY KEY, amount numeric(12,2) NOT NULL);
+INSERT INTO people (id, full_name, mood, legacy_code) SELECT g, 'p' || g, 'calm', 'L' || g FROM generate_series(1, 300) g;
+INSERT INTO visits SELECT g, g % 300 + 1, 'v' FROM generate_series(1, 100) g;
+INSERT INTO invoices SELECT g, g FROM generate_series(1, 100) g;
+CREATE TABLE people_writes (id int, op text, role text);
+CREATE FUNCTION log_people() RETURNS trigger LANGUAGE plpgsql SET search_path = public AS $$
+  BEGIN
+    INSERT INTO people_writes VALUES (CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, TG_OP, current_setting('session_replication_role'));
+    RETURN NULL;
+  END $$;
+CREATE TRIGGER log_people AFTER INSERT OR UPDATE OR DELETE ON people FOR EACH ROW EXECUTE FUNCTION log_people();
+ALTER TABLE people ENABLE ALWAYS TRIGGER log_people;
+`;
+
+const PLAN = `
+services:
+  patient:
+    database: patient_db
+    tables:
+      patients:
+        from: people
+        columns:
+          name: { from: full_name }
+        drop: [legacy_code]
+  clinical:
+    database: clinical_db
+    tables:
+      visits:
+  billing:
+    database: billing_db
+    tables:
+      invoices:
+projections:
+  - from: people
+    to: clinical.patient_names
+    columns: [id, full_name, mood, counter]
+exclude: [people_writes]
+`;
+
+/** The same log on the service side (the admin's function: carve runs no code a service wrote). */
+const SERVICE_LOG = `
+CREATE TABLE patient_writes (id int, op text, role text);
+CREATE FUNCTION log_patients() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+  BEGIN
+    INSERT INTO patient_writes VALUES (CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, TG_OP, current_setting('session_replication_role'));
+    RETURN NULL;
+  END $$;
+CREATE TRIGGER log_patients AFTER INSERT OR UPDATE OR DELETE ON public.patients FOR EACH ROW EXECUTE FUNCTION log_patients();
+ALTER TABLE public.patients ENABLE ALWAYS TRIGGER log_patients;
+`;
+
+let m: Migration;
+let planFile: string;
+let patientDb: string;
+
+async function service(sql: string, values: unknown[] = []) {
+  return withClient(patientDb, (c) => c.query(sql, values));
+}
+
+async function monolith(sql: string, values: unknown[] = []) {
+  return withClient(m.sourceUrl, (c) => c.query(sql, values));
+}
+
+async function serviceLsn(): Promise<string> {
+  return (await service('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn;
+}
+
+/** Row writes per id: by applications in patient_db, by carve's reverse applier in the monolith. */
+async function writeCounts(): Promise<{
+  service: Map<number, number>;
+  monolith: Map<number, number>;
+  echoes: number;
+}> {
+  const count = (rows: { id: number; n: string }[]) => new Map(rows.map((r) => [r.id, Number(r.n)]));
+  const serviceRows = await service(
+    `SELECT id, count(*) AS n FROM patient_writes WHERE role = 'origin' GROUP BY id`,
+  );
+  const monolithRows = await monolith(
+    `SELECT id, count(*) AS n FROM people_writes WHERE role = 'replica' GROUP BY id`,
+  );
+  const echoes = await service(`SELECT count(*)::int AS n FROM patient_writes WHERE role = 'replica'`);
+  return { service: count(serviceRows.rows), monolith: count(monolithRows.rows), echoes: echoes.rows[0].n };
+}
+
+/** Ids the reverse applier wrote into the monolith more often than the service changed them. */
+function doubled(counts: Awaited<ReturnType<typeof writeCounts>>): number[] {
+  return [...counts.monolith].filter(([id, n]) => n > (counts.service.get(id) ?? 0)).map(([id]) => id);
+}
+
+async function converge(routing: Routing): Promise<void> {
+  const forward = await startSync({ routing });
+  const reverse = await startReverseSync({ routing });
+  try {
+    await waitReverseApplied(routing, 'patient', await serviceLsn(), 60_000);
+    await forward.waitForCatchUp();
+  } finally {
+    await reverse.stop();
+    await forward.stop();
+  }
+}
+
+beforeAll(async () => {
+  const clusters = await useMigrationClusters('reverse');
+  m = await prepareMigration(clusters, { name: 'rev', monolithSql: MONOLITH, planBody: PLAN });
+  await runCopy(m.routing);
+  patientDb = m.target.url('patient_db');
+  await service(SERVICE_LOG);
+  planFile = join(mkdtempSync(join(tmpdir(), 'carve-reverse-')), 'plan.yaml');
+  writeFileSync(planFile, m.planText);
+}, 120_000);
+
+describe('reverse stream', () => {
+  it('refuses a dropped NOT NULL column without default before creating anything', async () => {
+    const routing = structuredClone(m.routing);
+    const people = routing.routes.find((r) => r.kind === 'owned' && r.source.name === 'people')!;
+    const column = people.sourceTable.columns.find((c) => c.name === 'legacy_code')!;
+    delete column.default;
+    const error = await prepareReverse(routing, 'patient').catch((e: unknown) => e);
+    expect(isCarveError(error, 'REVERSE_DROPPED_NOT_NULL')).toBe(true);
+    expect((error as { details: { columns: unknown } }).details.columns).toEqual([
+      { table: 'public.people', column: 'legacy_code' },
+    ]);
+    const slots = await service(`SELECT count(*)::int AS n FROM pg_replication_slots`);
+    expect(slots.rows[0].n).toBe(0);
+  });
+
+  it('applies service writes into the monolith once, feeds the other projection, and sends nothing back', async () => {
+    const first = await prepareReverse(m.routing, 'patient');
+    const again = await prepareReverse(m.routing, 'patient');
+    expect(again).toEqual(first);
+    const published = await service(
+      `SELECT tablename FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1`,
+      [first.publication],
+    );
+    expect(published.rows.map((r) => r.tablename)).toEqual(['patients']);
+
+    const forwardEvents: string[] = [];
+    const reverseEvents: ReverseEvent[] = [];
+    const forward: SyncEngine = await startSync({
+      routing: m.routing,
+      onEvent: (e) => forwardEvents.push(e.type),
+    });
+    const reverse: ReverseEngine = await startReverseSync({
+      routing: m.routing,
+      onEvent: (e) => reverseEvents.push(e),
+      lagIntervalMs: 200,
+    });
+    try {
+      expect(reverse.running).toEqual(['patient']);
+      await service(
+        `INSERT INTO patients (id, name, mood, counter) SELECT g, 'new' || g, 'fresh', 1 FROM generate_series(1001, 1050) g`,
+      );
+      await service(`UPDATE patients SET name = name || '!', counter = counter + 1 WHERE id <= 40`);
+      await service(`DELETE FROM patients WHERE id BETWEEN 41 AND 60`);
+      await service(
+        `BEGIN; UPDATE patients SET mood = 'busy' WHERE id = 1001; DELETE FROM patients WHERE id = 1002; INSERT INTO patients (id, name) VALUES (1100, 'late'); COMMIT`,
+      );
+      // Other services' tables keep streaming forward meanwhile.
+      await monolith(`INSERT INTO visits VALUES (500, 1, 'after cutover')`);
+      await monolith(`UPDATE invoices SET amount = amount + 1 WHERE id <= 10`);
+
+      const target = await serviceLsn();
+      const applied = await waitReverseApplied(m.routing, 'patient', target, 30_000);
+      expect(parseLsn(applied) >= parseLsn(target)).toBe(true);
+      await forward.waitForCatchUp();
+
+      // Monolith = patient_db (renamed table and column); clinical_db's projection = monolith; the rest too.
+      expect(await mismatchedRoutes(m.routing)).toEqual([]);
+      // Dropped column: default on insert, untouched on update, gone with a delete.
+      const legacy = await monolith(
+        `SELECT id, legacy_code FROM people WHERE id IN (1, 40, 1001, 1100) ORDER BY id`,
+      );
+      expect(legacy.rows).toEqual([
+        { id: 1, legacy_code: 'L1' },
+        { id: 40, legacy_code: 'L40' },
+        { id: 1001, legacy_code: 'none' },
+        { id: 1100, legacy_code: 'none' },
+      ]);
+      const counts = await writeCounts();
+      expect(counts.echoes).toBe(0); // nothing came back to patient_db
+      expect(doubled(counts)).toEqual([]);
+      expect(counts.monolith.size).toBe(50 + 20 + 40 + 1); // every changed id reached the monolith
+      const projection = await withClient(m.target.url('clinical_db'), (c) =>
+        c.query(`SELECT full_name FROM patient_names WHERE id IN (1, 1100) ORDER BY id`),
+      );
+      expect(projection.rows).toEqual([{ full_name: 'p1!' }, { full_name: 'late' }]);
+
+      const status = await readReverseStatus(m.routing, 'patient');
+      expect(status).toMatchObject({ registered: true, running: true, slotExists: true, slot: first.slot });
+      expect(parseLsn(status.appliedLsn!) >= parseLsn(target)).toBe(true);
+      await waitFor(() => reverseEvents.some((e) => e.type === 'reverse-lag'), {
+        what: 'a reverse-lag event',
+      });
+      expect(reverseEvents.some((e) => e.type === 'reverse-applied')).toBe(true);
+      // The service's slot is acknowledged up to what the monolith holds, not beyond.
+      await waitFor(
+        async () => {
+          const slot = await service(
+            `SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1`,
+            [first.slot],
+          );
+          const confirmed = parseLsn(slot.rows[0].lsn);
+          const durable = parseLsn((await readReverseStatus(m.routing, 'patient')).appliedLsn!);
+          return confirmed >= parseLsn(target) && confirmed <= durable;
+        },
+        { what: 'the reverse slot acknowledged' },
+      );
+      expect(forwardEvents).not.toContain('sync-stopped');
+    } finally {
+      await reverse.stop();
+      await forward.stop();
+    }
+  }, 120_000);
+
+  it('converges after kill -9 of carve sync (both directions) under service writes', async () => {
+    const random = seededRandom(12);
+    let stop = false;
+    let written = 0;
+    let nextId = 5000;
+    // One writer on patient_db: inserts, updates, deletes, each its own transaction.
+    const load = (async () => {
+      await withClient(patientDb, async (c) => {
+        while (!stop) {
+          const pick = random();
+          const id = 1 + Math.floor(random() * 300);
+          if (pick < 0.4)
+            await c.query(`INSERT INTO patients (id, name, counter) VALUES ($1, 'load', 0)`, [nextId++]);
+          else if (pick < 0.9)
+            await c.query(`UPDATE patients SET counter = counter + 1, mood = $2 WHERE id = $1`, [
+              id,
+              `m${written}`,
+            ]);
+          else await c.query(`DELETE FROM patients WHERE id = $1`, [id]);
+          written++;
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      });
+    })();
+    try {
+      for (let trial = 0; trial < 6; trial++) {
+        const run = spawnCarve(['sync', '--plan', planFile, '--json', '--secrets-dir', m.secretsDir]);
+        if (trial % 2 === 0) {
+          await waitFor(async () => (await readReverseStatus(m.routing, 'patient')).running, {
+            what: 'the reverse stream to run',
+            timeoutMs: 30_000,
+          });
+        }
+        await new Promise((r) => setTimeout(r, 200 + random() * 1500));
+        run.child.kill('SIGKILL');
+        await run.done;
+        // Whatever the kill point: the slot is never acknowledged beyond what the monolith holds.
+        const slot = await service(
+          `SELECT confirmed_flush_lsn::text AS lsn, active FROM pg_replication_slots WHERE slot_name LIKE 'carve_rev_rev_%'`,
+        );
+        const durable = parseLsn((await readReverseStatus(m.routing, 'patient')).appliedLsn!);
+        expect(parseLsn(slot.rows[0].lsn) <= durable).toBe(true);
+      }
+    } finally {
+      stop = true;
+      await load;
+    }
+    expect(written).toBeGreaterThan(100);
+    await converge(m.routing);
+    expect(await mismatchedRoutes(m.routing)).toEqual([]);
+    const counts = await writeCounts();
+    expect(counts.echoes).toBe(0);
+    expect(doubled(counts)).toEqual([]);
+  }, 240_000);
+
+  it('drops the reverse stream idempotently; a running engine lets go of it', async () => {
+    const reverse = await startReverseSync({ routing: m.routing, pollMs: 200 });
+    try {
+      await waitFor(async () => (await readReverseStatus(m.routing, 'patient')).running, {
+        what: 'the reverse stream to run',
+      });
+      expect(await dropReverse(m.routing, 'patient')).toEqual({
+        registration: true,
+        slot: true,
+        publication: true,
+      });
+      await waitFor(() => reverse.running.length === 0, { what: 'the engine to stop the stream' });
+      expect(await dropReverse(m.routing, 'patient')).toEqual({
+        registration: false,
+        slot: false,
+        publication: false,
+      });
+      const status = await readReverseStatus(m.routing, 'patient');
+      expect(status).toMatchObject({
+        registered: false,
+        running: false,
+        slotExists: false,
+        appliedLsn: null,
+      });
+      const error = await waitReverseApplied(m.routing, 'patient', '0/1', 1000).catch((e: unknown) => e);
+      expect(isCarveError(error, 'REVERSE_NOT_REGISTERED')).toBe(true);
+    } finally {
+      await reverse.stop();
+    }
+  }, 60_000);
+});
+
+afterAll(() => {});
