@@ -2,7 +2,6 @@ import { CarveError } from '../errors.js';
 import { atMonolith, atService, openSession, withSession, type Client } from '../pg/connect.js';
 import { formatLsn, type Lsn } from '../pg/lsn.js';
 import type { ServiceRoute } from '../routing/model.js';
-import { ensureMonolithSchema } from '../state/monolith-schema.js';
 import { describeSyncError, isTransientSyncError, isUniqueViolation, syncFailure } from '../sync/errors.js';
 import { DEFAULT_BATCH } from '../sync/options.js';
 import { replicationOriginName } from '../sync/replication-origin.js';
@@ -62,8 +61,9 @@ export class ReverseEngine {
 
   /** Read the registrations once and start their streams; then keep watching until stopped. */
   async start(): Promise<void> {
-    const client = await this.connection();
-    await ensureMonolithSchema(client, this.options.routing.names.stateSchema);
+    // Only prepareReverse creates carve's schema on the monolith: a sync with no cut-over service
+    // needs no more rights there than before (list() finds no table, hence no stream).
+    await this.connection();
     await this.poll();
     this.options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
     this.timers.push(setInterval(() => void this.poll(), this.options.pollMs ?? 1000));

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { isCarveError } from '../../src/errors.js';
 import { withClient } from '../../src/pg/connect.js';
 import { parseLsn } from '../../src/pg/lsn.js';
@@ -15,6 +15,7 @@ import {
   type ReverseEvent,
 } from '../../src/reverse/index.js';
 import type { Routing } from '../../src/routing/model.js';
+import { ensureMonolithSchema } from '../../src/state/monolith-schema.js';
 import { startSync, type SyncEngine } from '../../src/sync/index.js';
 import { seededRandom, spawnCarve } from '../support/carve-cli.js';
 import { waitFor } from '../support/cluster.js';
@@ -117,7 +118,10 @@ async function writeCounts(): Promise<{
   const monolithRows = await monolith(
     `SELECT id, count(*) AS n FROM people_writes WHERE role = 'replica' GROUP BY id`,
   );
-  const echoes = await service(`SELECT count(*)::int AS n FROM patient_writes WHERE role = 'replica'`);
+  // carve's forward applier writing into patient_db: only monolith writes may cause that (id 200).
+  const echoes = await service(
+    `SELECT count(*)::int AS n FROM patient_writes WHERE role = 'replica' AND id <> 200`,
+  );
   return { service: count(serviceRows.rows), monolith: count(monolithRows.rows), echoes: echoes.rows[0].n };
 }
 
@@ -194,6 +198,9 @@ describe('reverse stream', () => {
       await service(
         `BEGIN; UPDATE patients SET mood = 'busy' WHERE id = 1001; DELETE FROM patients WHERE id = 1002; INSERT INTO patients (id, name) VALUES (1100, 'late'); COMMIT`,
       );
+      // A monolith write to the moving table (as before the freeze): forward into patient_db under
+      // carve's forward origin, which the reverse stream must not send back.
+      await monolith(`UPDATE people SET mood = 'from the monolith' WHERE id = 200`);
       // Other services' tables keep streaming forward meanwhile.
       await monolith(`INSERT INTO visits VALUES (500, 1, 'after cutover')`);
       await monolith(`UPDATE invoices SET amount = amount + 1 WHERE id <= 10`);
@@ -219,6 +226,12 @@ describe('reverse stream', () => {
       expect(counts.echoes).toBe(0); // nothing came back to patient_db
       expect(doubled(counts)).toEqual([]);
       expect(counts.monolith.size).toBe(50 + 20 + 40 + 1); // every changed id reached the monolith
+      expect(counts.monolith.has(200)).toBe(false); // the forward applier's write did not come back
+      const forwarded = await service(`SELECT count(*)::int AS n FROM patient_writes WHERE id = 200`);
+      expect(forwarded.rows[0].n).toBe(1);
+      expect((await service(`SELECT mood FROM patients WHERE id = 200`)).rows).toEqual([
+        { mood: 'from the monolith' },
+      ]);
       const projection = await withClient(m.target.url('clinical_db'), (c) =>
         c.query(`SELECT full_name FROM patient_names WHERE id IN (1, 1100) ORDER BY id`),
       );
@@ -332,10 +345,31 @@ describe('reverse stream', () => {
       });
       const error = await waitReverseApplied(m.routing, 'patient', '0/1', 1000).catch((e: unknown) => e);
       expect(isCarveError(error, 'REVERSE_NOT_REGISTERED')).toBe(true);
+
+      // Registered again while the engine runs: picked up within a poll, from the new slot.
+      const prepared = await prepareReverse(m.routing, 'patient');
+      await waitFor(() => reverse.running.includes('patient'), {
+        what: 'the new registration',
+        timeoutMs: 2000,
+      });
+      await service(`UPDATE patients SET counter = counter + 100 WHERE id = 1`);
+      await waitReverseApplied(m.routing, 'patient', await serviceLsn(), 20_000);
+      expect(parseLsn(prepared.startLsn) > 0n).toBe(true);
+      const row = await monolith(`SELECT counter FROM people WHERE id = 1`);
+      const there = await service(`SELECT counter FROM patients WHERE id = 1`);
+      expect(row.rows[0].counter).toBe(there.rows[0].counter);
+      const timeout = await waitReverseApplied(m.routing, 'patient', 'FF/0', 300).catch((e: unknown) => e);
+      expect(isCarveError(timeout, 'REVERSE_WAIT_TIMEOUT')).toBe(true);
+      expect(await monolithSchemaVersion(m.sourceUrl)).toBe(1);
     } finally {
       await reverse.stop();
     }
   }, 60_000);
 });
 
-afterAll(() => {});
+async function monolithSchemaVersion(url: string): Promise<number> {
+  return withClient(url, async (c) => {
+    expect(await ensureMonolithSchema(c, 'carve')).toBe(1); // a second run changes nothing
+    return (await c.query(`SELECT max(version) AS v FROM carve.monolith_schema`)).rows[0].v;
+  });
+}
