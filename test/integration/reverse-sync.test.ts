@@ -288,6 +288,20 @@ describe('reverse stream', () => {
         }
       });
     })();
+    // And the monolith keeps taking writes for the other services (forward stream, same process).
+    let monolithWrites = 0;
+    const monolithLoad = (async () => {
+      await withClient(m.sourceUrl, async (c) => {
+        while (!stop) {
+          await c.query(`UPDATE invoices SET amount = amount + 1 WHERE id = $1`, [
+            1 + (monolithWrites % 100),
+          ]);
+          await c.query(`INSERT INTO visits VALUES ($1, 1, 'load')`, [10_000 + monolithWrites]);
+          monolithWrites++;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      });
+    })();
     try {
       for (let trial = 0; trial < 6; trial++) {
         const run = spawnCarve(['sync', '--plan', planFile, '--json', '--secrets-dir', m.secretsDir]);
@@ -310,14 +324,44 @@ describe('reverse stream', () => {
     } finally {
       stop = true;
       await load;
+      await monolithLoad;
     }
     expect(written).toBeGreaterThan(100);
+    expect(monolithWrites).toBeGreaterThan(50);
     await converge(m.routing);
     expect(await mismatchedRoutes(m.routing)).toEqual([]);
     const counts = await writeCounts();
     expect(counts.echoes).toBe(0);
     expect(doubled(counts)).toEqual([]);
   }, 240_000);
+
+  it('keeps up with a bulk load in the service database (measured)', async () => {
+    // Written while no reverse stream runs, then caught up: the apply rate of the backlog.
+    await service(
+      `INSERT INTO patients (id, name, mood, counter) SELECT g, 'bulk' || g, 'x', 0 FROM generate_series(100000, 149999) g`,
+    );
+    await withClient(patientDb, async (c) => {
+      for (let i = 0; i < 2000; i++)
+        await c.query(`UPDATE patients SET counter = counter + 1 WHERE id = $1`, [100_000 + i]);
+    });
+    const target = await serviceLsn();
+    const t0 = Date.now();
+    const forward = await startSync({ routing: m.routing });
+    const reverse = await startReverseSync({ routing: m.routing });
+    try {
+      await waitReverseApplied(m.routing, 'patient', target, 120_000);
+      const applied = Date.now() - t0;
+      await forward.waitForCatchUp();
+      const caughtUp = Date.now() - t0;
+      process.stdout.write(
+        `reverse: backlog of a 50,000-row insert + 2,000 single-row update transactions in the monolith after ${applied} ms, in clinical_db's projection after ${caughtUp} ms (both engines started at 0)\n`,
+      );
+      expect(await mismatchedRoutes(m.routing)).toEqual([]);
+    } finally {
+      await reverse.stop();
+      await forward.stop();
+    }
+  }, 180_000);
 
   it('drops the reverse stream idempotently; a running engine lets go of it', async () => {
     const reverse = await startReverseSync({ routing: m.routing, pollMs: 200 });
@@ -352,11 +396,12 @@ describe('reverse stream', () => {
         what: 'the new registration',
         timeoutMs: 2000,
       });
-      await service(`UPDATE patients SET counter = counter + 100 WHERE id = 1`);
+      const id = (await service(`SELECT min(id) AS id FROM patients`)).rows[0].id;
+      await service(`UPDATE patients SET counter = counter + 100 WHERE id = $1`, [id]);
       await waitReverseApplied(m.routing, 'patient', await serviceLsn(), 20_000);
       expect(parseLsn(prepared.startLsn) > 0n).toBe(true);
-      const row = await monolith(`SELECT counter FROM people WHERE id = 1`);
-      const there = await service(`SELECT counter FROM patients WHERE id = 1`);
+      const row = await monolith(`SELECT counter FROM people WHERE id = $1`, [id]);
+      const there = await service(`SELECT counter FROM patients WHERE id = $1`, [id]);
       expect(row.rows[0].counter).toBe(there.rows[0].counter);
       const timeout = await waitReverseApplied(m.routing, 'patient', 'FF/0', 300).catch((e: unknown) => e);
       expect(isCarveError(timeout, 'REVERSE_WAIT_TIMEOUT')).toBe(true);
