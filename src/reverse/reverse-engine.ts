@@ -259,7 +259,13 @@ class ReverseStream {
           });
       } catch (error) {
         if (this.stopping) break;
-        if (!this.retryable(error, session)) throw error;
+        if (!this.retryable(error, session)) {
+          // dropReverse removes the registration, then the slot once no walsender holds it — which
+          // can happen while this stream waits to reconnect: then its end is no failure (the
+          // engine's next poll sees the registration gone).
+          if (!(await this.stillRegistered())) return;
+          throw error;
+        }
         if (this.progress > progressBefore) attempt = 0;
         attempt++;
         const delayMs = Math.round(
@@ -281,6 +287,19 @@ class ReverseStream {
         });
         this.wake = undefined;
       }
+    }
+  }
+
+  private async stillRegistered(): Promise<boolean> {
+    const { routing } = this.options;
+    const registry = new ReverseRegistry(routing.names.stateSchema, routing.names.migration);
+    try {
+      const now = await withSession(atMonolith(routing.sourceUrl), (client) =>
+        registry.read(client, this.service.name),
+      );
+      return now !== undefined && now.createdAt === this.registration.createdAt;
+    } catch {
+      return true; // cannot tell: report the failure
     }
   }
 
