@@ -6,6 +6,7 @@ import { isCarveError } from '../../src/errors.js';
 import { withClient } from '../../src/pg/connect.js';
 import { parseLsn } from '../../src/pg/lsn.js';
 import {
+  checkReversePreconditions,
   dropReverse,
   prepareReverse,
   readReverseStatus,
@@ -14,6 +15,10 @@ import {
   type ReverseEngine,
   type ReverseEvent,
 } from '../../src/reverse/index.js';
+import { introspect } from '../../src/catalog/introspect.js';
+import { parsePlan } from '../../src/plan/load.js';
+import { buildRouting } from '../../src/routing/build-routing.js';
+import { withCarveLogins } from '../../src/routing/carve-logins.js';
 import type { Routing } from '../../src/routing/model.js';
 import { ensureMonolithSchema } from '../../src/state/monolith-schema.js';
 import { startSync, type SyncEngine } from '../../src/sync/index.js';
@@ -36,7 +41,8 @@ import {
  * writer's session_replication_role ('origin' = an application, 'replica' = a carve applier).
  */
 const MONOLITH = `
-CREATE TABLE people (id int PRIMARY KEY, full_name text NOT NULL, mood text, legacy_code text NOT NULL DEFAULT 'none', counter int NOT NULL DEFAULT 0);
+CREATE TABLE people (id int PRIMARY KEY, full_name text NOT NULL, mood text, legacy_code text NOT NULL DEFAULT 'none', counter int NOT NULL DEFAULT 0, ward text NOT NULL DEFAULT 'w');
+-- ward: dropped by the plan and NOT NULL, its default removed after the load (as a monolith that never had one).
 CREATE TABLE visits (id int PRIMARY KEY, person_id int NOT NULL, note text);
 CREATE TABLE invoices (id int PRIMARY KEY, amount numeric(12,2) NOT NULL);
 INSERT INTO people (id, full_name, mood, legacy_code) SELECT g, 'p' || g, 'calm', 'L' || g FROM generate_series(1, 300) g;
@@ -61,7 +67,7 @@ services:
         from: people
         columns:
           name: { from: full_name }
-        drop: [legacy_code]
+        drop: [legacy_code, ward]
   clinical:
     database: clinical_db
     tables:
@@ -130,6 +136,14 @@ function doubled(counts: Awaited<ReturnType<typeof writeCounts>>): number[] {
   return [...counts.monolith].filter(([id, n]) => n > (counts.service.get(id) ?? 0)).map(([id]) => id);
 }
 
+/** The routing as a command resolves it now (plan + a fresh catalog of the monolith). */
+async function resolveRouting(): Promise<Routing> {
+  const catalog = await withClient(m.sourceUrl, (c) => introspect(c));
+  return withCarveLogins(buildRouting(parsePlan(m.planText, { env: {} }), catalog), {
+    secretsDir: m.secretsDir,
+  });
+}
+
 async function converge(routing: Routing): Promise<void> {
   const forward = await startSync({ routing });
   const reverse = await startReverseSync({ routing });
@@ -153,18 +167,24 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('reverse stream', () => {
-  it('refuses a dropped NOT NULL column without default before creating anything', async () => {
-    const routing = structuredClone(m.routing);
-    const people = routing.routes.find((r) => r.kind === 'owned' && r.source.name === 'people')!;
-    const column = people.sourceTable.columns.find((c) => c.name === 'legacy_code')!;
-    delete column.default;
-    const error = await prepareReverse(routing, 'patient').catch((e: unknown) => e);
+  it('refuses a dropped NOT NULL column without default before creating anything; its hint works', async () => {
+    await monolith(`ALTER TABLE people ALTER COLUMN ward DROP DEFAULT`);
+    const error = await prepareReverse(await resolveRouting(), 'patient').catch((e: unknown) => e);
     expect(isCarveError(error, 'REVERSE_DROPPED_NOT_NULL')).toBe(true);
-    expect((error as { details: { columns: unknown } }).details.columns).toEqual([
-      { table: 'public.people', column: 'legacy_code' },
+    expect(isCarveError(error, 'REVERSE_DROPPED_NOT_NULL') && error.details.columns).toEqual([
+      { table: 'public.people', column: 'ward' },
     ]);
     const slots = await service(`SELECT count(*)::int AS n FROM pg_replication_slots`);
     expect(slots.rows[0].n).toBe(0);
+    const schema = await monolith(`SELECT to_regnamespace('carve') IS NULL AS absent`);
+    expect(schema.rows[0].absent).toBe(true);
+    // The hint: give the column a default on the monolith, then run again (with the plan read again).
+    await monolith(`ALTER TABLE people ALTER COLUMN ward SET DEFAULT 'unknown'`);
+    m.routing = await resolveRouting();
+    checkReversePreconditions(
+      m.routing,
+      m.routing.services.find((s) => s.name === 'patient')!,
+    );
   });
 
   it('applies service writes into the monolith once, feeds the other projection, and sends nothing back', async () => {
@@ -214,13 +234,13 @@ describe('reverse stream', () => {
       expect(await mismatchedRoutes(m.routing)).toEqual([]);
       // Dropped column: default on insert, untouched on update, gone with a delete.
       const legacy = await monolith(
-        `SELECT id, legacy_code FROM people WHERE id IN (1, 40, 1001, 1100) ORDER BY id`,
+        `SELECT id, legacy_code, ward FROM people WHERE id IN (1, 40, 1001, 1100) ORDER BY id`,
       );
       expect(legacy.rows).toEqual([
-        { id: 1, legacy_code: 'L1' },
-        { id: 40, legacy_code: 'L40' },
-        { id: 1001, legacy_code: 'none' },
-        { id: 1100, legacy_code: 'none' },
+        { id: 1, legacy_code: 'L1', ward: 'w' },
+        { id: 40, legacy_code: 'L40', ward: 'w' },
+        { id: 1001, legacy_code: 'none', ward: 'unknown' },
+        { id: 1100, legacy_code: 'none', ward: 'unknown' },
       ]);
       const counts = await writeCounts();
       expect(counts.echoes).toBe(0); // nothing came back to patient_db
