@@ -16,6 +16,9 @@ import {
   type ReverseEvent,
 } from '../../src/reverse/index.js';
 import { introspect } from '../../src/catalog/introspect.js';
+import { buildIndexesWithProvision } from '../../src/cli/copy.js';
+import { migrate } from '../../src/migrate/index.js';
+import { prepareRouting } from '../../src/routing/prepare-routing.js';
 import { parsePlan } from '../../src/plan/load.js';
 import { buildRouting } from '../../src/routing/build-routing.js';
 import { withCarveLogins } from '../../src/routing/carve-logins.js';
@@ -382,6 +385,36 @@ describe('reverse stream', () => {
       await forward.stop();
     }
   }, 180_000);
+
+  it('carve migrate --follow streams the reverse stream too', async () => {
+    const controller = new AbortController();
+    const steps: string[] = [];
+    const prepared = await prepareRouting(planFile);
+    const running = migrate({
+      prepared,
+      buildIndexes: buildIndexesWithProvision,
+      secretsDir: m.secretsDir,
+      follow: true,
+      signal: controller.signal,
+      onEvent: (event) => {
+        if (event.type === 'step-started') steps.push(event.step);
+      },
+    });
+    try {
+      await waitFor(() => steps.includes('follow'), { what: 'migrate to follow', timeoutMs: 60_000 });
+      await waitFor(async () => (await readReverseStatus(m.routing, 'patient')).running, {
+        what: 'the reverse stream under migrate --follow',
+      });
+      await service(`UPDATE patients SET mood = 'followed' WHERE id = (SELECT max(id) FROM patients)`);
+      await waitReverseApplied(m.routing, 'patient', await serviceLsn(), 20_000);
+      const row = await monolith(`SELECT count(*)::int AS n FROM people WHERE mood = 'followed'`);
+      expect(row.rows[0].n).toBe(1);
+    } finally {
+      controller.abort();
+    }
+    const report = await running;
+    expect(report.ok).toBe(true);
+  }, 120_000);
 
   it('drops the reverse stream idempotently; a running engine lets go of it', async () => {
     const reverse = await startReverseSync({ routing: m.routing, pollMs: 200 });
