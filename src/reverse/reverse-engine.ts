@@ -114,10 +114,12 @@ export class ReverseEngine {
       let registrations: ReverseRegistration[];
       try {
         registrations = await this.registry.list(await this.connection());
-      } catch {
-        // The monolith is unreachable for a moment: the streams retry on their own; look again later.
+      } catch (error) {
         await this.monolith?.end().catch(() => {});
         this.monolith = undefined;
+        // The monolith unreachable for a moment: the streams retry on their own; look again later.
+        // Anything else (no right to read carve's schema …) would hide every reverse stream: fail.
+        if (!isTransientSyncError(error)) void this.finish(error);
         return;
       }
       const wanted = new Map<string, ReverseRegistration>();
