@@ -18,6 +18,7 @@ import {
 import { introspect } from '../../src/catalog/introspect.js';
 import { buildIndexesWithProvision } from '../../src/cli/copy.js';
 import { migrate } from '../../src/migrate/index.js';
+import { readMigrationStatus } from '../../src/migrate/status.js';
 import { prepareRouting } from '../../src/routing/prepare-routing.js';
 import { parsePlan } from '../../src/plan/load.js';
 import { buildRouting } from '../../src/routing/build-routing.js';
@@ -424,11 +425,24 @@ describe('reverse stream', () => {
   }, 120_000);
 
   it('drops the reverse stream idempotently; a running engine lets go of it', async () => {
+    // Registered, and nothing streams it: carve status says so first of all.
+    const alerted = async () =>
+      (await readMigrationStatus(m.routing, { lagSeconds: false })).alerts.filter(
+        (a) => a.code === 'REVERSE_NOT_RUNNING',
+      );
+    const [alert] = await waitFor(async () => ((await alerted()).length > 0 ? alerted() : null), {
+      what: 'the REVERSE_NOT_RUNNING alert',
+    });
+    expect(alert).toMatchObject({
+      severity: 'error',
+      details: { service: 'patient', database: 'patient_db' },
+    });
     const reverse = await startReverseSync({ routing: m.routing, pollMs: 200 });
     try {
       await waitFor(async () => (await readReverseStatus(m.routing, 'patient')).running, {
         what: 'the reverse stream to run',
       });
+      expect(await alerted()).toEqual([]);
       expect(await dropReverse(m.routing, 'patient')).toEqual({
         registration: true,
         slot: true,
