@@ -13,7 +13,7 @@ import { planChunks } from './chunk-planner.js';
 import type { CopyResult, RouteCopyPlan, RouteCopySummary } from './events.js';
 import { groupReads, readRelationStats, type PendingChunk } from './copy-plan.js';
 import { runCopyWorkers } from './copy-workers.js';
-import { mapLimited } from './map-limited.js';
+import { mapLimited } from '../concurrency.js';
 import { ensurePartitions } from './ensure-partitions.js';
 import { finishDatabase } from './post-load.js';
 import { catchUpLaterSnapshots } from './later-snapshot.js';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mapLimited } from '../concurrency.js';
 import { CarveError } from '../errors.js';
 import { atMonolith, atService, type Client, openSession } from '../pg/connect.js';
 import { assertNoForeignObjects } from '../sync/target-guard.js';
@@ -17,7 +18,7 @@ import { checkSequences } from './sequence-check.js';
 import { openAnchor, SnapshotPool, type Anchor } from './snapshot-pool.js';
 import { alignTargets, type Aligned } from './target-alignment.js';
 import { VerifyState } from './state.js';
-import { groupBySource, readShapes, runLimited, selectRoutes } from './verify-routes.js';
+import { groupBySource, readShapes, selectRoutes } from './verify-routes.js';
 import type {
   ForeignKeyVerifyResult,
   SequenceVerifyResult,
@@ -204,48 +205,58 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     // 3. Cut foreign keys, alongside the rows: their checks wait on round trips as much as on CPU.
     const foreignKeyChecks = (async () => {
       const fkStart = Date.now();
-      await runLimited(foreignKeys, jobs, async (fk) => {
-        if (options.signal?.aborted) throw aborted();
-        const result = await checkCutForeignKey(
-          { source: sourcePool, targets: targetPools, maxKeys },
-          fk,
-          shapes.get(fk.from.routeId)!,
-        );
-        fkResults.push(result);
-        emit({ type: 'foreign-key-done', result });
-      });
+      await mapLimited(
+        foreignKeys,
+        jobs,
+        async (fk) => {
+          if (options.signal?.aborted) throw aborted();
+          const result = await checkCutForeignKey(
+            { source: sourcePool, targets: targetPools, maxKeys },
+            fk,
+            shapes.get(fk.from.routeId)!,
+          );
+          fkResults.push(result);
+          emit({ type: 'foreign-key-done', result });
+        },
+        { onFailure: 'stop' },
+      );
       foreignKeysMs = Date.now() - fkStart;
     })();
-    const rowChecks = runLimited(work, jobs, async (item) => {
-      if (options.signal?.aborted) throw aborted();
-      for (const s of item.shapes) collectors.get(s.routeId)!.segmentStarted();
-      const outcomes = await compareSegment(item.ctx, item.shapes, collectors, item.segment);
-      for (const o of outcomes) {
-        const collector = collectors.get(o.routeId)!;
-        collector.segmentFinished();
-        collector.sourceRows += o.sourceRows;
-        collector.targetRows += o.targetRows;
-        // Read right away: other segments of the route finish while this one awaits its state write.
-        const last = ++collector.segmentsDone === collector.segments;
-        rowsRead += o.sourceRows + o.targetRows + o.drilledRows;
-        const shape = shapes.get(o.routeId)!;
-        await serially(shape.database, () =>
-          state.finishSegment(stateClients.get(shape.database)!, runId, o.routeId, item.segment.no, {
-            ...o,
-            lsn,
-          }),
-        );
-        emit({
-          type: 'segment-done',
-          routeId: o.routeId,
-          segment: item.segment.no,
-          segments: collector.segments,
-          status: o.status,
-          rows: o.sourceRows,
-        });
-        if (last) finishRoute(o.routeId);
-      }
-    });
+    const rowChecks = mapLimited(
+      work,
+      jobs,
+      async (item) => {
+        if (options.signal?.aborted) throw aborted();
+        for (const s of item.shapes) collectors.get(s.routeId)!.segmentStarted();
+        const outcomes = await compareSegment(item.ctx, item.shapes, collectors, item.segment);
+        for (const o of outcomes) {
+          const collector = collectors.get(o.routeId)!;
+          collector.segmentFinished();
+          collector.sourceRows += o.sourceRows;
+          collector.targetRows += o.targetRows;
+          // Read right away: other segments of the route finish while this one awaits its state write.
+          const last = ++collector.segmentsDone === collector.segments;
+          rowsRead += o.sourceRows + o.targetRows + o.drilledRows;
+          const shape = shapes.get(o.routeId)!;
+          await serially(shape.database, () =>
+            state.finishSegment(stateClients.get(shape.database)!, runId, o.routeId, item.segment.no, {
+              ...o,
+              lsn,
+            }),
+          );
+          emit({
+            type: 'segment-done',
+            routeId: o.routeId,
+            segment: item.segment.no,
+            segments: collector.segments,
+            status: o.status,
+            rows: o.sourceRows,
+          });
+          if (last) finishRoute(o.routeId);
+        }
+      },
+      { onFailure: 'stop' },
+    );
     let rowsMs = 0;
     const settled = await Promise.allSettled([
       rowChecks.then(() => (rowsMs = Date.now() - rowsStart)),
