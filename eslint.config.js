@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
  *   src/index.ts      the library surface: re-exports the engines; nothing in src/ imports it
  *   engines           each may import the engines named beside it, and the base; never cli
  *   base              pg, catalog, state, plan, cluster and the neutral files (errors, error
- *                     catalogue, event hub, concurrency): never an engine, never cli
+ *                     catalogue, event hub, concurrency, version): never an engine, never cli
  *
  * The engines' table is what holds in the code: adding an arrow between engines is a decision,
  * made here, in one line. An engine not in the table (a new folder) must be added to it.
@@ -21,9 +21,12 @@ const ENGINES = {
   verify: ['routing', 'sync'],
   provision: ['routing', 'sync'],
   events: ['routing', 'sync'],
+  // reverse, cutover, backup, recover: engines being added; migrate runs reverse beside forward.
   reverse: ['routing', 'sync'],
-  migrate: ['routing', 'sync', 'copy', 'verify', 'provision'],
+  migrate: ['routing', 'sync', 'copy', 'verify', 'provision', 'reverse'],
   cutover: ['routing', 'sync', 'verify', 'reverse', 'migrate'],
+  backup: ['routing', 'verify'],
+  recover: ['routing', 'sync', 'verify'],
   observe: ['routing', 'migrate'],
   demo: ['routing', 'copy', 'migrate'],
 };
