@@ -21,12 +21,13 @@ const ENGINES = {
   verify: ['routing', 'sync'],
   provision: ['routing', 'sync'],
   events: ['routing', 'sync'],
-  // reverse, cutover, backup, recover: engines being added; migrate runs reverse beside forward.
+  // reverse, cutover, backup, recover, resync: engines being added; migrate runs reverse beside forward.
   reverse: ['routing', 'sync'],
   migrate: ['routing', 'sync', 'copy', 'verify', 'provision', 'reverse'],
   cutover: ['routing', 'sync', 'verify', 'reverse', 'migrate'],
   backup: ['routing', 'verify'],
   recover: ['routing', 'sync', 'verify'],
+  resync: ['routing', 'sync', 'provision', 'copy'],
   observe: ['routing', 'migrate'],
   demo: ['routing', 'copy', 'migrate'],
 };
