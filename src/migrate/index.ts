@@ -94,12 +94,14 @@ async function run(options: MigrateOptions, hub: EventHub<CarveEvents>): Promise
       transactions += event.transactions;
     }
   });
-  const engine: SyncEngine = await startSync({ routing, onEvent: hub.emitter('sync') }).catch(
-    (error: unknown) => {
-      counting();
-      throw error;
-    },
-  );
+  const engine: SyncEngine = await startSync({
+    routing,
+    ...(options.sinks ? { sinks: options.sinks } : {}),
+    onEvent: hub.emitter('sync'),
+  }).catch((error: unknown) => {
+    counting();
+    throw error;
+  });
   // The signal stops the engine, whichever step is running.
   const onAbort = () => void engine.stop();
   options.signal?.addEventListener('abort', onAbort, { once: true });
