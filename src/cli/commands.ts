@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerAlertsCommand } from './alerts.js';
 import { registerApplyCommand } from './apply.js';
+import { registerBackupCommand } from './backup.js';
 import { registerCopyCommand } from './copy.js';
 import { attachDemoRunAction } from './demo-run.js';
 import { registerDemoCommand } from './demo.js';
@@ -24,6 +25,7 @@ export function registerCommands(program: Command): void {
   registerStatusCommand(program);
   registerVerifyCommand(program);
   registerTeardownCommand(program);
+  registerBackupCommand(program);
   registerAlertsCommand(program);
   registerServeCommand(program);
   attachDemoRunAction(registerDemoCommand(program));
