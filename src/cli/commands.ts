@@ -8,6 +8,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerPlanCommand } from './plan.js';
 import { registerProvisionCommand } from './provision.js';
+import { registerRecoverCommand } from './recover.js';
 import { registerServeCommand } from './serve.js';
 import { registerStatusCommand } from './status.js';
 import { registerSyncCommand } from './sync.js';
@@ -26,6 +27,7 @@ export function registerCommands(program: Command): void {
   registerVerifyCommand(program);
   registerTeardownCommand(program);
   registerBackupCommand(program);
+  registerRecoverCommand(program);
   registerAlertsCommand(program);
   registerServeCommand(program);
   attachDemoRunAction(registerDemoCommand(program));
