@@ -45,7 +45,7 @@ export async function readLatestBackup(routing: Routing): Promise<BackupRecord |
   let latest: BackupRecord | null = null;
   for (const service of routing.services) {
     try {
-      const found = await withSession(atService(service.url), (client) => latestIn(client, routing));
+      const found = await withSession(atService(service.url), (client) => latestBackupIn(client, routing));
       if (found && (!latest || Date.parse(found.takenAt) > Date.parse(latest.takenAt))) latest = found;
     } catch (error) {
       if (!notProvisioned(error)) throw error;
@@ -54,7 +54,8 @@ export async function readLatestBackup(routing: Routing): Promise<BackupRecord |
   return latest;
 }
 
-async function latestIn(client: Client, routing: Routing): Promise<BackupRecord | null> {
+/** The latest backup one service database records (null when none, or no backups table yet). */
+export async function latestBackupIn(client: Client, routing: Routing): Promise<BackupRecord | null> {
   const { stateSchema, migration } = routing.names;
   const table = quoteQualified(stateSchema, 'backups');
   const { rows: present } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [table]);

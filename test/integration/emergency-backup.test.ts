@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backup, readLatestBackup, type BackupManifest } from '../../src/backup/index.js';
 import { clientTool } from '../../src/cluster/binaries.js';
+import { readMigrationStatus } from '../../src/migrate/status.js';
 import { withClient } from '../../src/pg/connect.js';
 import { quoteQualified } from '../../src/pg/quote.js';
 import { runCarve } from '../support/carve-cli.js';
@@ -96,6 +97,7 @@ describe('carve backup', () => {
     expect(manifest.tables.find((t) => t.name === 'odd "name"')?.rows).toBe(7);
     expect(result.recordedIn.sort()).toEqual(['bk_clinical', 'bk_patient']);
     expect(await readLatestBackup(m.routing)).toMatchObject({ path: out, lsn: manifest.lsn, tables: 4 });
+    expect((await readMigrationStatus(m.routing, { lagSeconds: false })).backup).toMatchObject({ path: out });
 
     // Restore into a fresh database: the schema file, then the data.
     const fresh = await createDatabase(m.source, 'bk_restored');
