@@ -46,3 +46,12 @@ export interface BackupResult {
   /** Service databases whose state now names this backup. */
   recordedIn: string[];
 }
+
+/** A backup as the service databases' state records it. */
+export interface BackupRecord {
+  path: string;
+  lsn: string;
+  takenAt: string;
+  tables: number;
+  rows: number;
+}

@@ -1,5 +1,5 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { clientTool } from '../cluster/binaries.js';
 import { CarveError } from '../errors.js';
 import { carveVersion } from '../cli/version.js';
@@ -19,7 +19,7 @@ import { recordBackup } from './state.js';
 
 export type * from './events.js';
 export type { BackupOptions } from './options.js';
-export { readLatestBackup, type BackupRecord } from './state.js';
+export { readLatestBackup } from './state.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 const DUMP_DIR = 'dump';
@@ -45,7 +45,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   const app = options.applicationName ?? 'carve backup';
   checkOutDir(dir);
   const pgDump = options.pgDump ?? toolPath('pg_dump');
-  const pgRestore = options.pgDump ? join(options.pgDump, '..', 'pg_restore') : toolPath('pg_restore');
+  // pg_restore of the same installation as pg_dump.
+  const pgRestore = pgDump.includes('/') ? join(dirname(pgDump), 'pg_restore') : toolPath('pg_restore');
   const tables = movingTables(routing);
 
   const session = await openSession(atMonolith(routing.sourceUrl), { applicationName: app });

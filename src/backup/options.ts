@@ -7,7 +7,10 @@ export interface BackupOptions {
   outDir: string;
   /** pg_dump -j: tables dumped at once (default 2). */
   jobs?: number;
-  /** Path of pg_dump (default: next to the PostgreSQL server binaries, else $PATH). */
+  /**
+   * Path of pg_dump (default: next to the PostgreSQL server binaries, else $PATH); pg_restore is
+   * taken from the same directory.
+   */
   pgDump?: string;
   onEvent?: (event: BackupEvent) => void;
   applicationName?: string;

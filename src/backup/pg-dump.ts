@@ -45,7 +45,7 @@ export function runTool(path: string, args: string[], env: NodeJS.ProcessEnv): P
         reject(
           new CarveError('BACKUP_PG_DUMP_MISSING', `${path} cannot be run (${error.code})`, {
             details: { path },
-            hint: "Install the PostgreSQL client tools of the monolith's major version or newer (e.g. apt-get install postgresql-client-15), or set CARVE_PG_BIN to a bin directory holding pg_dump and pg_restore.",
+            hint: "Install the PostgreSQL client tools of the monolith's major version or newer (e.g. apt-get install postgresql-client-15) and pass carve backup --pg-dump /usr/lib/postgresql/15/bin/pg_dump (pg_restore is taken from the same directory).",
             cause: error,
           }),
         );

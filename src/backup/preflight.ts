@@ -28,7 +28,7 @@ export async function checkPgDump(
   if (run.code !== 0 || version.major === 0)
     throw new CarveError('BACKUP_PG_DUMP_MISSING', `${pgDump} --version failed: ${run.stderr.trim()}`, {
       details: { path: pgDump },
-      hint: 'Install the PostgreSQL client tools (e.g. apt-get install postgresql-client-15), or set CARVE_PG_BIN to a bin directory holding pg_dump and pg_restore.',
+      hint: "Install the PostgreSQL client tools of the monolith's major version or newer (e.g. apt-get install postgresql-client-15) and pass carve backup --pg-dump /usr/lib/postgresql/15/bin/pg_dump (pg_restore is taken from the same directory).",
     });
   if (version.major < serverMajor)
     throw new CarveError(
@@ -36,7 +36,7 @@ export async function checkPgDump(
       `${pgDump} is version ${version.text}; the monolith runs PostgreSQL ${serverMajor}`,
       {
         details: { path: pgDump, pgDump: version.text, server: serverMajor },
-        hint: `Install pg_dump ${serverMajor} or newer (postgresql-client-${serverMajor}) and point CARVE_PG_BIN at its bin directory.`,
+        hint: `Install pg_dump ${serverMajor} or newer (e.g. apt-get install postgresql-client-${serverMajor}) and pass carve backup --pg-dump /usr/lib/postgresql/${serverMajor}/bin/pg_dump.`,
       },
     );
   return version;

@@ -1,16 +1,10 @@
-import { atService, withSession, type Client } from '../pg/connect.js';
+import { atService, withSession } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
 import { ensureStateSchema } from '../state/state-schema.js';
-
-export interface BackupRecord {
-  path: string;
-  lsn: string;
-  takenAt: string;
-  tables: number;
-  rows: number;
-}
+import type { BackupRecord } from './events.js';
+import { latestBackupIn } from './latest-backup.js';
 
 /**
  * Backups are recorded in every service database's state (`<state>.backups`): there is no carve
@@ -52,23 +46,6 @@ export async function readLatestBackup(routing: Routing): Promise<BackupRecord |
     }
   }
   return latest;
-}
-
-/** The latest backup one service database records (null when none, or no backups table yet). */
-export async function latestBackupIn(client: Client, routing: Routing): Promise<BackupRecord | null> {
-  const { stateSchema, migration } = routing.names;
-  const table = quoteQualified(stateSchema, 'backups');
-  const { rows: present } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [table]);
-  if (!present[0].present) return null;
-  const { rows } = await client.query(
-    `SELECT path, lsn::text AS lsn, taken_at::text AS taken_at, tables, rows
-       FROM ${table} WHERE migration = $1 ORDER BY taken_at DESC LIMIT 1`,
-    [migration],
-  );
-  const r = rows[0];
-  return r
-    ? { path: r.path, lsn: r.lsn, takenAt: r.taken_at, tables: Number(r.tables), rows: Number(r.rows) }
-    : null;
 }
 
 function notProvisioned(error: unknown): boolean {

@@ -9,6 +9,7 @@ interface BackupCliOptions {
   plan: string;
   out: string;
   jobs?: string;
+  pgDump?: string;
   json?: boolean;
   secretsDir?: string;
 }
@@ -22,6 +23,10 @@ export function registerBackupCommand(program: Command): void {
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .requiredOption('--out <dir>', 'directory to write (must not exist, or be empty)')
     .option('--jobs <n>', 'tables dumped at once (pg_dump -j, default 2)')
+    .option(
+      '--pg-dump <path>',
+      'the pg_dump to run (pg_restore from the same directory); default: beside the server binaries, else $PATH',
+    )
     .option('--json', 'one JSON line per event, then the result')
     .option(
       '--secrets-dir <dir>',
@@ -37,6 +42,7 @@ export function registerBackupCommand(program: Command): void {
           routing,
           outDir: options.out,
           ...(jobs === undefined ? {} : { jobs }),
+          ...(options.pgDump === undefined ? {} : { pgDump: options.pgDump }),
           onEvent: (event) => {
             if (options.json) process.stdout.write(jsonLine(event));
           },

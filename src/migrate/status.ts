@@ -1,4 +1,5 @@
-import { latestBackupIn, type BackupRecord } from '../backup/state.js';
+import type { BackupRecord } from '../backup/events.js';
+import { latestBackupIn } from '../backup/latest-backup.js';
 import { atMonolith, atService, withSession } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';

@@ -161,6 +161,9 @@ describe('carve backup', () => {
       empty,
       '--jobs',
       '2',
+      // The hint of BACKUP_PG_DUMP_MISSING, followed.
+      '--pg-dump',
+      clientTool('pg_dump'),
       '--json',
       '--secrets-dir',
       m.secretsDir,
