@@ -253,3 +253,31 @@ describe('carve recover', () => {
     expect(kills, 'no trial was killed before it finished').toBeGreaterThan(0);
   }, 180_000);
 });
+
+describe('carve recover as a monolith user without superuser', () => {
+  it('names the missing privilege, and works once the hint is followed', async () => {
+    await withClient(m.sourceUrl, (c) =>
+      c.query(`
+        CREATE ROLE rc_app LOGIN REPLICATION PASSWORD 'rc-secret';
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO rc_app;
+        GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO rc_app;
+        GRANT CREATE ON SCHEMA public TO rc_app;
+        GRANT EXECUTE ON FUNCTION pg_replication_origin_create(text), pg_replication_origin_session_setup(text),
+          pg_replication_origin_session_reset() TO rc_app;`),
+    );
+    const url = new URL(m.sourceUrl);
+    url.username = 'rc_app';
+    url.password = 'rc-secret';
+    const routing = { ...m.routing, sourceUrl: url.toString() };
+    await diverge(20);
+    const denied = await recover({ routing, service: 'patient', verify: false }).catch((e: unknown) => e);
+    expect(denied).toMatchObject({ code: 'RECOVER_REPLICA_ROLE_DENIED' });
+    expect(await mismatches()).not.toEqual([]);
+    await withClient(m.sourceUrl, (c) =>
+      c.query(`GRANT SET ON PARAMETER session_replication_role TO rc_app`),
+    );
+    const done = await recover({ routing, service: 'patient', verify: false });
+    expect(done.totals.inserted).toBeGreaterThan(0);
+    expect(await mismatches()).toEqual([]);
+  }, 60_000);
+});
