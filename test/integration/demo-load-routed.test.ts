@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OPERATION_KINDS, type OperationKind } from '../../src/demo/load/load-types.js';
 import { ServiceRoutedTables } from '../../src/demo/load/routed-tables.js';
@@ -6,6 +8,7 @@ import { startLoad } from '../../src/demo/load/start-load.js';
 import { seedMonolith } from '../../src/demo/seed/seed-monolith.js';
 import { withClient } from '../../src/pg/connect.js';
 import type { Routing } from '../../src/routing/model.js';
+import { runCarve } from '../support/carve-cli.js';
 import { createDatabase } from '../support/cluster.js';
 import { provisionMigration, runCopy } from '../support/copy-fixture.js';
 import { useMigrationClusters } from '../support/migration.js';
@@ -18,6 +21,8 @@ import { useMigrationClusters } from '../support/migration.js';
  */
 let routing: Routing;
 let sourceUrl: string;
+let planFile: string;
+let secretsDir: string;
 
 const only = (kinds: OperationKind[]) =>
   Object.fromEntries(OPERATION_KINDS.map((k) => [k, kinds.includes(k) ? 1 : 0])) as Record<
@@ -32,7 +37,9 @@ beforeAll(async () => {
   const planText = readFileSync(new URL('../../plans/caresync.yaml', import.meta.url), 'utf8')
     .replace('${MONOLITH_URL}', sourceUrl)
     .replace('${TARGET_URL}', clusters.target.url());
-  ({ routing } = await provisionMigration(sourceUrl, planText));
+  ({ routing, secretsDir } = await provisionMigration(sourceUrl, planText));
+  planFile = join(mkdtempSync(join(tmpdir(), 'carve-load-routed-')), 'plan.yaml');
+  writeFileSync(planFile, planText);
   const copied = await runCopy(routing);
   expect(copied.complete).toBe(true);
 }, 240_000);
@@ -99,4 +106,42 @@ describe('demo load, service-routed', () => {
     expect(back.databases).toEqual({ monolith: back.committed });
     expect(await changedSince(sourceUrl, 'patients', since)).toBeGreaterThan(0);
   }, 120_000);
+
+  it('carve demo load --routed-plan --service-url: the same from the command line', async () => {
+    const bad = await runCarve([
+      'demo',
+      'load',
+      '--source',
+      sourceUrl,
+      '--max',
+      '5',
+      '--service-url',
+      'patient',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--service-url needs --routed-plan');
+    const run = await runCarve([
+      'demo',
+      'load',
+      '--source',
+      sourceUrl,
+      '--rate',
+      '20',
+      '--max',
+      '20',
+      '--seed',
+      '9',
+      '--routed-plan',
+      planFile,
+      '--service-url',
+      'patient',
+      '--secrets-dir',
+      secretsDir,
+      '--json',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+    expect(report).toMatchObject({ type: 'report', committed: 20 });
+    expect(report.databases.patient_db).toBeGreaterThan(0);
+  }, 60_000);
 });
