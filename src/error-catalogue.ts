@@ -225,6 +225,9 @@ export const errorCatalogue = {
   RECOVER_REPLICA_ROLE_DENIED: failed(
     "carve's monolith user may not set session_replication_role (needed to pass the cutover freeze).",
   ),
+  RECOVER_CONSTRAINT_VIOLATION: failed(
+    "The service's rows break a constraint the monolith has (unique, check): nothing was committed.",
+  ),
   RECOVER_CHECK_FAILED: failed(
     "After the upserts and deletes the monolith's rows still differ from the service's: nothing was committed.",
   ),

@@ -74,7 +74,9 @@ function render(result: RecoverResult): string {
   const numeric = ['service rows', 'inserted', 'updated', 'deleted'];
   const verify =
     result.verify === null
-      ? 'not run'
+      ? result.verifyError
+        ? `could not run: ${result.verifyError.code}: ${result.verifyError.message}`
+        : 'not run'
       : result.verify.ok
         ? 'OK: the monolith matches the service tables'
         : 'DIFFERENCES: run carve verify --tables … for the keys';

@@ -31,5 +31,7 @@ export interface RecoverResult {
   sequences: { sequence: string; value: string }[];
   /** The verify engine's result on the service's tables, when it ran. */
   verify: VerifyResult | null;
+  /** Why the verify after the commit could not run (the recover itself succeeded). */
+  verifyError: { code: string; message: string; hint: string | null } | null;
   seconds: number;
 }

@@ -80,9 +80,12 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
       }
       const deleted = new Map<ReverseTable, number>();
       for (const { table, sql } of [...staged].reverse())
-        deleted.set(table, Number((await monolith.query(sql.deleteMissing)).rows[0].n));
+        deleted.set(
+          table,
+          Number((await write(monolith, sql.deleteMissing, table, service.database)).rows[0].n),
+        );
       for (const { table, sql } of staged) {
-        const upserted = (await monolith.query(sql.upsert)).rows[0];
+        const upserted = (await write(monolith, sql.upsert, table, service.database)).rows[0];
         const result: RecoverTableResult = {
           serviceTable: `${table.serviceTable.schema}.${table.serviceTable.name}`,
           monolithTable: `${table.monolithTable.schema}.${table.monolithTable.name}`,
@@ -137,15 +140,23 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
     await monolith.query('SELECT pg_catalog.pg_replication_origin_session_reset()').catch(() => {});
 
     let verified: RecoverResult['verify'] = null;
+    let verifyError: RecoverResult['verifyError'] = null;
     if (!dryRun && options.verify !== false && map.tables.length > 0) {
-      verified = await verify({
-        routing,
-        tables: map.tables.map((t) => t.routeId),
-        alignment: 'assume-static',
-        sequences: 'advisory',
-        applicationName: `${app} verify`,
-      });
-      emit({ type: 'recover-verified', ok: verified.ok });
+      try {
+        verified = await verify({
+          routing,
+          tables: map.tables.map((t) => t.routeId),
+          alignment: 'assume-static',
+          sequences: 'advisory',
+          applicationName: `${app} verify`,
+        });
+        emit({ type: 'recover-verified', ok: verified.ok });
+      } catch (error) {
+        // The recover is committed and was checked in its transaction: a verify that cannot run
+        // is reported, not turned into a failure of what already succeeded.
+        if (!isCarveError(error)) throw error;
+        verifyError = { code: error.code, message: error.message, hint: error.hint ?? null };
+      }
     }
     const totals = tables.reduce(
       (sum, t) => ({
@@ -165,6 +176,7 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
       totals,
       sequences,
       verify: verified,
+      verifyError,
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
@@ -184,6 +196,31 @@ async function takeOrigin(client: Client, origin: string, database: string, wait
         {
           details: { origin, database },
           hint: 'Recover is for a reverse stream that is broken or never ran: stop the carve sync that runs it (or wait for the other recover to end), then run carve recover again.',
+          cause: error,
+        },
+      );
+    throw error;
+  }
+}
+
+/** A write that breaks a monolith constraint names the table and what to do (nothing is committed). */
+async function write(client: Client, sql: string, table: ReverseTable, database: string) {
+  try {
+    return await client.query(sql);
+  } catch (error) {
+    const state = sqlStateOf(error);
+    if (state?.startsWith('23'))
+      throw new CarveError(
+        'RECOVER_CONSTRAINT_VIOLATION',
+        `Writing ${database}'s rows into ${table.monolithTable.schema}.${table.monolithTable.name} breaks a constraint of the monolith: ${(error as Error).message}`,
+        {
+          details: {
+            table: `${table.monolithTable.schema}.${table.monolithTable.name}`,
+            serviceTable: `${table.serviceTable.schema}.${table.serviceTable.name}`,
+            sqlState: state,
+            constraint: (error as { constraint?: string }).constraint ?? null,
+          },
+          hint: 'Nothing was committed. The monolith has a constraint (a unique index, a check) the service database lacks, and the service holds rows that break it: fix those rows in the service database (the message names the values), then run carve recover again.',
           cause: error,
         },
       );

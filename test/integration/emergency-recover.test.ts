@@ -281,3 +281,33 @@ describe('carve recover as a monolith user without superuser', () => {
     expect(await mismatches()).toEqual([]);
   }, 60_000);
 });
+
+describe('carve recover against a constraint only the monolith has', () => {
+  it('fails with the table named, commits nothing, and works once the service rows are fixed', async () => {
+    await withClient(m.sourceUrl, (c) =>
+      c.query(`CREATE UNIQUE INDEX patients_first_name_key ON patients (first_name)`),
+    );
+    try {
+      await withClient(patientUrl(), (c) =>
+        c.query(
+          `INSERT INTO people (given_name) VALUES ('twin'), ('twin'); UPDATE people SET born = '1999-09-09' WHERE id = 3`,
+        ),
+      );
+      const failed = await recover({ routing: m.routing, service: 'patient', verify: false }).catch(
+        (e: unknown) => e,
+      );
+      expect(failed).toMatchObject({
+        code: 'RECOVER_CONSTRAINT_VIOLATION',
+        details: { table: 'public.patients', sqlState: '23505', constraint: 'patients_first_name_key' },
+      });
+      expect(await mismatches()).not.toEqual([]);
+      await withClient(patientUrl(), (c) =>
+        c.query(`DELETE FROM people WHERE id = (SELECT max(id) FROM people WHERE given_name = 'twin')`),
+      );
+      await recover({ routing: m.routing, service: 'patient', verify: false });
+      expect(await mismatches()).toEqual([]);
+    } finally {
+      await withClient(m.sourceUrl, (c) => c.query(`DROP INDEX patients_first_name_key`));
+    }
+  }, 60_000);
+});
