@@ -216,7 +216,8 @@ export const errorCatalogue = {
   BACKUP_OUT_NOT_EMPTY: usage('carve backup --out names a directory that exists and is not empty.'),
   BACKUP_PG_DUMP_MISSING: failed('pg_dump or pg_restore cannot be run.'),
   BACKUP_PG_DUMP_TOO_OLD: failed("pg_dump is older than the monolith's PostgreSQL major version."),
-  BACKUP_DUMP_FAILED: failed('pg_dump exited with an error; the backup directory is incomplete.'),
+  BACKUP_NOT_READABLE: failed("carve's monolith user may not read a moving table (nothing was dumped)."),
+  BACKUP_DUMP_FAILED: failed('pg_dump exited with an error (the incomplete backup was removed).'),
   BACKUP_CHECK_FAILED: failed('pg_restore --list cannot read the dump, or a moving table is missing in it.'),
   RECOVER_UNKNOWN_SERVICE: usage('carve recover --service names no service of the plan.'),
   RECOVER_REVERSE_RUNNING: failed(

@@ -26,6 +26,8 @@ export interface BackupManifest {
   dump: string;
   /** Schema-only dump of the whole monolith at the same snapshot (types, functions the tables use). */
   schema: string;
+  /** Tables left out of the schema file: carve's monolith user may not read them (none of them moves). */
+  schemaExcluded: { schema: string; name: string }[];
   jobs: number;
   tables: BackupTable[];
   /** Entries `pg_restore --list` found in the dump. */

@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { clientTool } from '../cluster/binaries.js';
 import { CarveError } from '../errors.js';
@@ -6,7 +6,7 @@ import { carveVersion } from '../cli/version.js';
 import { atMonolith, databaseOf, openSession, type Client } from '../pg/connect.js';
 import { formatLsn } from '../pg/lsn.js';
 import { replicationLiteral } from '../pg/replication/commands.js';
-import { quoteQualified } from '../pg/quote.js';
+import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { redactText } from '../pg/redact.js';
 import type { TableRef } from '../catalog/model.js';
 import type { Routing } from '../routing/model.js';
@@ -56,9 +56,18 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       (await session.query('SHOW server_version_num')).rows[0].server_version_num.slice(0, -4),
     );
     const pgDumpVersion = await checkPgDump(pgDump, serverMajor);
+    await checkReadable(session, tables);
+    // pg_dump locks every table it dumps, even schema-only, which needs SELECT: the whole-schema
+    // file leaves out the (non-moving) tables this user cannot read, and the manifest lists them.
+    const unreadable = await unreadableTables(session);
+    const existed = existsSync(dir);
     mkdirSync(dir, { recursive: true });
+    let complete = false;
 
-    const point = await monolithPoint(routing.sourceUrl, `${app} snapshot`);
+    const point = await monolithPoint(routing.sourceUrl, `${app} snapshot`).catch((error: unknown) => {
+      removeIncomplete(dir, existed);
+      throw error;
+    });
     try {
       const lsn = formatLsn(point.lsn);
       const takenAt = new Date().toISOString();
@@ -66,7 +75,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       const connection = toolConnection(routing.sourceUrl);
       const dumpDir = join(dir, DUMP_DIR);
       const dumpStarted = Date.now();
-      const [counts] = await Promise.all([
+      const [counts] = await allDone([
         countRows(session, point.snapshot, tables),
         dump(
           pgDump,
@@ -86,6 +95,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
           [
             '--schema-only',
             `--snapshot=${point.snapshot}`,
+            ...unreadable.flatMap((t) => ['--exclude-table', exactTablePattern(t.schema, t.name)]),
             `--file=${join(dir, SCHEMA_FILE)}`,
             '--no-password',
             `--dbname=${connection.dbname}`,
@@ -111,6 +121,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
         database: databaseOf(routing.sourceUrl) ?? '',
         dump: DUMP_DIR,
         schema: SCHEMA_FILE,
+        schemaExcluded: unreadable,
         jobs,
         tables: counts,
         tocEntries: entries,
@@ -119,6 +130,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       const manifestFile = join(dir, MANIFEST_FILE);
       writeFileSync(`${manifestFile}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
       renameSync(`${manifestFile}.tmp`, manifestFile);
+      complete = true;
 
       const recordedIn = await recordBackup(routing, {
         path: dir,
@@ -131,10 +143,72 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       return { dir, manifestFile, manifest, seconds: (Date.now() - started) / 1000, recordedIn };
     } finally {
       await point.close();
+      // The directory was empty or new: whatever is in it of a failed backup is ours to remove,
+      // so running the command again just works.
+      if (!complete) removeIncomplete(dir, existed);
     }
   } finally {
     await session.end().catch(() => {});
   }
+}
+
+/** Like Promise.all, but waits for every task (no pg_dump still writing when the directory is removed). */
+async function allDone<T extends readonly unknown[]>(tasks: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(tasks);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+function removeIncomplete(dir: string, existed: boolean): void {
+  if (!existed) {
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  for (const entry of readdirSync(dir)) rmSync(join(dir, entry), { recursive: true, force: true });
+}
+
+async function unreadableTables(client: Client): Promise<TableRef[]> {
+  const { rows } = await client.query(
+    `SELECT n.nspname AS schema, c.relname AS name
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+        AND NOT CASE WHEN c.relkind = 'S' THEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT')
+                     ELSE pg_catalog.has_table_privilege(c.oid, 'SELECT') END
+      ORDER BY 1, 2`,
+  );
+  return rows.map((r) => ({ schema: r.schema as string, name: r.name as string }));
+}
+
+/** pg_dump would fail midway on a table carve's monolith user cannot read: say so before. */
+async function checkReadable(client: Client, tables: MovingTable[]): Promise<void> {
+  const names = tables.map((t) => quoteQualified(t.ref.schema, t.ref.name));
+  // The tables, and the sequences they own (pg_dump dumps those with them, reading them).
+  const { rows } = await client.query(
+    `SELECT name FROM (
+       SELECT t AS name, pg_catalog.has_table_privilege(t::regclass, 'SELECT') AS readable
+         FROM unnest($1::text[]) AS t
+       UNION ALL
+       SELECT d.objid::regclass::text, pg_catalog.has_sequence_privilege(d.objid, 'SELECT')
+         FROM unnest($1::text[]) AS t
+         JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = t::regclass
+                                    AND d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i')
+         JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S') x
+      WHERE NOT readable`,
+    [names],
+  );
+  if (rows.length === 0) return;
+  const user = (await client.query('SELECT current_user AS u')).rows[0].u as string;
+  const unreadable = rows.map((r) => r.name as string);
+  throw new CarveError(
+    'BACKUP_NOT_READABLE',
+    `carve's monolith user ${user} cannot read ${unreadable.join(', ')}`,
+    {
+      details: { user, tables: unreadable },
+      hint: `As the tables' owner or a superuser on the monolith, GRANT SELECT ON ${unreadable.join(', ')} TO ${quoteIdent(user)}, then run carve backup again.`,
+    },
+  );
 }
 
 interface MovingTable {
@@ -191,7 +265,7 @@ async function dump(pgDump: string, args: string[], env: NodeJS.ProcessEnv): Pro
       `pg_dump failed (exit ${run.code}): ${redactText(run.stderr.trim())}`,
       {
         details: { exitCode: run.code, stderr: redactText(run.stderr.trim()).slice(0, 2000) },
-        hint: "Read pg_dump's message above: a full disk or a missing privilege (carve's monolith user must be able to read every moving table) are the usual causes. Remove the output directory and run carve backup again.",
+        hint: "Read pg_dump's message above: a full disk or a missing privilege (carve's monolith user must be able to read every moving table) are the usual causes. Then run carve backup again (the incomplete backup was removed).",
       },
     );
 }
@@ -218,7 +292,7 @@ async function checkDump(pgRestore: string, dumpDir: string, tables: MovingTable
         : `The dump in ${dumpDir} lacks the data of ${missing.join(', ')}`,
       {
         details: { dumpDir, missing, exitCode: run.code },
-        hint: 'The backup is not usable. Check the disk, remove the output directory and run carve backup again; use a pg_restore of the same version as pg_dump.',
+        hint: 'The backup was not usable and was removed. Check the disk and run carve backup again; with --pg-dump, pg_restore must be beside it.',
       },
     );
   return entries.length;

@@ -177,3 +177,27 @@ describe('carve backup', () => {
     expect(existsSync(join(empty, 'dump', 'toc.dat'))).toBe(true);
   });
 });
+
+describe('carve backup as a user who cannot read every moving table', () => {
+  it('refuses before writing anything, and works once the hint is followed', async () => {
+    await withClient(m.sourceUrl, (c) =>
+      c.query(`CREATE ROLE bk_reader LOGIN REPLICATION PASSWORD 'bk-secret';
+               GRANT SELECT ON patients, readings, readings_2024, readings_2025, "odd ""name""" TO bk_reader;`),
+    );
+    const url = new URL(m.sourceUrl);
+    url.username = 'bk_reader';
+    url.password = 'bk-secret';
+    const routing = { ...m.routing, sourceUrl: url.toString() };
+    const out = join(mkdtempSync(join(tmpdir(), 'carve-backup-ro-')), 'b');
+    const refused = await backup({ routing, outDir: out }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'BACKUP_NOT_READABLE', details: { user: 'bk_reader' } });
+    const unreadable = (refused as { details: { tables: string[] } }).details.tables;
+    expect(unreadable).toEqual(expect.arrayContaining(['"public"."visits"', 'public.patients_id_seq']));
+    expect(existsSync(out)).toBe(false);
+    // What the hint says, as the owner.
+    await withClient(m.sourceUrl, (c) => c.query(`GRANT SELECT ON ${unreadable.join(', ')} TO "bk_reader"`));
+    const done = await backup({ routing, outDir: out });
+    expect(done.manifest.tables.find((t) => t.name === 'visits')?.rows).toBeGreaterThan(0);
+    expect(done.manifest.schemaExcluded).toEqual([{ schema: 'public', name: 'not_moving' }]);
+  });
+});
