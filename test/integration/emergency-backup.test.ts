@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -8,8 +17,8 @@ import { clientTool } from '../../src/cluster/binaries.js';
 import { readMigrationStatus } from '../../src/migrate/status.js';
 import { withClient } from '../../src/pg/connect.js';
 import { quoteQualified } from '../../src/pg/quote.js';
-import { runCarve } from '../support/carve-cli.js';
-import { createDatabase } from '../support/cluster.js';
+import { runCarve, spawnCarve } from '../support/carve-cli.js';
+import { createDatabase, waitFor } from '../support/cluster.js';
 import { prepareMigration, useMigrationClusters, type Migration } from '../support/migration.js';
 
 /** `carve backup`: a dump at an exact LSN, under writes, that restores to the manifest's counts. */
@@ -199,5 +208,58 @@ describe('carve backup as a user who cannot read every moving table', () => {
     const done = await backup({ routing, outDir: out });
     expect(done.manifest.tables.find((t) => t.name === 'visits')?.rows).toBeGreaterThan(0);
     expect(done.manifest.schemaExcluded).toEqual([{ schema: 'public', name: 'not_moving' }]);
+  });
+});
+
+describe('carve backup killed', () => {
+  it('leaves no slot behind; the partial directory is refused until removed, as the hint says', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'carve-backup-kill-')), 'b');
+    const { child, done } = spawnCarve([
+      'backup',
+      '--plan',
+      planFile,
+      '--out',
+      out,
+      '--json',
+      '--secrets-dir',
+      m.secretsDir,
+    ]);
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('"backup-snapshot"')) setTimeout(() => child.kill('SIGKILL'), 150);
+    });
+    const killed = await done;
+    expect(killed.signal).toBe('SIGKILL');
+    await waitFor(
+      async () =>
+        withClient(m.sourceUrl, async (c) =>
+          Number(
+            (await c.query(`SELECT count(*) AS n FROM pg_replication_slots WHERE temporary`)).rows[0].n,
+          ) === 0
+            ? true
+            : undefined,
+        ),
+      { what: 'the temporary slot to go with its connection' },
+    );
+    // pg_dump processes of the killed run finish or fail on their own (their snapshot is gone).
+    await waitFor(
+      async () =>
+        withClient(m.sourceUrl, async (c) =>
+          Number(
+            (await c.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'pg_dump'`))
+              .rows[0].n,
+          ) === 0
+            ? true
+            : undefined,
+        ),
+      { what: 'the killed run’s pg_dump to end', timeoutMs: 60_000 },
+    );
+    expect(existsSync(join(out, 'manifest.json'))).toBe(false);
+    if (existsSync(out) && readdirSync(out).length > 0) {
+      const again = await backup({ routing: m.routing, outDir: out }).catch((e: unknown) => e);
+      expect(again).toMatchObject({ code: 'BACKUP_OUT_NOT_EMPTY' });
+      rmSync(out, { recursive: true, force: true });
+    }
+    const fine = await backup({ routing: m.routing, outDir: out });
+    expect(fine.manifest.tables.length).toBe(6);
   });
 });
