@@ -256,6 +256,27 @@ export const errorCatalogue = {
   // Teardown
   TEARDOWN_SLOT_ACTIVE: failed('The replication slot is in use by a running process.'),
 
+  // Emergency paths: carve backup and carve recover (src/backup, src/recover)
+  BACKUP_OUT_NOT_EMPTY: usage('carve backup --out names a directory that exists and is not empty.'),
+  BACKUP_PG_DUMP_MISSING: failed('pg_dump or pg_restore cannot be run.'),
+  BACKUP_PG_DUMP_TOO_OLD: failed("pg_dump is older than the monolith's PostgreSQL major version."),
+  BACKUP_NOT_READABLE: failed("carve's monolith user may not read a moving table (nothing was dumped)."),
+  BACKUP_DUMP_FAILED: failed('pg_dump exited with an error (the incomplete backup was removed).'),
+  BACKUP_CHECK_FAILED: failed('pg_restore --list cannot read the dump, or a moving table is missing in it.'),
+  RECOVER_UNKNOWN_SERVICE: usage('carve recover --service names no service of the plan.'),
+  RECOVER_REVERSE_RUNNING: failed(
+    "The service's reverse replication origin is in use: a reverse stream or another recover runs.",
+  ),
+  RECOVER_REPLICA_ROLE_DENIED: failed(
+    "carve's monolith user may not set session_replication_role (needed to pass the cutover freeze).",
+  ),
+  RECOVER_CONSTRAINT_VIOLATION: failed(
+    "The service's rows break a constraint the monolith has (unique, check): nothing was committed.",
+  ),
+  RECOVER_CHECK_FAILED: failed(
+    "After the upserts and deletes the monolith's rows still differ from the service's: nothing was committed.",
+  ),
+
   // Observe: metrics, alert files, carve serve (src/observe)
   OBSERVE_LISTEN_FAILED: failed<{ host: string; port: number; errno: string | null }>(
     'The metrics or dashboard server cannot listen on that host and port.',

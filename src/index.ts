@@ -72,6 +72,26 @@ export type { MigrateEvent, MigrateReport, MigrateStep } from './migrate/events.
 export { readMigrationStatus, type MigrationPhase, type MigrationStatus } from './migrate/status.js';
 export { readTeardownPlan, teardown, type TeardownPlan, type TeardownResult } from './migrate/teardown.js';
 
+// Emergency paths: a backup of the moving tables at an exact LSN; a service's rows back into the monolith.
+export { backup, readLatestBackup, type BackupOptions } from './backup/index.js';
+export type {
+  BackupEvent,
+  BackupManifest,
+  BackupRecord,
+  BackupResult,
+  BackupTable,
+} from './backup/events.js';
+export { recover, type RecoverOptions } from './recover/index.js';
+export type { RecoverEvent, RecoverResult, RecoverTableResult } from './recover/events.js';
+export {
+  reverseMapOf,
+  reverseTableFor,
+  toMonolithRow,
+  type ReverseColumn,
+  type ReverseMap,
+  type ReverseTable,
+} from './routing/reverse-map.js';
+
 // Observe: metrics (prom-client, carve's own registry), alert files, the dashboard server.
 export { EventHub, type HubEnvelope, type HubEvent, type Unsubscribe } from './event-hub.js';
 export type { CarveEvents } from './migrate/events.js';
@@ -134,6 +154,7 @@ export {
   type LoadReport,
   type LoadStats,
 } from './demo/load/start-load.js';
+export { ServiceRoutedTables, type TableDestination, type TableRouter } from './demo/load/routed-tables.js';
 
 // Never print a password.
 export { redactUrl } from './pg/redact.js';

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { registerAlertsCommand } from './alerts.js';
 import { registerApplyCommand } from './apply.js';
+import { registerBackupCommand } from './backup.js';
 import { registerCopyCommand } from './copy.js';
 import { attachDemoRunAction } from './demo-run.js';
 import { registerDemoCommand } from './demo.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerPlanCommand } from './plan.js';
 import { registerProvisionCommand } from './provision.js';
+import { registerRecoverCommand } from './recover.js';
 import { registerServeCommand } from './serve.js';
 import { registerStatusCommand } from './status.js';
 import { registerSyncCommand } from './sync.js';
@@ -24,6 +26,8 @@ export function registerCommands(program: Command): void {
   registerStatusCommand(program);
   registerVerifyCommand(program);
   registerTeardownCommand(program);
+  registerBackupCommand(program);
+  registerRecoverCommand(program);
   registerAlertsCommand(program);
   registerServeCommand(program);
   attachDemoRunAction(registerDemoCommand(program));

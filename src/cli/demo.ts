@@ -2,6 +2,9 @@ import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { startLoad, type LoadReport, type LoadStats } from '../demo/load/start-load.js';
 import { OPERATION_KINDS } from '../demo/load/load-types.js';
+import { parseServiceUrls, ServiceRoutedTables } from '../demo/load/routed-tables.js';
+import { CarveError } from '../errors.js';
+import { prepareRouting } from '../routing/prepare-routing.js';
 import { seedMonolith, type SeedEvent, type SeedReport } from '../demo/seed/seed-monolith.js';
 import { redactUrl } from '../pg/connect.js';
 import { demoFlag, demoFlags } from './demo-flags.js';
@@ -142,6 +145,18 @@ function registerLoad(demo: Command): void {
     .option('--max <n>', 'stop after this many transactions')
     .option('--connections <n>', 'concurrent connections (default 4)')
     .option('--seed <n>', 'operation seed (default 1)')
+    .option(
+      '--routed-plan <file>',
+      "service-routed mode: the plan whose moved services' tables are written in their own databases",
+    )
+    .option(
+      '--service-url <service=url...>',
+      "with --routed-plan: a moved service, and the URL its tables are written at (bare name: carve's URL from the plan)",
+    )
+    .option(
+      '--secrets-dir <dir>',
+      "with a bare --service-url name: where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
+    )
     .option('--json', 'one JSON line of statistics per second, then the report')
     .action(
       (options: {
@@ -151,9 +166,13 @@ function registerLoad(demo: Command): void {
         max?: string;
         connections?: string;
         seed?: string;
+        routedPlan?: string;
+        serviceUrl?: string[];
+        secretsDir?: string;
         json?: boolean;
       }) =>
         runCommand(options, async () => {
+          const router = await routedTables(options);
           const rate = demoFlags.rate(options.rate);
           const durationMs = demoFlag('duration', options.duration);
           const maxTransactions = demoFlag('max', options.max);
@@ -167,6 +186,7 @@ function registerLoad(demo: Command): void {
             maxTransactions,
             connections,
             seed,
+            ...(router ? { router: router.router } : {}),
           });
           const signal = abortOnSignals();
           signal.addEventListener('abort', () => void handle.stop(), { once: true });
@@ -183,6 +203,46 @@ function registerLoad(demo: Command): void {
           else process.stdout.write(renderLoadSummary(report));
         }),
     );
+}
+
+/** --routed-plan and --service-url: the router of the service-routed mode (undefined without them). */
+async function routedTables(options: {
+  routedPlan?: string;
+  serviceUrl?: string[];
+  secretsDir?: string;
+}): Promise<ServiceRoutedTables | undefined> {
+  if (!options.routedPlan) {
+    if (options.serviceUrl?.length)
+      throw new CarveError('USAGE', '--service-url needs --routed-plan', {
+        hint: 'Add --routed-plan <plan file>, which says which tables each service owns and their names there.',
+      });
+    return undefined;
+  }
+  const { services, invalid } = parseServiceUrls(options.serviceUrl ?? []);
+  if (invalid.length)
+    throw new CarveError(
+      'USAGE',
+      `--service-url must be service=URL or a service name: ${invalid.join(', ')}`,
+      {
+        hint: 'e.g. --service-url patient=postgres://patient_app@services:5432/patient_db',
+      },
+    );
+  const { routing } = await prepareRouting(options.routedPlan, {
+    logins: { secretsDir: options.secretsDir },
+  });
+  const unknown = [...services.keys()].filter((name) => !routing.services.some((s) => s.name === name));
+  if (unknown.length)
+    throw new CarveError(
+      'USAGE',
+      `--service-url names services the plan does not have: ${unknown.join(', ')}`,
+      {
+        hint: `The plan's services are ${routing.services.map((s) => s.name).join(', ')}.`,
+      },
+    );
+  const tables = new ServiceRoutedTables(routing);
+  for (const [name, url] of services)
+    tables.move(name, url ?? routing.services.find((s) => s.name === name)!.url);
+  return tables;
 }
 
 function statsLine(s: LoadStats): string {
@@ -226,6 +286,13 @@ export function renderLoadSummary(report: LoadReport): string {
     `latency (from scheduled start): p50 ${report.latencyMs.p50.toFixed(1)} ms, p99 ${report.latencyMs.p99.toFixed(1)} ms, ` +
       `max ${report.latencyMs.max.toFixed(1)} ms`,
     `errors: ${errors || 'none'}`,
+    ...(report.databases
+      ? [
+          `transactions per database: ${Object.entries(report.databases)
+            .map(([database, n]) => `${database} ${formatCount(n)}`)
+            .join(', ')}`,
+        ]
+      : []),
     '',
   ].join('\n');
 }

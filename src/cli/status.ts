@@ -128,6 +128,11 @@ export function renderStatus(s: MigrationStatus): string {
       `last verify: ${s.verify.ok === null ? (s.verify.finishedAt ? 'unknown' : 'unfinished') : s.verify.ok ? 'OK' : 'DIFFERENCES'} at ${s.verify.lsn}, started ${s.verify.startedAt}`,
     );
   }
+  if (s.backup) {
+    out.push(
+      `last backup: ${s.backup.path} at monolith LSN ${s.backup.lsn}, taken ${s.backup.takenAt} (${s.backup.tables} tables, ${s.backup.rows} rows)`,
+    );
+  }
   return `${out.join('\n')}\n`;
 }
 

@@ -1,3 +1,5 @@
+import type { BackupRecord } from '../backup/events.js';
+import { latestBackupIn } from '../backup/latest-backup.js';
 import { atMonolith, atService, withSession } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
@@ -85,6 +87,8 @@ export interface MigrationStatus {
   slot: SlotStatus | null;
   /** What needs the operator, most severe first (empty when nothing does). */
   alerts: StatusAlert[];
+  /** The latest `carve backup` of the moving tables (null when none was taken). */
+  backup?: BackupRecord | null;
 }
 
 export interface StatusOptions {
@@ -104,6 +108,7 @@ interface DatabaseState {
   verify?: VerifySummary;
   /** Why the last sync (a copy's catch-up included) stopped, as recorded in this database. */
   syncError?: SyncStopError | null;
+  backup?: BackupRecord | null;
 }
 
 /**
@@ -172,6 +177,7 @@ export async function readMigrationStatus(
                 ok: r.ok,
               };
           }
+          state.backup = await latestBackupIn(client, routing);
           return state;
         }),
       );
@@ -226,7 +232,10 @@ export async function readMigrationStatus(
     if (!slot.exists && !publicationExists) phase = 'torn-down';
     else if (!slot.exists || slot.walStatus === 'lost') phase = 'slot-lost';
   }
-  return { migration: names.migration, phase, missing, copy, sync, verify, slot, alerts };
+  const backups = databases.map((d) => d.backup).filter((b): b is BackupRecord => !!b);
+  backups.sort((a, b) => Date.parse(b.takenAt) - Date.parse(a.takenAt));
+  const backup = backups[0] ?? null;
+  return { migration: names.migration, phase, missing, copy, sync, verify, slot, alerts, backup };
 }
 
 async function hasPublication(routing: Routing): Promise<boolean> {

@@ -37,6 +37,8 @@ import { AdvisoryLock } from './advisory-locks.js';
  * - verify_segments: the segment plan of every route of a verify run, and each segment's outcome
  * - kafka_offsets:   `carve apply --from kafka`: the next offset of carve's checkpoint topic, written
  *                    in the same transaction as the rows and apply_position
+ * - backups:         `carve backup`: where each backup of the moving tables is and the monolith LSN it
+ *                    corresponds to, so status and rollback can name the latest one
  */
 export interface StateMigration {
   version: number;
@@ -160,6 +162,23 @@ export const STATE_MIGRATIONS: readonly StateMigration[] = [
         next_offset bigint NOT NULL,
         updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (migration, topic, partition)
+      )`,
+    ],
+  },
+  // Versions 8 (cutover) and 9 (resync) are allocated to work in progress on other branches.
+  {
+    version: 10,
+    description: 'backups: carve backup records each backup of the moving tables and its monolith LSN',
+    statements: (t) => [
+      `CREATE TABLE ${t('backups')} (
+        migration text NOT NULL,
+        path text NOT NULL,
+        lsn pg_lsn NOT NULL,
+        taken_at timestamptz NOT NULL,
+        tables integer NOT NULL,
+        rows bigint NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (migration, path)
       )`,
     ],
   },

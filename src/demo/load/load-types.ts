@@ -1,3 +1,5 @@
+import type { TableRouter } from './routed-tables.js';
+
 /** Options, live statistics and final report of the write-load generator. */
 
 export const OPERATION_KINDS = [
@@ -38,6 +40,12 @@ export interface LoadOptions {
   statementTimeoutMs?: number;
   /** Relative weights per operation kind; unlisted kinds keep their default weight. */
   mix?: Partial<Record<OperationKind, number>>;
+  /**
+   * Service-routed mode: each statement runs in the database that owns its table at that moment
+   * (src/demo/load/routed-tables.ts; undefined = the monolith). A transaction touching tables in
+   * two databases becomes two transactions, committed one after the other in the order first used.
+   */
+  router?: TableRouter;
 }
 
 export interface RowCounts {
@@ -75,6 +83,11 @@ export interface LoadStats {
   rows: RowCounts;
   /** Failed transactions by SQLSTATE ('client' for errors that carry none). */
   errors: Record<string, number>;
+  /**
+   * Service-routed mode: committed transactions per database ('monolith' or a service database);
+   * a load transaction that spanned two databases counts once in each. Absent otherwise.
+   */
+  databases?: Record<string, number>;
 }
 
 export interface LoadReport extends LoadStats {

@@ -11,9 +11,10 @@ async function pickUpcoming(tx: TxContext): Promise<{ id: string; slot_id: strin
                 WHERE status IN ('scheduled', 'confirmed') AND scheduled_at >= to_timestamp($1::float8 / 1000)
                 ORDER BY scheduled_at LIMIT 1 FOR UPDATE SKIP LOCKED`;
   const from = span.from + Math.floor(tx.rng.next() * Math.max(0, span.to - span.from));
-  const found = await tx.client.query<{ id: string; slot_id: string | null }>(sql, [from]);
+  const found = await tx.query<{ id: string; slot_id: string | null }>('appointments', sql, [from]);
   return (
-    found.rows[0] ?? (await tx.client.query<{ id: string; slot_id: string | null }>(sql, [span.from])).rows[0]
+    found.rows[0] ??
+    (await tx.query<{ id: string; slot_id: string | null }>('appointments', sql, [span.from])).rows[0]
   );
 }
 
@@ -146,8 +147,8 @@ export async function sessionChurn(tx: TxContext): Promise<void> {
   );
   const pick = `SELECT id FROM public.sessions WHERE id >= $1::uuid AND expires_at < now() ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`;
   const expired =
-    (await tx.client.query<{ id: string }>(pick, [rng.uuid()])).rows[0] ??
-    (await tx.client.query<{ id: string }>(pick, ['00000000-0000-0000-0000-000000000000'])).rows[0];
+    (await tx.query<{ id: string }>('sessions', pick, [rng.uuid()])).rows[0] ??
+    (await tx.query<{ id: string }>('sessions', pick, ['00000000-0000-0000-0000-000000000000'])).rows[0];
   if (expired)
     await tx.write('deleted', 'sessions', `DELETE FROM public.sessions WHERE id = $1`, [expired.id]);
 }

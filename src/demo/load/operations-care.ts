@@ -237,8 +237,9 @@ export async function documentUpdate(tx: TxContext): Promise<void> {
   const { rng } = tx;
   const pick = `SELECT id FROM public.patient_documents WHERE id >= $1::uuid ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`;
   const found =
-    (await tx.client.query<{ id: string }>(pick, [rng.uuid()])).rows[0] ??
-    (await tx.client.query<{ id: string }>(pick, ['00000000-0000-0000-0000-000000000000'])).rows[0];
+    (await tx.query<{ id: string }>('patient_documents', pick, [rng.uuid()])).rows[0] ??
+    (await tx.query<{ id: string }>('patient_documents', pick, ['00000000-0000-0000-0000-000000000000']))
+      .rows[0];
   if (!found) return;
   const content = rng.bytes(rng.int(2048, 102_400));
   await tx.write(

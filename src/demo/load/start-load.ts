@@ -1,12 +1,13 @@
 import { CarveError } from '../../errors.js';
-import { atMonolith, type Client, connect } from '../../pg/connect.js';
+import { atMonolith, atService, type Client, connect } from '../../pg/connect.js';
 import { isTransientError, sqlStateOf } from '../../pg/sqlstate.js';
 import { LoadStatsCollector } from './load-stats.js';
 import type { LoadHandle, LoadOptions, LoadReport, LoadStats } from './load-types.js';
 import { OPERATIONS, operationChooser } from './operation-mix.js';
 import { Prng } from './prng.js';
 import { readReferenceData, type ReferenceData } from './reference-data.js';
-import { TxContext } from './tx-context.js';
+import { rewriteForDestination, type TableDestination } from './routed-tables.js';
+import { TxContext, type TxRoute } from './tx-context.js';
 
 export type { LoadHandle, LoadOptions, LoadReport, LoadStats } from './load-types.js';
 
@@ -46,7 +47,7 @@ const DEADLINE_GRACE_MS = 1000;
 
 function validate(
   options: LoadOptions,
-): Required<Omit<LoadOptions, 'durationMs' | 'maxTransactions' | 'mix'>> & LoadOptions {
+): Required<Omit<LoadOptions, 'durationMs' | 'maxTransactions' | 'mix' | 'router'>> & LoadOptions {
   const problems: string[] = [];
   if (!(options.rate > 0 && options.rate <= MAX_LOAD_RATE))
     problems.push(`rate must be above 0 and at most ${MAX_LOAD_RATE} transactions/s`);
@@ -85,6 +86,9 @@ class LoadRun {
   private timer: NodeJS.Timeout | undefined;
   private finish: (() => void) | undefined;
   private readonly maxQueue: number;
+  /** Service-routed mode: idle connections per service database URL, and commits per database. */
+  private readonly serviceIdle = new Map<string, Client[]>();
+  private readonly byDatabase: Record<string, number> = {};
 
   constructor(private readonly options: ReturnType<typeof validate>) {
     this.choose = operationChooser(options.mix);
@@ -133,7 +137,7 @@ class LoadRun {
 
   stats(): LoadStats {
     const end = this.finishedAt ?? performance.now();
-    return this.collector.snapshot({
+    const snapshot = this.collector.snapshot({
       targetRate: this.options.rate,
       elapsedSeconds: this.startedAt === 0 ? 0 : (end - this.startedAt) / 1000,
       scheduled: this.scheduled,
@@ -141,6 +145,7 @@ class LoadRun {
       inFlight: this.inFlight,
       queued: this.queue.length,
     });
+    return this.options.router ? { ...snapshot, databases: { ...this.byDatabase } } : snapshot;
   }
 
   private report(): LoadReport {
@@ -231,6 +236,7 @@ class LoadRun {
 
   /** Run one transaction; returns the client to reuse (a new one if the old connection broke). */
   private async execute(client: Client, arrival: Arrival): Promise<Client | undefined> {
+    if (this.options.router) return this.executeRouted(client, arrival);
     const rng = new Prng(this.options.seed, arrival.index);
     const kind = this.choose(rng);
     const tx = new TxContext(client, rng, this.ref!, this.tag);
@@ -252,6 +258,89 @@ class LoadRun {
         return client;
       return this.replace(client);
     }
+  }
+
+  /**
+   * Service-routed mode: each database the operation touches gets its own transaction, begun at its
+   * first statement (the monolith's on `client`, a service database's on a pooled connection) and
+   * committed at the end in the order first used — the transaction of an application whose
+   * services own their data. If one commit fails after another succeeded, the run counts the
+   * transaction as failed (its earlier part stays committed, as it would for that application).
+   */
+  private async executeRouted(client: Client, arrival: Arrival): Promise<Client | undefined> {
+    const router = this.options.router!;
+    const rng = new Prng(this.options.seed, arrival.index);
+    const kind = this.choose(rng);
+    const opened: { key: string; database: string; client: Client; url?: string }[] = [];
+    const route: TxRoute = async (table, sql) => {
+      const destination = router(table);
+      const key = destination ? destination.url : '';
+      let entry = opened.find((o) => o.key === key);
+      if (!entry) {
+        const connection = destination ? await this.serviceClient(destination) : client;
+        entry = destination
+          ? { key, database: destination.database, client: connection, url: destination.url }
+          : { key, database: 'monolith', client: connection };
+        opened.push(entry);
+        await connection.query('BEGIN');
+      }
+      return {
+        client: entry.client,
+        sql: destination ? rewriteForDestination(sql, table, destination) : sql,
+      };
+    };
+    const tx = new TxContext(client, rng, this.ref!, this.tag, route);
+    let committed = 0;
+    let failure: unknown;
+    try {
+      await OPERATIONS[kind](tx);
+      for (const entry of opened) {
+        await entry.client.query('COMMIT');
+        committed++;
+      }
+    } catch (error) {
+      failure = error;
+    }
+    const broken = new Set<Client>();
+    for (const entry of opened.slice(committed)) {
+      await entry.client.query('ROLLBACK').catch(() => broken.add(entry.client));
+    }
+    for (const entry of opened.slice(0, committed))
+      this.byDatabase[entry.database] = (this.byDatabase[entry.database] ?? 0) + 1;
+    if (failure === undefined) {
+      this.collector.commit(kind, tx.changes, performance.now() - arrival.due);
+      for (const [table, id] of tx.newIds) {
+        const range = this.ref!.ranges[table];
+        range.hi = Math.max(range.hi, id);
+        if (range.lo === 0) range.lo = id;
+      }
+    } else {
+      this.collector.fail(kind, sqlStateOf(failure) ?? 'client');
+      if (isTransientError(failure) && sqlStateOf(failure) !== '40001' && sqlStateOf(failure) !== '40P01')
+        for (const entry of opened) broken.add(entry.client);
+    }
+    // Service connections go back to their pool (a broken one is closed; the pool reopens on demand).
+    for (const entry of opened) {
+      if (entry.url === undefined) continue;
+      if (broken.has(entry.client)) {
+        this.clients.delete(entry.client);
+        await entry.client.end().catch(() => {});
+      } else this.serviceIdle.get(entry.url)!.push(entry.client);
+    }
+    return broken.has(client) ? this.replace(client) : client;
+  }
+
+  private async serviceClient(destination: TableDestination): Promise<Client> {
+    let idle = this.serviceIdle.get(destination.url);
+    if (!idle) this.serviceIdle.set(destination.url, (idle = []));
+    const free = idle.pop();
+    if (free) return free;
+    const client = await connect(atService(destination.url), {
+      applicationName: 'carve demo load',
+      statementTimeoutMs: this.options.statementTimeoutMs,
+    });
+    this.clients.add(client);
+    return client;
   }
 
   private async replace(broken: Client): Promise<Client | undefined> {

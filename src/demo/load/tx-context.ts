@@ -1,4 +1,4 @@
-import type { Client } from '../../pg/connect.js';
+import type { Client, pg } from '../../pg/connect.js';
 import { quoteQualified } from '../../pg/quote.js';
 import { CARESYNC_SCHEMA } from '../caresync-tables.js';
 import type { RowCounts } from './load-types.js';
@@ -6,8 +6,15 @@ import type { Prng } from './prng.js';
 import type { RangedTable, ReferenceData } from './reference-data.js';
 
 /**
+ * Where a statement on a table runs (service-routed mode): the connection, already inside its
+ * own transaction on that database, and the statement rewritten for the table's name there.
+ */
+export type TxRoute = (table: string, sql: string) => Promise<{ client: Client; sql: string }>;
+
+/**
  * One load transaction in progress: its connection, its random stream, and the row changes it
- * made (merged into the statistics only if it commits).
+ * made (merged into the statistics only if it commits). In service-routed mode each statement
+ * goes to the database that owns its table (`route`), so one transaction may become several.
  */
 export class TxContext {
   readonly changes = new Map<string, RowCounts>();
@@ -20,7 +27,19 @@ export class TxContext {
     readonly ref: ReferenceData,
     /** Distinguishes this run's unique strings (MRNs, references) from earlier runs'. */
     readonly tag: string,
+    private readonly route?: TxRoute,
   ) {}
+
+  /** Run a statement on `table` (a read, or a write counted by the caller) where the table lives now. */
+  async query<R extends Record<string, unknown> = Record<string, unknown>>(
+    table: string,
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<pg.QueryResult<R>> {
+    if (!this.route) return this.client.query<R>(sql, params);
+    const routed = await this.route(table, sql);
+    return routed.client.query<R>(routed.sql, params);
+  }
 
   /** Run an INSERT / UPDATE / DELETE on `table` and count the rows it touched. */
   async write<R extends Record<string, unknown> = Record<string, unknown>>(
@@ -29,7 +48,7 @@ export class TxContext {
     sql: string,
     params: unknown[] = [],
   ): Promise<R[]> {
-    const result = await this.client.query(sql, params);
+    const result = await this.query(table, sql, params);
     const counts = this.changes.get(table) ?? { inserted: 0, updated: 0, deleted: 0 };
     counts[change] += result.rowCount ?? 0;
     this.changes.set(table, counts);
@@ -54,9 +73,9 @@ export class TxContext {
     const where = options.where ? ` AND (${options.where})` : '';
     const lock = options.lock ? ' FOR UPDATE SKIP LOCKED' : '';
     const sql = `SELECT ${columns} FROM ${quoteQualified(CARESYNC_SCHEMA, table)} WHERE id >= $1${where} ORDER BY id LIMIT 1${lock}`;
-    const first = await this.client.query<R>(sql, [from]);
+    const first = await this.query<R>(table, sql, [from]);
     if (first.rows[0]) return first.rows[0];
-    const wrapped = await this.client.query<R>(sql, [range.lo]);
+    const wrapped = await this.query<R>(table, sql, [range.lo]);
     return wrapped.rows[0];
   }
 }
