@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync }
 import { dirname, join, resolve } from 'node:path';
 import { clientTool } from '../cluster/binaries.js';
 import { CarveError } from '../errors.js';
-import { carveVersion } from '../cli/version.js';
+import { carveVersion } from '../version.js';
 import { atMonolith, databaseOf, openSession, type Client } from '../pg/connect.js';
 import { formatLsn } from '../pg/lsn.js';
 import { replicationLiteral } from '../pg/replication/commands.js';
