@@ -23,7 +23,7 @@ const ENGINES = {
   events: ['routing', 'sync'],
   // reverse, cutover, backup, recover, resync: engines being added; migrate runs reverse beside forward.
   reverse: ['routing', 'sync'],
-  migrate: ['routing', 'sync', 'copy', 'verify', 'provision', 'reverse'],
+  migrate: ['routing', 'sync', 'copy', 'verify', 'provision', 'reverse', 'backup'],
   cutover: ['routing', 'sync', 'verify', 'reverse', 'migrate'],
   backup: ['routing', 'verify'],
   recover: ['routing', 'sync', 'verify'],
