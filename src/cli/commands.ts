@@ -1,12 +1,16 @@
 import type { Command } from 'commander';
 import { registerAlertsCommand } from './alerts.js';
 import { registerApplyCommand } from './apply.js';
+import { registerCancelCommand } from './cancel.js';
+import { registerCompleteCommand } from './complete.js';
 import { registerCopyCommand } from './copy.js';
+import { registerCutoverCommand } from './cutover.js';
 import { attachDemoRunAction } from './demo-run.js';
 import { registerDemoCommand } from './demo.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerPlanCommand } from './plan.js';
 import { registerProvisionCommand } from './provision.js';
+import { registerRollbackCommand } from './rollback.js';
 import { registerServeCommand } from './serve.js';
 import { registerStatusCommand } from './status.js';
 import { registerSyncCommand } from './sync.js';
@@ -23,6 +27,10 @@ export function registerCommands(program: Command): void {
   registerMigrateCommand(program);
   registerStatusCommand(program);
   registerVerifyCommand(program);
+  registerCutoverCommand(program);
+  registerRollbackCommand(program);
+  registerCompleteCommand(program);
+  registerCancelCommand(program);
   registerTeardownCommand(program);
   registerAlertsCommand(program);
   registerServeCommand(program);

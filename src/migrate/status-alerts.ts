@@ -4,7 +4,15 @@ import type { SlotStatus } from '../sync/status.js';
 
 /** Something about a migration the operator must act on, shown by `carve status` above all else. */
 export interface StatusAlert {
-  code: 'SLOT_MISSING' | 'SLOT_LOST' | 'SLOT_WAL_UNRESERVED' | 'SLOT_WAL_RETAINED';
+  code:
+    | 'SLOT_MISSING'
+    | 'SLOT_LOST'
+    | 'SLOT_WAL_UNRESERVED'
+    | 'SLOT_WAL_RETAINED'
+    // src/cutover/status.ts
+    | 'REVERSE_NOT_RUNNING'
+    | 'CUTOVER_UNFINISHED'
+    | 'ROLLBACK_UNFINISHED';
   /** error: streaming cannot resume, or is about to lose that; warning: it costs the monolith. */
   severity: 'error' | 'warning';
   message: string;

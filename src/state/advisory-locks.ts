@@ -10,9 +10,16 @@
  *                  migration (src/state/migration-lock.ts).
  * - command:       session-scoped and shared, on the monolith, taken just before `migration` by the
  *                  same session: tells a waiting process which command holds the migration.
+ * - cutover:       session-scoped, on the monolith, for the life of carve cutover / rollback /
+ *                  complete / cancel: one service changes hands at a time (a running carve sync
+ *                  keeps the migration lock meanwhile, so this is a lock of its own).
+ * - monolithSchema: transaction-scoped, on the monolith, while carve's schema there is created or
+ *                  upgraded (src/state/monolith-schema.ts).
  */
 export const AdvisoryLock = {
   stateSchema: 7061003n,
   migration: (migration: string): string => `carve:${migration}`,
   command: (migration: string, command: string): string => `carve:${migration}:${command}`,
+  cutover: (migration: string): string => `carve:${migration}/cutover`,
+  monolithSchema: 7061004n,
 } as const;
