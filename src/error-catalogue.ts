@@ -152,6 +152,21 @@ export const errorCatalogue = {
   SYNC_UNROUTED_TABLE: failed('Changes of a table the plan does not route arrived.'),
   SYNC_UNSUPPORTED_MESSAGE: failed('The stream sent a pgoutput message carve does not apply.'),
 
+  // Reverse streams: a cut-over service's database back into the monolith (src/reverse)
+  REVERSE_DROPPED_NOT_NULL: failed<{
+    service: string;
+    database: string;
+    columns: { table: string; column: string }[];
+  }>(
+    'A column the plan drops is NOT NULL without default on the monolith: rows inserted in the service could not reach it.',
+  ),
+  REVERSE_TABLE_MISSING: failed('A table the service owns is missing in its database.'),
+  REVERSE_NOT_REGISTERED: failed('The service has no reverse stream (prepareReverse / cutover sets it up).'),
+  REVERSE_SLOT_MISSING: failed("A registered reverse stream's slot is gone from the service database."),
+  REVERSE_WAIT_TIMEOUT: failed<{ service: string; lsn: string; appliedLsn: string; timeoutMs: number }>(
+    'The monolith did not apply the service database up to the position in time.',
+  ),
+
   // Replication protocol (src/pg/replication)
   REPLICATION_ACK_AHEAD: failed('Acknowledging a position beyond what was received.'),
   REPLICATION_CONCURRENT_READ: failed('Two readers on one replication stream.'),
@@ -236,7 +251,6 @@ export const errorCatalogue = {
   CUTOVER_SWITCH_FAILED: failed(
     'The --on-switch command failed (after the point of no return; rerun cutover).',
   ),
-  CUTOVER_REVERSE_UNAVAILABLE: failed('This carve has no reverse stream engine.'),
   ROLLBACK_NOT_CUT_OVER: failed('rollback: the service was not cut over.'),
   ROLLBACK_COMPLETED: failed('rollback: the service was completed; its reverse stream is gone.'),
   ROLLBACK_VERIFY_FAILED: failed(

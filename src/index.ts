@@ -48,6 +48,19 @@ export { buildIndexesWithProvision } from './migrate/index-builder.js';
 export { startSync, SyncEngine } from './sync/index.js';
 export type { BatchSettings, SyncOptions } from './sync/options.js';
 export type { SyncErrorInfo, SyncEvent, SyncResult, TargetLag } from './sync/events.js';
+export {
+  dropReverse,
+  prepareReverse,
+  readReverseStatus,
+  ReverseEngine,
+  reverseStreamName,
+  startReverseSync,
+  waitReverseApplied,
+  type PreparedReverse,
+  type ReverseStatus,
+} from './reverse/index.js';
+export type { ReverseSyncOptions } from './reverse/options.js';
+export type { ReverseEvent, ReverseLag, ReverseResult } from './reverse/events.js';
 
 // Verify: rows, cut foreign keys, sequences, at one consistent point.
 export { verify } from './verify/index.js';

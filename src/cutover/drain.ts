@@ -3,6 +3,7 @@ import { atMonolith, atService, openSession, type Client } from '../pg/connect.j
 import { formatLsn, type Lsn } from '../pg/lsn.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
 import { startSync, type SyncEngine } from '../sync/index.js';
+import { HEARTBEAT_PREFIX } from '../sync/source-control.js';
 import { SyncState } from '../sync/state.js';
 
 /**
@@ -17,8 +18,6 @@ export interface ForwardStream {
   drain(service: ServiceRoute, lsn: Lsn, timeoutMs: number, onWait?: (applied: Lsn) => void): Promise<void>;
   close(): Promise<void>;
 }
-
-import { HEARTBEAT_PREFIX } from '../sync/source-control.js';
 
 export async function openForwardStream(routing: Routing, applicationName: string): Promise<ForwardStream> {
   let engine: SyncEngine;

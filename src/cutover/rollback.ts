@@ -197,13 +197,8 @@ class RollbackRun {
     );
 
     await this.step('drop-reverse', async () => {
-      try {
-        const api = await reverseApi();
-        await api.dropReverse(this.routing, service.name);
-      } catch (error) {
-        // Without a reverse engine there is no reverse stream to drop (the cutover stopped before it).
-        if (!(isCarveError(error, 'CUTOVER_REVERSE_UNAVAILABLE') && entry.reverse === null)) throw error;
-      }
+      const api = await reverseApi();
+      await api.dropReverse(this.routing, service.name);
     });
 
     const unavailableSeconds = await this.step('journal', () =>
@@ -252,8 +247,7 @@ class RollbackRun {
       return;
     }
     const api = await reverseApi();
-    let own: AbortController | undefined;
-    let running: Promise<unknown> | undefined;
+    let own: Awaited<ReturnType<typeof api.startReverseSync>> | undefined;
     try {
       const lock = await acquireMigrationLock(
         this.routing.sourceUrl,
@@ -261,16 +255,15 @@ class RollbackRun {
         'rollback',
       );
       await lock.release();
-      own = new AbortController();
-      running = api.startReverseSync({
+      // No carve sync runs (it would hold the migration lock): stream the service's writes here.
+      own = await api.startReverseSync({
         routing: this.routing,
         services: [this.service.name],
-        signal: own.signal,
+        applicationName: `${this.app} reverse`,
       });
-      running.catch(() => undefined);
     } catch (error) {
       if (!isCarveError(error, 'MIGRATION_LOCKED')) throw error;
-      // A carve sync (or another command) runs: the reverse stream is its job.
+      // A carve sync runs: the reverse stream is its job.
     }
     try {
       await api.waitReverseApplied(
@@ -280,8 +273,7 @@ class RollbackRun {
         Math.max(0, deadline - Date.now()),
       );
     } finally {
-      own?.abort();
-      await running?.catch(() => undefined);
+      await own?.stop().catch(() => undefined);
     }
   }
 }

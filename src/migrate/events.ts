@@ -1,6 +1,7 @@
 import type { HubEvent } from '../event-hub.js';
 import type { CopyEvent, CopyResult } from '../copy/events.js';
 import type { ProvisionEvent } from '../provision/events.js';
+import type { ReverseEvent } from '../reverse/events.js';
 import type { SyncEvent, TargetLag } from '../sync/events.js';
 import type { VerifyEvent, VerifyResult } from '../verify/events.js';
 import type { MigrationPhase } from './status.js';
@@ -40,7 +41,8 @@ export type MigrateEvent =
   | { type: 'provision'; event: ProvisionEvent }
   | { type: 'copy'; event: CopyEvent }
   | { type: 'sync'; event: SyncEvent }
-  | { type: 'verify'; event: VerifyEvent };
+  | { type: 'verify'; event: VerifyEvent }
+  | { type: 'reverse'; event: ReverseEvent };
 
 /**
  * The event map of carve's engines, for an EventHub (src/event-hub.ts): each engine publishes
@@ -52,6 +54,8 @@ export interface CarveEvents {
   sync: SyncEvent;
   verify: VerifyEvent;
   migrate: MigrateProgressEvent;
+  /** Reverse streams (cut-over services' databases → the monolith), run by sync. */
+  reverse: ReverseEvent;
 }
 
 /** A hub envelope of carve's engines as a MigrateEvent (engines' events wrapped, as migrate's onEvent gets them). */
@@ -67,5 +71,7 @@ export function asMigrateEvent(envelope: HubEvent<CarveEvents>): MigrateEvent {
       return { type: 'sync', event: envelope.event };
     case 'verify':
       return { type: 'verify', event: envelope.event };
+    case 'reverse':
+      return { type: 'reverse', event: envelope.event };
   }
 }

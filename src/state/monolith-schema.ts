@@ -1,36 +1,46 @@
+import { CarveError } from '../errors.js';
 import type { Client } from '../pg/connect.js';
 import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { AdvisoryLock } from './advisory-locks.js';
 
 /**
- * carve's own objects on the monolith, in a schema named like the targets' state schema
- * (routing.names.stateSchema; the plan's table checks skip it). Created only by cutover, which
- * must record on the monolith what it changed there (invariant 4: every change reversible and
- * recorded): numbered migrations as in state-schema.ts, recorded in `<schema>.monolith_schema`.
+ * carve's own tables on the monolith (schema routing.names.stateSchema, `carve` by default; the
+ * planner never routes that schema), as numbered migrations like the state schema of the service
+ * databases (state-schema.ts), recorded in `<schema>.monolith_schema`. Only what belongs with the
+ * monolith's own rows lives here: the reverse stream's applied position commits in the same
+ * transaction as the rows it wrote into the monolith.
  *
- * - freezes:       one row per monolith table whose writes carve froze at a cutover: the service
- *                  it moved to, when, and the drain LSN read under the freeze's locks. Rollback and
- *                  cancel remove the rows with the triggers; complete keeps them (the tables stay
- *                  frozen).
- * - frozen_write(): the trigger function of the freeze (src/cutover/freeze.ts): raises
- *                  FROZEN_SQLSTATE with the message and hint the trigger passes.
+ * Tables:
+ * - reverse_streams:   one row per cut-over service whose writes flow back into the monolith: the
+ *                      service database, the slot and publication there and the position the slot
+ *                      started at. A running `carve sync` streams every row it finds here.
+ * - reverse_positions: per reverse stream, the service database's position (resume-from LSN) whose
+ *                      changes the monolith holds, written in the transaction of those changes
+ *                      under carve's reverse replication origin.
+ * - freezes:           one row per monolith table whose writes a cutover froze (src/cutover/freeze.ts):
+ *                      the service it moved to, when, and the drain LSN read under the freeze's
+ *                      locks, written in the freeze's transaction (invariant 4: recorded and
+ *                      reversible). Rollback and cancel remove the rows with the triggers; complete
+ *                      keeps them (the tables stay frozen).
+ * - frozen_write():    the freeze's trigger function: raises FROZEN_SQLSTATE with the message and
+ *                      hint the trigger passes.
  */
 export interface MonolithMigration {
   version: number;
   description: string;
-  statements: (name: (object: string) => string) => string[];
+  statements: (table: (name: string) => string) => string[];
 }
 
 /** The SQLSTATE a write to a frozen table fails with (documented in docs/cutover.md). */
 export const FROZEN_SQLSTATE = 'CV001';
 
-/** The name of the trigger function, in the state schema of either side. */
+/** The name of the freeze's trigger function, in the state schema of either side. */
 export const FROZEN_FUNCTION = 'frozen_write';
 
 /**
- * The trigger function: statement-level, so one raise per statement, never per row. Its
- * search_path is pinned: it calls nothing, but a function that a trigger runs for every writer
- * must not resolve names through theirs.
+ * The freeze's trigger function: statement-level, so one raise per statement, never per row. Its
+ * search_path is pinned: it calls nothing, but a function a trigger runs for every writer must not
+ * resolve names through theirs.
  */
 export function frozenFunctionSql(name: (object: string) => string): string {
   return `CREATE OR REPLACE FUNCTION ${name(FROZEN_FUNCTION)}() RETURNS trigger
@@ -44,7 +54,31 @@ export function frozenFunctionSql(name: (object: string) => string): string {
 export const MONOLITH_MIGRATIONS: readonly MonolithMigration[] = [
   {
     version: 1,
-    description: 'freezes and the freeze trigger function',
+    description: 'reverse streams: reverse_streams (registrations), reverse_positions (applied positions)',
+    statements: (t) => [
+      `CREATE TABLE ${t('reverse_streams')} (
+        migration text NOT NULL,
+        service text NOT NULL,
+        database text NOT NULL,
+        slot text NOT NULL,
+        publication text NOT NULL,
+        start_lsn pg_lsn NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (migration, service)
+      )`,
+      `CREATE TABLE ${t('reverse_positions')} (
+        migration text NOT NULL,
+        service text NOT NULL,
+        lsn pg_lsn NOT NULL,
+        commit_time timestamptz,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (migration, service)
+      )`,
+    ],
+  },
+  {
+    version: 2,
+    description: 'cutover freezes: freezes (frozen monolith tables), frozen_write() (the trigger function)',
     statements: (t) => [
       `CREATE TABLE ${t('freezes')} (
         migration text NOT NULL,
@@ -61,29 +95,31 @@ export const MONOLITH_MIGRATIONS: readonly MonolithMigration[] = [
   },
 ];
 
+/** The version this carve brings the monolith's carve schema to. */
 export const MONOLITH_SCHEMA_VERSION = MONOLITH_MIGRATIONS.at(-1)!.version;
 
 const VERSION_TABLE = 'monolith_schema';
 
+/** The version the monolith's carve schema is at (0: none yet). */
 export async function monolithSchemaVersion(client: Client, schema: string): Promise<number> {
   const table = quoteQualified(schema, VERSION_TABLE);
-  const { rows } = await client.query('SELECT pg_catalog.to_regclass($1) IS NOT NULL AS present', [table]);
+  const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [table]);
   if (!rows[0].present) return 0;
   const version = await client.query(`SELECT coalesce(max(version), 0) AS version FROM ${table}`);
   return Number(version.rows[0].version);
 }
 
 /**
- * The statements that bring a monolith without carve's schema to the current version (for
- * `--dry-run`, which shows them instead of running them).
+ * The statements that bring carve's schema on the monolith from version `from` to the current one
+ * (for `--dry-run`, which shows them instead of running them).
  */
 export function monolithSchemaStatements(schema: string, from: number): string[] {
   const t = (name: string) => quoteQualified(schema, name);
   const out =
     from === 0
       ? [
-          `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`,
-          `CREATE TABLE IF NOT EXISTS ${t(VERSION_TABLE)} (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+          `CREATE SCHEMA ${quoteIdent(schema)}`,
+          `CREATE TABLE ${t(VERSION_TABLE)} (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
         ]
       : [];
   for (const migration of MONOLITH_MIGRATIONS)
@@ -92,17 +128,22 @@ export function monolithSchemaStatements(schema: string, from: number): string[]
 }
 
 /**
- * Bring carve's schema on the monolith to MONOLITH_SCHEMA_VERSION (one transaction, under an
- * advisory lock; a monolith already there reads one row). Returns the version.
+ * Bring carve's schema on the monolith to MONOLITH_SCHEMA_VERSION (create it, or apply the
+ * migrations it lacks, each recorded with its version), in one transaction under an advisory lock.
+ * On a monolith already there it only reads one row.
  */
 export async function ensureMonolithSchema(client: Client, schema: string): Promise<number> {
-  if ((await monolithSchemaVersion(client, schema)) === MONOLITH_SCHEMA_VERSION)
-    return MONOLITH_SCHEMA_VERSION;
+  const seen = await monolithSchemaVersion(client, schema);
+  if (seen === MONOLITH_SCHEMA_VERSION) return seen;
+  if (seen > MONOLITH_SCHEMA_VERSION) throw tooNew(schema, seen);
   const table = (name: string) => quoteQualified(schema, name);
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1)', [AdvisoryLock.monolithSchema.toString()]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    const { rows } = await client.query('SELECT pg_catalog.to_regnamespace($1) IS NOT NULL AS present', [
+      quoteIdent(schema),
+    ]);
+    if (!rows[0].present) await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${table(VERSION_TABLE)} (
          version integer PRIMARY KEY,
@@ -111,6 +152,7 @@ export async function ensureMonolithSchema(client: Client, schema: string): Prom
        )`,
     );
     const current = await monolithSchemaVersion(client, schema);
+    if (current > MONOLITH_SCHEMA_VERSION) throw tooNew(schema, current);
     for (const migration of MONOLITH_MIGRATIONS) {
       if (migration.version <= current) continue;
       for (const statement of migration.statements(table)) await client.query(statement);
@@ -125,4 +167,15 @@ export async function ensureMonolithSchema(client: Client, schema: string): Prom
     throw error;
   }
   return MONOLITH_SCHEMA_VERSION;
+}
+
+function tooNew(schema: string, version: number): CarveError {
+  return new CarveError(
+    'STATE_SCHEMA_TOO_NEW',
+    `carve's schema ${schema} on the monolith is at version ${version}; this carve knows versions up to ${MONOLITH_SCHEMA_VERSION}`,
+    {
+      details: { schema, version, known: MONOLITH_SCHEMA_VERSION },
+      hint: 'A newer carve has worked on this migration: run that version (or newer) of carve.',
+    },
+  );
 }

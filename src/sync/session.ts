@@ -1,7 +1,8 @@
 import { CarveError } from '../errors.js';
 import { formatLsn, minLsn, type Lsn } from '../pg/lsn.js';
 import { ReplicationStream } from '../pg/replication/replication-stream.js';
-import type { Routing } from '../routing/model.js';
+import type { Routing, ServiceRoute, TableRoute } from '../routing/model.js';
+import type { TransactionOrigin } from './apply-queue.js';
 import { sourceSessionUrl } from './source-session.js';
 import type { SourceControl } from './source-control.js';
 import { StreamDispatcher } from './stream-dispatch.js';
@@ -42,6 +43,18 @@ export interface SessionContext {
   onHold(sink: Sink, lsn: Lsn, outcome: HoldOutcome, error?: string): void;
   onAddedColumn(applier: TargetApplier, table: string, column: string, type: string): void;
   onAddedPartition(applier: TargetApplier, table: string): void;
+  /**
+   * The replication origin each applier writes under (default: carve's forward origin of its
+   * database); the reverse stream's applier into the monolith writes under the reverse one.
+   */
+  applierOrigin?(service: ServiceRoute): string;
+  /** Look for planted code on the target tables (default true; see target-guard.ts, docs/security.md). */
+  guardTargets?: boolean;
+  /**
+   * Whether a transaction written under a replication origin must not reach a route (loop
+   * prevention, see stream-dispatch.ts). Default: carve's reverse origin of the route's database.
+   */
+  skipOrigin?(origin: TransactionOrigin, route: TableRoute): boolean;
 }
 
 /**
@@ -93,9 +106,13 @@ export class SyncSession {
         applicationName: this.ctx.applicationName,
         maxBufferedBytes: Math.max(256 * 1024, Math.min(4 * 1024 * 1024, this.ctx.batch.queueBytes / 2)),
       });
+      const migration = routing.names.migration;
       this.dispatcher = new StreamDispatcher(routing, this.sinks, this.ctx.extraColumns, {
         resolveType: (oid, mod) => this.ctx.control.formatType(oid, mod),
         partitionChain: (relationId) => this.ctx.control.partitionChain(relationId),
+        skipOrigin:
+          this.ctx.skipOrigin?.bind(this.ctx) ??
+          ((origin, route) => origin.name === replicationOriginName(migration, 'rev', route.database)),
       });
       if (this.stopping) return;
       this.ctx.onStarted(this);
@@ -145,7 +162,10 @@ export class SyncSession {
           service,
           state,
           sourceUrl: routing.sourceUrl,
-          origin: replicationOriginName(routing.names.migration, 'fwd', service.database),
+          origin:
+            this.ctx.applierOrigin?.(service) ??
+            replicationOriginName(routing.names.migration, 'fwd', service.database),
+          guard: this.ctx.guardTargets !== false,
           strictUntil: this.ctx.strictUntil.get(service.database) ?? 0n,
           guardIntervalMs: this.ctx.guardIntervalMs,
           onAddedColumn: (applier, table, column, type) =>

@@ -89,8 +89,13 @@ export class SyncState {
              WHERE migration = $1`;
   }
 
+  /** The parameters of writePositionSql for a position and a commit time (ISO or null). */
+  writePositionParams(lsn: Lsn, commitTime: string | null): unknown[] {
+    return [this.migration, formatLsn(lsn), commitTime];
+  }
+
   async writePosition(client: Client, lsn: Lsn, commitTime: string | null): Promise<void> {
-    await client.query(this.writePositionSql, [this.migration, formatLsn(lsn), commitTime]);
+    await client.query(this.writePositionSql, this.writePositionParams(lsn, commitTime));
   }
 
   /**

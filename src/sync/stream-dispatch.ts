@@ -3,7 +3,7 @@ import { CarveError } from '../errors.js';
 import type { Lsn } from '../pg/lsn.js';
 import type { PgTimestamp } from '../pg/replication/pg-time.js';
 import type { ReplicationMessage } from '../pg/replication/protocol.js';
-import { routesForSource, type Routing } from '../routing/model.js';
+import { routesForSource, type Routing, type TableRoute } from '../routing/model.js';
 import { decodePgoutput, RelationCache } from './pgoutput/index.js';
 import type { RelationMessage, TruncateMessage } from './pgoutput/messages.js';
 import { routeChange, type RoutedChange } from './route-change.js';
@@ -33,6 +33,13 @@ export interface DispatchHooks {
    * relation is no partition any more), so a partition the target lacks can be created there.
    */
   partitionChain(relationId: number): Promise<PartitionLevel[]>;
+  /**
+   * Loop prevention: a transaction written under `origin` is not handed over for `route` (its
+   * begin/commit are not either; a sink that gets nothing of it advances past it as usual). The
+   * forward stream skips, for the routes of service database D, what carve's reverse stream
+   * applied into the monolith from D — and still hands it to every route elsewhere (projections).
+   */
+  skipOrigin?(origin: TransactionOrigin, route: TableRoute): boolean;
 }
 
 /**
@@ -127,6 +134,7 @@ export class StreamDispatcher {
           this.routed.length = 0;
           routeChange(plan!, decoded, this.routed);
           for (const change of this.routed) {
+            if (this.skipped(change.plan)) continue;
             const sinks = this.sinksByPlan.get(change.plan) ?? this.sinksFor(change.plan);
             for (const sink of sinks) this.hand(sink, change);
           }
@@ -150,6 +158,17 @@ export class StreamDispatcher {
       }
     }
     for (const target of this.targets) if (target.queue.full) await target.queue.waitForSpace();
+  }
+
+  /** The open transaction came from an origin whose changes must not reach this route. */
+  private skipped(plan: RoutePlan): boolean {
+    const origin = this.txn?.origin;
+    return (
+      origin !== null &&
+      origin !== undefined &&
+      this.hooks.skipOrigin !== undefined &&
+      this.hooks.skipOrigin(origin, plan.route)
+    );
   }
 
   private sinksFor(plan: RoutePlan): DispatchTarget[] {
@@ -256,6 +275,7 @@ export class StreamDispatcher {
         continue;
       }
       for (const route of plan.routes) {
+        if (this.skipped(route)) continue;
         for (const target of this.sinksByPlan.get(route) ?? this.sinksFor(route)) {
           let item = byTarget.get(target);
           if (!item) byTarget.set(target, (item = { kind: 'truncate', tables: [], plans: [] }));

@@ -1,6 +1,6 @@
 import { CarveError } from '../errors.js';
 import { atService, openSession, type Client } from '../pg/connect.js';
-import { formatLsn, type Lsn } from '../pg/lsn.js';
+import type { Lsn } from '../pg/lsn.js';
 import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { pgTimestampToIso, type PgTimestamp } from '../pg/replication/pg-time.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
@@ -25,6 +25,11 @@ export interface TargetApplierOptions {
   strictUntil: Lsn;
   /** Between batches, check for planted code again this often (see target-guard.ts). */
   guardIntervalMs: number;
+  /**
+   * Look for planted code at all (default true). false only for the reverse stream's applier into
+   * the monolith, whose code is the operator's own (docs/security.md).
+   */
+  guard?: boolean;
   onAddedColumn: (applier: TargetApplier, table: string, column: string, type: string) => void;
   onAddedPartition: (applier: TargetApplier, table: string) => void;
   /**
@@ -93,7 +98,8 @@ export class TargetApplier extends BatchingSink {
       throw error;
     }
     // Every session, before its first write: nothing planted on these tables may run.
-    await assertNoForeignObjects(this.client, this.options.service, this.options.state.schema, 'sync');
+    if (this.options.guard !== false)
+      await assertNoForeignObjects(this.client, this.options.service, this.options.state.schema, 'sync');
     await setUpReplicationOrigin(this.client, this.options.origin, { database: this.database });
     this.writer = new RowWriter(
       this.client,
@@ -113,7 +119,7 @@ export class TargetApplier extends BatchingSink {
 
   /** Called between batches (and when the session opens): also where planted code is looked for again. */
   protected override async readTableHolds(): Promise<readonly HoldRow[]> {
-    if (Date.now() - this.lastGuard >= this.options.guardIntervalMs) {
+    if (this.options.guard !== false && Date.now() - this.lastGuard >= this.options.guardIntervalMs) {
       // Code planted after the session started runs with no more than carve's role's rights, but
       // it should not run for long: stop once it shows up.
       this.lastGuard = Date.now();
@@ -176,11 +182,13 @@ export class TargetApplier extends BatchingSink {
 
   protected async commitBatch(position: Lsn, commitTime: PgTimestamp | null): Promise<void> {
     await this.flushAll();
-    await this.client!.query(this.options.state.writePositionSql, [
-      this.options.state.migration,
-      formatLsn(position),
-      commitTime === null ? null : pgTimestampToIso(commitTime),
-    ]);
+    await this.client!.query(
+      this.options.state.writePositionSql,
+      this.options.state.writePositionParams(
+        position,
+        commitTime === null ? null : pgTimestampToIso(commitTime),
+      ),
+    );
     await this.options.positionWrites?.(this.client!, position);
     await this.client!.query('COMMIT');
   }
