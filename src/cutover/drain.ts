@@ -22,7 +22,8 @@ export interface ForwardStream {
 export async function openForwardStream(routing: Routing, applicationName: string): Promise<ForwardStream> {
   let engine: SyncEngine;
   try {
-    engine = await startSync({ routing, lockWaitMs: 0, applicationName: `${applicationName} sync` });
+    // A carve process killed a moment ago may hold the lock until its backend notices: wait a little.
+    engine = await startSync({ routing, lockWaitMs: 3000, applicationName: `${applicationName} sync` });
   } catch (error) {
     if (!isCarveError(error, 'MIGRATION_LOCKED')) throw error;
     const holder = error.details.holder;

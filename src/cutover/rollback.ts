@@ -116,16 +116,27 @@ class RollbackRun {
     this.routing = options.routing;
   }
 
-  private async step<T>(step: RollbackStep, work: () => Promise<T>): Promise<T> {
+  /**
+   * Run a step unless the journal records it as done (`rollback:<step>` in its steps, added when
+   * the step finished), so that a rerun after a kill goes on where the last run stopped.
+   */
+  private async step(step: RollbackStep, work: () => Promise<void>): Promise<void> {
+    if (this.done.has(step)) {
+      this.emit({ type: 'step-skipped', command: 'rollback', step, reason: 'done by an earlier run' });
+      return;
+    }
     const t0 = Date.now();
     this.emit({ type: 'step-started', command: 'rollback', step });
     if (this.options.pauseAt === step) await new Promise<never>(() => setInterval(() => {}, 1 << 30));
-    const result = await work();
+    await work();
+    if (step !== 'freeze-service' && step !== 'journal')
+      await this.withService((c) => this.journal.addStep(c, this.service.name, `rollback:${step}`));
     const seconds = (Date.now() - t0) / 1000;
     this.steps.push({ step, seconds });
     this.emit({ type: 'step-done', command: 'rollback', step, seconds });
-    return result;
   }
+
+  private done = new Set<string>();
 
   private withService<T>(fn: (client: Client) => Promise<T>): Promise<T> {
     return withSession(atService(this.service.url), fn);
@@ -137,8 +148,16 @@ class RollbackRun {
     const timeoutMs = this.options.timeoutMs ?? DEFAULTS.timeoutMs;
     const deadline = Date.now() + timeoutMs;
     const freezes = new MonolithFreezes(stateSchema, this.routing.names.migration);
+    this.done = new Set(
+      entry.phase === 'rolling-back'
+        ? entry.steps.filter((s) => s.startsWith('rollback:')).map((s) => s.slice('rollback:'.length))
+        : [],
+    );
 
-    const rollbackLsn = await this.step('freeze-service', async () => {
+    let rollbackLsn: Lsn = entry.rollbackLsn ?? 0n;
+    let verifyResult: { ok: boolean } | null = null;
+    let sequences: MovedSequence[] = [];
+    await this.step('freeze-service', async () => {
       // The trigger function belongs to the database's admin: carve's checks of the service's
       // tables (src/sync/target-guard.ts) trust only code of the admin or a superuser.
       await withSession(atService(service.adminUrl), (c) =>
@@ -162,15 +181,21 @@ class RollbackRun {
             rollback_lsn: formatLsn(lsn),
             rollback_started_at: entry.rollbackStartedAt ?? new Date().toISOString(),
           });
+          // A fresh rollback forgets the steps of an earlier one; this step is done with the freeze.
+          await client.query(
+            `UPDATE ${quoteQualified(stateSchema, 'cutovers')} SET steps = array(SELECT s FROM unnest(steps) s WHERE s NOT LIKE 'rollback:%') || ARRAY['rollback:freeze-service']
+              WHERE migration = $1 AND service = $2`,
+            [this.routing.names.migration, service.name],
+          );
         },
         onRetry: (attempt, delayMs) => this.emit({ type: 'freeze-retry', attempt, delayMs }),
       });
-      return result.lsn;
+      rollbackLsn = result.lsn;
     });
 
     await this.step('drain-reverse', () => this.drainReverse(entry, rollbackLsn, deadline));
 
-    const verifyResult = await this.step('verify', async () => {
+    await this.step('verify', async () => {
       const result = await verify({
         routing: this.routing,
         tables: ownedRouteIds(service),
@@ -180,14 +205,19 @@ class RollbackRun {
         applicationName: `${this.app} verify`,
       });
       if (!result.ok) throw verifyRefusal(result, service, 'rollback');
-      return { ok: true };
+      verifyResult = { ok: true };
     });
 
-    const sequences: MovedSequence[] = await this.step('sequences', () =>
-      moveSequences(this.routing, service, 'monolith', this.options.sequenceGap ?? DEFAULTS.sequenceGap),
-    );
+    await this.step('sequences', async () => {
+      sequences = await moveSequences(
+        this.routing,
+        service,
+        'monolith',
+        this.options.sequenceGap ?? DEFAULTS.sequenceGap,
+      );
+    });
 
-    await this.step('unfreeze-monolith', () =>
+    await this.step('unfreeze-monolith', async () =>
       unfreezeTables(
         atMonolith(this.routing.sourceUrl),
         frozenMonolithTables(service).map((t) => t.table),
@@ -201,8 +231,9 @@ class RollbackRun {
       await api.dropReverse(this.routing, service.name);
     });
 
-    const unavailableSeconds = await this.step('journal', () =>
-      this.withService(async (c) => {
+    let unavailableSeconds: number | null = null;
+    await this.step('journal', async () => {
+      unavailableSeconds = await this.withService(async (c) => {
         await this.journal.setPhase(c, service.name, 'rolled-back', {
           rolled_back_at: new Date().toISOString(),
         });
@@ -213,8 +244,8 @@ class RollbackRun {
           [this.routing.names.migration, service.name],
         );
         return (rows[0]?.s as number | null) ?? null;
-      }),
-    );
+      });
+    });
 
     return {
       service: service.name,

@@ -1,0 +1,167 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FROZEN_SQLSTATE, readServicePhases } from '../../src/cutover/index.js';
+import { withClient } from '../../src/pg/connect.js';
+import { runCarve, spawnCarve, type CliRun } from '../support/carve-cli.js';
+import { CUTOVER_MONOLITH, CUTOVER_PLAN, visitLoad, writeError } from '../support/cutover-fixture.js';
+import {
+  mismatchedRoutes,
+  prepareMigration,
+  runCopy,
+  useMigrationClusters,
+  type Migration,
+} from '../support/migration.js';
+
+/**
+ * `carve cutover` and `carve rollback` killed with SIGKILL at each of their steps (held there by
+ * CARVE_TEST_PAUSE_AT, two trials per step), then run again: the rerun converges — cut over with
+ * the monolith frozen, or rolled back with every write the service made in its database back in
+ * the monolith. No carve sync runs: cutover streams forward in its own process, rollback the
+ * reverse stream; a write load keeps writing another service's table on the monolith throughout.
+ */
+const CUTOVER_STEPS = [
+  'pre-checks',
+  'freeze',
+  'drain',
+  'verify',
+  'sequences',
+  'journal',
+  'reverse',
+  'unfreeze-service',
+  'switch',
+];
+const ROLLBACK_STEPS = [
+  'freeze-service',
+  'drain-reverse',
+  'verify',
+  'sequences',
+  'unfreeze-monolith',
+  'drop-reverse',
+  'journal',
+];
+
+let m: Migration;
+let planFile: string;
+let load: ReturnType<typeof visitLoad> | undefined;
+
+beforeAll(async () => {
+  const clusters = await useMigrationClusters('cutkill');
+  m = await prepareMigration(clusters, {
+    name: 'cutkill',
+    monolithSql: CUTOVER_MONOLITH,
+    planBody: CUTOVER_PLAN,
+  });
+  await runCopy(m.routing);
+  planFile = join(mkdtempSync(join(tmpdir(), 'carve-cutover-kill-')), 'plan.yaml');
+  writeFileSync(planFile, m.planText);
+  load = visitLoad(m.sourceUrl);
+}, 120_000);
+
+afterAll(async () => {
+  await load?.stop();
+});
+
+const patient = () => m.routing.services.find((s) => s.name === 'patient')!;
+
+function args(command: 'cutover' | 'rollback'): string[] {
+  return [command, '--plan', planFile, '--service', 'patient', '--json', '--secrets-dir', m.secretsDir];
+}
+
+/** Run the command held at `step`, kill it there, and say it really stopped there. */
+async function killAt(command: 'cutover' | 'rollback', step: string): Promise<void> {
+  const { child, done } = spawnCarve(args(command), { CARVE_TEST_PAUSE_AT: step });
+  let seen = '';
+  const marker = `"type":"step-started","command":"${command}","step":"${step}"`;
+  child.stdout!.on('data', (d: Buffer) => {
+    seen += d.toString();
+    if (seen.includes(marker)) child.kill('SIGKILL');
+  });
+  const run = await done;
+  expect(run.signal, `${command} never reached ${step}:\n${run.stdout.slice(-1500)}\n${run.stderr}`).toBe(
+    'SIGKILL',
+  );
+}
+
+function result(run: CliRun): Record<string, unknown> {
+  const line = run.stdout.split('\n').find((l) => l.startsWith('{"type":"result"'));
+  expect(line, `${run.stdout.slice(-1500)}\n${run.stderr}`).toBeTruthy();
+  return JSON.parse(line!) as Record<string, unknown>;
+}
+
+/** The service's own tables match on both sides (visits is under load, the projection follows the forward stream). */
+async function ownedMismatches(): Promise<unknown[]> {
+  return (await mismatchedRoutes(m.routing)).filter((r) => r.route.startsWith('patient_db/'));
+}
+
+describe('cutover and rollback killed at every step', () => {
+  for (const trial of [1, 2]) {
+    for (let i = 0; i < CUTOVER_STEPS.length; i++) {
+      const cutStep = CUTOVER_STEPS[i]!;
+      const backStep = ROLLBACK_STEPS[i];
+      it(`trial ${trial}: cutover killed at ${cutStep}, rollback killed at ${backStep ?? '(none)'}`, async () => {
+        await killAt('cutover', cutStep);
+        const cut = await runCarve(args('cutover'));
+        expect(cut.code, cut.stderr).toBe(0);
+        expect(result(cut)).toMatchObject({ service: 'patient' });
+        expect((await readServicePhases(m.routing)).find((p) => p.service === 'patient')).toMatchObject({
+          phase: 'cut-over',
+          steps: expect.arrayContaining(['journal', 'reverse', 'switch']),
+        });
+        expect(await writeError(m.sourceUrl, `UPDATE patients SET name = name WHERE id = 1`)).toMatchObject({
+          code: FROZEN_SQLSTATE,
+        });
+        expect(await ownedMismatches()).toEqual([]);
+
+        // The service writes its database; nothing streams them back until the rollback does.
+        const ids = await withClient(patient().adminUrl, async (c) => {
+          const { rows } = await c.query(
+            `INSERT INTO patients (hospital_id, name) SELECT 4, 'service ' || g FROM generate_series(1, 5) g RETURNING id`,
+          );
+          await c.query(`UPDATE documents SET body = body || '+' WHERE id = ${trial * 10 + i + 1}`);
+          return rows.map((r) => Number(r.id));
+        });
+
+        if (backStep) await killAt('rollback', backStep);
+        const back = await runCarve(args('rollback'));
+        expect(back.code, back.stderr).toBe(0);
+        expect(result(back)).toMatchObject({ service: 'patient' });
+        expect((await readServicePhases(m.routing)).find((p) => p.service === 'patient')).toMatchObject({
+          phase: 'streaming',
+          frozenOnMonolith: [],
+        });
+        const inMonolith = await withClient(
+          m.sourceUrl,
+          async (c) =>
+            (await c.query('SELECT count(*)::int AS n FROM patients WHERE id = ANY($1)', [ids])).rows[0].n,
+        );
+        expect(inMonolith).toBe(ids.length);
+        expect(await ownedMismatches()).toEqual([]);
+        // The monolith takes patient's writes again, with ids past the service's.
+        const id = await withClient(m.sourceUrl, async (c) =>
+          Number(
+            (await c.query(`INSERT INTO patients (hospital_id, name) VALUES (5, 'monolith') RETURNING id`))
+              .rows[0].id,
+          ),
+        );
+        expect(id).toBeGreaterThan(Math.max(...ids));
+      }, 120_000);
+    }
+  }
+
+  it('status exits 5 when a cut-over service has no reverse stream running', async () => {
+    const cut = await runCarve(args('cutover'));
+    expect(cut.code, cut.stderr).toBe(0);
+    const status = await runCarve(['status', '--plan', planFile, '--json', '--secrets-dir', m.secretsDir]);
+    expect(status.code).toBe(5);
+    const body = JSON.parse(status.stdout) as {
+      alerts: { code: string }[];
+      services: { service: string; phase: string }[];
+    };
+    expect(body.alerts[0]).toMatchObject({ code: 'REVERSE_NOT_RUNNING' });
+    expect(body.services.find((s) => s.service === 'patient')).toMatchObject({ phase: 'cut-over' });
+    const back = await runCarve(args('rollback'));
+    expect(back.code, back.stderr).toBe(0);
+  }, 120_000);
+});
