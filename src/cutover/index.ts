@@ -143,28 +143,33 @@ class CutoverRun {
 
     const phases = await readServicePhases(this.routing);
     checkNoOtherInProgress(phases, this.service.name);
-    const forward = await this.step('pre-checks', () => openForwardStream(this.routing, this.app));
+    let forward: ForwardStream | undefined;
     let frozen = false;
     let drainLsn: Lsn;
     let freezeStartedAt: string;
     let verifyOk: boolean;
     let sequences: MovedSequence[];
     try {
-      await checkBeforeFreeze({
-        routing: this.routing,
-        service: this.service,
-        forward,
-        maxLagSeconds: this.options.maxLagSeconds ?? DEFAULTS.maxLagSeconds,
-        timeoutMs: this.options.timeoutMs ?? DEFAULTS.timeoutMs,
-        jobs: this.options.jobs ?? DEFAULTS.jobs,
-        applicationName: this.app,
+      forward = await this.step('pre-checks', async () => {
+        const stream = await openForwardStream(this.routing, this.app);
+        forward = stream; // closed below whatever happens next
+        await checkBeforeFreeze({
+          routing: this.routing,
+          service: this.service,
+          forward: stream,
+          maxLagSeconds: this.options.maxLagSeconds ?? DEFAULTS.maxLagSeconds,
+          timeoutMs: this.options.timeoutMs ?? DEFAULTS.timeoutMs,
+          jobs: this.options.jobs ?? DEFAULTS.jobs,
+          applicationName: this.app,
+        });
+        return stream;
       });
       const deadline = Date.now() + (this.options.timeoutMs ?? DEFAULTS.timeoutMs);
       ({ drainLsn, freezeStartedAt } = await this.step('freeze', async () => {
         frozen = true; // from here, a failure removes whatever part of the freeze exists
         return this.freeze(deadline);
       }));
-      await this.step('drain', () => this.drain(forward, drainLsn, deadline));
+      await this.step('drain', () => this.drain(forward!, drainLsn, deadline));
       await forward.close();
       verifyOk = await this.step('verify', async () => {
         const result = await verify({
@@ -198,7 +203,7 @@ class CutoverRun {
         ),
       );
     } catch (error) {
-      await forward.close();
+      await forward?.close();
       if (frozen) await this.undo(error);
       throw error;
     }

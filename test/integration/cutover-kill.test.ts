@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FROZEN_SQLSTATE, readServicePhases } from '../../src/cutover/index.js';
 import { withClient } from '../../src/pg/connect.js';
-import { runCarve, spawnCarve, type CliRun } from '../support/carve-cli.js';
+import { runCarve, seededRandom, spawnCarve, type CliRun } from '../support/carve-cli.js';
 import { CUTOVER_MONOLITH, CUTOVER_PLAN, visitLoad, writeError } from '../support/cutover-fixture.js';
 import {
   mismatchedRoutes,
@@ -15,8 +15,8 @@ import {
 } from '../support/migration.js';
 
 /**
- * `carve cutover` and `carve rollback` killed with SIGKILL at each of their steps (held there by
- * CARVE_TEST_PAUSE_AT, two trials per step), then run again: the rerun converges — cut over with
+ * `carve cutover` and `carve rollback` killed with SIGKILL at each of their steps (two trials per
+ * step: held there by CARVE_TEST_PAUSE_AT, and at random moments), then run again: the rerun converges — cut over with
  * the monolith frozen, or rolled back with every write the service made in its database back in
  * the monolith. No carve sync runs: cutover streams forward in its own process, rollback the
  * reverse stream; a write load keeps writing another service's table on the monolith throughout.
@@ -69,19 +69,34 @@ function args(command: 'cutover' | 'rollback'): string[] {
   return [command, '--plan', planFile, '--service', 'patient', '--json', '--secrets-dir', m.secretsDir];
 }
 
-/** Run the command held at `step`, kill it there, and say it really stopped there. */
-async function killAt(command: 'cutover' | 'rollback', step: string): Promise<void> {
-  const { child, done } = spawnCarve(args(command), { CARVE_TEST_PAUSE_AT: step });
+/**
+ * Run the command and kill it at `step`: held there (pause: CARVE_TEST_PAUSE_AT, so the kill lands
+ * before the step's work), or `delayMs` after the step started (random: the kill lands inside the
+ * step or a later one). Returns whether it was killed (a random kill may come after the end).
+ */
+async function killAt(
+  command: 'cutover' | 'rollback',
+  step: string,
+  delayMs: number | 'pause',
+): Promise<boolean> {
+  const { child, done } = spawnCarve(args(command), delayMs === 'pause' ? { CARVE_TEST_PAUSE_AT: step } : {});
   let seen = '';
+  let armed = false;
   const marker = `"type":"step-started","command":"${command}","step":"${step}"`;
   child.stdout!.on('data', (d: Buffer) => {
     seen += d.toString();
-    if (seen.includes(marker)) child.kill('SIGKILL');
+    if (armed || !seen.includes(marker)) return;
+    armed = true;
+    if (delayMs === 'pause') child.kill('SIGKILL');
+    else setTimeout(() => child.kill('SIGKILL'), delayMs);
   });
   const run = await done;
-  expect(run.signal, `${command} never reached ${step}:\n${run.stdout.slice(-1500)}\n${run.stderr}`).toBe(
-    'SIGKILL',
-  );
+  if (delayMs === 'pause')
+    expect(run.signal, `${command} never reached ${step}:\n${run.stdout.slice(-1500)}\n${run.stderr}`).toBe(
+      'SIGKILL',
+    );
+  else if (run.signal !== 'SIGKILL') expect(run.code, run.stderr).toBe(0);
+  return run.signal === 'SIGKILL';
 }
 
 function result(run: CliRun): Record<string, unknown> {
@@ -96,58 +111,69 @@ async function ownedMismatches(): Promise<unknown[]> {
 }
 
 describe('cutover and rollback killed at every step', () => {
-  for (const trial of [1, 2]) {
-    for (let i = 0; i < CUTOVER_STEPS.length; i++) {
-      const cutStep = CUTOVER_STEPS[i]!;
-      const backStep = ROLLBACK_STEPS[i];
-      it(`trial ${trial}: cutover killed at ${cutStep}, rollback killed at ${backStep ?? '(none)'}`, async () => {
-        await killAt('cutover', cutStep);
-        const cut = await runCarve(args('cutover'));
-        expect(cut.code, cut.stderr).toBe(0);
-        expect(result(cut)).toMatchObject({ service: 'patient' });
-        expect((await readServicePhases(m.routing)).find((p) => p.service === 'patient')).toMatchObject({
-          phase: 'cut-over',
-          steps: expect.arrayContaining(['journal', 'reverse', 'switch']),
-        });
-        expect(await writeError(m.sourceUrl, `UPDATE patients SET name = name WHERE id = 1`)).toMatchObject({
-          code: FROZEN_SQLSTATE,
-        });
-        expect(await ownedMismatches()).toEqual([]);
+  // Each run is killed at the next step, so the run after a kill at step N is itself killed at
+  // step N+1: every step is reached from the state a kill left, and the last run converges.
+  // Trial 1 holds each run at the step (the kill lands before its work), trial 2 kills at random
+  // moments after the step starts (inside it, or in a later step).
+  const random = seededRandom(12);
+  for (const trial of [1, 2] as const) {
+    it(`trial ${trial}: cutover killed at each step, rerun; rollback killed at each step, rerun`, async () => {
+      const killed: string[] = [];
+      for (const step of CUTOVER_STEPS) {
+        if (await killAt('cutover', step, trial === 1 ? 'pause' : Math.round(random() * 150)))
+          killed.push(step);
+      }
+      const cut = await runCarve(args('cutover'));
+      expect(cut.code, cut.stderr).toBe(0);
+      expect(result(cut)).toMatchObject({ service: 'patient' });
+      expect((await readServicePhases(m.routing)).find((p) => p.service === 'patient')).toMatchObject({
+        phase: 'cut-over',
+        steps: expect.arrayContaining(['journal', 'reverse', 'unfreeze-service', 'switch']),
+      });
+      expect(await writeError(m.sourceUrl, `UPDATE patients SET name = name WHERE id = 1`)).toMatchObject({
+        code: FROZEN_SQLSTATE,
+      });
+      expect(await ownedMismatches()).toEqual([]);
 
-        // The service writes its database; nothing streams them back until the rollback does.
-        const ids = await withClient(patient().adminUrl, async (c) => {
-          const { rows } = await c.query(
-            `INSERT INTO patients (hospital_id, name) SELECT 4, 'service ' || g FROM generate_series(1, 5) g RETURNING id`,
-          );
-          await c.query(`UPDATE documents SET body = body || '+' WHERE id = ${trial * 10 + i + 1}`);
-          return rows.map((r) => Number(r.id));
-        });
+      // The service writes its database; nothing streams them back until the rollback does.
+      const ids = await withClient(patient().adminUrl, async (c) => {
+        const { rows } = await c.query(
+          `INSERT INTO patients (hospital_id, name) SELECT 4, 'service ' || g FROM generate_series(1, 5) g RETURNING id`,
+        );
+        await c.query(`UPDATE documents SET body = body || '+' WHERE id = ${trial}`);
+        await c.query(`DELETE FROM documents WHERE id = ${100 + trial}`);
+        return rows.map((r) => Number(r.id));
+      });
 
-        if (backStep) await killAt('rollback', backStep);
-        const back = await runCarve(args('rollback'));
-        expect(back.code, back.stderr).toBe(0);
-        expect(result(back)).toMatchObject({ service: 'patient' });
-        expect((await readServicePhases(m.routing)).find((p) => p.service === 'patient')).toMatchObject({
-          phase: 'streaming',
-          frozenOnMonolith: [],
-        });
-        const inMonolith = await withClient(
-          m.sourceUrl,
-          async (c) =>
-            (await c.query('SELECT count(*)::int AS n FROM patients WHERE id = ANY($1)', [ids])).rows[0].n,
-        );
-        expect(inMonolith).toBe(ids.length);
-        expect(await ownedMismatches()).toEqual([]);
-        // The monolith takes patient's writes again, with ids past the service's.
-        const id = await withClient(m.sourceUrl, async (c) =>
-          Number(
-            (await c.query(`INSERT INTO patients (hospital_id, name) VALUES (5, 'monolith') RETURNING id`))
-              .rows[0].id,
-          ),
-        );
-        expect(id).toBeGreaterThan(Math.max(...ids));
-      }, 120_000);
-    }
+      for (const step of ROLLBACK_STEPS) {
+        if (await killAt('rollback', step, trial === 1 ? 'pause' : Math.round(random() * 150)))
+          killed.push(`rollback ${step}`);
+      }
+      const back = await runCarve(args('rollback'));
+      expect(back.code, back.stderr).toBe(0);
+      expect(result(back)).toMatchObject({ service: 'patient' });
+      expect((await readServicePhases(m.routing)).find((p) => p.service === 'patient')).toMatchObject({
+        phase: 'streaming',
+        frozenOnMonolith: [],
+      });
+      const inMonolith = await withClient(
+        m.sourceUrl,
+        async (c) =>
+          (await c.query('SELECT count(*)::int AS n FROM patients WHERE id = ANY($1)', [ids])).rows[0].n,
+      );
+      expect(inMonolith).toBe(ids.length);
+      expect(await ownedMismatches()).toEqual([]);
+      // The monolith takes patient's writes again, with ids past the service's.
+      const id = await withClient(m.sourceUrl, async (c) =>
+        Number(
+          (await c.query(`INSERT INTO patients (hospital_id, name) VALUES (5, 'monolith') RETURNING id`))
+            .rows[0].id,
+        ),
+      );
+      expect(id).toBeGreaterThan(Math.max(...ids));
+      if (trial === 1) expect(killed.length).toBe(CUTOVER_STEPS.length + ROLLBACK_STEPS.length);
+      else expect(killed.length).toBeGreaterThan(4);
+    }, 300_000);
   }
 
   it('status exits 5 when a cut-over service has no reverse stream running', async () => {
