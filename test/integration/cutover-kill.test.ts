@@ -190,4 +190,32 @@ describe('cutover and rollback killed at every step', () => {
     const back = await runCarve(args('rollback'));
     expect(back.code, back.stderr).toBe(0);
   }, 120_000);
+
+  it("cancel removes every freeze, the slot, the publication and carve's schema on the monolith", async () => {
+    await load?.stop();
+    load = undefined;
+    const refused = await runCarve(['cancel', '--plan', planFile, '--json', '--secrets-dir', m.secretsDir]);
+    expect(refused.code).toBe(2); // without --yes
+    const run = await runCarve([
+      'cancel',
+      '--plan',
+      planFile,
+      '--yes',
+      '--json',
+      '--secrets-dir',
+      m.secretsDir,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      unfrozenInService: ['patient'],
+      teardown: { slotDropped: true, publicationDropped: true },
+      monolithSchemaDropped: true,
+    });
+    const left = await withClient(m.sourceUrl, async (c) => ({
+      triggers: (await c.query(`SELECT tgname FROM pg_trigger WHERE NOT tgisinternal`)).rows,
+      schema: (await c.query(`SELECT to_regnamespace('carve') IS NOT NULL AS p`)).rows[0].p,
+    }));
+    expect(left).toEqual({ triggers: [], schema: false });
+    expect(await writeError(patient().adminUrl, `UPDATE patients SET name = name WHERE id = 1`)).toBeNull();
+  }, 120_000);
 });

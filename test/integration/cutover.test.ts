@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  cancel,
+  complete,
   cutover,
   FROZEN_SQLSTATE,
   readServicePhases,
@@ -157,7 +159,14 @@ describe('cutover and rollback under load', () => {
       );
       expect(Math.min(...inserted)).toBeGreaterThan(2000);
 
-      const phases = await readServicePhases(m.routing);
+      // The running reverse engine picks the new registration up within a second.
+      const phases = await waitFor(
+        async () => {
+          const all = await readServicePhases(m.routing);
+          return all.find((p) => p.service === 'patient')?.reverse?.running ? all : null;
+        },
+        { what: 'the reverse stream to run' },
+      );
       expect(phases.find((p) => p.service === 'patient')).toMatchObject({
         phase: 'cut-over',
         reverse: { running: true },
@@ -230,4 +239,30 @@ describe('cutover and rollback under load', () => {
       await load.stop();
     }
   }, 240_000);
+
+  it('complete retires the monolith copy; cancel then refuses', async () => {
+    await cutover({ routing: m.routing, service: 'patient' });
+    await expect(complete({ routing: m.routing, service: 'clinical' })).rejects.toMatchObject({
+      code: 'COMPLETE_NOT_CUT_OVER',
+    });
+    const done = await complete({ routing: m.routing, service: 'patient', renameSourceTables: true });
+    expect(done).toMatchObject({
+      alreadyDone: false,
+      unpublished: ['public.patients', 'public.documents'],
+      renamed: [
+        { from: 'public.documents', to: 'public.documents_carved' },
+        { from: 'public.patients', to: 'public.patients_carved' },
+      ],
+    });
+    expect(await writeError(m.sourceUrl, `DELETE FROM patients_carved WHERE id = 1`)).toMatchObject({
+      code: FROZEN_SQLSTATE,
+    });
+    const phase = (await readServicePhases(m.routing)).find((p) => p.service === 'patient');
+    expect(phase).toMatchObject({ phase: 'completed', reverse: null });
+    expect(await complete({ routing: m.routing, service: 'patient' })).toMatchObject({ alreadyDone: true });
+    await expect(rollback({ routing: m.routing, service: 'patient' })).rejects.toMatchObject({
+      code: 'ROLLBACK_COMPLETED',
+    });
+    await expect(cancel({ routing: m.routing })).rejects.toMatchObject({ code: 'CANCEL_SERVICE_CUT_OVER' });
+  }, 120_000);
 });
