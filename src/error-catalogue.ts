@@ -1,6 +1,5 @@
 import type { PlanProblem } from './plan/problems.js';
 import type { MigrationLockHolder } from './state/migration-lock.js';
-import type { ForeignObject } from './sync/foreign-object.js';
 
 /**
  * Every code a CarveError can carry, in one place: its exit category (what `carve` exits with
@@ -53,6 +52,36 @@ export type ConnectionDetails = {
   /** The operating system's error code (ECONNREFUSED, ENOTFOUND …), when the socket failed. */
   errno: string | null;
 };
+
+/**
+ * An object in a service database that carve did not create and whose code a service role could
+ * control (src/sync/target-guard.ts finds them): the details of TARGET_FOREIGN_OBJECT. Declared
+ * here, with the other details types, so the catalogue imports no engine and the library's public
+ * types do not reach pg's.
+ */
+export interface ForeignObject {
+  /** `schema.table` the object sits on. */
+  table: string;
+  kind:
+    | 'trigger'
+    | 'rule'
+    | 'policy'
+    | 'row-level security'
+    | 'constraint'
+    | 'default'
+    | 'index'
+    | 'column type'
+    | 'view'
+    | 'materialized view'
+    | 'foreign table'
+    | 'relation';
+  /** The trigger, rule, policy, constraint or index; the column for defaults and column types. */
+  name: string;
+  /** Role owning the code involved, when there is one. */
+  owner: string | null;
+  /** The statement that removes it (run as the service role or the admin). */
+  fix: string;
+}
 
 export const errorCatalogue = {
   // Command line and unexpected failures

@@ -11,7 +11,7 @@
 
 // Plan: load and validate (every problem at once, PLAN_INVALID).
 export { loadPlan, parsePlan, type LoadPlanOptions } from './plan/load.js';
-export type { Plan, PlanService, PlanTable, PlanProjection } from './plan/model.js';
+export type { MigrationNames, Plan, PlanService, PlanTable, PlanProjection } from './plan/model.js';
 export { PlanProblemCode, type PlanProblem, type PlanProblemCodeValue } from './plan/problems.js';
 
 // Catalog and routing: read the monolith, place every table.
@@ -21,7 +21,6 @@ export { buildRouting } from './routing/build-routing.js';
 export type {
   CutForeignKey,
   KeptForeignKey,
-  MigrationNames,
   PlanWarning,
   Routing,
   ServiceRoute,

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands.js';
 import { exitAfterOutput, reportError } from './run-command.js';
-import { carveVersion } from './version.js';
+import { carveVersion } from '../version.js';
 
 const program = new Command()
   .name('carve')

@@ -6,7 +6,7 @@ import { startMetricsEndpoint } from '../observe/metrics-endpoint.js';
 import { redactText } from '../pg/redact.js';
 import type { Routing } from '../routing/model.js';
 import { numberFlag } from './flag-values.js';
-import { carveVersion } from './version.js';
+import { carveVersion } from '../version.js';
 
 export interface MetricsFlags {
   metricsPort?: string;

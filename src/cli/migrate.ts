@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { eventSinks } from '../events/index.js';
 import type { MigrateEvent } from '../migrate/events.js';
 import { migrate } from '../migrate/index.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
@@ -60,6 +61,7 @@ export function registerMigrateCommand(program: Command): void {
             chunkBytes: chunkMb === undefined ? undefined : Math.round(chunkMb * 1024 * 1024),
             secretsDir: options.secretsDir,
             follow: options.follow === true,
+            sinks: eventSinks(prepared.routing),
             events: hub,
             onEvent: printer.onEvent,
             signal,

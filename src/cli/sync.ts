@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { CarveError } from '../errors.js';
 import { eventSinks } from '../events/index.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
+import { runBesideForward } from '../reverse/beside-forward.js';
+import type { ReverseEvent } from '../reverse/events.js';
 import { startSync } from '../sync/index.js';
 import type { SyncEvent, TargetLag } from '../sync/events.js';
 import { createCliHub } from './event-hub.js';
@@ -61,6 +63,7 @@ export function registerSyncCommand(program: Command): void {
           hub.on('sync', printer.onEvent);
           const stopMetrics = await startCliMetrics(options, routing, hub);
           const stopDashboard = await startServeFlag(options, routing, hub);
+          hub.on('reverse', printer.onReverseEvent);
           const result = await startSync({
             routing,
             untilCaughtUp: options.untilCaughtUp === true,
@@ -69,7 +72,8 @@ export function registerSyncCommand(program: Command): void {
             onEvent: hub.emitter('sync'),
             signal,
           })
-            .then((engine) => engine.done)
+            // Every registered reverse stream (cut-over services) runs beside the forward stream.
+            .then((engine) => runBesideForward(engine, { routing, signal, onEvent: hub.emitter('reverse') }))
             .finally(async () => {
               printer.stop();
               await stopDashboard();
@@ -91,6 +95,7 @@ export function registerSyncCommand(program: Command): void {
 function createSyncPrinter(options: { json: boolean; tty: boolean }) {
   let drawn = 0;
   let lastPlain = 0;
+  let lastReverse = 0;
   const out = (text: string) => process.stdout.write(text);
   const clear = () => {
     if (drawn > 0) out(`\x1b[${drawn}A\x1b[0J`);
@@ -157,6 +162,40 @@ function createSyncPrinter(options: { json: boolean; tty: boolean }) {
           say(
             `warning: ${event.error.database ? `${event.error.database}: ` : ''}sequences not moved: ${event.error.code} ${event.error.message}`,
           );
+          return;
+        default:
+          return;
+      }
+    },
+    onReverseEvent(event: ReverseEvent) {
+      if (options.json) {
+        if (event.type !== 'reverse-applied') out(jsonLine(event));
+        return;
+      }
+      switch (event.type) {
+        case 'reverse-started':
+          say(
+            `reverse ${event.service}: streaming ${event.database} into the monolith from ${event.resumeLsn}`,
+          );
+          return;
+        case 'reverse-reconnecting':
+          say(
+            `reverse ${event.service}: reconnecting in ${(event.delayMs / 1000).toFixed(1)} s (attempt ${event.attempt}): ${event.error.code} ${event.error.message}`,
+          );
+          return;
+        case 'reverse-stopped':
+          say(
+            `reverse ${event.service}: stopped (${event.reason})${event.error ? `: ${event.error.code} ${event.error.message}` : ''}`,
+          );
+          return;
+        case 'reverse-lag':
+          if (!options.tty && Date.now() - lastReverse >= 10_000) {
+            lastReverse = Date.now();
+            for (const s of event.streams)
+              out(
+                `reverse ${s.service.padEnd(10)} applied ${s.appliedLsn.padEnd(12)} lag ${formatBytes(s.lagBytes).padStart(9)}\n`,
+              );
+          }
           return;
         default:
           return;

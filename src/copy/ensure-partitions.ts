@@ -2,7 +2,7 @@ import { atService, withSession } from '../pg/connect.js';
 import type { Routing } from '../routing/model.js';
 import { createMissingPartitions } from '../sync/create-partition.js';
 import type { CopyEvent } from './events.js';
-import { mapLimited } from './map-limited.js';
+import { mapLimited } from '../concurrency.js';
 
 /**
  * Partitions created on the monolith after provision (say, next month's, made ahead by a

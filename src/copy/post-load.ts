@@ -2,7 +2,7 @@ import { atService, withSession } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import { advanceSequencesPastMax } from '../pg/sequences.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
-import { mapLimited } from './map-limited.js';
+import { mapLimited } from '../concurrency.js';
 
 export interface PostLoadResult {
   indexes: number;

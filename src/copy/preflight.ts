@@ -5,7 +5,7 @@ import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
 import { CopyLog, type MigrationRecord } from '../state/copy-log.js';
 import { assertNoForeignObjects } from '../sync/target-guard.js';
-import { mapLimited } from './map-limited.js';
+import { mapLimited } from '../concurrency.js';
 
 export interface TargetState {
   service: ServiceRoute;

@@ -111,29 +111,25 @@ async function reverseStatus(
   }
 }
 
-/** What `carve status` must say loudly: a cut-over service whose writes do not reach the monolith. */
+/**
+ * What `carve status` adds about the phases (a cut-over service without a running reverse stream
+ * is reported by the migration's status itself: REVERSE_NOT_RUNNING, src/migrate/status-alerts.ts):
+ * a service whose cutover or rollback a killed command left unfinished, its tables frozen.
+ */
 export function servicePhaseAlerts(phases: readonly ServicePhaseStatus[]): StatusAlert[] {
   const alerts: StatusAlert[] = [];
   for (const p of phases) {
-    if (p.phase === 'cut-over' && !p.reverse?.running) {
+    const unfinishedCutover =
+      p.phase === 'cutting-over' || (p.phase === 'cut-over' && !p.steps.includes('switch'));
+    if (unfinishedCutover || p.phase === 'rolling-back') {
       alerts.push({
-        code: 'REVERSE_NOT_RUNNING',
-        severity: 'error',
-        message: `Service ${p.service} is cut over but no reverse stream runs: writes to ${p.database} are not reaching the monolith, so a rollback now would lose them until it catches up${p.reverse?.error ? ` (${p.reverse.error})` : ''}`,
-        hint: 'Start carve sync --plan <plan> (it runs every reverse stream the state calls for) and keep it running.',
-        details: { service: p.service, database: p.database, reverse: p.reverse },
-      });
-    }
-    if (p.phase === 'cutting-over' || p.phase === 'rolling-back') {
-      alerts.push({
-        code: p.phase === 'cutting-over' ? 'CUTOVER_UNFINISHED' : 'ROLLBACK_UNFINISHED',
+        code: unfinishedCutover ? 'CUTOVER_UNFINISHED' : 'ROLLBACK_UNFINISHED',
         severity: 'warning',
-        message: `Service ${p.service} is ${p.phase}: its tables are frozen (${[...p.frozenOnMonolith, ...p.frozenInService].join(', ') || 'none'}) until the command finishes`,
-        hint:
-          p.phase === 'cutting-over'
-            ? `If no carve cutover is running, run carve cutover --plan <plan> --service ${p.service} again to finish, or carve rollback --plan <plan> --service ${p.service} to undo the freeze.`
-            : `If no carve rollback is running, run carve rollback --plan <plan> --service ${p.service} again to finish it.`,
-        details: { service: p.service, phase: p.phase },
+        message: `Service ${p.service} is ${p.phase}${p.phase === 'cut-over' ? ' but its cutover has steps left' : ''}: its tables are frozen (${[...p.frozenOnMonolith, ...p.frozenInService].join(', ') || 'none'}) until the command finishes`,
+        hint: unfinishedCutover
+          ? `If no carve cutover is running, run carve cutover --plan <plan> --service ${p.service} again to finish${p.phase === 'cutting-over' ? `, or carve rollback --plan <plan> --service ${p.service} to undo the freeze` : ''}.`
+          : `If no carve rollback is running, run carve rollback --plan <plan> --service ${p.service} again to finish it.`,
+        details: { service: p.service, phase: p.phase, steps: p.steps },
       });
     }
   }

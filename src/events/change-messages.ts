@@ -137,10 +137,18 @@ export class ChangeMessages {
         const key = this.keyOf(item.plan, item.values);
         this.txn!.seq++;
         out.push(
-          this.event(table, item.plan, key, item.update ? 'u' : 'c', null, item.values, {
-            [Header.kind]: item.update ? 'update' : 'upsert',
-            [Header.row]: JSON.stringify(item.values),
-          }),
+          this.event(
+            table,
+            item.plan,
+            key,
+            item.update ? 'u' : 'c',
+            item.update ? (item.old ?? null) : null,
+            item.values,
+            {
+              [Header.kind]: item.update ? 'update' : 'upsert',
+              [Header.row]: JSON.stringify(item.values),
+            },
+          ),
         );
         return;
       }
@@ -149,7 +157,7 @@ export class ChangeMessages {
         const key = this.keyOf(item.plan, item.values as (string | null)[]);
         this.txn!.seq++;
         out.push(
-          this.event(table, item.plan, key, 'u', null, item.values, {
+          this.event(table, item.plan, key, 'u', item.old ?? null, item.values, {
             [Header.kind]: 'patch',
             [Header.row]: JSON.stringify(item.values.map((v) => v ?? null)),
             [Header.unchanged]: JSON.stringify(unsent(item.values)),
@@ -164,6 +172,7 @@ export class ChangeMessages {
           table,
           item.plan,
           item.keyValues,
+          item.old,
           { [Header.kind]: 'delete', [Header.key]: JSON.stringify(item.keyValues) },
           out,
         );
@@ -179,7 +188,7 @@ export class ChangeMessages {
           [Header.row]: JSON.stringify(item.values.map((v) => v ?? null)),
           [Header.unchanged]: JSON.stringify(unsent(item.values)),
         };
-        this.pushDelete(table, item.plan, item.oldKeyValues, null, out);
+        this.pushDelete(table, item.plan, item.oldKeyValues, item.old, null, out);
         const key = this.keyOf(item.plan, item.values as (string | null)[]);
         out.push(this.event(table, item.plan, key, 'c', null, item.values, headers));
         return;
@@ -193,12 +202,16 @@ export class ChangeMessages {
     table: TableState,
     plan: RoutePlan,
     keyValues: readonly (string | null)[],
+    old: (string | null)[] | undefined,
     headers: Record<string, string> | null,
     out: OutgoingMessage[],
   ): void {
-    // Debezium (REPLICA IDENTITY DEFAULT): `before` holds the key columns, every other column null.
-    const before: (string | null)[] = plan.columns.map(() => null);
-    plan.key.forEach((position, k) => (before[position] = keyValues[k] ?? null));
+    // Debezium: the whole old row with REPLICA IDENTITY FULL; else the key columns, others null.
+    let before = old;
+    if (!before) {
+      before = plan.columns.map(() => null);
+      plan.key.forEach((position, k) => (before![position] = keyValues[k] ?? null));
+    }
     const event = this.event(table, plan, keyValues, 'd', before, null, headers ?? {});
     // The move's delete half carries no carve headers: `carve apply` takes the move from its create.
     if (headers === null) event.headers = {};

@@ -3,6 +3,7 @@ import type { CopyResult } from '../copy/events.js';
 import { CarveError } from '../errors.js';
 import { provision } from '../provision/index.js';
 import { withCarveLogins } from '../routing/carve-logins.js';
+import { runBesideForward } from '../reverse/beside-forward.js';
 import { startSync, type SyncEngine } from '../sync/index.js';
 import { verify } from '../verify/index.js';
 import type { VerifyResult } from '../verify/events.js';
@@ -93,12 +94,14 @@ async function run(options: MigrateOptions, hub: EventHub<CarveEvents>): Promise
       transactions += event.transactions;
     }
   });
-  const engine: SyncEngine = await startSync({ routing, onEvent: hub.emitter('sync') }).catch(
-    (error: unknown) => {
-      counting();
-      throw error;
-    },
-  );
+  const engine: SyncEngine = await startSync({
+    routing,
+    ...(options.sinks ? { sinks: options.sinks } : {}),
+    onEvent: hub.emitter('sync'),
+  }).catch((error: unknown) => {
+    counting();
+    throw error;
+  });
   // The signal stops the engine, whichever step is running.
   const onAbort = () => void engine.stop();
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -122,7 +125,14 @@ async function run(options: MigrateOptions, hub: EventHub<CarveEvents>): Promise
     }
     const report = finish(verifyResult, engine);
     if (options.follow && !aborted()) {
-      await step('follow', () => engine.done.then(() => undefined));
+      // Following also keeps the reverse streams of cut-over services running (docs/reverse.md).
+      await step('follow', () =>
+        runBesideForward(engine, {
+          routing,
+          onEvent: hub.emitter('reverse'),
+          ...(options.signal ? { signal: options.signal } : {}),
+        }).then(() => undefined),
+      );
     }
     return report;
   } finally {

@@ -1,6 +1,7 @@
 import type { IndexBuilder } from '../copy/post-load.js';
 import type { PreparedMigration } from '../routing/prepare-routing.js';
 import type { EventHub } from '../event-hub.js';
+import type { SinkFactory } from '../sync/sink.js';
 import type { CarveEvents, MigrateEvent } from './events.js';
 
 export interface MigrateOptions {
@@ -10,6 +11,11 @@ export interface MigrateOptions {
   chunkBytes?: number;
   secretsDir?: string;
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Destinations beside the service databases' appliers for the sync step (the plan's Kafka events:
+   * `eventSinks(routing)`); the slot is acknowledged with the minimum over all of them.
+   */
+  sinks?: SinkFactory[];
   /** Keep streaming after the report until the signal fires. */
   follow?: boolean;
   /**

@@ -1,3 +1,5 @@
+import { describeSyncError } from '../sync/errors.js';
+import { listReverseStreams, readReverseStatus } from '../reverse/index.js';
 import type { Routing } from '../routing/model.js';
 import { startOverHint } from '../sync/start-over-hint.js';
 import type { SlotStatus } from '../sync/status.js';
@@ -9,8 +11,9 @@ export interface StatusAlert {
     | 'SLOT_LOST'
     | 'SLOT_WAL_UNRESERVED'
     | 'SLOT_WAL_RETAINED'
-    // src/cutover/status.ts
     | 'REVERSE_NOT_RUNNING'
+    | 'REVERSE_SLOT_MISSING'
+    // src/cutover/status.ts
     | 'CUTOVER_UNFINISHED'
     | 'ROLLBACK_UNFINISHED';
   /** error: streaming cannot resume, or is about to lose that; warning: it costs the monolith. */
@@ -85,6 +88,55 @@ export function slotAlerts(routing: Routing, input: SlotAlertInput): StatusAlert
         safeWalBytes: slot.safeWalBytes,
       },
     });
+  }
+  return alerts;
+}
+
+/**
+ * The alerts about the reverse streams of cut-over services (docs/reverse.md): a registered stream
+ * that no process streams means the service's writes are missing from the monolith — the monolith
+ * is then no complete copy, and a rollback would lose them until one runs again.
+ */
+export async function reverseAlerts(routing: Routing): Promise<StatusAlert[]> {
+  const services = await listReverseStreams(routing);
+  const alerts: StatusAlert[] = [];
+  for (const service of services) {
+    try {
+      const status = await readReverseStatus(routing, service);
+      if (!status.slotExists) {
+        alerts.push({
+          code: 'REVERSE_SLOT_MISSING',
+          severity: 'error',
+          message: `${service} is cut over, but the slot ${status.slot} of its reverse stream is gone from ${status.database}: its writes since ${status.commitTime ?? status.appliedLsn} cannot reach the monolith`,
+          hint: `Copy the service's rows back (carve recover --plan <plan> --service ${service}), then set the reverse stream up again.`,
+          details: { service, database: status.database, slot: status.slot, appliedLsn: status.appliedLsn },
+        });
+      } else if (!status.running) {
+        alerts.push({
+          code: 'REVERSE_NOT_RUNNING',
+          severity: 'error',
+          message: `${service} is cut over, but no reverse stream runs: its writes in ${status.database} are missing from the monolith (${status.lagBytes ?? '?'} bytes of its WAL behind)`,
+          hint: 'Start carve sync --plan <plan> and keep it running: it streams every cut-over service back into the monolith.',
+          details: {
+            service,
+            database: status.database,
+            slot: status.slot,
+            appliedLsn: status.appliedLsn,
+            lagBytes: status.lagBytes,
+            lastActivity: status.lastActivity,
+          },
+        });
+      }
+    } catch (error) {
+      const info = describeSyncError(error);
+      alerts.push({
+        code: 'REVERSE_NOT_RUNNING',
+        severity: 'error',
+        message: `${service} is cut over, and the state of its reverse stream cannot be read: ${info.code} ${info.message}`,
+        hint: `Check that the service's database answers; carve sync --plan <plan> streams it back into the monolith.`,
+        details: { service, error: info },
+      });
+    }
   }
   return alerts;
 }

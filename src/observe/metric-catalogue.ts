@@ -106,6 +106,16 @@ export const METRICS = {
     'Streamed changes (inserts, updates, deletes) applied to a service database by this process.',
     ['database'],
   ),
+  reverseLagBytes: gauge(
+    'migration_reverse_lag_bytes',
+    "A cut-over service database's WAL position minus the position the monolith has durably applied from it (reverse stream), in bytes.",
+    ['service'],
+  ),
+  reverseChangesApplied: counter(
+    'migration_reverse_changes_applied_total',
+    "Changes of a cut-over service's database applied back into the monolith by this process (reverse stream).",
+    ['service'],
+  ),
   progress: gauge('migration_progress_ratio', 'Copy progress, 0 to 1 (rows copied / rows estimated).'),
   eta: gauge(
     'migration_eta_seconds',

@@ -120,6 +120,27 @@ export class MigrationMetrics {
         return this.onSync(envelope.event);
       case 'verify':
         return this.onVerify(envelope.event);
+      case 'reverse':
+        return this.onReverse(envelope.event);
+      default:
+        return;
+    }
+  }
+
+  private onReverse(event: CarveEvents['reverse']): void {
+    switch (event.type) {
+      case 'reverse-lag':
+        for (const s of event.streams)
+          this.gauge(METRICS.reverseLagBytes).set({ service: s.service }, s.lagBytes);
+        return;
+      case 'reverse-applied':
+        this.counter(METRICS.reverseChangesApplied).inc({ service: event.service }, event.changes);
+        return;
+      case 'reverse-reconnecting':
+        return this.error('sync_reconnect');
+      case 'reverse-stopped':
+        if (event.reason === 'failed') this.error('sync_failed');
+        return;
       default:
         return;
     }

@@ -1,4 +1,3 @@
-import type { MigrationNames } from '../routing/model.js';
 import type { PlanLocation } from './problems.js';
 
 /**
@@ -109,6 +108,18 @@ export interface PlanEvents {
 
 /** carve's own schema in every target database (copy log, applied positions). */
 export const STATE_SCHEMA = 'carve';
+
+/** Names carve creates, derived from the plan name, each checked against the 63-byte limit. */
+export interface MigrationNames {
+  /** The plan's migration name, e.g. `caresync`. */
+  migration: string;
+  /** Logical replication slot on the monolith. */
+  slot: string;
+  /** Publication on the monolith covering every moving table. */
+  publication: string;
+  /** Schema in each target database holding carve's own state (copy log, applied position). */
+  stateSchema: string;
+}
 
 export function migrationNames(name: string): MigrationNames {
   return { migration: name, slot: `carve_${name}`, publication: `carve_${name}`, stateSchema: STATE_SCHEMA };

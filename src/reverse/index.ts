@@ -13,6 +13,7 @@ import { findService, ownedRoutes } from './reverse-routing.js';
 import { ReverseRegistry } from './state.js';
 
 export { ReverseEngine, startReverseSync } from './reverse-engine.js';
+export { runBesideForward } from './beside-forward.js';
 export type { ReverseSyncOptions } from './options.js';
 export type { ReverseEvent, ReverseLag, ReverseResult } from './events.js';
 export { reverseStreamName } from './names.js';

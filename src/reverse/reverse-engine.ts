@@ -2,7 +2,6 @@ import { CarveError } from '../errors.js';
 import { atMonolith, atService, openSession, withSession, type Client } from '../pg/connect.js';
 import { formatLsn, type Lsn } from '../pg/lsn.js';
 import type { ServiceRoute } from '../routing/model.js';
-import { ensureMonolithSchema } from '../state/monolith-schema.js';
 import { describeSyncError, isTransientSyncError, isUniqueViolation, syncFailure } from '../sync/errors.js';
 import { DEFAULT_BATCH } from '../sync/options.js';
 import { replicationOriginName } from '../sync/replication-origin.js';
@@ -62,8 +61,9 @@ export class ReverseEngine {
 
   /** Read the registrations once and start their streams; then keep watching until stopped. */
   async start(): Promise<void> {
-    const client = await this.connection();
-    await ensureMonolithSchema(client, this.options.routing.names.stateSchema);
+    // Only prepareReverse creates carve's schema on the monolith: a sync with no cut-over service
+    // needs no more rights there than before (list() finds no table, hence no stream).
+    await this.connection();
     await this.poll();
     this.options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
     this.timers.push(setInterval(() => void this.poll(), this.options.pollMs ?? 1000));
@@ -114,10 +114,12 @@ export class ReverseEngine {
       let registrations: ReverseRegistration[];
       try {
         registrations = await this.registry.list(await this.connection());
-      } catch {
-        // The monolith is unreachable for a moment: the streams retry on their own; look again later.
+      } catch (error) {
         await this.monolith?.end().catch(() => {});
         this.monolith = undefined;
+        // The monolith unreachable for a moment: the streams retry on their own; look again later.
+        // Anything else (no right to read carve's schema …) would hide every reverse stream: fail.
+        if (!isTransientSyncError(error)) void this.finish(error);
         return;
       }
       const wanted = new Map<string, ReverseRegistration>();
@@ -259,7 +261,13 @@ class ReverseStream {
           });
       } catch (error) {
         if (this.stopping) break;
-        if (!this.retryable(error, session)) throw error;
+        if (!this.retryable(error, session)) {
+          // dropReverse removes the registration, then the slot once no walsender holds it — which
+          // can happen while this stream waits to reconnect: then its end is no failure (the
+          // engine's next poll sees the registration gone).
+          if (!(await this.stillRegistered())) return;
+          throw error;
+        }
         if (this.progress > progressBefore) attempt = 0;
         attempt++;
         const delayMs = Math.round(
@@ -281,6 +289,19 @@ class ReverseStream {
         });
         this.wake = undefined;
       }
+    }
+  }
+
+  private async stillRegistered(): Promise<boolean> {
+    const { routing } = this.options;
+    const registry = new ReverseRegistry(routing.names.stateSchema, routing.names.migration);
+    try {
+      const now = await withSession(atMonolith(routing.sourceUrl), (client) =>
+        registry.read(client, this.service.name),
+      );
+      return now !== undefined && now.createdAt === this.registration.createdAt;
+    } catch {
+      return true; // cannot tell: report the failure
     }
   }
 

@@ -14,7 +14,8 @@ import type {
   TableRoute,
 } from './model.js';
 import { resolveEventRoutes } from './event-routes.js';
-import { resolvePlacement, type Placement } from './resolve-placement.js';
+import type { Placement } from './placement.js';
+import { resolvePlacement } from './resolve-placement.js';
 import { routingWarnings } from './warnings.js';
 
 /**

@@ -6,6 +6,7 @@ import type {
   CatalogTable,
   TableRef,
 } from '../catalog/model.js';
+import type { MigrationNames } from '../plan/model.js';
 
 /**
  * The resolved placement of a plan on a catalog: which monolith table goes where, under what name,
@@ -146,18 +147,6 @@ export interface PlanWarning {
   message: string;
   table?: TableRef;
   column?: string;
-}
-
-/** Names carve creates, derived from the plan name, each checked against the 63-byte limit. */
-export interface MigrationNames {
-  /** The plan's migration name, e.g. `caresync`. */
-  migration: string;
-  /** Logical replication slot on the monolith. */
-  slot: string;
-  /** Publication on the monolith covering every moving table. */
-  publication: string;
-  /** Schema in each target database holding carve's own state (copy log, applied position). */
-  stateSchema: string;
 }
 
 export interface Routing {

@@ -1,7 +1,7 @@
 import type { Catalog, CatalogTable } from '../catalog/model.js';
 import type { PlanWarning } from './model.js';
 import { childrenOf, localIndexes } from './partition-tree.js';
-import type { Placement } from './resolve-placement.js';
+import type { Placement } from './placement.js';
 
 /** TOAST above this size, and above the heap's, makes a table "TOAST-heavy". */
 const TOAST_HEAVY_BYTES = 64 * 1024;

@@ -31,9 +31,10 @@ export type RoutedChange =
       bytes: number;
       /** From an UPDATE: the row is expected to be there already (applied as UPDATE, upsert if not). */
       update: boolean;
+      old?: Value[];
     }
-  | { kind: 'patch'; plan: RoutePlan; key: string; values: PartialValue[]; bytes: number }
-  | { kind: 'delete'; plan: RoutePlan; key: string; keyValues: Value[]; bytes: number }
+  | { kind: 'patch'; plan: RoutePlan; key: string; values: PartialValue[]; bytes: number; old?: Value[] }
+  | { kind: 'delete'; plan: RoutePlan; key: string; keyValues: Value[]; bytes: number; old?: Value[] }
   | {
       kind: 'move';
       plan: RoutePlan;
@@ -42,7 +43,11 @@ export type RoutedChange =
       oldKeyValues: Value[];
       values: PartialValue[];
       bytes: number;
+      old?: Value[];
     };
+// `old`: the route's columns of the row before the change, when the table has REPLICA IDENTITY
+// FULL (pgoutput then sends the whole old row). Appliers ignore it; change events put it in
+// `before`, as Debezium does for such tables.
 
 /**
  * Route one Insert/Update/Delete to every route of its relation. Pure. Appends to `out` (one
@@ -69,7 +74,15 @@ export function routeChange(
   } else if (message.tag === 'delete') {
     for (const plan of relation.routes) {
       const keyValues = plan.key.map((k) => text(message.oldTuple[plan.columns[k]!.index]));
-      out.push({ kind: 'delete', plan, key: joinKey(keyValues), keyValues, bytes: sizeOf(keyValues) });
+      const change: RoutedChange = {
+        kind: 'delete',
+        plan,
+        key: joinKey(keyValues),
+        keyValues,
+        bytes: sizeOf(keyValues),
+      };
+      if (message.oldKind === 'full') change.old = oldRow(plan, message.oldTuple);
+      out.push(change);
     }
   } else {
     for (const plan of relation.routes) routeUpdate(plan, message, out);
@@ -91,6 +104,25 @@ function routeUpdate(plan: RoutePlan, message: UpdateMessage, out: RoutedChange[
   const keyChanged = oldKey !== key;
 
   if (!keyChanged && !touches(plan, newTuple, oldKind === 'full' ? oldTuple : null)) return;
+  const first = out.length;
+  pushUpdate(plan, message, keyValues, key, oldKeyValues, oldKey, keyChanged, out);
+  if (oldKind === 'full' && oldTuple) {
+    const old = oldRow(plan, oldTuple);
+    for (let i = first; i < out.length; i++) out[i]!.old = old;
+  }
+}
+
+function pushUpdate(
+  plan: RoutePlan,
+  message: UpdateMessage,
+  keyValues: Value[],
+  key: string,
+  oldKeyValues: Value[],
+  oldKey: string,
+  keyChanged: boolean,
+  out: RoutedChange[],
+): void {
+  const { newTuple, oldTuple, oldKind } = message;
 
   if (plan.identity && isTextRow(newTuple)) {
     const bytes = sizeOf(newTuple);
@@ -144,6 +176,14 @@ function touches(plan: RoutePlan, newTuple: Tuple, oldFull: Tuple | null): boole
     if (isUnchangedToast(old) || old !== value) return true;
   }
   return false;
+}
+
+/** The route's columns of a REPLICA IDENTITY FULL old row (an unsent TOAST value as NULL). */
+function oldRow(plan: RoutePlan, tuple: Tuple): Value[] {
+  return plan.columns.map((column) => {
+    const value = tuple[column.index] ?? null;
+    return isUnchangedToast(value) ? null : text(value);
+  });
 }
 
 function fullRow(plan: RoutePlan, tuple: Tuple): Value[] {

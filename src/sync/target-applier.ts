@@ -90,7 +90,11 @@ export class TargetApplier extends BatchingSink {
           `carve sync may not set session_replication_role in ${this.database} (as ${role})`,
           {
             details: { database: this.database, role },
-            hint: `Run carve provision again (it grants this), or as a superuser: GRANT SET ON PARAMETER session_replication_role TO ${quoteIdent(role)}.`,
+            // Unguarded = the reverse stream's applier into the monolith, whose user provision never touches.
+            hint:
+              this.options.guard === false
+                ? `As a superuser on the monolith: GRANT SET ON PARAMETER session_replication_role TO ${quoteIdent(role)} (the plan's source user), then run carve sync again.`
+                : `Run carve provision again (it grants this), or as a superuser: GRANT SET ON PARAMETER session_replication_role TO ${quoteIdent(role)}.`,
             cause: error,
           },
         );

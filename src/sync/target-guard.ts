@@ -25,7 +25,7 @@ import type { ServiceRoute } from '../routing/model.js';
  * children are checked with their parents, carve's state tables with the routed ones.
  */
 
-import type { ForeignObject } from './foreign-object.js';
+import type { ForeignObject } from '../error-catalogue.js';
 
 export type { ForeignObject };
 

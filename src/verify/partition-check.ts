@@ -2,8 +2,27 @@ import { sameTable, type TableRef } from '../catalog/model.js';
 import type { Client } from '../pg/connect.js';
 import { quoteQualified } from '../pg/quote.js';
 import type { TableRoute } from '../routing/model.js';
-import type { PartitionDifference } from './events.js';
+import type { PartitionDifference, TableVerifyResult } from './events.js';
 import type { SnapshotPool } from './snapshot-pool.js';
+import type { Snapshots } from './take-snapshots.js';
+
+/** Add to each owned partitioned table's result the leaf partitions only one side has. */
+export async function addPartitionDifferences(
+  tables: readonly TableVerifyResult[],
+  routes: readonly TableRoute[],
+  snapshots: Snapshots,
+): Promise<void> {
+  for (const table of tables) {
+    const route = routes.find((r) => r.id === table.routeId)!;
+    if (route.kind !== 'owned' || route.sourceTable.partitionKey === undefined) continue;
+    const partitions = await comparePartitions(
+      route,
+      snapshots.source,
+      snapshots.targets.get(route.database)!,
+    );
+    if (partitions) table.partitions = partitions;
+  }
+}
 
 /**
  * The leaf partitions of an owned partitioned table that only one side has. ATTACH and DETACH

@@ -4,6 +4,35 @@ import type { TableRef } from '../catalog/model.js';
 import { setvalSql } from './repair-sql.js';
 import type { SnapshotPool } from './snapshot-pool.js';
 import type { SequenceVerifyResult } from './events.js';
+import type { VerifyScope } from './run-scope.js';
+import type { Snapshots } from './take-snapshots.js';
+
+/**
+ * Sequences of every verified database's owned tables. Behind = failing in strict mode; auto is
+ * advisory while a live sync was held (it moves sequences only every few seconds, so inserts since
+ * its last pass show as behind), strict otherwise (a sync that stopped cleanly moved them all).
+ */
+export async function verifySequences(
+  scope: VerifyScope,
+  snapshots: Snapshots,
+): Promise<SequenceVerifyResult[]> {
+  const mode = scope.options.sequences ?? 'auto';
+  const live =
+    snapshots.method === 'hold-api' || snapshots.method === 'hold-table' || snapshots.method === 'catch-up';
+  const strict = mode === 'strict' || (mode === 'auto' && !live);
+  const perDatabase = await Promise.all(
+    scope.services.map(async (s) => {
+      const owned = scope.routes
+        .filter((r) => r.database === s.database && r.kind === 'owned')
+        .map((r) => r.target);
+      if (!owned.length) return [];
+      const results = await checkSequences(snapshots.targets.get(s.database)!, s.database, owned, strict);
+      scope.emit({ type: 'sequences-done', database: s.database, results });
+      return results;
+    }),
+  );
+  return perDatabase.flat();
+}
 
 /**
  * Every sequence feeding a column of these target tables (identity, serial, nextval defaults) must

@@ -1,11 +1,15 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalKafka } from '../../src/cluster/local-kafka.js';
+import { buildIndexesWithProvision } from '../../src/migrate/index-builder.js';
 import { eventSinks } from '../../src/events/index.js';
+import { migrate } from '../../src/migrate/index.js';
+import { parsePlan } from '../../src/plan/load.js';
 import { KafkaLog } from '../../src/events/kafka-log.js';
 import { connect, withClient } from '../../src/pg/connect.js';
 import { startSync, type SyncEngine } from '../../src/sync/index.js';
 import { waitFor } from '../support/cluster.js';
 import { useKafka } from '../support/kafka.js';
+import { readTopic } from '../support/kafka-topics.js';
 import { prepareMigration, runCopy, useMigrationClusters, type Migration } from '../support/migration.js';
 
 /**
@@ -141,5 +145,34 @@ describe('data.sync.completed', () => {
       // When the event arrived, both databases held its transaction (or a later one).
       expect(Math.min(...s.dbVersions)).toBeGreaterThanOrEqual(s.version);
     }
+  });
+
+  it('carve migrate publishes the plan’s events too (the sinks ride along its sync step)', async () => {
+    const before = (await readTopic([kafka.bootstrap], 'done.public.patients')).length;
+    const report = await migrate({
+      prepared: { plan: parsePlan(m.planText, { env: {} }), catalog: m.catalog, routing: m.routing },
+      buildIndexes: buildIndexesWithProvision,
+      secretsDir: m.secretsDir,
+      sinks: eventSinks(m.routing),
+      beforeVerify: async () => {
+        await withClient(m.sourceUrl, (c) => c.query(`UPDATE patients SET version = 99 WHERE id = 9`));
+      },
+    });
+    expect(report.ok).toBe(true);
+    // With schemas on (the default), key and value are Debezium's { schema, payload }.
+    const events = (await readTopic([kafka.bootstrap], 'done.public.patients')).map(
+      (e) => e.value as { payload: { after: { id: number; version: number } | null } } | null,
+    );
+    expect(events.length).toBe(before + 1);
+    expect(events.filter((v) => v?.payload.after?.id === 9 && v.payload.after.version === 99)).toHaveLength(
+      1,
+    );
+    const log = new KafkaLog({ brokers: [kafka.bootstrap], clientId: 'test' });
+    const end = await log.endOffset('data.sync.completed', 0);
+    const done = (await log.readCommitted('data.sync.completed', 0, 0n, end)).records.map(
+      (r) => JSON.parse(r.value!.toString()) as { entity: unknown },
+    );
+    await log.close();
+    expect(done.at(-1)!.entity).toEqual({ table: 'public.patients', key: { id: '9' } });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ReadGroup } from '../../src/copy/copy-plan.js';
-import { mapLimited } from '../../src/copy/map-limited.js';
+import { mapLimited } from '../../src/concurrency.js';
 import { ReadQueue } from '../../src/copy/read-queue.js';
 
 const read = (table: string, lower: string | null, bytes: number): ReadGroup => ({

@@ -1,0 +1,81 @@
+import { CarveError } from '../errors.js';
+import type { SlotInfo } from '../pg/replication/slot.js';
+import type { Routing } from '../routing/model.js';
+import { startOverHint } from '../sync/start-over-hint.js';
+import type { TargetState } from './preflight.js';
+
+/**
+ * Fresh or resumed, from what the targets record and whether the slot is there: refuses every
+ * combination that would copy into rows or a slot it cannot account for.
+ */
+export function decideMode(
+  resume: boolean,
+  states: TargetState[],
+  slot: SlotInfo,
+  routing: Routing,
+): 'fresh' | 'resume' {
+  const names = routing.names;
+  const slotExists = slot.exists;
+  const recorded = states.filter((s) => s.migration);
+  const lsns = new Set(recorded.map((s) => s.migration!.consistentLsn));
+  if (lsns.size > 1) {
+    throw new CarveError(
+      'COPY_STATE_INCONSISTENT',
+      `Target databases record different runs of migration "${names.migration}"`,
+      {
+        details: {
+          databases: recorded.map((s) => ({
+            database: s.service.database,
+            consistentLsn: s.migration!.consistentLsn,
+          })),
+        },
+        hint: 'The targets were written by different copy runs; drop the service databases and start again with carve provision and carve copy.',
+      },
+    );
+  }
+  const nonEmpty = states.flatMap((s) => s.nonEmpty);
+  if (recorded.length) {
+    if (!resume) {
+      throw new CarveError(
+        'COPY_ALREADY_STARTED',
+        `A copy of migration "${names.migration}" was already started into these databases`,
+        {
+          details: { databases: recorded.map((s) => s.service.database) },
+          hint: 'Run `carve copy --resume` to finish it.',
+        },
+      );
+    }
+    if (!slot.exists || slot.walStatus === 'lost') {
+      throw new CarveError(
+        'COPY_SLOT_LOST',
+        slot.exists
+          ? `Replication slot ${names.slot} lost WAL it needed (wal_status = lost), so changes made since the copy began are lost`
+          : `Replication slot ${names.slot} is gone, so changes made since the copy began are lost`,
+        {
+          details: { slot: names.slot, walStatus: slot.exists ? slot.walStatus : null },
+          hint: startOverHint(routing),
+        },
+      );
+    }
+    return 'resume';
+  }
+  if (nonEmpty.length) {
+    throw new CarveError('COPY_TARGET_NOT_EMPTY', `Target tables already hold rows: ${nonEmpty.join(', ')}`, {
+      details: { routes: nonEmpty },
+      hint: 'carve copies into empty tables only. Empty them (or re-provision), or use --resume to continue an earlier copy.',
+    });
+  }
+  if (slotExists && !resume) {
+    throw new CarveError(
+      'COPY_SLOT_EXISTS',
+      `Replication slot ${names.slot} already exists on the monolith but no target records it`,
+      {
+        details: { slot: names.slot },
+        hint: `If it is a leftover of an interrupted carve copy, run again with --resume (it is recreated); otherwise another tool owns it: choose another migration name in the plan, or drop it with SELECT pg_drop_replication_slot('${names.slot}').`,
+      },
+    );
+  }
+  // With --resume, a slot nobody recorded and empty targets is our own copy killed between creating
+  // the slot and recording it: nothing depends on it yet, so it is recreated.
+  return 'fresh';
+}
