@@ -2,7 +2,7 @@ import type { TableRef } from '../catalog/model.js';
 import { CarveError } from '../errors.js';
 import { openSession, type Client, type ConnectTo } from '../pg/connect.js';
 import { parseLsn, type Lsn } from '../pg/lsn.js';
-import { quoteLiteral, quoteQualified } from '../pg/quote.js';
+import { quoteIdent, quoteLiteral, quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import { FROZEN_FUNCTION } from '../state/monolith-schema.js';
 
@@ -33,13 +33,13 @@ export function lockSql(tables: readonly TableRef[]): string {
 
 export function freezeTriggerSql(stateSchema: string, frozen: FrozenTable): string {
   return (
-    `CREATE OR REPLACE TRIGGER ${FREEZE_TRIGGER} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${qt(frozen.table)} ` +
+    `CREATE OR REPLACE TRIGGER ${quoteIdent(FREEZE_TRIGGER)} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${qt(frozen.table)} ` +
     `FOR EACH STATEMENT EXECUTE FUNCTION ${quoteQualified(stateSchema, FROZEN_FUNCTION)}(${quoteLiteral(frozen.message)}, ${quoteLiteral(frozen.hint)})`
   );
 }
 
 export function unfreezeTriggerSql(table: TableRef): string {
-  return `DROP TRIGGER IF EXISTS ${FREEZE_TRIGGER} ON ${qt(table)}`;
+  return `DROP TRIGGER IF EXISTS ${quoteIdent(FREEZE_TRIGGER)} ON ${qt(table)}`;
 }
 
 export interface FreezeOptions {
