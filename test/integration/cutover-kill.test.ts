@@ -177,8 +177,26 @@ describe('cutover and rollback killed at every step', () => {
   }
 
   it('status exits 5 when a cut-over service has no reverse stream running', async () => {
+    const dry = await runCarve([
+      'cutover',
+      '--plan',
+      planFile,
+      '--service',
+      'patient',
+      '--dry-run',
+      '--secrets-dir',
+      m.secretsDir,
+    ]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('2. freeze (monolith)');
+    expect(dry.stdout).toContain('IN EXCLUSIVE MODE');
+    expect(dry.stdout).toContain('6. journal');
     const cut = await runCarve(args('cutover'));
     expect(cut.code, cut.stderr).toBe(0);
+    const text = await runCarve(['status', '--plan', planFile, '--secrets-dir', m.secretsDir]);
+    expect(text.code).toBe(5);
+    expect(text.stdout).toMatch(/patient +patient_db +cut-over/);
+    expect(text.stdout).toContain('REVERSE_NOT_RUNNING');
     const status = await runCarve(['status', '--plan', planFile, '--json', '--secrets-dir', m.secretsDir]);
     expect(status.code).toBe(5);
     const body = JSON.parse(status.stdout) as {
