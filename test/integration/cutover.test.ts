@@ -12,6 +12,7 @@ import { isCarveError } from '../../src/errors.js';
 import { withClient } from '../../src/pg/connect.js';
 import { startReverseSync, waitReverseApplied, type ReverseEngine } from '../../src/reverse/index.js';
 import { startSync, type SyncEngine } from '../../src/sync/index.js';
+import { verify } from '../../src/verify/index.js';
 import { waitFor } from '../support/cluster.js';
 import {
   CUTOVER_MONOLITH,
@@ -172,6 +173,25 @@ describe('cutover and rollback under load', () => {
         reverse: { running: true },
       });
       expect(phases.find((p) => p.service === 'clinical')).toMatchObject({ phase: 'streaming' });
+
+      // A sequence behind its column fails verify for a cut-over service, even against a live sync.
+      const seq = `pg_get_serial_sequence('public.patients', 'id')`;
+      const before = await withClient(patientDb().adminUrl, async (c) =>
+        String(
+          (
+            await c.query(
+              `SELECT last_value FROM pg_sequences WHERE schemaname = 'public' AND sequencename = 'patients_id_seq'`,
+            )
+          ).rows[0].last_value,
+        ),
+      );
+      await withClient(patientDb().adminUrl, (c) => c.query(`SELECT setval(${seq}, 5)`));
+      const checked = await verify({ routing: m.routing, tables: ['patient_db/public.patients'], sync });
+      await withClient(patientDb().adminUrl, (c) => c.query(`SELECT setval(${seq}, $1)`, [before]));
+      expect(checked.sequences.find((q) => q.column === 'id')).toMatchObject({
+        status: 'behind',
+        failing: true,
+      });
 
       // Through the reverse stream into the monolith, and on through the forward stream into
       // clinical's projection: every side matches.
