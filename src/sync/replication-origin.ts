@@ -23,6 +23,17 @@ export function replicationOriginName(
   return `carve_${migration}_${direction}_${database}`;
 }
 
+/**
+ * The forward stream's loop-prevention rule (docs/reverse.md): a monolith transaction that carve's
+ * reverse stream wrote from service database D (origin `carve_<migration>_rev_<D>`) must not go
+ * back to D's routes; every other route (projections elsewhere) still gets it.
+ */
+export function writtenByReverseStreamOf(
+  migration: string,
+): (origin: { name: string }, route: { database: string }) => boolean {
+  return (origin, route) => origin.name === replicationOriginName(migration, 'rev', route.database);
+}
+
 /** Functions a non-superuser applier needs EXECUTE on (PostgreSQL revokes them from PUBLIC). */
 export const ORIGIN_FUNCTIONS = [
   'pg_replication_origin_create(text)',

@@ -7,7 +7,7 @@ import { sourceSessionUrl } from './source-session.js';
 import type { SourceControl } from './source-control.js';
 import { StreamDispatcher } from './stream-dispatch.js';
 import type { BatchSettings } from './options.js';
-import { replicationOriginName } from './replication-origin.js';
+import { replicationOriginName, writtenByReverseStreamOf } from './replication-origin.js';
 import {
   SinkFailure,
   type CommittedBatch,
@@ -110,9 +110,7 @@ export class SyncSession {
       this.dispatcher = new StreamDispatcher(routing, this.sinks, this.ctx.extraColumns, {
         resolveType: (oid, mod) => this.ctx.control.formatType(oid, mod),
         partitionChain: (relationId) => this.ctx.control.partitionChain(relationId),
-        skipOrigin:
-          this.ctx.skipOrigin?.bind(this.ctx) ??
-          ((origin, route) => origin.name === replicationOriginName(migration, 'rev', route.database)),
+        skipOrigin: this.ctx.skipOrigin?.bind(this.ctx) ?? writtenByReverseStreamOf(migration),
       });
       if (this.stopping) return;
       this.ctx.onStarted(this);
