@@ -277,6 +277,39 @@ export const errorCatalogue = {
     "After the upserts and deletes the monolith's rows still differ from the service's: nothing was committed.",
   ),
 
+  // Cutover, rollback, complete, cancel (src/cutover; docs/cutover.md)
+  CUTOVER_UNKNOWN_SERVICE: usage('--service names no service of the plan, or one that owns no tables.'),
+  CUTOVER_BUSY: failed('Another cutover, rollback, complete or cancel of the migration is running.'),
+  CUTOVER_MIGRATION_BUSY: failed(
+    'A carve command other than sync holds the migration: cutover cannot stream.',
+  ),
+  CUTOVER_OTHER_SERVICE_IN_PROGRESS: failed(
+    'Another service is cutting over or rolling back (a killed command left its tables frozen).',
+  ),
+  CUTOVER_COPY_UNFINISHED: failed('Pre-check: the copy is not finished.'),
+  CUTOVER_SLOT_UNHEALTHY: failed('Pre-check: the replication slot is missing or losing WAL.'),
+  CUTOVER_LAG_TOO_HIGH: failed('Pre-check: the service database lags the monolith by more than --max-lag.'),
+  CUTOVER_VERIFY_FAILED: failed(
+    "Verify of the service's tables found differences (before the freeze, or at the drain point: then the freeze was undone).",
+  ),
+  CUTOVER_FREEZE_LOCK_TIMEOUT: failed('The tables could not be locked for the freeze within the timeout.'),
+  CUTOVER_DRAIN_TIMEOUT: failed(
+    'The service database did not reach the drain point within --timeout; the freeze was undone.',
+  ),
+  CUTOVER_COMPLETED: failed('The service was already cut over and completed.'),
+  CUTOVER_ROLLBACK_UNFINISHED: failed('A rollback of the service is unfinished.'),
+  CUTOVER_SWITCH_FAILED: failed(
+    'The --on-switch command failed (after the point of no return; rerun cutover).',
+  ),
+  ROLLBACK_NOT_CUT_OVER: failed('rollback: the service was not cut over.'),
+  ROLLBACK_COMPLETED: failed('rollback: the service was completed; its reverse stream is gone.'),
+  ROLLBACK_VERIFY_FAILED: failed(
+    "rollback: the monolith's copy differs from the service's tables; both stay frozen.",
+  ),
+  COMPLETE_NOT_CUT_OVER: failed('complete: the service is not (fully) cut over.'),
+  COMPLETE_NAME_TOO_LONG: failed('complete --rename-source-tables: a new name would be over 63 bytes.'),
+  CANCEL_SERVICE_CUT_OVER: failed('cancel: a service is cut over, rolling back or completed.'),
+
   // Observe: metrics, alert files, carve serve (src/observe)
   OBSERVE_LISTEN_FAILED: failed<{ host: string; port: number; errno: string | null }>(
     'The metrics or dashboard server cannot listen on that host and port.',

@@ -61,6 +61,33 @@ export {
 export type { ReverseSyncOptions } from './reverse/options.js';
 export type { ReverseEvent, ReverseLag, ReverseResult } from './reverse/events.js';
 
+// Cutover, rollback, complete, cancel; service phases (docs/cutover.md).
+export {
+  cancel,
+  complete,
+  cutover,
+  FROZEN_SQLSTATE,
+  readServicePhases,
+  rollback,
+  servicePhaseAlerts,
+  type CancelResult,
+  type CompleteResult,
+  type ServicePhase,
+  type ServicePhaseStatus,
+} from './cutover/index.js';
+export type {
+  CancelOptions,
+  CompleteOptions,
+  CutoverEvent,
+  CutoverResult,
+  CutoverStep,
+  PlannedStep,
+  RollbackResult,
+  RollbackStep,
+  CutoverOptions,
+  RollbackOptions,
+} from './cutover/index.js';
+
 // Verify: rows, cut foreign keys, sequences, at one consistent point.
 export { verify } from './verify/index.js';
 export type * from './verify/events.js';

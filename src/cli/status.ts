@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { readServicePhases, servicePhaseAlerts, type ServicePhaseStatus } from '../cutover/index.js';
 import { DEFAULT_WAL_WARN_BYTES, readMigrationStatus, type MigrationStatus } from '../migrate/status.js';
 import type { SlotStatus } from '../sync/status.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
@@ -29,7 +30,13 @@ export function registerStatusCommand(program: Command): void {
         const { routing } = await prepareRouting(options.plan, {
           logins: { secretsDir: options.secretsDir },
         });
-        const status = await readMigrationStatus(routing, { walWarnBytes });
+        const migration = await readMigrationStatus(routing, { walWarnBytes });
+        const services = await readServicePhases(routing);
+        // A cut-over service without its reverse stream is as urgent as a lost slot.
+        const alerts = [...servicePhaseAlerts(services), ...migration.alerts].sort(
+          (a, b) => Number(b.severity === 'error') - Number(a.severity === 'error'),
+        );
+        const status = { ...migration, alerts, services };
         // Hints name the plan the operator gave.
         for (const alert of status.alerts) alert.hint = alert.hint.replaceAll('<plan>', options.plan);
         process.stdout.write(options.json ? jsonLine(status) : renderStatus(status));
@@ -39,7 +46,7 @@ export function registerStatusCommand(program: Command): void {
     );
 }
 
-export function renderStatus(s: MigrationStatus): string {
+export function renderStatus(s: MigrationStatus & { services?: ServicePhaseStatus[] }): string {
   const out: string[] = [`migration ${s.migration}: ${s.phase}`];
   for (const alert of s.alerts) {
     out.push(`  ${alert.severity === 'error' ? 'ERROR' : 'WARNING'} ${alert.code}: ${alert.message}`);
@@ -119,6 +126,31 @@ export function renderStatus(s: MigrationStatus): string {
             .join('; ') || '-',
         ]),
         ['lag', 'lag s'],
+      ),
+    );
+  }
+  if (s.services?.some((p) => p.phase !== 'streaming' || p.frozenInService.length)) {
+    out.push(
+      '',
+      'services:',
+      renderTable(
+        ['service', 'database', 'phase', 'frozen', 'drain LSN', 'reverse'],
+        s.services.map((p) => [
+          p.service,
+          p.database,
+          p.phase,
+          [
+            ...p.frozenOnMonolith.map((t) => `monolith ${t}`),
+            ...p.frozenInService.map((t) => `${p.database} ${t}`),
+          ].join(', ') || '-',
+          p.drainLsn ?? '-',
+          p.reverse
+            ? p.reverse.running
+              ? `running, applied ${p.reverse.appliedLsn ?? '-'}`
+              : `NOT RUNNING${p.reverse.lastActivity ? ` (last activity ${p.reverse.lastActivity})` : ''}`
+            : '-',
+        ]),
+        [],
       ),
     );
   }

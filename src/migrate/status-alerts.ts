@@ -12,7 +12,10 @@ export interface StatusAlert {
     | 'SLOT_WAL_UNRESERVED'
     | 'SLOT_WAL_RETAINED'
     | 'REVERSE_NOT_RUNNING'
-    | 'REVERSE_SLOT_MISSING';
+    | 'REVERSE_SLOT_MISSING'
+    // src/cutover/status.ts
+    | 'CUTOVER_UNFINISHED'
+    | 'ROLLBACK_UNFINISHED';
   /** error: streaming cannot resume, or is about to lose that; warning: it costs the monolith. */
   severity: 'error' | 'warning';
   message: string;

@@ -12,10 +12,14 @@
  *                  migration (src/state/migration-lock.ts).
  * - command:       session-scoped and shared, on the monolith, taken just before `migration` by the
  *                  same session: tells a waiting process which command holds the migration.
+ * - cutover:       session-scoped, on the monolith, for the life of carve cutover / rollback /
+ *                  complete / cancel: one service changes hands at a time (a running carve sync
+ *                  keeps the migration lock meanwhile, so this is a lock of its own).
  */
 export const AdvisoryLock = {
   stateSchema: 7061003n,
   monolithSchema: 7061004n,
   migration: (migration: string): string => `carve:${migration}`,
   command: (migration: string, command: string): string => `carve:${migration}:${command}`,
+  cutover: (migration: string): string => `carve:${migration}/cutover`,
 } as const;

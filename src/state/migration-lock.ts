@@ -3,9 +3,17 @@ import { atMonolith, openSession, type Client } from '../pg/connect.js';
 import { AdvisoryLock } from './advisory-locks.js';
 
 /** The carve commands that take the migration lock. */
-export type MigrationCommand = 'copy' | 'sync' | 'verify' | 'teardown';
+export type MigrationCommand = 'copy' | 'sync' | 'verify' | 'teardown' | 'cutover' | 'rollback' | 'cancel';
 
-const COMMANDS: readonly MigrationCommand[] = ['copy', 'sync', 'verify', 'teardown'];
+const COMMANDS: readonly MigrationCommand[] = [
+  'copy',
+  'sync',
+  'verify',
+  'teardown',
+  'cutover',
+  'rollback',
+  'cancel',
+];
 
 /** Who holds a migration's lock: the backend and the carve command it runs. */
 export interface MigrationLockHolder {

@@ -17,11 +17,38 @@ import { AdvisoryLock } from './advisory-locks.js';
  * - reverse_positions: per reverse stream, the service database's position (resume-from LSN) whose
  *                      changes the monolith holds, written in the transaction of those changes
  *                      under carve's reverse replication origin.
+ * - freezes:           one row per monolith table whose writes a cutover froze (src/cutover/freeze.ts):
+ *                      the service it moved to, when, and the drain LSN read under the freeze's
+ *                      locks, written in the freeze's transaction (invariant 4: recorded and
+ *                      reversible). Rollback and cancel remove the rows with the triggers; complete
+ *                      keeps them (the tables stay frozen).
+ * - frozen_write():    the freeze's trigger function: raises FROZEN_SQLSTATE with the message and
+ *                      hint the trigger passes.
  */
 export interface MonolithMigration {
   version: number;
   description: string;
   statements: (table: (name: string) => string) => string[];
+}
+
+/** The SQLSTATE a write to a frozen table fails with (documented in docs/cutover.md). */
+export const FROZEN_SQLSTATE = 'CV001';
+
+/** The name of the freeze's trigger function, in the state schema of either side. */
+export const FROZEN_FUNCTION = 'frozen_write';
+
+/**
+ * The freeze's trigger function: statement-level, so one raise per statement, never per row. Its
+ * search_path is pinned: it calls nothing, but a function a trigger runs for every writer must not
+ * resolve names through theirs.
+ */
+export function frozenFunctionSql(name: (object: string) => string): string {
+  return `CREATE OR REPLACE FUNCTION ${name(FROZEN_FUNCTION)}() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $carve$
+    BEGIN
+      RAISE EXCEPTION USING ERRCODE = '${FROZEN_SQLSTATE}', MESSAGE = TG_ARGV[0], HINT = TG_ARGV[1];
+    END
+    $carve$`;
 }
 
 export const MONOLITH_MIGRATIONS: readonly MonolithMigration[] = [
@@ -49,6 +76,23 @@ export const MONOLITH_MIGRATIONS: readonly MonolithMigration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    description: 'cutover freezes: freezes (frozen monolith tables), frozen_write() (the trigger function)',
+    statements: (t) => [
+      `CREATE TABLE ${t('freezes')} (
+        migration text NOT NULL,
+        service text NOT NULL,
+        database text NOT NULL,
+        table_schema text NOT NULL,
+        table_name text NOT NULL,
+        frozen_at timestamptz NOT NULL DEFAULT now(),
+        drain_lsn pg_lsn NOT NULL,
+        PRIMARY KEY (migration, table_schema, table_name)
+      )`,
+      frozenFunctionSql(t),
+    ],
+  },
 ];
 
 /** The version this carve brings the monolith's carve schema to. */
@@ -63,6 +107,24 @@ export async function monolithSchemaVersion(client: Client, schema: string): Pro
   if (!rows[0].present) return 0;
   const version = await client.query(`SELECT coalesce(max(version), 0) AS version FROM ${table}`);
   return Number(version.rows[0].version);
+}
+
+/**
+ * The statements that bring carve's schema on the monolith from version `from` to the current one
+ * (for `--dry-run`, which shows them instead of running them).
+ */
+export function monolithSchemaStatements(schema: string, from: number): string[] {
+  const t = (name: string) => quoteQualified(schema, name);
+  const out =
+    from === 0
+      ? [
+          `CREATE SCHEMA ${quoteIdent(schema)}`,
+          `CREATE TABLE ${t(VERSION_TABLE)} (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+        ]
+      : [];
+  for (const migration of MONOLITH_MIGRATIONS)
+    if (migration.version > from) out.push(...migration.statements(t));
+  return out;
 }
 
 /**

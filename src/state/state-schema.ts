@@ -37,6 +37,11 @@ import { AdvisoryLock } from './advisory-locks.js';
  * - verify_segments: the segment plan of every route of a verify run, and each segment's outcome
  * - kafka_offsets:   `carve apply --from kafka`: the next offset of carve's checkpoint topic, written
  *                    in the same transaction as the rows and apply_position
+ * - cutovers:        the cutover journal, one row per service of this database: its phase
+ *                    (cut-over, rolling-back, rolled-back, completed), the steps done, the drain
+ *                    LSN and the times; the row's first insert is cutover's point of no return
+ * - freezes:         the service's tables frozen in this database by a rollback (write triggers),
+ *                    so that the application cannot write where the data is no longer authoritative
  * - backups:         `carve backup`: where each backup of the moving tables is and the monolith LSN it
  *                    corresponds to, so status and rollback can name the latest one
  */
@@ -165,7 +170,41 @@ export const STATE_MIGRATIONS: readonly StateMigration[] = [
       )`,
     ],
   },
-  // Versions 8 (cutover) and 9 (resync) are allocated to work in progress on other branches.
+  {
+    version: 8,
+    description: 'cutovers (the cutover journal, per service) and freezes (tables frozen by a rollback)',
+    statements: (t) => [
+      `CREATE TABLE ${t('cutovers')} (
+        migration text NOT NULL,
+        service text NOT NULL,
+        phase text NOT NULL CHECK (phase IN ('cut-over', 'rolling-back', 'rolled-back', 'completed')),
+        steps text[] NOT NULL DEFAULT '{}',
+        drain_lsn pg_lsn NOT NULL,
+        freeze_started_at timestamptz NOT NULL,
+        committed_at timestamptz NOT NULL DEFAULT now(),
+        switched_at timestamptz,
+        reverse_slot text,
+        reverse_publication text,
+        reverse_start_lsn pg_lsn,
+        rollback_lsn pg_lsn,
+        rollback_started_at timestamptz,
+        rolled_back_at timestamptz,
+        completed_at timestamptz,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (migration, service)
+      )`,
+      `CREATE TABLE ${t('freezes')} (
+        migration text NOT NULL,
+        service text NOT NULL,
+        table_schema text NOT NULL,
+        table_name text NOT NULL,
+        frozen_at timestamptz NOT NULL DEFAULT now(),
+        lsn pg_lsn NOT NULL,
+        PRIMARY KEY (migration, table_schema, table_name)
+      )`,
+    ],
+  },
+  // Version 9 (resync) is allocated to work in progress on another branch.
   {
     version: 10,
     description: 'backups: carve backup records each backup of the moving tables and its monolith LSN',

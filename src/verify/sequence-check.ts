@@ -10,7 +10,9 @@ import type { Snapshots } from './take-snapshots.js';
 /**
  * Sequences of every verified database's owned tables. Behind = failing in strict mode; auto is
  * advisory while a live sync was held (it moves sequences only every few seconds, so inserts since
- * its last pass show as behind), strict otherwise (a sync that stopped cleanly moved them all).
+ * its last pass show as behind), strict otherwise (a sync that stopped cleanly moved them all) —
+ * and always strict in a database whose service is cut over (its journal says so: the cutover
+ * moved its sequences past the monolith's, and the service itself inserts there now).
  */
 export async function verifySequences(
   scope: VerifyScope,
@@ -26,12 +28,32 @@ export async function verifySequences(
         .filter((r) => r.database === s.database && r.kind === 'owned')
         .map((r) => r.target);
       if (!owned.length) return [];
-      const results = await checkSequences(snapshots.targets.get(s.database)!, s.database, owned, strict);
+      const pool = snapshots.targets.get(s.database)!;
+      const cutOver = mode === 'auto' && !strict && (await isCutOver(pool, scope.routing.names, s.name));
+      const results = await checkSequences(pool, s.database, owned, strict || cutOver);
       scope.emit({ type: 'sequences-done', database: s.database, results });
       return results;
     }),
   );
   return perDatabase.flat();
+}
+
+/** The service's journal (state schema version 8, src/cutover/state.ts) says it is cut over. */
+async function isCutOver(
+  pool: SnapshotPool,
+  names: { stateSchema: string; migration: string },
+  service: string,
+): Promise<boolean> {
+  return pool.use(async (client) => {
+    const table = quoteQualified(names.stateSchema, 'cutovers');
+    const { rows } = await client.query('SELECT pg_catalog.to_regclass($1) IS NOT NULL AS present', [table]);
+    if (!rows[0].present) return false;
+    const found = await client.query(
+      `SELECT 1 FROM ${table} WHERE migration = $1 AND service = $2 AND phase IN ('cut-over', 'completed')`,
+      [names.migration, service],
+    );
+    return found.rows.length > 0;
+  });
 }
 
 /**
