@@ -139,10 +139,13 @@ export function renderStatus(s: MigrationStatus & { services?: ServicePhaseStatu
           p.service,
           p.database,
           p.phase,
+          // Counts here; the tables themselves are in --json (a service owns up to dozens).
           [
-            ...p.frozenOnMonolith.map((t) => `monolith ${t}`),
-            ...p.frozenInService.map((t) => `${p.database} ${t}`),
-          ].join(', ') || '-',
+            p.frozenOnMonolith.length ? `${p.frozenOnMonolith.length} on monolith` : '',
+            p.frozenInService.length ? `${p.frozenInService.length} in ${p.database}` : '',
+          ]
+            .filter(Boolean)
+            .join(', ') || '-',
           p.drainLsn ?? '-',
           p.reverse
             ? p.reverse.running
