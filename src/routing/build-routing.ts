@@ -43,6 +43,7 @@ export function buildRouting(plan: Plan, catalog: Catalog): Routing {
       readonly: p.service.readonly,
       sourceTable: p.table,
       droppedColumns: p.mapping.dropped,
+      allColumns: true,
       partitionTree: partitionTree(p.table, catalog, new Set(p.mapping.dropped)),
     });
   }
@@ -66,6 +67,7 @@ export function buildRouting(plan: Plan, catalog: Catalog): Routing {
       readonly: true,
       sourceTable: p.table,
       droppedColumns: [],
+      allColumns: p.projection.columns === undefined,
     });
   }
   problems.push(...duplicateTargets(plan, routes));
@@ -128,6 +130,7 @@ export function buildRouting(plan: Plan, catalog: Catalog): Routing {
     excluded: placement.excluded.map((t) => ({ schema: t.schema, name: t.name })),
     warnings,
     schemaChanges: plan.schemaChanges,
+    ...(plan.file ? { planFile: plan.file } : {}),
     ...(eventRoutes.events ? { events: eventRoutes.events } : {}),
   };
 }

@@ -96,6 +96,7 @@ export class SyncSession {
       this.dispatcher = new StreamDispatcher(routing, this.sinks, this.ctx.extraColumns, {
         resolveType: (oid, mod) => this.ctx.control.formatType(oid, mod),
         partitionChain: (relationId) => this.ctx.control.partitionChain(relationId),
+        tableColumns: (table) => this.ctx.control.tableColumns(table),
       });
       if (this.stopping) return;
       this.ctx.onStarted(this);

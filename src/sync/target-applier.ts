@@ -13,6 +13,8 @@ import { createPartition } from './create-partition.js';
 import { setUpReplicationOrigin } from './replication-origin.js';
 import { assertNoForeignObjects } from './target-guard.js';
 import type { SinkContext } from './sink.js';
+import { isWidening } from './type-widening.js';
+import type { TableRef } from '../catalog/model.js';
 import type { HoldRow, SyncState } from './state.js';
 
 export interface TargetApplierOptions {
@@ -27,6 +29,7 @@ export interface TargetApplierOptions {
   guardIntervalMs: number;
   onAddedColumn: (applier: TargetApplier, table: string, column: string, type: string) => void;
   onAddedPartition: (applier: TargetApplier, table: string) => void;
+  onAlteredColumn?: (applier: TargetApplier, table: string, column: string, from: string, to: string) => void;
   /**
    * More writes that belong with the position, run in the same transaction as every position
    * write (`carve apply` stores its consumer offsets there, so rows, position and offsets commit
@@ -101,6 +104,7 @@ export class TargetApplier extends BatchingSink {
       this.context.applicationName,
       this.totals,
     );
+    this.targetColumns.clear();
     const position = await this.options.state.readPosition(this.client);
     this.pending = new PendingChanges(this.options.strictUntil > position.lsn);
     return { lsn: position.lsn, commitTime: position.commitTime };
@@ -156,6 +160,8 @@ export class TargetApplier extends BatchingSink {
         return this.truncate(item.tables);
       case 'add-column':
         return this.addColumn(item);
+      case 'alter-column':
+        return this.alterColumn(item);
       case 'add-partitions':
         return this.addPartitions(item);
       case 'move':
@@ -203,11 +209,55 @@ export class TargetApplier extends BatchingSink {
 
   private async addColumn(item: ApplyItem & { kind: 'add-column' }): Promise<void> {
     await this.flushAll();
+    const present = await this.columnType(item.table, item.column);
+    if (present !== null) return; // added by an earlier run (the batch that did it committed)
+    // The default is the value rows from before the change hold on the monolith, so inserts
+    // replayed from before it (which do not carry the column) get it too.
+    const fill = item.defaultLiteral === null ? '' : ` DEFAULT ${item.defaultLiteral}`;
     await this.client!.query(
-      `ALTER TABLE ${quoteQualified(item.table.schema, item.table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdent(item.column)} ${item.type}`,
+      `ALTER TABLE ${quoteQualified(item.table.schema, item.table.name)} ADD COLUMN ${quoteIdent(item.column)} ${item.type}${fill}`,
     );
+    // Forgotten if the batch rolls back: read again from the table then.
+    this.targetColumns.delete(quoteQualified(item.table.schema, item.table.name));
     this.options.onAddedColumn(this, `${item.table.schema}.${item.table.name}`, item.column, item.type);
   }
+
+  /** Widen a column (only from a narrower type: replayed older Relations never narrow it back). */
+  private async alterColumn(item: ApplyItem & { kind: 'alter-column' }): Promise<void> {
+    await this.flushAll();
+    const present = await this.columnType(item.table, item.column);
+    if (present === null || !isWidening(present, item.type)) return;
+    await this.client!.query(
+      `ALTER TABLE ${quoteQualified(item.table.schema, item.table.name)} ALTER COLUMN ${quoteIdent(item.column)} TYPE ${item.type}`,
+    );
+    this.targetColumns.delete(quoteQualified(item.table.schema, item.table.name));
+    this.options.onAlteredColumn?.(
+      this,
+      `${item.table.schema}.${item.table.name}`,
+      item.column,
+      present,
+      item.type,
+    );
+  }
+
+  /** format_type of a column of a target table, null when it has no such column (read once per table and session). */
+  private async columnType(table: TableRef, column: string): Promise<string | null> {
+    const name = quoteQualified(table.schema, table.name);
+    let columns = this.targetColumns.get(name);
+    if (!columns) {
+      const { rows } = await this.client!.query(
+        `SELECT attname AS name, pg_catalog.format_type(atttypid, atttypmod) AS type FROM pg_catalog.pg_attribute
+          WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
+        [name],
+      );
+      columns = new Map(rows.map((r) => [r.name as string, r.type as string]));
+      this.targetColumns.set(name, columns);
+    }
+    return columns.get(column) ?? null;
+  }
+
+  /** Column types of target tables, as columnType() read them (DDL sync ran updates them). */
+  private readonly targetColumns = new Map<string, Map<string, string>>();
 
   private async addPartitions(item: ApplyItem & { kind: 'add-partitions' }): Promise<void> {
     await this.flushAll();
