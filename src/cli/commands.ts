@@ -9,6 +9,7 @@ import { registerPlanCommand } from './plan.js';
 import { registerProvisionCommand } from './provision.js';
 import { registerServeCommand } from './serve.js';
 import { registerStatusCommand } from './status.js';
+import { registerResyncCommand } from './resync.js';
 import { registerSyncCommand } from './sync.js';
 import { registerTeardownCommand } from './teardown.js';
 import { registerVerifyCommand } from './verify.js';
@@ -19,6 +20,7 @@ export function registerCommands(program: Command): void {
   registerProvisionCommand(program);
   registerCopyCommand(program);
   registerSyncCommand(program);
+  registerResyncCommand(program);
   registerApplyCommand(program);
   registerMigrateCommand(program);
   registerStatusCommand(program);

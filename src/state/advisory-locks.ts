@@ -15,4 +15,6 @@ export const AdvisoryLock = {
   stateSchema: 7061003n,
   migration: (migration: string): string => `carve:${migration}`,
   command: (migration: string, command: string): string => `carve:${migration}:${command}`,
+  /** Session-scoped, on the monolith: one carve resync per table (src/resync/resync-lock.ts). */
+  resync: (migration: string, table: string): string => `carve:${migration}:resync:${table}`,
 } as const;

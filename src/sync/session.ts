@@ -1,7 +1,9 @@
 import { CarveError } from '../errors.js';
 import { formatLsn, minLsn, type Lsn } from '../pg/lsn.js';
 import { ReplicationStream } from '../pg/replication/replication-stream.js';
-import type { Routing } from '../routing/model.js';
+import { routesForSource, type Routing } from '../routing/model.js';
+import type { TableRef } from '../catalog/model.js';
+import { atService, withSession } from '../pg/connect.js';
 import { sourceSessionUrl } from './source-session.js';
 import type { SourceControl } from './source-control.js';
 import { StreamDispatcher } from './stream-dispatch.js';
@@ -97,6 +99,7 @@ export class SyncSession {
         resolveType: (oid, mod) => this.ctx.control.formatType(oid, mod),
         partitionChain: (relationId) => this.ctx.control.partitionChain(relationId),
         tableColumns: (table) => this.ctx.control.tableColumns(table),
+        resyncFloor: (table) => this.resyncFloor(table),
       });
       if (this.stopping) return;
       this.ctx.onStarted(this);
@@ -183,6 +186,20 @@ export class SyncSession {
         this.reading = false;
       }
     }
+  }
+
+  /** See DispatchHooks.resyncFloor: read from each database holding a route of the table. */
+  private async resyncFloor(table: TableRef): Promise<Lsn | null> {
+    const { routing, state } = this.ctx;
+    let floor: Lsn | null = null;
+    for (const route of routesForSource(routing, table)) {
+      const service = routing.services.find((s) => s.database === route.database)!;
+      const marks = await withSession(atService(service.url), (client) => state.readResyncs(client));
+      const mark = marks.get(route.id);
+      if (!mark) return null;
+      if (floor === null || mark.lsn < floor) floor = mark.lsn;
+    }
+    return floor;
   }
 
   /** Acknowledge the minimum durable position over all sinks (never beyond what was received). */

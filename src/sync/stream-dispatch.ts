@@ -1,5 +1,5 @@
 import { sameTable, type TableRef } from '../catalog/model.js';
-import { CarveError } from '../errors.js';
+import { CarveError, isCarveError } from '../errors.js';
 import type { Lsn } from '../pg/lsn.js';
 import type { PgTimestamp } from '../pg/replication/pg-time.js';
 import type { ReplicationMessage } from '../pg/replication/protocol.js';
@@ -36,6 +36,11 @@ export interface DispatchHooks {
    * relation is no partition any more), so a partition the target lacks can be created there.
    */
   partitionChain(relationId: number): Promise<PartitionLevel[]>;
+  /**
+   * The lowest snapshot position of a carve resync over every route of the table, or null when
+   * some route has none (sync then stops on a change it cannot plan).
+   */
+  resyncFloor(table: TableRef): Promise<Lsn | null>;
   /** The table's columns on the monolith now (planRelation's RelationFacts.current). */
   tableColumns(table: TableRef): Promise<Map<string, MonolithColumn>>;
 }
@@ -127,6 +132,7 @@ export class StreamDispatcher {
         case 'insert':
         case 'update':
         case 'delete': {
+          if (this.skips(decoded.relationId)) break;
           const plan = this.relations.get(decoded.relationId);
           if (!plan) this.cache.require(decoded.relationId); // throws PGOUTPUT_UNKNOWN_RELATION
           this.routed.length = 0;
@@ -203,6 +209,37 @@ export class StreamDispatcher {
       );
     }
     const source = partitionOf ?? { schema: relation.schema, name: relation.name };
+    this.skipped.delete(relation.relationId);
+    try {
+      await this.planRelation(relation, partitionOf, source, table);
+    } catch (error) {
+      // A table carve resync re-copies at a later snapshot: its changes before that snapshot are
+      // in the copy, so a shape sync cannot apply before it does not matter.
+      if (!isCarveError(error, 'SYNC_SCHEMA_CHANGED') || !this.txn) throw error;
+      const floor = await this.hooks.resyncFloor(source);
+      if (floor === null || this.txn.commitLsn >= floor) throw error;
+      this.relations.delete(relation.relationId);
+      this.skipped.set(relation.relationId, { below: floor, error });
+    }
+  }
+
+  /** Relations whose shape sync cannot apply, skipped for transactions before a resync's snapshot. */
+  private readonly skipped = new Map<number, { below: Lsn; error: unknown }>();
+
+  /** True when the change belongs to a skipped relation (throws once it is past the resync's snapshot). */
+  private skips(relationId: number): boolean {
+    const skipped = this.skipped.get(relationId);
+    if (!skipped) return false;
+    if (this.txn && this.txn.commitLsn < skipped.below) return true;
+    throw skipped.error;
+  }
+
+  private async planRelation(
+    relation: RelationMessage,
+    partitionOf: TableRef | undefined,
+    source: TableRef,
+    table: string,
+  ): Promise<void> {
     const facts: RelationFacts = {
       types: await Promise.all(relation.columns.map((c) => this.typeOf(c.typeOid, c.typeMod))),
     };
@@ -334,6 +371,7 @@ export class StreamDispatcher {
   private onTruncate(message: TruncateMessage): void {
     const byTarget = new Map<DispatchTarget, ApplyItem & { kind: 'truncate' }>();
     for (const relationId of message.relationIds) {
+      if (this.skips(relationId)) continue;
       const plan = this.relations.get(relationId);
       if (!plan) {
         this.cache.require(relationId);

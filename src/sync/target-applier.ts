@@ -15,7 +15,8 @@ import { assertNoForeignObjects } from './target-guard.js';
 import type { SinkContext } from './sink.js';
 import { isWidening } from './type-widening.js';
 import type { TableRef } from '../catalog/model.js';
-import type { HoldRow, SyncState } from './state.js';
+import type { HoldRow, ResyncMark, SyncState } from './state.js';
+import type { Value } from './route-change.js';
 
 export interface TargetApplierOptions {
   service: ServiceRoute;
@@ -145,19 +146,49 @@ export class TargetApplier extends BatchingSink {
       rows: Record<string, unknown>[];
     }[];
     this.holds.replaceTableHolds(this.options.state.holdRows(results[2]!.rows));
+    // Read under the same lock as the holds: carve resync registers a table while holding it
+    // EXCLUSIVE, so no batch applies a change of that table without knowing.
+    this.resyncs = this.options.state.resyncRows(results[3]!.rows);
+    this.deleted = new Map();
+  }
+
+  /** Tables carve resync re-copies (by route id), as read at the start of the current batch. */
+  private resyncs = new Map<string, ResyncMark>();
+  /** Keys deleted in this batch from tables being re-copied (null: truncated), by route id. */
+  private deleted = new Map<string, (Value[] | null)[]>();
+  /** Commit position of the source transaction being delivered. */
+  private sourceCommit: Lsn = 0n;
+
+  /**
+   * False when the change is already in a re-copy of its table (committed before the copy's
+   * snapshot); while the copy runs, keys deleted are recorded so that it does not bring them back.
+   */
+  private wanted(route: TableRoute, deletedKey?: Value[] | null): boolean {
+    const mark = this.resyncs.get(route.id);
+    if (!mark) return true;
+    if (this.sourceCommit < mark.lsn) return false;
+    if (mark.copying && deletedKey !== undefined) {
+      let keys = this.deleted.get(route.id);
+      if (!keys) this.deleted.set(route.id, (keys = []));
+      keys.push(deletedKey);
+    }
+    return true;
   }
 
   protected deliver(item: ApplyItem): Promise<void> | void {
     switch (item.kind) {
       case 'begin':
+        this.sourceCommit = item.commitLsn;
         return;
       case 'commit':
         if (this.pending.strict && item.endLsn >= this.options.strictUntil) return this.leaveStrict();
         return;
       case 'advance':
         return;
-      case 'truncate':
-        return this.truncate(item.tables);
+      case 'truncate': {
+        const tables = item.tables.filter((_, i) => this.wanted(item.plans[i]!.route, null));
+        return tables.length > 0 ? this.truncate(tables) : undefined;
+      }
       case 'add-column':
         return this.addColumn(item);
       case 'alter-column':
@@ -165,8 +196,10 @@ export class TargetApplier extends BatchingSink {
       case 'add-partitions':
         return this.addPartitions(item);
       case 'move':
+        if (!this.wanted(item.plan.route, item.oldKeyValues)) return;
         return this.move(item);
       default:
+        if (!this.wanted(item.plan.route, item.kind === 'delete' ? item.keyValues : undefined)) return;
         if (!this.pending.add(item)) return this.addAfterDrain(item);
         if (this.pieceFull()) return this.flushAll();
     }
@@ -182,6 +215,14 @@ export class TargetApplier extends BatchingSink {
 
   protected async commitBatch(position: Lsn, commitTime: PgTimestamp | null): Promise<void> {
     await this.flushAll();
+    for (const [route, keys] of this.deleted) {
+      await this.client!.query(this.options.state.recordDeletedSql, [
+        this.options.state.migration,
+        route,
+        JSON.stringify(keys),
+      ]);
+    }
+    this.deleted = new Map();
     await this.client!.query(this.options.state.writePositionSql, [
       this.options.state.migration,
       formatLsn(position),
