@@ -168,11 +168,23 @@ describe('carve resync', () => {
     const load = startOrdersLoad(m.sourceUrl);
     const engine = await startSync({ routing: m.routing });
     try {
-      for (let trial = 0; trial < 3; trial++) {
+      // Kill points: after a random number of copied chunks (0: right after the registration),
+      // or, once, while the CLI is still starting.
+      const points = [-1, 0, ...Array.from({ length: 3 }, () => 1 + Math.floor(random() * 30))];
+      for (const chunks of points) {
         const run = spawnCarve(args);
-        await new Promise((r) => setTimeout(r, 700 + Math.floor(random() * 1500)));
+        let output = '';
+        run.child.stdout!.on('data', (d) => (output += d));
+        if (chunks < 0) await new Promise((r) => setTimeout(r, 300));
+        else
+          await waitFor(() => {
+            const registered = output.includes('"resync-registered"');
+            return registered && output.split('"resync-chunk"').length - 1 >= chunks;
+          });
         run.child.kill('SIGKILL');
-        await run.done;
+        const killed = await run.done;
+        expect(killed.signal).toBe('SIGKILL');
+        await touchOther(m, chunks);
       }
       const final = await runCarve(args);
       expect(final.code, final.stderr).toBe(0);
