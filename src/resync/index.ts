@@ -5,6 +5,7 @@ import { CarveError } from '../errors.js';
 import { atMonolith, atService, openSession, withSession, type Client } from '../pg/connect.js';
 import { formatLsn, type Lsn } from '../pg/lsn.js';
 import { quoteIdent, quoteIdentList, quoteLiteral, quoteQualified } from '../pg/quote.js';
+import { ensurePublication } from '../pg/replication/publication.js';
 import { createSlotWithSnapshot } from '../pg/replication/slot.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import { createPostLoadObjects } from '../provision/post-load.js';
@@ -64,6 +65,16 @@ export async function resync(options: ResyncOptions): Promise<ResyncResult> {
         ensureStateSchema(c, routing.names.stateSchema),
       );
     }
+    // A table placed in the plan since the copy is not in carve's publication yet; it must be
+    // before the snapshot, so that every change after it is streamed.
+    const sources = new Map(
+      routing.routes
+        .filter((r) => !r.sourceTable.unlogged)
+        .map((r) => [`${r.source.schema}.${r.source.name}`, r.source]),
+    );
+    await withSession(atMonolith(routing.sourceUrl), (c) =>
+      ensurePublication(c, routing.names.publication, [...sources.values()]),
+    );
     const { snapshotLsn, reader } = await register(options, routes, table);
     emit({
       type: 'resync-registered',

@@ -1,6 +1,6 @@
 import { sameTable, type TableRef } from '../catalog/model.js';
 import { CarveError } from '../errors.js';
-import { quoteIdent, quoteQualified } from '../pg/quote.js';
+import { quoteQualified } from '../pg/quote.js';
 import { routesForSource, type Routing, type TableRoute } from '../routing/model.js';
 import type { RelationMessage } from './pgoutput/messages.js';
 import { isWidening } from './type-widening.js';
@@ -139,7 +139,7 @@ export function planRelation(
       `Changes of ${table} arrived, but the plan does not route that table`,
       {
         details: { table },
-        hint: `Remove ${table} from publication ${routing.names.publication} (ALTER PUBLICATION ${quoteIdent(routing.names.publication)} DROP TABLE ${quoteQualified(source.schema, source.name)}), then run carve sync again; or add it to the plan, run carve provision, then carve resync --plan ${planFileOf(routing)} --table ${table}.`,
+        hint: `To leave it on the monolith: add ${table} to the plan's exclude: list and run carve sync again (its changes are then passed over). To move it: place it in a service's tables: in the plan, run carve provision, then carve resync --plan ${planFileOf(routing)} --table ${table}, then carve sync.`,
       },
     );
   }
@@ -177,8 +177,13 @@ export function planRelation(
         continue;
       }
       streamType.set(column.name, type);
-      if (type === knownType || isWidening(type, knownType)) continue; // same, or an older relation
-      if (policy === 'apply_compatible' && isWidening(knownType, type)) {
+      if (type === knownType) continue;
+      if (isWidening(type, knownType)) {
+        // Narrower than the routing knows: a relation from before a widening (replayed after a
+        // restart; its values fit), unless the monolith has narrowed the column since.
+        if (!current) return { kind: 'need-current' };
+        if (current.get(column.name)?.type !== type) continue;
+      } else if (policy === 'apply_compatible' && isWidening(knownType, type)) {
         for (const route of routes) {
           const routed = route.columns.find((c) => c.source === column.name && !c.generated);
           const extra = route.allColumns && !routed && extras.has(column.name);

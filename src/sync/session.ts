@@ -100,6 +100,7 @@ export class SyncSession {
         partitionChain: (relationId) => this.ctx.control.partitionChain(relationId),
         tableColumns: (table) => this.ctx.control.tableColumns(table),
         resyncFloor: (table) => this.resyncFloor(table),
+        relationName: (relationId) => this.ctx.control.relationName(relationId),
       });
       if (this.stopping) return;
       this.ctx.onStarted(this);

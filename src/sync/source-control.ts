@@ -48,6 +48,15 @@ export class SourceControl {
     return rows[0].type;
   }
 
+  async relationName(relationId: number): Promise<TableRef | null> {
+    const { rows } = await this.query(
+      `SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::oid`,
+      [relationId],
+    );
+    return rows[0] ? { schema: rows[0].schema, name: rows[0].name } : null;
+  }
+
   /**
    * The table's columns now, for judging a schema change (route-plan.ts). A constant default given
    * at ADD COLUMN is stored once (attmissingval) and is what older rows hold: it is returned as a

@@ -41,6 +41,8 @@ export interface DispatchHooks {
    * some route has none (sync then stops on a change it cannot plan).
    */
   resyncFloor(table: TableRef): Promise<Lsn | null>;
+  /** The schema and name of a table (by oid) on the monolith now; null when it is gone. */
+  relationName(relationId: number): Promise<TableRef | null>;
   /** The table's columns on the monolith now (planRelation's RelationFacts.current). */
   tableColumns(table: TableRef): Promise<Map<string, MonolithColumn>>;
 }
@@ -194,7 +196,7 @@ export class StreamDispatcher {
     const partitionOf = partitionRootOf(relation, this.routing, this.previousRelation);
     this.previousRelation = partitionOf ? undefined : { schema: relation.schema, name: relation.name };
     if (partitionOf) await this.ensurePartition(relation, partitionOf);
-    if (diff?.renamed && !partitionOf) {
+    if (diff?.renamed && !partitionOf && !(await this.routedNameNow(relation.relationId))) {
       // Column changes are judged against the routing by planRelation; a renamed table shows only
       // here. Its changes are still recognised by the table's oid (planRelation), so renaming it
       // back, or naming the new name in the plan's `from:`, lets carve sync go on from here.
@@ -210,6 +212,13 @@ export class StreamDispatcher {
     }
     const source = partitionOf ?? { schema: relation.schema, name: relation.name };
     this.skipped.delete(relation.relationId);
+    if (!partitionOf && this.routing.excluded.some((t) => sameTable(t, source))) {
+      // Excluded by the plan but published (added to carve's publication by hand, or still in
+      // the WAL from before it was dropped from it): its changes have no target.
+      this.relations.delete(relation.relationId);
+      this.skipped.set(relation.relationId, { below: MAX_LSN, error: null });
+      return;
+    }
     try {
       await this.planRelation(relation, partitionOf, source, table);
     } catch (error) {
@@ -221,6 +230,15 @@ export class StreamDispatcher {
       this.relations.delete(relation.relationId);
       this.skipped.set(relation.relationId, { below: floor, error });
     }
+  }
+
+  /**
+   * The table is routed under the name it has on the monolith now: a rename replayed after it was
+   * renamed back (or after the plan's `from:` was set to the new name) is no reason to stop.
+   */
+  private async routedNameNow(relationId: number): Promise<boolean> {
+    const now = await this.hooks.relationName(relationId);
+    return now !== null && routesForSource(this.routing, now).length > 0;
   }
 
   /** Relations whose shape sync cannot apply, skipped for transactions before a resync's snapshot. */
@@ -389,6 +407,8 @@ export class StreamDispatcher {
     for (const [target, item] of byTarget) this.hand(target, item);
   }
 }
+
+const MAX_LSN = 0xffffffffffffffffn;
 
 function planRelationOwner(routing: Routing, column: Pick<AddedColumn, 'table'>) {
   const owner = routing.routes.find(
