@@ -139,7 +139,7 @@ export function planRelation(
       `Changes of ${table} arrived, but the plan does not route that table`,
       {
         details: { table },
-        hint: `To leave it on the monolith: add ${table} to the plan's exclude: list and run carve sync again (its changes are then passed over). To move it: place it in a service's tables: in the plan, run carve provision, then carve resync --plan ${planFileOf(routing)} --table ${table}, then carve sync.`,
+        hint: `To leave it on the monolith: add ${table} to the plan's exclude: list and run carve sync again (its changes are then passed over). To move it: place it in a service's tables: in the plan and run carve provision; then run carve resync --plan ${planFileOf(routing)} --table ${table} and carve sync again.`,
       },
     );
   }

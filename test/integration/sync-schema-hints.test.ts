@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { introspect } from '../../src/catalog/introspect.js';
 import type { Catalog } from '../../src/catalog/model.js';
 import type { CarveError } from '../../src/errors.js';
@@ -30,6 +30,12 @@ let clusters: Awaited<ReturnType<typeof useMigrationClusters>>;
 
 beforeAll(async () => {
   clusters = await useMigrationClusters('schema-hints');
+});
+
+/** Loads still writing when a test failed: stopped, so the clusters can go. */
+const loads: OrdersLoad[] = [];
+afterEach(async () => {
+  await Promise.all(loads.splice(0).map((l) => l.stop()));
 });
 
 async function migration(name: string): Promise<Migration> {
@@ -71,6 +77,7 @@ async function current(
 /** Start sync and the load, run `ddl`, and return the error sync stopped with (the load keeps running). */
 async function stopOn(m: Migration, ddl: string): Promise<{ error: CarveError; load: OrdersLoad }> {
   const load = startOrdersLoad(m.sourceUrl);
+  loads.push(load);
   const engine = await startSync({ routing: m.routing });
   await waitFor(() => load.committed > 20);
   await withClient(m.sourceUrl, (c) => c.query(ddl));
