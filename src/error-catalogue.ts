@@ -216,6 +216,13 @@ export const errorCatalogue = {
   LSN_INVALID: failed('Not a WAL position (LSN).'),
   LSN_OUT_OF_RANGE: failed('A WAL position outside 0 … 2^64-1.'),
 
+  // Resync (src/resync)
+  RESYNC_UNKNOWN_TABLE: usage(
+    'carve resync --table names no moving table of the plan (or an ambiguous one).',
+  ),
+  RESYNC_BUSY: failed('Another carve resync of the same table is running.'),
+  RESYNC_COPY_FAILED: failed('Copying the table at its new snapshot failed; a rerun starts over.'),
+
   // Verify
   VERIFY_ABORTED: incomplete('verify was interrupted; run it again with --resume.'),
   VERIFY_COLUMN_MISSING: failed('A routed column does not exist on one side.'),

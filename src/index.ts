@@ -45,6 +45,7 @@ export { buildIndexesWithProvision } from './migrate/index-builder.js';
 
 // Sync: stream changes into the service databases.
 export { startSync, SyncEngine } from './sync/index.js';
+export { resync, type ResyncEvent, type ResyncOptions, type ResyncResult } from './resync/index.js';
 export type { BatchSettings, SyncOptions } from './sync/options.js';
 export type { SyncErrorInfo, SyncEvent, SyncResult, TargetLag } from './sync/events.js';
 export {

@@ -15,6 +15,7 @@ import { registerRecoverCommand } from './recover.js';
 import { registerRollbackCommand } from './rollback.js';
 import { registerServeCommand } from './serve.js';
 import { registerStatusCommand } from './status.js';
+import { registerResyncCommand } from './resync.js';
 import { registerSyncCommand } from './sync.js';
 import { registerTeardownCommand } from './teardown.js';
 import { registerVerifyCommand } from './verify.js';
@@ -25,6 +26,7 @@ export function registerCommands(program: Command): void {
   registerProvisionCommand(program);
   registerCopyCommand(program);
   registerSyncCommand(program);
+  registerResyncCommand(program);
   registerApplyCommand(program);
   registerMigrateCommand(program);
   registerStatusCommand(program);

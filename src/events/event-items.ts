@@ -126,7 +126,7 @@ export class EventItems {
     const result = planRelation(message, this.routing, new Map());
     if (result.kind !== 'plan') {
       throw new CarveError('APPLY_COLUMN_ADDED', `Events of ${topic} carry columns the plan does not know`, {
-        details: { topic, columns: result.columns.map((c) => c.column) },
+        details: { topic, columns: result.kind === 'add-columns' ? result.columns.map((c) => c.column) : [] },
         hint: 'Columns added on the monolith are not applied from Kafka yet; run carve sync in process for this service.',
       });
     }

@@ -14,7 +14,8 @@ export interface Plan {
   source: string;
   /** Target server admin URL (the database in it is only used for server-level statements). */
   target: string;
-  schemaChanges: 'stop' | 'add_nullable_columns';
+  /** What sync does on source DDL (docs/sync.md, Schema changes). */
+  schemaChanges: 'apply_compatible' | 'stop';
   /** In file order; provision numbers its SQL files by this order. */
   services: PlanService[];
   projections: PlanProjection[];

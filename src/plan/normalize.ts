@@ -73,7 +73,8 @@ export function normalizePlan(
     ...(options.file ? { file: options.file } : {}),
     source: file.source,
     target: file.target,
-    schemaChanges: file.schema_changes ?? 'stop',
+    // add_nullable_columns is the older name of apply_compatible (which also widens types).
+    schemaChanges: file.schema_changes === 'stop' ? 'stop' : 'apply_compatible',
     services,
     projections: (file.projections ?? []).map((p, i) => {
       const dot = p.to.indexOf('.');

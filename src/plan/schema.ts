@@ -106,7 +106,7 @@ export const planFileSchema = z.strictObject({
   name: z.string().optional(),
   source: postgresUrl,
   target: postgresUrl,
-  schema_changes: z.enum(['stop', 'add_nullable_columns']).optional(),
+  schema_changes: z.enum(['apply_compatible', 'stop', 'add_nullable_columns']).optional(),
   services: z
     .record(z.string().regex(/^[^.]+$/, 'service names may not contain a dot'), serviceSchema)
     .refine((v) => Object.keys(v).length > 0, { message: 'must define at least one service' }),

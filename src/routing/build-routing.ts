@@ -44,6 +44,7 @@ export function buildRouting(plan: Plan, catalog: Catalog): Routing {
       readonly: p.service.readonly,
       sourceTable: p.table,
       droppedColumns: p.mapping.dropped,
+      allColumns: true,
       partitionTree: partitionTree(p.table, catalog, new Set(p.mapping.dropped)),
     });
   }
@@ -67,6 +68,7 @@ export function buildRouting(plan: Plan, catalog: Catalog): Routing {
       readonly: true,
       sourceTable: p.table,
       droppedColumns: [],
+      allColumns: p.projection.columns === undefined,
     });
   }
   problems.push(...duplicateTargets(plan, routes));
@@ -129,6 +131,7 @@ export function buildRouting(plan: Plan, catalog: Catalog): Routing {
     excluded: placement.excluded.map((t) => ({ schema: t.schema, name: t.name })),
     warnings,
     schemaChanges: plan.schemaChanges,
+    ...(plan.file ? { planFile: plan.file } : {}),
     ...(eventRoutes.events ? { events: eventRoutes.events } : {}),
   };
 }

@@ -59,6 +59,11 @@ export interface TableRoute {
    * and cut lists like the table's own.
    */
   partitionTree?: RoutedPartition[];
+  /**
+   * Columns added on the monolith later reach this route too: every owned table (all columns but
+   * the plan's `drop`), and projections that list no `columns`.
+   */
+  allColumns?: boolean;
   /** Source columns deliberately not migrated (the plan's `drop`); empty for projections. */
   droppedColumns?: string[];
 }
@@ -159,8 +164,10 @@ export interface Routing {
   /** Monolith tables deliberately not migrated. */
   excluded: TableRef[];
   warnings: PlanWarning[];
-  /** What the streaming engine does on a source DDL change (plan `schema_changes`); absent means 'stop'. */
-  schemaChanges?: 'stop' | 'add_nullable_columns';
+  /** What the streaming engine does on a source DDL change (plan `schema_changes`); absent means 'apply_compatible'. */
+  schemaChanges?: 'apply_compatible' | 'stop';
+  /** The plan file the routing was built from, when it came from one (named in hints). */
+  planFile?: string;
   /** Change events on a broker (plan `events:`), when configured. */
   events?: EventRouting;
 }

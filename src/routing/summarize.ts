@@ -123,7 +123,7 @@ export function summarizeRouting(routing: Routing): RoutingSummary {
     publication: routing.names.publication,
     stateSchema: routing.names.stateSchema,
     source: redactUrl(routing.sourceUrl),
-    schemaChanges: routing.schemaChanges ?? 'stop',
+    schemaChanges: routing.schemaChanges ?? 'apply_compatible',
     databases,
     cutForeignKeys: cut,
     excluded: routing.excluded.map(q),

@@ -22,4 +22,6 @@ export const AdvisoryLock = {
   migration: (migration: string): string => `carve:${migration}`,
   command: (migration: string, command: string): string => `carve:${migration}:${command}`,
   cutover: (migration: string): string => `carve:${migration}/cutover`,
+  /** Session-scoped, on the monolith: one carve resync per table (src/resync/resync-lock.ts). */
+  resync: (migration: string, table: string): string => `carve:${migration}:resync:${table}`,
 } as const;

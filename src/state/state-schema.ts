@@ -204,7 +204,31 @@ export const STATE_MIGRATIONS: readonly StateMigration[] = [
       )`,
     ],
   },
-  // Version 9 (resync) is allocated to work in progress on another branch.
+  {
+    version: 9,
+    description:
+      'resyncs, resync_deleted: carve resync re-copies one table at a new snapshot; sync skips its changes before it and records the keys it deletes meanwhile',
+    statements: (t) => [
+      `CREATE TABLE ${t('resyncs')} (
+        migration text NOT NULL,
+        route_id text NOT NULL,
+        source_table text NOT NULL,
+        snapshot_lsn pg_lsn NOT NULL,
+        phase text NOT NULL CHECK (phase IN ('copying', 'done')),
+        rows_copied bigint NOT NULL DEFAULT 0,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz,
+        PRIMARY KEY (migration, route_id)
+      )`,
+      // key NULL: the table was truncated (nothing copied from before is kept).
+      `CREATE TABLE ${t('resync_deleted')} (
+        migration text NOT NULL,
+        route_id text NOT NULL,
+        key text[],
+        UNIQUE NULLS NOT DISTINCT (migration, route_id, key)
+      )`,
+    ],
+  },
   {
     version: 10,
     description: 'backups: carve backup records each backup of the moving tables and its monolith LSN',

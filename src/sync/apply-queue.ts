@@ -28,7 +28,10 @@ export type ApplyItem =
   | { kind: 'commit'; commitLsn: Lsn; endLsn: Lsn; commitTime: PgTimestamp }
   | { kind: 'advance'; upTo: Lsn }
   | { kind: 'truncate'; tables: TableRef[]; plans: RoutePlan[] }
-  | { kind: 'add-column'; table: TableRef; column: string; type: string }
+  /** defaultLiteral: what rows from before the column hold there (the target column's default). */
+  | { kind: 'add-column'; table: TableRef; column: string; type: string; defaultLiteral: string | null }
+  /** Widen a column's type (only when the target's is narrower, see type-widening.ts). */
+  | { kind: 'alter-column'; table: TableRef; column: string; type: string }
   /** Partitions to create when missing, parents first. */
   | { kind: 'add-partitions'; partitions: NewPartition[] };
 

@@ -182,6 +182,7 @@ export abstract class BatchingSink implements Sink {
         this.batch.changes++;
         return this.deliver(item);
       case 'add-column':
+      case 'alter-column':
       case 'add-partitions':
         return this.deliver(item);
       default:

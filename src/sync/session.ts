@@ -1,8 +1,10 @@
 import { CarveError } from '../errors.js';
 import { formatLsn, minLsn, type Lsn } from '../pg/lsn.js';
 import { ReplicationStream } from '../pg/replication/replication-stream.js';
-import type { Routing, ServiceRoute, TableRoute } from '../routing/model.js';
+import { routesForSource, type Routing, type ServiceRoute, type TableRoute } from '../routing/model.js';
 import type { TransactionOrigin } from './apply-queue.js';
+import type { TableRef } from '../catalog/model.js';
+import { atService, withSession } from '../pg/connect.js';
 import { sourceSessionUrl } from './source-session.js';
 import type { SourceControl } from './source-control.js';
 import { StreamDispatcher } from './stream-dispatch.js';
@@ -111,6 +113,9 @@ export class SyncSession {
         resolveType: (oid, mod) => this.ctx.control.formatType(oid, mod),
         partitionChain: (relationId) => this.ctx.control.partitionChain(relationId),
         skipOrigin: this.ctx.skipOrigin?.bind(this.ctx) ?? writtenByReverseStreamOf(migration),
+        tableColumns: (table) => this.ctx.control.tableColumns(table),
+        resyncFloor: (table) => this.resyncFloor(table),
+        relationName: (relationId) => this.ctx.control.relationName(relationId),
       });
       if (this.stopping) return;
       this.ctx.onStarted(this);
@@ -200,6 +205,20 @@ export class SyncSession {
         this.reading = false;
       }
     }
+  }
+
+  /** See DispatchHooks.resyncFloor: read from each database holding a route of the table. */
+  private async resyncFloor(table: TableRef): Promise<Lsn | null> {
+    const { routing, state } = this.ctx;
+    let floor: Lsn | null = null;
+    for (const route of routesForSource(routing, table)) {
+      const service = routing.services.find((s) => s.database === route.database)!;
+      const marks = await withSession(atService(service.url), (client) => state.readResyncs(client));
+      const mark = marks.get(route.id);
+      if (!mark) return null;
+      if (floor === null || mark.lsn < floor) floor = mark.lsn;
+    }
+    return floor;
   }
 
   /** Acknowledge the minimum durable position over all sinks (never beyond what was received). */

@@ -1,6 +1,8 @@
 import { atMonolith, type Client, openSession } from '../pg/connect.js';
 import { parseLsn, type Lsn } from '../pg/lsn.js';
-import type { PartitionLevel } from './route-plan.js';
+import type { TableRef } from '../catalog/model.js';
+import { quoteLiteral } from '../pg/quote.js';
+import type { MonolithColumn, PartitionLevel } from './route-plan.js';
 import { sourceSessionUrl } from './source-session.js';
 
 /** The prefix of carve's heartbeat messages in the monolith's WAL. */
@@ -44,6 +46,54 @@ export class SourceControl {
   async formatType(typeOid: number, typeMod: number): Promise<string> {
     const { rows } = await this.query('SELECT format_type($1::oid, $2::int) AS type', [typeOid, typeMod]);
     return rows[0].type;
+  }
+
+  async relationName(relationId: number): Promise<TableRef | null> {
+    const { rows } = await this.query(
+      `SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::oid`,
+      [relationId],
+    );
+    return rows[0] ? { schema: rows[0].schema, name: rows[0].name } : null;
+  }
+
+  /**
+   * The table's columns now, for judging a schema change (route-plan.ts). A constant default given
+   * at ADD COLUMN is stored once (attmissingval) and is what older rows hold: it is returned as a
+   * SQL literal of the column's type.
+   */
+  async tableColumns(table: TableRef): Promise<Map<string, MonolithColumn>> {
+    const { rows } = await this.query(
+      `SELECT a.attname AS name, a.attnum::int AS attnum, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+              a.attnotnull AS not_null, a.atthasdef AS has_default, a.atthasmissing AS has_missing,
+              a.attmissingval::text AS missing, a.attgenerated <> '' AS generated, a.attidentity <> '' AS identity
+         FROM pg_catalog.pg_attribute a
+         JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped`,
+      [table.schema, table.name],
+    );
+    const columns = new Map<string, MonolithColumn>();
+    for (const r of rows) {
+      let missingLiteral: string | null = null;
+      if (r.has_missing && r.missing !== null) {
+        // attmissingval is a one-element array of the column's type: take the element as text.
+        const element = await this.query(`SELECT ($1::text::${r.type}[])[1]::text AS value`, [r.missing]);
+        const value = element.rows[0].value as string | null;
+        missingLiteral = value === null ? `NULL::${r.type}` : `${quoteLiteral(value)}::${r.type}`;
+      }
+      columns.set(r.name, {
+        name: r.name,
+        attnum: r.attnum,
+        type: r.type,
+        notNull: r.not_null,
+        hasDefault: r.has_default,
+        missingLiteral,
+        generated: r.generated,
+        identity: r.identity,
+      });
+    }
+    return columns;
   }
 
   /**

@@ -21,7 +21,7 @@ export class SyncState {
     readonly migration: string,
   ) {}
 
-  table(name: 'migrations' | 'apply_position' | 'holds'): string {
+  table(name: 'migrations' | 'apply_position' | 'holds' | 'resyncs' | 'resync_deleted'): string {
     return quoteQualified(this.schema, name);
   }
 
@@ -106,7 +106,36 @@ export class SyncState {
    */
   get beginApplySql(): string {
     const holds = this.table('holds');
-    return `BEGIN; LOCK TABLE ${holds} IN ROW SHARE MODE; SELECT migration, hold_lsn::text AS lsn, requested_by, reached_at IS NOT NULL AS reached, error FROM ${holds}`;
+    return `BEGIN; LOCK TABLE ${holds} IN ROW SHARE MODE; SELECT migration, hold_lsn::text AS lsn, requested_by, reached_at IS NOT NULL AS reached, error FROM ${holds}; SELECT migration, route_id, snapshot_lsn::text AS lsn, phase FROM ${this.table('resyncs')}`;
+  }
+
+  /** The resyncs of this migration (rows of beginApplySql's last result), by route id. */
+  resyncRows(rows: Record<string, unknown>[]): Map<string, ResyncMark> {
+    return new Map(
+      rows
+        .filter((r) => r.migration === this.migration)
+        .map((r) => [String(r.route_id), { lsn: parseLsn(String(r.lsn)), copying: r.phase === 'copying' }]),
+    );
+  }
+
+  async readResyncs(client: Client): Promise<Map<string, ResyncMark>> {
+    const { rows } = await client.query(
+      `SELECT migration, route_id, snapshot_lsn::text AS lsn, phase FROM ${this.table('resyncs')} WHERE migration = $1`,
+      [this.migration],
+    );
+    return this.resyncRows(rows);
+  }
+
+  /**
+   * Keys sync deleted from a table carve resync is copying (key null: it truncated the table), so
+   * the copy, made at an older snapshot, does not bring those rows back. Parameters: migration,
+   * route id, JSON array of keys (each an array of text values, or null).
+   */
+  get recordDeletedSql(): string {
+    return `INSERT INTO ${this.table('resync_deleted')} (migration, route_id, key)
+            SELECT $1, $2, CASE WHEN k = 'null'::jsonb THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(k)) END
+              FROM jsonb_array_elements($3::jsonb) AS k
+            ON CONFLICT DO NOTHING`;
   }
 
   async readHolds(client: Client): Promise<HoldRow[]> {
@@ -160,6 +189,13 @@ export class SyncState {
       [this.migration, formatLsn(lsn), error],
     );
   }
+}
+
+/** A table carve resync re-copies (or re-copied) at a snapshot: its changes before `lsn` are in the copy. */
+export interface ResyncMark {
+  lsn: Lsn;
+  /** The copy is still running: keys sync deletes are recorded (resync_deleted). */
+  copying: boolean;
 }
 
 export interface AppliedPosition {

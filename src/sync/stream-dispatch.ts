@@ -1,8 +1,9 @@
 import { sameTable, type TableRef } from '../catalog/model.js';
-import { CarveError } from '../errors.js';
+import { CarveError, isCarveError } from '../errors.js';
 import type { Lsn } from '../pg/lsn.js';
 import type { PgTimestamp } from '../pg/replication/pg-time.js';
 import type { ReplicationMessage } from '../pg/replication/protocol.js';
+import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { routesForSource, type Routing, type TableRoute } from '../routing/model.js';
 import { decodePgoutput, RelationCache } from './pgoutput/index.js';
 import type { RelationMessage, TruncateMessage } from './pgoutput/messages.js';
@@ -13,6 +14,8 @@ import {
   planRelation,
   renderPartitionChain,
   type AddedColumn,
+  type MonolithColumn,
+  type RelationFacts,
   type PartitionLevel,
   type RelationPlan,
   type RoutePlan,
@@ -40,6 +43,15 @@ export interface DispatchHooks {
    * applied into the monolith from D — and still hands it to every route elsewhere (projections).
    */
   skipOrigin?(origin: TransactionOrigin, route: TableRoute): boolean;
+  /**
+   * The lowest snapshot position of a carve resync over every route of the table, or null when
+   * some route has none (sync then stops on a change it cannot plan).
+   */
+  resyncFloor(table: TableRef): Promise<Lsn | null>;
+  /** The schema and name of a table (by oid) on the monolith now; null when it is gone. */
+  relationName(relationId: number): Promise<TableRef | null>;
+  /** The table's columns on the monolith now (planRelation's RelationFacts.current). */
+  tableColumns(table: TableRef): Promise<Map<string, MonolithColumn>>;
 }
 
 /**
@@ -129,12 +141,13 @@ export class StreamDispatcher {
         case 'insert':
         case 'update':
         case 'delete': {
+          if (this.skips(decoded.relationId)) break;
           const plan = this.relations.get(decoded.relationId);
           if (!plan) this.cache.require(decoded.relationId); // throws PGOUTPUT_UNKNOWN_RELATION
           this.routed.length = 0;
           routeChange(plan!, decoded, this.routed);
           for (const change of this.routed) {
-            if (this.skipped(change.plan)) continue;
+            if (this.originSkips(change.plan)) continue;
             const sinks = this.sinksByPlan.get(change.plan) ?? this.sinksFor(change.plan);
             for (const sink of sinks) this.hand(sink, change);
           }
@@ -161,7 +174,7 @@ export class StreamDispatcher {
   }
 
   /** The open transaction came from an origin whose changes must not reach this route. */
-  private skipped(plan: RoutePlan): boolean {
+  private originSkips(plan: RoutePlan): boolean {
     const origin = this.txn?.origin;
     return (
       origin !== null &&
@@ -202,34 +215,106 @@ export class StreamDispatcher {
     const partitionOf = partitionRootOf(relation, this.routing, this.previousRelation);
     this.previousRelation = partitionOf ? undefined : { schema: relation.schema, name: relation.name };
     if (partitionOf) await this.ensurePartition(relation, partitionOf);
-    if (diff && !diff.identical && !partitionOf) {
-      // Drops, additions and type changes are judged against the routing by planRelation; only a
-      // rename, or a type modifier change (varchar(10) → varchar(20)) of a routed column, shows
-      // nowhere else.
-      const routed = new Set(
-        routesForSource(this.routing, { schema: relation.schema, name: relation.name }).flatMap((r) =>
-          r.columns.map((c) => c.source),
-        ),
+    if (diff?.renamed && !partitionOf && !(await this.routedNameNow(relation.relationId))) {
+      // Column changes are judged against the routing by planRelation; a renamed table shows only
+      // here. Its changes are still recognised by the table's oid (planRelation), so renaming it
+      // back, or naming the new name in the plan's `from:`, lets carve sync go on from here.
+      const from = `${diff.renamed.from.schema}.${diff.renamed.from.name}`;
+      throw new CarveError(
+        'SYNC_SCHEMA_CHANGED',
+        `${from} was renamed to ${table} on the monolith; streaming stopped`,
+        {
+          details: { table: from, column: null, change: 'table-renamed', newName: table },
+          hint: `Rename it back on the monolith (ALTER TABLE ${quoteQualified(relation.schema, relation.name)} RENAME TO ${quoteIdent(diff.renamed.from.name)}), or set \`from: ${relation.name}\` for that table in the plan; then run carve sync again.`,
+        },
       );
-      const retyped = diff.retypedColumns.find((c) => routed.has(c.name));
-      if (diff.renamed || retyped) {
-        const source = diff.renamed ? `${diff.renamed.from.schema}.${diff.renamed.from.name}` : table;
-        const change = diff.renamed ? 'table-renamed' : 'type-changed';
-        throw new CarveError(
-          'SYNC_SCHEMA_CHANGED',
-          `${source}${retyped ? `, column ${retyped.name},` : ''} changed on the monolith (${change}); streaming stopped`,
-          {
-            details: { table: source, column: retyped?.name ?? null, change },
-            hint: 'Undo the change on the monolith, or re-plan and re-copy the table; carve sync resumes where it stopped.',
-          },
-        );
-      }
     }
-    let result = planRelation(relation, this.routing, this.extraColumns, partitionOf);
+    const source = partitionOf ?? { schema: relation.schema, name: relation.name };
+    this.skipped.delete(relation.relationId);
+    if (!partitionOf && this.routing.excluded.some((t) => sameTable(t, source))) {
+      // Excluded by the plan but published (added to carve's publication by hand, or still in
+      // the WAL from before it was dropped from it): its changes have no target.
+      this.relations.delete(relation.relationId);
+      this.skipped.set(relation.relationId, { below: MAX_LSN, error: null });
+      return;
+    }
+    try {
+      await this.planRelation(relation, partitionOf, source, table);
+    } catch (error) {
+      // A table carve resync re-copies at a later snapshot: its changes before that snapshot are
+      // in the copy, so a shape sync cannot apply before it does not matter.
+      if (!isCarveError(error, 'SYNC_SCHEMA_CHANGED') || !this.txn) throw error;
+      const floor = await this.hooks.resyncFloor(source);
+      if (floor === null || this.txn.commitLsn >= floor) throw error;
+      this.relations.delete(relation.relationId);
+      this.skipped.set(relation.relationId, { below: floor, error });
+    }
+  }
+
+  /**
+   * The table is routed under the name it has on the monolith now: a rename replayed after it was
+   * renamed back (or after the plan's `from:` was set to the new name) is no reason to stop.
+   */
+  private async routedNameNow(relationId: number): Promise<boolean> {
+    const now = await this.hooks.relationName(relationId);
+    return now !== null && routesForSource(this.routing, now).length > 0;
+  }
+
+  /** Relations whose shape sync cannot apply, skipped for transactions before a resync's snapshot. */
+  private readonly skipped = new Map<number, { below: Lsn; error: unknown }>();
+
+  /** True when the change belongs to a skipped relation (throws once it is past the resync's snapshot). */
+  private skips(relationId: number): boolean {
+    const skipped = this.skipped.get(relationId);
+    if (!skipped) return false;
+    if (this.txn && this.txn.commitLsn < skipped.below) return true;
+    throw skipped.error;
+  }
+
+  private async planRelation(
+    relation: RelationMessage,
+    partitionOf: TableRef | undefined,
+    source: TableRef,
+    table: string,
+  ): Promise<void> {
+    const facts: RelationFacts = {
+      types: await Promise.all(relation.columns.map((c) => this.typeOf(c.typeOid, c.typeMod))),
+    };
+    let result = planRelation(relation, this.routing, this.extraColumns, partitionOf, facts);
+    if (result.kind === 'need-current') {
+      facts.current = await this.hooks.tableColumns(source);
+      result = planRelation(relation, this.routing, this.extraColumns, partitionOf, facts);
+    }
     if (result.kind === 'add-columns') {
-      for (const column of result.columns) await this.addColumn(column);
-      result = planRelation(relation, this.routing, this.extraColumns, partitionOf);
-      if (result.kind !== 'plan') throw new Error(`columns of ${table} could not be added`);
+      for (const column of result.columns) this.addColumn(column);
+      result = planRelation(relation, this.routing, this.extraColumns, partitionOf, facts);
+    }
+    if (result.kind !== 'plan') throw new Error(`columns of ${table} could not be planned`);
+    // Once per column and session: columns added on the monolith since the targets were
+    // provisioned are added where a run that stopped (or was killed) before its batch committed
+    // did not (idempotent; a present column is left alone).
+    // Likewise a type widened while sync was down: the catalog has it already, the target not.
+    const unensured = result.plan.routes.some((p) =>
+      p.columns.some((c) => !this.ensuredColumns.has(`${p.route.id}\0${c.source}\0${c.type}`)),
+    );
+    if (unensured) {
+      facts.current ??= await this.hooks.tableColumns(source);
+      this.ensureAddedColumns(result.plan, facts.current);
+    }
+    for (const alter of result.alters) {
+      // Idempotent (the applier widens only a narrower column), so handed over even where this
+      // transaction is skipped; ahead of the first change that needs the wider type.
+      for (const target of this.targets) {
+        if (target.accepts(alter.route))
+          target.queue.push({
+            kind: 'alter-column',
+            table: alter.route.target,
+            column: alter.column,
+            type: alter.type,
+          });
+      }
+      const extras = this.extraColumns.get(keyOf(source));
+      if (extras?.has(alter.column)) extras.set(alter.column, alter.type);
     }
     this.relations.set(relation.relationId, result.plan);
   }
@@ -252,13 +337,67 @@ export class StreamDispatcher {
     }
   }
 
-  private async addColumn(column: AddedColumn): Promise<void> {
-    const type = await this.hooks.resolveType(column.typeOid, column.typeMod);
-    const owner = planRelationOwner(this.routing, column);
+  /** format_type on the monolith, asked once per type and modifier. */
+  private async typeOf(typeOid: number, typeMod: number): Promise<string> {
+    const key = `${typeOid}/${typeMod}`;
+    let type = this.types.get(key);
+    if (type === undefined) this.types.set(key, (type = await this.hooks.resolveType(typeOid, typeMod)));
+    return type;
+  }
+
+  private readonly types = new Map<string, string>();
+
+  private readonly ensuredColumns = new Set<string>();
+
+  private ensureAddedColumns(plan: RelationPlan, current: ReadonlyMap<string, MonolithColumn>): void {
+    for (const route of plan.routes) {
+      for (const column of route.columns) {
+        const key = `${route.route.id}\0${column.source}\0${column.type}`;
+        if (this.ensuredColumns.has(key)) continue;
+        this.ensuredColumns.add(key);
+        for (const target of this.targets) {
+          if (target.accepts(route.route))
+            target.queue.push({
+              kind: 'alter-column',
+              table: route.route.target,
+              column: column.target,
+              type: column.type,
+            });
+        }
+        if (!route.route.allColumns) continue;
+        const now = current.get(column.source);
+        if (!now || route.route.key.includes(column.source)) continue;
+        if (now.generated || now.identity || (now.hasDefault && now.missingLiteral === null)) continue;
+        for (const target of this.targets) {
+          if (target.accepts(route.route))
+            target.queue.push({
+              kind: 'add-column',
+              table: route.route.target,
+              column: column.target,
+              type: column.type,
+              defaultLiteral: now.missingLiteral,
+            });
+        }
+      }
+    }
+  }
+
+  private addColumn(column: AddedColumn): void {
+    const type = column.type!;
+    // Every route that takes all columns: the owner, and projections that list none.
+    const routes = routesForSource(this.routing, column.table).filter((r) => r.allColumns);
     // Idempotent (ADD COLUMN IF NOT EXISTS), so it is handed over even where this transaction is skipped.
-    for (const target of this.targets) {
-      if (target.accepts(owner))
-        target.queue.push({ kind: 'add-column', table: owner.target, column: column.column, type });
+    for (const route of routes) {
+      for (const target of this.targets) {
+        if (target.accepts(route))
+          target.queue.push({
+            kind: 'add-column',
+            table: route.target,
+            column: column.column,
+            type,
+            defaultLiteral: column.defaultLiteral ?? null,
+          });
+      }
     }
     const key = keyOf(column.table);
     let extras = this.extraColumns.get(key);
@@ -269,13 +408,14 @@ export class StreamDispatcher {
   private onTruncate(message: TruncateMessage): void {
     const byTarget = new Map<DispatchTarget, ApplyItem & { kind: 'truncate' }>();
     for (const relationId of message.relationIds) {
+      if (this.skips(relationId)) continue;
       const plan = this.relations.get(relationId);
       if (!plan) {
         this.cache.require(relationId);
         continue;
       }
       for (const route of plan.routes) {
-        if (this.skipped(route)) continue;
+        if (this.originSkips(route)) continue;
         for (const target of this.sinksByPlan.get(route) ?? this.sinksFor(route)) {
           let item = byTarget.get(target);
           if (!item) byTarget.set(target, (item = { kind: 'truncate', tables: [], plans: [] }));
@@ -287,6 +427,8 @@ export class StreamDispatcher {
     for (const [target, item] of byTarget) this.hand(target, item);
   }
 }
+
+const MAX_LSN = 0xffffffffffffffffn;
 
 function planRelationOwner(routing: Routing, column: Pick<AddedColumn, 'table'>) {
   const owner = routing.routes.find(

@@ -13,7 +13,10 @@ import { createPartition } from './create-partition.js';
 import { setUpReplicationOrigin } from './replication-origin.js';
 import { assertNoForeignObjects } from './target-guard.js';
 import type { SinkContext } from './sink.js';
-import type { HoldRow, SyncState } from './state.js';
+import { isWidening } from './type-widening.js';
+import type { TableRef } from '../catalog/model.js';
+import type { HoldRow, ResyncMark, SyncState } from './state.js';
+import type { Value } from './route-change.js';
 
 export interface TargetApplierOptions {
   service: ServiceRoute;
@@ -32,6 +35,7 @@ export interface TargetApplierOptions {
   guard?: boolean;
   onAddedColumn: (applier: TargetApplier, table: string, column: string, type: string) => void;
   onAddedPartition: (applier: TargetApplier, table: string) => void;
+  onAlteredColumn?: (applier: TargetApplier, table: string, column: string, from: string, to: string) => void;
   /**
    * More writes that belong with the position, run in the same transaction as every position
    * write (`carve apply` stores its consumer offsets there, so rows, position and offsets commit
@@ -111,6 +115,7 @@ export class TargetApplier extends BatchingSink {
       this.context.applicationName,
       this.totals,
     );
+    this.targetColumns.clear();
     const position = await this.options.state.readPosition(this.client);
     this.pending = new PendingChanges(this.options.strictUntil > position.lsn);
     return { lsn: position.lsn, commitTime: position.commitTime };
@@ -151,26 +156,60 @@ export class TargetApplier extends BatchingSink {
       rows: Record<string, unknown>[];
     }[];
     this.holds.replaceTableHolds(this.options.state.holdRows(results[2]!.rows));
+    // Read under the same lock as the holds: carve resync registers a table while holding it
+    // EXCLUSIVE, so no batch applies a change of that table without knowing.
+    this.resyncs = this.options.state.resyncRows(results[3]!.rows);
+    this.deleted = new Map();
+  }
+
+  /** Tables carve resync re-copies (by route id), as read at the start of the current batch. */
+  private resyncs = new Map<string, ResyncMark>();
+  /** Keys deleted in this batch from tables being re-copied (null: truncated), by route id. */
+  private deleted = new Map<string, (Value[] | null)[]>();
+  /** Commit position of the source transaction being delivered. */
+  private sourceCommit: Lsn = 0n;
+
+  /**
+   * False when the change is already in a re-copy of its table (committed before the copy's
+   * snapshot); while the copy runs, keys deleted are recorded so that it does not bring them back.
+   */
+  private wanted(route: TableRoute, deletedKey?: Value[] | null): boolean {
+    const mark = this.resyncs.get(route.id);
+    if (!mark) return true;
+    if (this.sourceCommit < mark.lsn) return false;
+    if (mark.copying && deletedKey !== undefined) {
+      let keys = this.deleted.get(route.id);
+      if (!keys) this.deleted.set(route.id, (keys = []));
+      keys.push(deletedKey);
+    }
+    return true;
   }
 
   protected deliver(item: ApplyItem): Promise<void> | void {
     switch (item.kind) {
       case 'begin':
+        this.sourceCommit = item.commitLsn;
         return;
       case 'commit':
         if (this.pending.strict && item.endLsn >= this.options.strictUntil) return this.leaveStrict();
         return;
       case 'advance':
         return;
-      case 'truncate':
-        return this.truncate(item.tables);
+      case 'truncate': {
+        const tables = item.tables.filter((_, i) => this.wanted(item.plans[i]!.route, null));
+        return tables.length > 0 ? this.truncate(tables) : undefined;
+      }
       case 'add-column':
         return this.addColumn(item);
+      case 'alter-column':
+        return this.alterColumn(item);
       case 'add-partitions':
         return this.addPartitions(item);
       case 'move':
+        if (!this.wanted(item.plan.route, item.oldKeyValues)) return;
         return this.move(item);
       default:
+        if (!this.wanted(item.plan.route, item.kind === 'delete' ? item.keyValues : undefined)) return;
         if (!this.pending.add(item)) return this.addAfterDrain(item);
         if (this.pieceFull()) return this.flushAll();
     }
@@ -186,6 +225,14 @@ export class TargetApplier extends BatchingSink {
 
   protected async commitBatch(position: Lsn, commitTime: PgTimestamp | null): Promise<void> {
     await this.flushAll();
+    for (const [route, keys] of this.deleted) {
+      await this.client!.query(this.options.state.recordDeletedSql, [
+        this.options.state.migration,
+        route,
+        JSON.stringify(keys),
+      ]);
+    }
+    this.deleted = new Map();
     await this.client!.query(
       this.options.state.writePositionSql,
       this.options.state.writePositionParams(
@@ -215,11 +262,55 @@ export class TargetApplier extends BatchingSink {
 
   private async addColumn(item: ApplyItem & { kind: 'add-column' }): Promise<void> {
     await this.flushAll();
+    const present = await this.columnType(item.table, item.column);
+    if (present !== null) return; // added by an earlier run (the batch that did it committed)
+    // The default is the value rows from before the change hold on the monolith, so inserts
+    // replayed from before it (which do not carry the column) get it too.
+    const fill = item.defaultLiteral === null ? '' : ` DEFAULT ${item.defaultLiteral}`;
     await this.client!.query(
-      `ALTER TABLE ${quoteQualified(item.table.schema, item.table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdent(item.column)} ${item.type}`,
+      `ALTER TABLE ${quoteQualified(item.table.schema, item.table.name)} ADD COLUMN ${quoteIdent(item.column)} ${item.type}${fill}`,
     );
+    // Forgotten if the batch rolls back: read again from the table then.
+    this.targetColumns.delete(quoteQualified(item.table.schema, item.table.name));
     this.options.onAddedColumn(this, `${item.table.schema}.${item.table.name}`, item.column, item.type);
   }
+
+  /** Widen a column (only from a narrower type: replayed older Relations never narrow it back). */
+  private async alterColumn(item: ApplyItem & { kind: 'alter-column' }): Promise<void> {
+    await this.flushAll();
+    const present = await this.columnType(item.table, item.column);
+    if (present === null || !isWidening(present, item.type)) return;
+    await this.client!.query(
+      `ALTER TABLE ${quoteQualified(item.table.schema, item.table.name)} ALTER COLUMN ${quoteIdent(item.column)} TYPE ${item.type}`,
+    );
+    this.targetColumns.delete(quoteQualified(item.table.schema, item.table.name));
+    this.options.onAlteredColumn?.(
+      this,
+      `${item.table.schema}.${item.table.name}`,
+      item.column,
+      present,
+      item.type,
+    );
+  }
+
+  /** format_type of a column of a target table, null when it has no such column (read once per table and session). */
+  private async columnType(table: TableRef, column: string): Promise<string | null> {
+    const name = quoteQualified(table.schema, table.name);
+    let columns = this.targetColumns.get(name);
+    if (!columns) {
+      const { rows } = await this.client!.query(
+        `SELECT attname AS name, pg_catalog.format_type(atttypid, atttypmod) AS type FROM pg_catalog.pg_attribute
+          WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
+        [name],
+      );
+      columns = new Map(rows.map((r) => [r.name as string, r.type as string]));
+      this.targetColumns.set(name, columns);
+    }
+    return columns.get(column) ?? null;
+  }
+
+  /** Column types of target tables, as columnType() read them (DDL sync ran updates them). */
+  private readonly targetColumns = new Map<string, Map<string, string>>();
 
   private async addPartitions(item: ApplyItem & { kind: 'add-partitions' }): Promise<void> {
     await this.flushAll();

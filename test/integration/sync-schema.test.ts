@@ -6,6 +6,12 @@ import { startSync } from '../../src/sync/index.js';
 import type { SyncEvent } from '../../src/sync/events.js';
 import { SyncState } from '../../src/sync/state.js';
 import { waitFor } from '../support/cluster.js';
+import { introspect } from '../../src/catalog/introspect.js';
+import { parsePlan } from '../../src/plan/load.js';
+import { buildRouting } from '../../src/routing/build-routing.js';
+import { withCarveLogins } from '../../src/routing/carve-logins.js';
+import type { Routing } from '../../src/routing/model.js';
+import { startOrdersLoad } from '../support/orders-load.js';
 import {
   mismatchedRoutes,
   prepareMigration,
@@ -76,7 +82,7 @@ describe('carve sync refuses to start', () => {
 
 describe('schema changes on the monolith', () => {
   it('stop the stream with an error naming table and column when a column is added (schema_changes: stop)', async () => {
-    const m = await migration('addstop');
+    const m = await migration('addstop', 'stop');
     const engine = await startSync({ routing: m.routing });
     await withClient(m.sourceUrl, (c) => c.query(`INSERT INTO "Orders" VALUES (100, 'before', 1)`));
     await engine.waitForCatchUp();
@@ -89,6 +95,7 @@ describe('schema changes on the monolith', () => {
     await expect(engine.done).rejects.toMatchObject({
       code: 'SYNC_SCHEMA_CHANGED',
       details: { table: 'public.Orders', column: 'note', change: 'column-added' },
+      hint: expect.stringContaining('carve resync --plan'),
     });
     expect(await appliedLsn(m, 'addstop_shop')).toBe(before);
     // Run again: still refused, nothing applied past the change.
@@ -118,7 +125,7 @@ describe('schema changes on the monolith', () => {
     expect(renderStatus(status)).toContain('last sync stopped at');
   });
 
-  it('add a new nullable column to the owner and continue (schema_changes: add_nullable_columns)', async () => {
+  it('add a new nullable column to the owner and continue (schema_changes: add_nullable_columns, the older name of apply_compatible)', async () => {
     const m = await migration('addok', 'add_nullable_columns');
     const events: SyncEvent[] = [];
     const engine = await startSync({ routing: m.routing, onEvent: (e) => events.push(e) });
@@ -163,5 +170,105 @@ describe('schema changes on the monolith', () => {
         async (c) => (await c.query(`SELECT "Note" FROM "Orders" WHERE id = 3`)).rows[0].Note === 'n3',
       ),
     );
+  });
+});
+
+/** The routing as `carve sync` builds it now: from the plan and the monolith's current catalog. */
+async function currentRouting(m: Migration): Promise<Routing> {
+  const catalog = await withClient(m.sourceUrl, (c) => introspect(c));
+  return withCarveLogins(buildRouting(parsePlan(m.planText, { env: {} }), catalog), {
+    secretsDir: m.secretsDir,
+  });
+}
+
+async function allColumnsMigration(name: string): Promise<Migration> {
+  const m = await prepareMigration(clusters, {
+    name,
+    monolithSql: `CREATE TABLE "Orders" (id int PRIMARY KEY, item varchar(20) NOT NULL, qty int);
+                  INSERT INTO "Orders" SELECT g, 'i' || g, g FROM generate_series(1, 50) g;`,
+    planBody: `services:
+  shop:
+    database: ${name}_shop
+    tables:
+      Orders:
+  stats:
+    database: ${name}_stats
+    tables: {}
+projections:
+  - from: Orders
+    to: stats.order_qty
+    columns: [id, qty]
+  - from: Orders
+    to: stats.orders_all
+`,
+  });
+  await runCopy(m.routing);
+  return m;
+}
+
+async function columnsOf(m: Migration, database: string, table: string): Promise<Record<string, string>> {
+  const url = m.routing.services.find((s) => s.database === database)!.url;
+  return withClient(url, async (c) => {
+    const { rows } = await c.query(
+      `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+        WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      [`public."${table}"`],
+    );
+    return Object.fromEntries(rows.map((r) => [r.attname, r.type]));
+  });
+}
+
+describe('compatible schema changes flow without operator action (schema_changes: apply_compatible, the default)', () => {
+  it('new nullable and constant-default columns and widened types reach owner and all-column projections, under load, across a restart', async () => {
+    const m = await allColumnsMigration('compat');
+    let itemLength = 20;
+    const load = startOrdersLoad(m.sourceUrl, { itemLength: () => itemLength });
+    let engine = await startSync({ routing: m.routing });
+    try {
+      await waitFor(() => load.committed > 20);
+      await withClient(m.sourceUrl, (c) =>
+        c.query(`ALTER TABLE "Orders" ADD COLUMN note text;
+                 ALTER TABLE "Orders" ADD COLUMN prio int NOT NULL DEFAULT 3;
+                 ALTER TABLE "Orders" ALTER COLUMN item TYPE varchar(64);`),
+      );
+      itemLength = 64;
+      await withClient(m.sourceUrl, (c) =>
+        c.query(`UPDATE "Orders" SET note = 'n' || id, prio = 5 WHERE id % 7 = 0`),
+      );
+      await waitFor(() => load.committed > 60);
+      // Stop sync, change more while it is down: its next run replays older Relations first.
+      await engine.waitForCatchUp();
+      await engine.stop();
+      await waitFor(() => load.committed > 80);
+      await withClient(m.sourceUrl, (c) =>
+        c.query(`ALTER TABLE "Orders" ALTER COLUMN qty TYPE bigint;
+                 ALTER TABLE "Orders" ALTER COLUMN item TYPE text;
+                 ALTER TABLE "Orders" ADD COLUMN tag varchar(8) DEFAULT 'std';`),
+      );
+      itemLength = 100;
+      await waitFor(() => load.committed > 110);
+      engine = await startSync({ routing: await currentRouting(m) });
+      await waitFor(() => load.committed > 140);
+    } finally {
+      await load.stop();
+    }
+    await engine.waitForCatchUp();
+    await engine.stop();
+    expect(await columnsOf(m, 'compat_shop', 'Orders')).toEqual({
+      id: 'integer',
+      item: 'text',
+      qty: 'bigint',
+      note: 'text',
+      prio: 'integer',
+      tag: 'character varying(8)',
+    });
+    expect(await columnsOf(m, 'compat_stats', 'orders_all')).toMatchObject({
+      note: 'text',
+      qty: 'bigint',
+      tag: 'character varying(8)',
+    });
+    // A projection that lists its columns gets no new ones, but does get its columns widened.
+    expect(await columnsOf(m, 'compat_stats', 'order_qty')).toEqual({ id: 'integer', qty: 'bigint' });
+    expect(await mismatchedRoutes(await currentRouting(m))).toEqual([]);
   });
 });

@@ -122,6 +122,7 @@ export class MemorySink extends BatchingSink {
         return;
       case 'advance':
       case 'add-column':
+      case 'alter-column':
       case 'add-partitions':
         return;
       case 'truncate':

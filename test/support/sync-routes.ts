@@ -69,6 +69,7 @@ export function route(
     sourcePartitions: [],
     readonly: options.kind === 'projection',
     sourceTable: source,
+    allColumns: options.kind !== 'projection' || options.columns === undefined,
   };
 }
 

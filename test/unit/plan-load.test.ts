@@ -56,7 +56,7 @@ describe('parsePlan', () => {
     const plan = parsePlan(minimal, { env, file: '/plans/CareSync.yaml' });
     expect(plan.name).toBe('caresync');
     expect(plan.source).toBe(env.MONOLITH_URL);
-    expect(plan.schemaChanges).toBe('stop');
+    expect(plan.schemaChanges).toBe('apply_compatible');
     expect(plan.services.map((s) => s.name)).toEqual(['auth', 'patient', 'shared']);
     const [auth, patient, shared] = plan.services;
     expect(auth).toMatchObject({

@@ -145,7 +145,7 @@ describe('buildRouting', () => {
       stateSchema: 'carve',
     });
     expect(routing.sourceUrl).toBe('postgres://u@mono/monolith');
-    expect(routing.schemaChanges).toBe('add_nullable_columns');
+    expect(routing.schemaChanges).toBe('apply_compatible');
     expect(service('auth')).toMatchObject({
       database: 'auth_db',
       role: 'auth_service',

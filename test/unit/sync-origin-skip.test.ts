@@ -125,6 +125,9 @@ describe('forward stream loop prevention', () => {
     const dispatcher = new StreamDispatcher(routing, [patient, clinical], new Map(), {
       resolveType: async () => 'text',
       partitionChain: async () => [],
+      resyncFloor: async () => null,
+      relationName: async () => null,
+      tableColumns: async () => new Map(),
       skipOrigin: writtenByReverseStreamOf('m'), // what every forward session uses
     });
     await dispatcher.dispatch([

@@ -146,7 +146,7 @@ describe('planRelation', () => {
     const relation = relationOf(patients, {
       extra: [{ name: 'extra', flags: 0, isKey: false, typeOid: 23, typeMod: -1 }],
     });
-    expect(() => planRelation(relation, r, new Map())).toThrow(
+    expect(() => planRelation(relation, routing(r.routes, 'stop'), new Map())).toThrow(
       expect.objectContaining({
         code: 'SYNC_SCHEMA_CHANGED',
         details: expect.objectContaining({
@@ -156,7 +156,7 @@ describe('planRelation', () => {
         }),
       }),
     );
-    const lenient = routing(r.routes, 'add_nullable_columns');
+    const lenient = routing(r.routes, 'apply_compatible');
     expect(planRelation(relation, lenient, new Map())).toEqual({
       kind: 'add-columns',
       columns: [{ table: { schema: 'public', name: 'patients' }, column: 'extra', typeOid: 23, typeMod: -1 }],
@@ -173,7 +173,9 @@ describe('planRelation', () => {
   });
 
   it('stops on a dropped or retyped routed column, and on an unrouted table', () => {
-    expect(() => planRelation(relationOf(patients, { skip: ['notes'] }), r, new Map())).toThrow(
+    expect(() =>
+      planRelation(relationOf(patients, { skip: ['notes'] }), routing(r.routes, 'stop'), new Map()),
+    ).toThrow(
       expect.objectContaining({
         code: 'SYNC_SCHEMA_CHANGED',
         details: expect.objectContaining({ column: 'notes', change: 'column-dropped' }),

@@ -35,9 +35,9 @@ export function assertSlotName(slot: string): void {
 }
 
 /** `CREATE_REPLICATION_SLOT "s" LOGICAL "pgoutput" (SNAPSHOT 'export')` — PostgreSQL 15 syntax, a permanent slot. */
-export function createSlotCommand(slot: string, plugin: string): string {
+export function createSlotCommand(slot: string, plugin: string, temporary = false): string {
   assertSlotName(slot);
-  return `CREATE_REPLICATION_SLOT ${quoteIdent(slot)} LOGICAL ${quoteIdent(plugin)} (SNAPSHOT 'export')`;
+  return `CREATE_REPLICATION_SLOT ${quoteIdent(slot)}${temporary ? ' TEMPORARY' : ''} LOGICAL ${quoteIdent(plugin)} (SNAPSHOT 'export')`;
 }
 
 /** WAIT: if a walsender still holds the slot (e.g. one just terminated), wait for it instead of failing. */

@@ -37,10 +37,14 @@ export interface SlotWithSnapshot {
 export async function createSlotWithSnapshot(
   url: string,
   slot: string,
-  options: { plugin?: 'pgoutput'; applicationName?: string } = {},
+  /**
+   * temporary: the slot lives only as long as this connection (carve resync needs only the
+   * snapshot and its consistent point; a killed resync leaves no slot behind).
+   */
+  options: { plugin?: 'pgoutput'; applicationName?: string; temporary?: boolean } = {},
 ): Promise<SlotWithSnapshot> {
   const plugin = options.plugin ?? 'pgoutput';
-  const command = createSlotCommand(slot, plugin);
+  const command = createSlotCommand(slot, plugin, options.temporary === true);
   let client: Client;
   try {
     client = await openSession(atMonolith(url), {
