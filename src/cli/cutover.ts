@@ -3,9 +3,15 @@ import { cutover, type CutoverEvent, type PlannedStep } from '../cutover/index.j
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { durationFlag, optionalNumberFlag } from './flag-values.js';
 import { formatSeconds, jsonLine } from './format.js';
+import {
+  addMetricsOptions,
+  checkMetricsFlags,
+  startCliMetricsEndpoint,
+  type MetricsFlags,
+} from './metrics-option.js';
 import { runCommand } from './run-command.js';
 
-interface CutoverCliOptions {
+interface CutoverCliOptions extends MetricsFlags {
   plan: string;
   service: string;
   maxLag: string;
@@ -18,8 +24,7 @@ interface CutoverCliOptions {
 }
 
 export function registerCutoverCommand(program: Command): void {
-  program
-    .command('cutover')
+  addMetricsOptions(program.command('cutover'))
     .description(
       "Move one service from the monolith to its database: pre-checks, freeze the monolith's tables, drain, verify, sequences, journal, reverse stream, switch",
     )
@@ -45,6 +50,7 @@ export function registerCutoverCommand(program: Command): void {
     .action((options: CutoverCliOptions) =>
       runCommand(options, async () => {
         const maxLagMs = durationFlag('--max-lag', options.maxLag, { minMs: 0, maxMs: 3_600_000 });
+        checkMetricsFlags(options);
         const timeoutMs = durationFlag('--timeout', options.timeout, { minMs: 1000, maxMs: 86_400_000 });
         const sequenceGap = optionalNumberFlag('--sequence-gap', options.sequenceGap, {
           min: 0,
@@ -55,6 +61,14 @@ export function registerCutoverCommand(program: Command): void {
         const { routing } = await prepareRouting(options.plan, {
           logins: { secretsDir: options.secretsDir },
         });
+        const { metrics, stop: stopMetrics } = await startCliMetricsEndpoint(options, routing, undefined);
+        const record = (outcome: 'ok' | 'failed', windowSeconds: number | null) =>
+          metrics?.recordServiceAction({
+            action: 'cutover',
+            service: options.service,
+            outcome,
+            windowSeconds,
+          });
         const result = await cutover({
           routing,
           service: options.service,
@@ -65,7 +79,17 @@ export function registerCutoverCommand(program: Command): void {
           ...(options.onSwitch ? { onSwitch: options.onSwitch } : {}),
           onEvent: (event) => printEvent(event, options.json === true),
           ...(process.env.CARVE_TEST_PAUSE_AT ? { pauseAt: process.env.CARVE_TEST_PAUSE_AT } : {}),
-        });
+        })
+          .catch(async (error: unknown) => {
+            if (!options.dryRun) record('failed', null);
+            await stopMetrics();
+            throw error;
+          })
+          .then(async (done) => {
+            if (!options.dryRun) record('ok', done.alreadyDone ? null : done.unavailableSeconds);
+            await stopMetrics();
+            return done;
+          });
         if (options.json) process.stdout.write(jsonLine({ type: 'result', ...result }));
         else if (!options.dryRun) {
           const lines = [

@@ -12,6 +12,15 @@ import {
 } from './metric-catalogue.js';
 import type { StatusSnapshot } from './status-snapshot.js';
 
+/** A cutover or rollback that ran in this process (the cutover engine's result, told by src/cli). */
+export interface ServiceActionRecord {
+  action: 'cutover' | 'rollback';
+  service: string;
+  outcome: 'ok' | 'failed';
+  /** Writes unavailable, seconds (null when not measured by this run, e.g. already done). */
+  windowSeconds: number | null;
+}
+
 export interface MigrationMetricsOptions {
   routing: Routing;
   /** carve's version (migration_info). */
@@ -240,6 +249,15 @@ export class MigrationMetrics {
       default:
         return;
     }
+  }
+
+  /** A cutover or rollback finished in this process: its window, its outcome, an error when it failed. */
+  recordServiceAction(record: ServiceActionRecord): void {
+    const { action, service, outcome } = record;
+    this.counter(METRICS.serviceActions).inc({ service, action, outcome });
+    if (outcome === 'failed') this.error(action === 'cutover' ? 'cutover_failed' : 'rollback_failed');
+    if (record.windowSeconds !== null)
+      this.gauge(METRICS.cutoverWindow).set({ service }, record.windowSeconds);
   }
 
   /** Values as the databases record them (see status-snapshot.ts). */
