@@ -428,6 +428,57 @@ describe('carve serve', () => {
     expect(await catalogPhase()).toBe('cut-over');
   });
 
+  it('carve rollback --metrics-port serves the service phases while it runs (promtool accepts it)', async () => {
+    // Held before its first step (nothing done yet), scraped, then killed: catalog stays cut over.
+    const rollback = start(
+      [
+        'rollback',
+        '--plan',
+        planFile,
+        '--service',
+        'catalog',
+        '--secrets-dir',
+        secretsDir,
+        '--metrics-port',
+        '0',
+      ],
+      { CARVE_TEST_PAUSE_AT: 'freeze-service' },
+    );
+    try {
+      const url = await waitFor(() => /metrics at (http:\/\/\S+\/metrics)/.exec(rollback.stderr)?.[1], {
+        what: `carve rollback to serve metrics (stderr: ${rollback.stderr})`,
+        timeoutMs: 30_000,
+      });
+      await waitFor(() => rollback.stderr.includes('rollback: freeze-service …'), {
+        what: 'rollback held at freeze-service',
+        timeoutMs: 30_000,
+      });
+      const text = await waitFor(
+        async () => {
+          const body = await (await fetch(url)).text();
+          const cut = metricValue(parseMetrics(body), 'migration_service_phase', {
+            service: 'catalog',
+            phase: 'cut-over',
+          });
+          return cut === 1 ? body : undefined;
+        },
+        { what: 'the rollback process to read the phases', timeoutMs: 15_000 },
+      );
+      const check = promtool(['check', 'metrics'], text);
+      expect(check.code, check.output).toBe(0);
+      const samples = parseMetrics(text);
+      expect(metricValue(samples, 'migration_errors_total', { kind: 'rollback_failed' })).toBe(0);
+      expect(metricValue(samples, 'migration_service_phase', { service: 'sales', phase: 'cut-over' })).toBe(
+        0,
+      );
+      seen.push(text);
+    } finally {
+      rollback.child.kill('SIGKILL');
+      await rollback.exited;
+    }
+    seen.push(rollback.stdout, rollback.stderr);
+  });
+
   it('sends no password and no token anywhere: pages, API, events, metrics, logs', async () => {
     // A few seconds of the event stream.
     const controller = new AbortController();
