@@ -28,10 +28,10 @@ export const unavailableActions: ServiceActions = {
 function unavailable(action: ServiceActionName, service: string): CarveError {
   return new CarveError(
     'SERVE_ACTION_UNAVAILABLE',
-    `This carve cannot ${action === 'cutover' ? 'cut over' : 'roll back'} ${service} yet`,
+    `This dashboard cannot ${action === 'cutover' ? 'cut over' : 'roll back'} ${service}: it was started without actions`,
     {
       details: { action, service },
-      hint: 'Cutover and rollback come with carve cutover; until then nothing was changed.',
+      hint: `Nothing was changed. Run carve ${action} --plan <plan> --service ${service}, or use the page of carve serve, which runs it.`,
     },
   );
 }
