@@ -334,9 +334,6 @@ describe('carve serve', () => {
       what: 'lag falling after the release',
       timeoutMs: 30_000,
     });
-    mkdirSync(join(work, 'shots'), { recursive: true });
-    const shot = process.env.CARVE_DASHBOARD_SCREENSHOT ?? join(work, 'shots', 'dashboard.png');
-    await page.screenshot({ path: shot, fullPage: true });
   });
 
   it('asks for confirmation, then cuts the service over through the engine, with its steps, logged', async () => {
@@ -392,6 +389,10 @@ describe('carve serve', () => {
       .poll(() => page.locator('button[data-action="rollback"][data-service="catalog"]').isEnabled())
       .toBe(true);
     expect(await button.isEnabled()).toBe(false);
+    // docs/img/dashboard.png: CARVE_DASHBOARD_SCREENSHOT=$PWD/docs/img/dashboard.png npx vitest run <this file>
+    mkdirSync(join(work, 'shots'), { recursive: true });
+    const shot = process.env.CARVE_DASHBOARD_SCREENSHOT ?? join(work, 'shots', 'dashboard.png');
+    await page.screenshot({ path: shot, fullPage: true });
     const serveMetrics = /metrics at (http:\/\/\S+\/metrics)/.exec(serve.stderr)![1]!;
     await waitFor(
       async () =>
