@@ -11,6 +11,7 @@ import {
   type MetricsFlags,
 } from './metrics-option.js';
 import { runCommand } from './run-command.js';
+import { metricsFeed } from './serve-actions.js';
 
 interface RollbackCliOptions extends MetricsFlags {
   plan: string;
@@ -51,32 +52,22 @@ export function registerRollbackCommand(program: Command): void {
           logins: { secretsDir: options.secretsDir },
         });
         const { metrics, stop: stopMetrics } = await startCliMetricsEndpoint(options, routing, undefined);
-        const record = (outcome: 'ok' | 'failed', windowSeconds: number | null) =>
-          metrics?.recordServiceAction({
-            action: 'rollback',
-            service: options.service,
-            outcome,
-            windowSeconds,
-          });
+        // A dry run changes nothing: nothing to count.
+        const feed = metricsFeed(options.dryRun ? undefined : metrics, 'rollback', options.service);
         const result = await rollback({
           routing,
           service: options.service,
           timeoutMs,
           ...(sequenceGap === undefined ? {} : { sequenceGap }),
           dryRun: options.dryRun === true,
-          onEvent: (event) => printEvent(event, options.json === true),
+          onEvent: (event) => {
+            feed.onEvent(event);
+            printEvent(event, options.json === true);
+          },
           ...(process.env.CARVE_TEST_PAUSE_AT ? { pauseAt: process.env.CARVE_TEST_PAUSE_AT } : {}),
         })
-          .catch(async (error: unknown) => {
-            if (!options.dryRun) record('failed', null);
-            await stopMetrics();
-            throw error;
-          })
-          .then(async (done) => {
-            if (!options.dryRun) record('ok', done.alreadyDone ? null : done.unavailableSeconds);
-            await stopMetrics();
-            return done;
-          });
+          .then(feed.done, feed.failed)
+          .finally(stopMetrics);
         if (options.json) process.stdout.write(jsonLine({ type: 'result', ...result }));
         else if (!options.dryRun) {
           const what = result.alreadyDone

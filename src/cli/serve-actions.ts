@@ -16,61 +16,81 @@ export function cutoverServiceActions(
 ): ServiceActions {
   return {
     async cutover(service, progress) {
-      try {
-        const result = await cutover({ routing, service, onEvent: (e) => reportStep(e, progress) });
-        metrics()?.recordServiceAction({
-          action: 'cutover',
-          service,
-          outcome: 'ok',
-          windowSeconds: result.alreadyDone ? null : result.unavailableSeconds,
-        });
-        const window =
-          result.unavailableSeconds === null
-            ? ''
-            : `, writes unavailable ${formatSeconds(result.unavailableSeconds)}`;
-        return {
-          message: result.alreadyDone
-            ? `service ${service} was already cut over to ${result.database}`
-            : `service ${service} cut over to ${result.database}${result.resumed ? ' (finished an interrupted cutover)' : ''}${window}, took ${formatSeconds(result.seconds)}`,
-        };
-      } catch (error) {
-        metrics()?.recordServiceAction({
-          action: 'cutover',
-          service,
-          outcome: 'failed',
-          windowSeconds: null,
-        });
-        throw error;
-      }
+      const feed = metricsFeed(metrics(), 'cutover', service);
+      const result = await cutover({
+        routing,
+        service,
+        onEvent: (e) => {
+          feed.onEvent(e);
+          reportStep(e, progress);
+        },
+      }).then(feed.done, feed.failed);
+      const window =
+        result.unavailableSeconds === null
+          ? ''
+          : `, writes unavailable ${formatSeconds(result.unavailableSeconds)}`;
+      return {
+        message: result.alreadyDone
+          ? `service ${service} was already cut over to ${result.database}`
+          : `service ${service} cut over to ${result.database}${result.resumed ? ' (finished an interrupted cutover)' : ''}${window}, took ${formatSeconds(result.seconds)}`,
+      };
     },
     async rollback(service, progress) {
-      try {
-        const result = await rollback({ routing, service, onEvent: (e) => reportStep(e, progress) });
-        metrics()?.recordServiceAction({
-          action: 'rollback',
-          service,
-          outcome: 'ok',
-          windowSeconds: result.alreadyDone ? null : result.unavailableSeconds,
-        });
-        const what = result.alreadyDone
-          ? `service ${service} was already rolled back`
-          : result.partial
-            ? `service ${service}: the unfinished cutover's freeze was removed; the monolith serves it`
-            : `service ${service} rolled back to the monolith`;
-        const window =
-          result.unavailableSeconds === null
-            ? ''
-            : `, writes unavailable ${formatSeconds(result.unavailableSeconds)}`;
-        return { message: `${what}${window}, took ${formatSeconds(result.seconds)}` };
-      } catch (error) {
-        metrics()?.recordServiceAction({
-          action: 'rollback',
-          service,
-          outcome: 'failed',
-          windowSeconds: null,
-        });
-        throw error;
-      }
+      const feed = metricsFeed(metrics(), 'rollback', service);
+      const result = await rollback({
+        routing,
+        service,
+        onEvent: (e) => {
+          feed.onEvent(e);
+          reportStep(e, progress);
+        },
+      }).then(feed.done, feed.failed);
+      const what = result.alreadyDone
+        ? `service ${service} was already rolled back`
+        : result.partial
+          ? `service ${service}: the unfinished cutover's freeze was removed; the monolith serves it`
+          : `service ${service} rolled back to the monolith`;
+      const window =
+        result.unavailableSeconds === null
+          ? ''
+          : `, writes unavailable ${formatSeconds(result.unavailableSeconds)}`;
+      return { message: `${what}${window}, took ${formatSeconds(result.seconds)}` };
+    },
+  };
+}
+
+/**
+ * What a cutover or rollback run in this process tells its metrics (none without --metrics-port):
+ * the window opens when the freeze step starts and grows until the end, where the engine's own
+ * measure replaces it; the outcome is counted, a failure as an error of its kind. Used by the
+ * dashboard's actions and by carve cutover / carve rollback.
+ */
+export function metricsFeed(
+  metrics: MigrationMetrics | undefined,
+  action: 'cutover' | 'rollback',
+  service: string,
+): {
+  onEvent: (event: CutoverEvent) => void;
+  done: <R extends { alreadyDone: boolean; unavailableSeconds: number | null }>(result: R) => R;
+  failed: (error: unknown) => never;
+} {
+  return {
+    onEvent(event) {
+      if (event.type === 'step-started' && (event.step === 'freeze' || event.step === 'freeze-service'))
+        metrics?.openServiceWindow(service);
+    },
+    done(result) {
+      metrics?.recordServiceAction({
+        action,
+        service,
+        outcome: 'ok',
+        windowSeconds: result.alreadyDone ? null : result.unavailableSeconds,
+      });
+      return result;
+    },
+    failed(error) {
+      metrics?.recordServiceAction({ action, service, outcome: 'failed', windowSeconds: null });
+      throw error;
     },
   };
 }

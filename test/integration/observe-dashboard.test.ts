@@ -429,7 +429,7 @@ describe('carve serve', () => {
     expect(await catalogPhase()).toBe('cut-over');
   });
 
-  it('carve rollback --metrics-port serves the service phases while it runs (promtool accepts it)', async () => {
+  it('carve rollback --metrics-port serves the service phases while it runs (promtool accepts it), then rolls back', async () => {
     // Held before its first step (nothing done yet), scraped, then killed: catalog stays cut over.
     const rollback = start(
       [
@@ -478,6 +478,34 @@ describe('carve serve', () => {
       await rollback.exited;
     }
     seen.push(rollback.stdout, rollback.stderr);
+
+    // Run again, to the end: the command (with its metrics) gives catalog back to the monolith, and
+    // the page shows the migration's phase for it again.
+    const back = await runCarve([
+      'rollback',
+      '--plan',
+      planFile,
+      '--service',
+      'catalog',
+      '--secrets-dir',
+      secretsDir,
+      '--metrics-port',
+      '0',
+      '--json',
+    ]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain('"type":"result"');
+    expect(back.stderr).toMatch(/metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    seen.push(back.stdout, back.stderr);
+    await expect
+      .poll(
+        () =>
+          page
+            .locator('#services tbody tr[data-key="catalog"] [data-field="phase"]')
+            .getAttribute('data-value'),
+        { timeout: 15_000 },
+      )
+      .toBe('streaming');
   });
 
   it('sends no password and no token anywhere: pages, API, events, metrics, logs', async () => {

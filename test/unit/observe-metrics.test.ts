@@ -306,6 +306,26 @@ describe('the metrics registry', () => {
     expect(await t.read(METRICS.errors.name, { kind: 'sync_failed' })).toBe(0);
     const run = promtool(['check', 'metrics'], await t.metrics.text());
     expect(run.code, run.output).toBe(0);
+
+    // While the freeze holds, the window grows; a failure closes it at what this process saw.
+    t.metrics.openServiceWindow('b');
+    t.tick(2500);
+    expect(await t.read(METRICS.cutoverWindow.name, { service: 'b' })).toBe(2.5);
+    t.tick(500);
+    t.metrics.recordServiceAction({
+      action: 'cutover',
+      service: 'b',
+      outcome: 'failed',
+      windowSeconds: null,
+    });
+    t.tick(10_000);
+    expect(await t.read(METRICS.cutoverWindow.name, { service: 'b' })).toBe(3);
+    // A finished one: the engine's measure (freeze → switch) wins.
+    t.metrics.openServiceWindow('a');
+    t.tick(4000);
+    t.metrics.recordServiceAction({ action: 'cutover', service: 'a', outcome: 'ok', windowSeconds: 3.2 });
+    expect(await t.read(METRICS.cutoverWindow.name, { service: 'a' })).toBe(3.2);
+    expect(await t.read(METRICS.errors.name, { kind: 'cutover_failed' })).toBe(2);
   });
 
   it('is documented: every metric with its type and labels in docs/metrics.md', () => {
