@@ -324,7 +324,7 @@ export const errorCatalogue = {
   OBSERVE_OUT_DIR: failed('carve alerts cannot write its files into the output directory.'),
   SERVE_TOKEN_FILE: failed('The dashboard token file cannot be read or written.'),
   SERVE_ACTION_UNAVAILABLE: failed(
-    'A dashboard action this carve cannot run yet (cutover and rollback need the cutover engine).',
+    'A dashboard started without actions (startDashboardServer without `actions`) was asked to cut over or roll back.',
   ),
 
   // Demo

@@ -146,6 +146,7 @@ export {
 } from './observe/serve/dashboard-server.js';
 export type {
   ServiceActionName,
+  ServiceActionProgress,
   ServiceActionResult,
   ServiceActions,
 } from './observe/serve/service-actions.js';

@@ -3,9 +3,16 @@ import { cutover, type CutoverEvent, type PlannedStep } from '../cutover/index.j
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { durationFlag, optionalNumberFlag } from './flag-values.js';
 import { formatSeconds, jsonLine } from './format.js';
+import {
+  addMetricsOptions,
+  checkMetricsFlags,
+  startCliMetricsEndpoint,
+  type MetricsFlags,
+} from './metrics-option.js';
 import { runCommand } from './run-command.js';
+import { metricsFeed } from './serve-actions.js';
 
-interface CutoverCliOptions {
+interface CutoverCliOptions extends MetricsFlags {
   plan: string;
   service: string;
   maxLag: string;
@@ -18,8 +25,7 @@ interface CutoverCliOptions {
 }
 
 export function registerCutoverCommand(program: Command): void {
-  program
-    .command('cutover')
+  addMetricsOptions(program.command('cutover'))
     .description(
       "Move one service from the monolith to its database: pre-checks, freeze the monolith's tables, drain, verify, sequences, journal, reverse stream, switch",
     )
@@ -45,6 +51,7 @@ export function registerCutoverCommand(program: Command): void {
     .action((options: CutoverCliOptions) =>
       runCommand(options, async () => {
         const maxLagMs = durationFlag('--max-lag', options.maxLag, { minMs: 0, maxMs: 3_600_000 });
+        checkMetricsFlags(options);
         const timeoutMs = durationFlag('--timeout', options.timeout, { minMs: 1000, maxMs: 86_400_000 });
         const sequenceGap = optionalNumberFlag('--sequence-gap', options.sequenceGap, {
           min: 0,
@@ -55,6 +62,9 @@ export function registerCutoverCommand(program: Command): void {
         const { routing } = await prepareRouting(options.plan, {
           logins: { secretsDir: options.secretsDir },
         });
+        const { metrics, stop: stopMetrics } = await startCliMetricsEndpoint(options, routing, undefined);
+        // A dry run changes nothing: nothing to count.
+        const feed = metricsFeed(options.dryRun ? undefined : metrics, 'cutover', options.service);
         const result = await cutover({
           routing,
           service: options.service,
@@ -63,9 +73,14 @@ export function registerCutoverCommand(program: Command): void {
           ...(sequenceGap === undefined ? {} : { sequenceGap }),
           dryRun: options.dryRun === true,
           ...(options.onSwitch ? { onSwitch: options.onSwitch } : {}),
-          onEvent: (event) => printEvent(event, options.json === true),
+          onEvent: (event) => {
+            feed.onEvent(event);
+            printEvent(event, options.json === true);
+          },
           ...(process.env.CARVE_TEST_PAUSE_AT ? { pauseAt: process.env.CARVE_TEST_PAUSE_AT } : {}),
-        });
+        })
+          .then(feed.done, feed.failed)
+          .finally(stopMetrics);
         if (options.json) process.stdout.write(jsonLine({ type: 'result', ...result }));
         else if (!options.dryRun) {
           const lines = [

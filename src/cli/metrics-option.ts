@@ -3,9 +3,11 @@ import { CarveError, errorText } from '../errors.js';
 import type { EventHub } from '../event-hub.js';
 import type { CarveEvents } from '../migrate/events.js';
 import { startMetricsEndpoint } from '../observe/metrics-endpoint.js';
+import type { MigrationMetrics } from '../observe/migration-metrics.js';
 import { redactText } from '../pg/redact.js';
 import type { Routing } from '../routing/model.js';
 import { numberFlag } from './flag-values.js';
+import { cutoverPhaseReader } from './service-phases.js';
 import { carveVersion } from '../version.js';
 
 export interface MetricsFlags {
@@ -46,8 +48,21 @@ export async function startCliMetrics(
   routing: Routing,
   hub: EventHub<CarveEvents> | undefined,
 ): Promise<() => Promise<void>> {
+  return (await startCliMetricsEndpoint(flags, routing, hub)).stop;
+}
+
+/**
+ * startCliMetrics, also handing out the registry (undefined without --metrics-port), for a command
+ * that records what no hub carries (cutover, rollback: src/cli/serve-actions.ts). Service phases
+ * come from the cutover engine (src/cli/service-phases.ts).
+ */
+export async function startCliMetricsEndpoint(
+  flags: MetricsFlags,
+  routing: Routing,
+  hub: EventHub<CarveEvents> | undefined,
+): Promise<{ metrics: MigrationMetrics | undefined; stop: () => Promise<void> }> {
   const port = checkMetricsFlags(flags);
-  if (port === undefined) return async () => {};
+  if (port === undefined) return { metrics: undefined, stop: async () => {} };
   let warned = false;
   const endpoint = await startMetricsEndpoint({
     routing,
@@ -55,6 +70,7 @@ export async function startCliMetrics(
     port,
     host: flags.metricsHost,
     version: carveVersion,
+    readPhases: cutoverPhaseReader,
     onPollError: (error) => {
       if (warned) return;
       warned = true;
@@ -64,5 +80,5 @@ export async function startCliMetrics(
     },
   });
   process.stderr.write(`carve: metrics at ${endpoint.url}\n`);
-  return () => endpoint.close();
+  return { metrics: endpoint.metrics, stop: () => endpoint.close() };
 }

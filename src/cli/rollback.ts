@@ -4,9 +4,16 @@ import { prepareRouting } from '../routing/prepare-routing.js';
 import { printEvent } from './cutover.js';
 import { durationFlag, optionalNumberFlag } from './flag-values.js';
 import { formatSeconds, jsonLine } from './format.js';
+import {
+  addMetricsOptions,
+  checkMetricsFlags,
+  startCliMetricsEndpoint,
+  type MetricsFlags,
+} from './metrics-option.js';
 import { runCommand } from './run-command.js';
+import { metricsFeed } from './serve-actions.js';
 
-interface RollbackCliOptions {
+interface RollbackCliOptions extends MetricsFlags {
   plan: string;
   service: string;
   timeout: string;
@@ -17,8 +24,7 @@ interface RollbackCliOptions {
 }
 
 export function registerRollbackCommand(program: Command): void {
-  program
-    .command('rollback')
+  addMetricsOptions(program.command('rollback'))
     .description(
       'Give a cut-over service back to the monolith: freeze its tables in its database, drain the reverse stream, verify, sequences, unfreeze the monolith',
     )
@@ -34,6 +40,7 @@ export function registerRollbackCommand(program: Command): void {
     )
     .action((options: RollbackCliOptions) =>
       runCommand(options, async () => {
+        checkMetricsFlags(options);
         const timeoutMs = durationFlag('--timeout', options.timeout, { minMs: 1000, maxMs: 86_400_000 });
         const sequenceGap = optionalNumberFlag('--sequence-gap', options.sequenceGap, {
           min: 0,
@@ -44,15 +51,23 @@ export function registerRollbackCommand(program: Command): void {
         const { routing } = await prepareRouting(options.plan, {
           logins: { secretsDir: options.secretsDir },
         });
+        const { metrics, stop: stopMetrics } = await startCliMetricsEndpoint(options, routing, undefined);
+        // A dry run changes nothing: nothing to count.
+        const feed = metricsFeed(options.dryRun ? undefined : metrics, 'rollback', options.service);
         const result = await rollback({
           routing,
           service: options.service,
           timeoutMs,
           ...(sequenceGap === undefined ? {} : { sequenceGap }),
           dryRun: options.dryRun === true,
-          onEvent: (event) => printEvent(event, options.json === true),
+          onEvent: (event) => {
+            feed.onEvent(event);
+            printEvent(event, options.json === true);
+          },
           ...(process.env.CARVE_TEST_PAUSE_AT ? { pauseAt: process.env.CARVE_TEST_PAUSE_AT } : {}),
-        });
+        })
+          .then(feed.done, feed.failed)
+          .finally(stopMetrics);
         if (options.json) process.stdout.write(jsonLine({ type: 'result', ...result }));
         else if (!options.dryRun) {
           const what = result.alreadyDone

@@ -2,11 +2,14 @@ import type { Command } from 'commander';
 import { CarveError } from '../errors.js';
 import type { EventHub } from '../event-hub.js';
 import type { CarveEvents } from '../migrate/events.js';
+import type { MigrationMetrics } from '../observe/migration-metrics.js';
 import { startDashboardServer } from '../observe/serve/dashboard-server.js';
 import { resolveServeToken, SERVE_TOKEN_ENV } from '../observe/serve/serve-token.js';
 import { defaultSecretsDir } from '../provision/role-secrets.js';
 import type { Routing } from '../routing/model.js';
 import { parsePort } from './metrics-option.js';
+import { cutoverServiceActions } from './serve-actions.js';
+import { cutoverPhaseReader } from './service-phases.js';
 
 export interface ServeFlags {
   servePort?: string;
@@ -38,7 +41,14 @@ export function checkServeFlags(flags: ServeFlags): number | undefined {
  */
 export async function startCliDashboard(
   routing: Routing,
-  options: { port: number; host?: string; secretsDir?: string; hub?: EventHub<CarveEvents> },
+  options: {
+    port: number;
+    host?: string;
+    secretsDir?: string;
+    hub?: EventHub<CarveEvents>;
+    /** The metrics of this process (--metrics-port), where the page's actions are counted. */
+    metrics?: MigrationMetrics;
+  },
 ): Promise<() => Promise<void>> {
   const token = resolveServeToken(options.secretsDir ?? defaultSecretsDir(routing.names.migration));
   const server = await startDashboardServer({
@@ -47,6 +57,8 @@ export async function startCliDashboard(
     port: options.port,
     host: options.host,
     hub: options.hub,
+    readPhases: cutoverPhaseReader,
+    actions: cutoverServiceActions(routing, () => options.metrics),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const where = token.file ? `the token is in ${token.file}` : `the token is $${SERVE_TOKEN_ENV}`;

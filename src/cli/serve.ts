@@ -4,7 +4,7 @@ import {
   addMetricsOptions,
   checkMetricsFlags,
   parsePort,
-  startCliMetrics,
+  startCliMetricsEndpoint,
   type MetricsFlags,
 } from './metrics-option.js';
 import { runCommand } from './run-command.js';
@@ -43,11 +43,12 @@ export function registerServeCommand(program: Command): void {
             logins: { secretsDir: options.secretsDir },
           });
           const signal = abortOnSignals();
-          const stopMetrics = await startCliMetrics(options, routing, undefined);
+          const { metrics, stop: stopMetrics } = await startCliMetricsEndpoint(options, routing, undefined);
           const stopDashboard = await startCliDashboard(routing, {
             port,
             host: options.host,
             secretsDir: options.secretsDir,
+            metrics,
           }).catch(async (error: unknown) => {
             await stopMetrics();
             throw error;

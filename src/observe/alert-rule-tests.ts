@@ -130,6 +130,16 @@ export function renderAlertTests(settings: AlertTestSettings): string {
           },
           values: '0x20',
         },
+        // A service that finished its cutover long ago is not stuck.
+        {
+          labels: {
+            __name__: 'migration_service_phase',
+            service: `${settings.service}-done`,
+            phase: 'cut-over',
+            ...TARGET,
+          },
+          values: '1x20',
+        },
       ],
       quietAt: '10m',
       firingAt: '16m',

@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { UNFINISHED_SERVICE_PHASES } from './metric-catalogue.js';
 
 /** One Prometheus alerting rule. */
 export interface AlertRule {
@@ -117,7 +118,7 @@ export function alertRules(settings: AlertSettings): AlertRule[] {
     },
     {
       alert: 'MigrationCutoverStuck',
-      expr: 'max by (job, instance, service) (migration_service_phase{phase=~"cutting-over|rolling-back"}) == 1',
+      expr: `max by (job, instance, service) (migration_service_phase{phase=~"${UNFINISHED_SERVICE_PHASES.join('|')}"}) == 1`,
       for: '15m',
       labels: { severity: 'critical' },
       annotations: {

@@ -86,6 +86,12 @@ export function dashboardPanels(): DashboardPanelSpec[] {
     },
     stat('Slot active', 'none', 'migration_slot_active'),
     stat('Conflicts pending', 'none', 'migration_conflicts_pending'),
+    stat(
+      'Cutover window (writes unavailable)',
+      's',
+      'max by (service) (migration_cutover_window_seconds)',
+      '{{service}}',
+    ),
     series('CPU (cores) and memory', 'bytes', [
       { expr: 'process_resident_memory_bytes', legend: 'resident memory' },
       { expr: 'rate(process_cpu_seconds_total[1m])', legend: 'CPU cores' },

@@ -23,6 +23,10 @@ export const ERROR_KINDS = [
   'sync_failed',
   /** A target could not stop at a requested hold (verify). */
   'sync_hold_failed',
+  /** A cutover stopped on an error (before its point of no return the freeze was undone). */
+  'cutover_failed',
+  /** A rollback stopped on an error. */
+  'rollback_failed',
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
@@ -41,16 +45,23 @@ export const MIGRATION_PHASES = [
 ] as const;
 
 /**
- * The `phase` label values of migration_service_phase: where a service stands. The migration's
- * phases (as `carve status` names them) until a service is cut over, then the cutover phases.
+ * The cutover engine's service phases (src/cutover/status.ts, docs/cutover.md) other than
+ * `streaming`, which is also a migration phase. src/cli/service-phases.ts holds the two lists to
+ * each other at compile time.
  */
-export const SERVICE_PHASES = [
-  ...MIGRATION_PHASES,
+export const CUTOVER_PHASES = ['cutting-over', 'cut-over', 'rolling-back', 'completed'] as const;
+
+/** The cutover phases in which a service's tables are frozen until a command finishes (cutover stuck). */
+export const UNFINISHED_SERVICE_PHASES = [
   'cutting-over',
-  'cut-over',
   'rolling-back',
-  'completed',
-] as const;
+] as const satisfies readonly (typeof CUTOVER_PHASES)[number][];
+
+/**
+ * The `phase` label values of migration_service_phase: where a service stands. The migration's
+ * phases (as `carve status` names them) while the monolith serves the service, then the cutover's.
+ */
+export const SERVICE_PHASES = [...MIGRATION_PHASES, ...CUTOVER_PHASES] as const;
 export type ServicePhaseLabel = (typeof SERVICE_PHASES)[number];
 
 const gauge = (name: string, help: string, labels: readonly string[] = []): MetricSpec => ({
@@ -142,6 +153,16 @@ export const METRICS = {
     'service',
     'phase',
   ]),
+  cutoverWindow: gauge(
+    'migration_cutover_window_seconds',
+    "Writes unavailable during a service's last cutover (freeze → switch) or rollback run by this process, seconds.",
+    ['service'],
+  ),
+  serviceActions: counter(
+    'migration_service_actions_total',
+    'Cutovers and rollbacks run by this process, by service, action (cutover, rollback) and outcome (ok, failed).',
+    ['service', 'action', 'outcome'],
+  ),
   statusAge: gauge(
     'migration_status_age_seconds',
     'Seconds since the databases were last read for these values (polled state).',

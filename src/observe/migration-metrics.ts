@@ -12,6 +12,15 @@ import {
 } from './metric-catalogue.js';
 import type { StatusSnapshot } from './status-snapshot.js';
 
+/** A cutover or rollback that ran in this process (the cutover engine's result, told by src/cli). */
+export interface ServiceActionRecord {
+  action: 'cutover' | 'rollback';
+  service: string;
+  outcome: 'ok' | 'failed';
+  /** Writes unavailable, seconds (null when not measured by this run, e.g. already done). */
+  windowSeconds: number | null;
+}
+
 export interface MigrationMetricsOptions {
   routing: Routing;
   /** carve's version (migration_info). */
@@ -58,6 +67,8 @@ export class MigrationMetrics {
   private verifyRun: { runId: string; rows: number; orphans: number; sequences: number } | null = null;
   private liveInconsistency: { runId: string; value: number } | null = null;
   private lastSnapshotAt: number | null = null;
+  /** Services whose tables a cutover or rollback of this process froze, since when (ms). */
+  private readonly openWindows = new Map<string, number>();
   /** Copy rows/s as carve status computes it, when no copy runs in this process. */
   private copyRateFromStatus = 0;
 
@@ -103,6 +114,8 @@ export class MigrationMetrics {
     if (this.lastSnapshotAt === null) age.set(Number.NaN);
     else age.set((this.now() - this.lastSnapshotAt) / 1000);
     this.gauge(METRICS.rate).set(this.currentRate());
+    for (const [service, since] of this.openWindows)
+      this.gauge(METRICS.cutoverWindow).set({ service }, (this.now() - since) / 1000);
     return this.registry.metrics();
   }
 
@@ -240,6 +253,27 @@ export class MigrationMetrics {
       default:
         return;
     }
+  }
+
+  /**
+   * A cutover or rollback of this process froze the service's tables: until recordServiceAction,
+   * migration_cutover_window_seconds{service} grows with the time since, so a scrape during a long
+   * cutover sees how long writes have been refused.
+   */
+  openServiceWindow(service: string): void {
+    if (!this.openWindows.has(service)) this.openWindows.set(service, this.now());
+  }
+
+  /** A cutover or rollback finished in this process: its window, its outcome, an error when it failed. */
+  recordServiceAction(record: ServiceActionRecord): void {
+    const { action, service, outcome } = record;
+    this.counter(METRICS.serviceActions).inc({ service, action, outcome });
+    if (outcome === 'failed') this.error(action === 'cutover' ? 'cutover_failed' : 'rollback_failed');
+    const opened = this.openWindows.get(service);
+    this.openWindows.delete(service);
+    // The engine's own measure (freeze → switch) wins; else the time this process saw the freeze held.
+    const window = record.windowSeconds ?? (opened === undefined ? null : (this.now() - opened) / 1000);
+    if (window !== null) this.gauge(METRICS.cutoverWindow).set({ service }, window);
   }
 
   /** Values as the databases record them (see status-snapshot.ts). */

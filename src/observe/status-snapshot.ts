@@ -13,8 +13,9 @@ export interface ServicePhaseRow {
 }
 
 /**
- * Reads each service's phase. The default derives it from `carve status`; the cutover engine's
- * phases (streaming, cutting-over, cut-over, rolling-back, completed) plug in here.
+ * Reads each service's phase. The default derives it from `carve status`; the command line plugs in
+ * the cutover engine's phases (cutting-over, cut-over, rolling-back, completed) through this seam
+ * (src/cli/service-phases.ts), since observe does not import cutover (layer rule, eslint.config.js).
  */
 export type ServicePhaseReader = (routing: Routing, status: MigrationStatus) => Promise<ServicePhaseRow[]>;
 

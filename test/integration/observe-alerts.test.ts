@@ -147,6 +147,8 @@ describe('carve alerts', () => {
       ['migrate', '--plan', 'none.yaml', '--metrics-host', '0.0.0.0'],
       ['migrate', '--plan', 'none.yaml', '--serve-port', '-1'],
       ['serve', '--plan', 'none.yaml', '--port', 'http'],
+      ['cutover', '--plan', 'none.yaml', '--service', 'a', '--metrics-port', '65536'],
+      ['rollback', '--plan', 'none.yaml', '--service', 'a', '--metrics-host', '0.0.0.0'],
     ]) {
       const run = await runCarve([...args, '--json']);
       expect(run.code, args.join(' ')).toBe(2);

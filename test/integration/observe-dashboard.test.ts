@@ -13,14 +13,15 @@ import { requestHold } from '../../src/sync/hold-request.js';
 import { launchChromium } from '../support/browser.js';
 import { CARVE_BIN, runCarve } from '../support/carve-cli.js';
 import { createDatabase, useCluster, waitFor } from '../support/cluster.js';
-import { parseMetrics } from '../support/metrics-text.js';
+import { metricValue, parseMetrics } from '../support/metrics-text.js';
 import { promtool } from '../support/promtool.js';
 
 /**
  * `carve serve` against a live `carve migrate --follow` in another process, driven in headless
  * Chromium: the page renders, its numbers equal `carve status --json`, the lag chart moves while
- * the apply is held, requests without the token are refused, an action needs confirmation and is
- * logged; and no password of the plan (in the URL's userinfo or as ?password=) nor a role password
+ * the apply is held, requests without the token are refused, an action needs confirmation, is
+ * logged and cuts a service over for real (its steps on the page, then its phase on the page and in
+ * the metrics); and no password of the plan (in the URL's userinfo or as ?password=) nor a role password
  * reaches any page, answer, event, metric or log line.
  */
 const SOURCE_PASSWORD = 'Src-pw-4f9c1e77ab';
@@ -74,6 +75,7 @@ let token: string;
 let browser: { context: BrowserContext; close: () => Promise<void> } | undefined;
 let page: Page;
 let writing = true;
+let itemsWritable = true;
 let writer: Promise<void> = Promise.resolve();
 /** Every body the page, the API, the event stream and the metrics sent, for the secrets check. */
 const seen: string[] = [];
@@ -117,7 +119,9 @@ beforeAll(async () => {
   writer = (async () => {
     while (writing && next < 130_000) {
       await withClient(adminUrl, async (c) => {
-        await c.query(`INSERT INTO items VALUES ($1, 'live')`, [next]);
+        // Once the page cut catalog over, its items refuse writes on the monolith (as they should).
+        if (itemsWritable)
+          await c.query(`INSERT INTO items VALUES ($1, 'live')`, [next]).catch(() => (itemsWritable = false));
         await c.query(`INSERT INTO orders VALUES ($1, 1, 1)`, [next]);
       });
       next++;
@@ -330,18 +334,21 @@ describe('carve serve', () => {
       what: 'lag falling after the release',
       timeoutMs: 30_000,
     });
-    mkdirSync(join(work, 'shots'), { recursive: true });
-    const shot = process.env.CARVE_DASHBOARD_SCREENSHOT ?? join(work, 'shots', 'dashboard.png');
-    await page.screenshot({ path: shot, fullPage: true });
   });
 
-  it('asks for confirmation before an action, then posts it and logs it', async () => {
+  it('asks for confirmation, then cuts the service over through the engine, with its steps, logged', async () => {
     const posts: string[] = [];
     page.on('request', (request) => {
       if (request.method() === 'POST') posts.push(request.url());
     });
+    const catalogPhase = () =>
+      page.locator('#services tbody tr[data-key="catalog"] [data-field="phase"]').getAttribute('data-value');
     const button = page.locator('button[data-action="cutover"][data-service="catalog"]');
     await expect.poll(() => button.isEnabled()).toBe(true);
+    expect(await catalogPhase()).toBe('streaming');
+    expect(await page.locator('button[data-action="rollback"][data-service="catalog"]').isEnabled()).toBe(
+      false,
+    );
     await button.click();
     await expect.poll(() => page.locator('#confirm').isVisible()).toBe(true);
     expect(await page.locator('#confirm-text').textContent()).toContain('catalog');
@@ -352,16 +359,153 @@ describe('carve serve', () => {
 
     await button.click();
     await page.locator('#confirm-ok').click();
-    await expect.poll(() => page.locator('#action-result').getAttribute('data-outcome')).toBe('failed');
+    await expect
+      .poll(() => page.locator('#action-result').getAttribute('data-outcome'), { timeout: 90_000 })
+      .not.toBe('running');
+    const result = await page.locator('#action-result').textContent();
+    expect(await page.locator('#action-result').getAttribute('data-outcome'), result!).toBe('ok');
+    expect(result).toContain('service catalog cut over to dash_catalog');
     expect(posts).toEqual([`${dashboardUrl}api/actions/cutover`]);
-    expect(await page.locator('#action-result').textContent()).toContain('SERVE_ACTION_UNAVAILABLE');
+    // The engine's steps reached the page while it ran (hub of the serve process → /api/events).
+    const activity = await page.locator('#activity').textContent();
+    for (const step of ['pre-checks', 'freeze', 'drain', 'verify', 'journal', 'switch'])
+      expect(activity).toContain(`cutover: catalog: ${step} done`);
+    expect(serve.stderr).toMatch(/action cutover of service catalog requested from 127\.0\.0\.1/);
     await waitFor(
-      () => serve.stderr.includes('action cutover of service catalog failed: SERVE_ACTION_UNAVAILABLE'),
+      () => serve.stderr.includes('action cutover of service catalog done: service catalog cut over'),
       {
         what: 'the action logged',
       },
     );
-    expect(serve.stderr).toMatch(/action cutover of service catalog requested from 127\.0\.0\.1/);
+
+    // The phase on the page and in the metrics is the cutover engine's, read from the databases.
+    await expect.poll(catalogPhase, { timeout: 15_000 }).toBe('cut-over');
+    expect(
+      await page
+        .locator('#services tbody tr[data-key="sales"] [data-field="phase"]')
+        .getAttribute('data-value'),
+    ).not.toBe('cut-over');
+    await expect
+      .poll(() => page.locator('button[data-action="rollback"][data-service="catalog"]').isEnabled())
+      .toBe(true);
+    expect(await button.isEnabled()).toBe(false);
+    // docs/img/dashboard.png: CARVE_DASHBOARD_SCREENSHOT=$PWD/docs/img/dashboard.png npx vitest run <this file>
+    mkdirSync(join(work, 'shots'), { recursive: true });
+    const shot = process.env.CARVE_DASHBOARD_SCREENSHOT ?? join(work, 'shots', 'dashboard.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    const serveMetrics = /metrics at (http:\/\/\S+\/metrics)/.exec(serve.stderr)![1]!;
+    await waitFor(
+      async () =>
+        metricValue(parseMetrics(await (await fetch(serveMetrics)).text()), 'migration_service_phase', {
+          service: 'catalog',
+          phase: 'cut-over',
+        }) === 1,
+      { what: 'migration_service_phase{service="catalog",phase="cut-over"} 1', timeoutMs: 15_000 },
+    );
+    const samples = parseMetrics(await (await fetch(serveMetrics)).text());
+    expect(metricValue(samples, 'migration_service_phase', { service: 'catalog', phase: 'streaming' })).toBe(
+      0,
+    );
+    expect(metricValue(samples, 'migration_cutover_window_seconds', { service: 'catalog' })).toBeGreaterThan(
+      0,
+    );
+    expect(
+      metricValue(samples, 'migration_service_actions_total', {
+        service: 'catalog',
+        action: 'cutover',
+        outcome: 'ok',
+      }),
+    ).toBe(1);
+    expect(metricValue(samples, 'migration_errors_total', { kind: 'cutover_failed' })).toBe(0);
+
+    // Still: no action without the token.
+    const refused = await fetch(`${dashboardUrl}api/actions/rollback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'catalog' }),
+    });
+    expect(refused.status).toBe(401);
+    expect(serve.stderr).not.toContain('action rollback');
+    expect(await catalogPhase()).toBe('cut-over');
+  });
+
+  it('carve rollback --metrics-port serves the service phases while it runs (promtool accepts it), then rolls back', async () => {
+    // Held before its first step (nothing done yet), scraped, then killed: catalog stays cut over.
+    const rollback = start(
+      [
+        'rollback',
+        '--plan',
+        planFile,
+        '--service',
+        'catalog',
+        '--secrets-dir',
+        secretsDir,
+        '--metrics-port',
+        '0',
+      ],
+      { CARVE_TEST_PAUSE_AT: 'freeze-service' },
+    );
+    try {
+      const url = await waitFor(() => /metrics at (http:\/\/\S+\/metrics)/.exec(rollback.stderr)?.[1], {
+        what: `carve rollback to serve metrics (stderr: ${rollback.stderr})`,
+        timeoutMs: 30_000,
+      });
+      await waitFor(() => rollback.stderr.includes('rollback: freeze-service …'), {
+        what: 'rollback held at freeze-service',
+        timeoutMs: 30_000,
+      });
+      const text = await waitFor(
+        async () => {
+          const body = await (await fetch(url)).text();
+          const cut = metricValue(parseMetrics(body), 'migration_service_phase', {
+            service: 'catalog',
+            phase: 'cut-over',
+          });
+          return cut === 1 ? body : undefined;
+        },
+        { what: 'the rollback process to read the phases', timeoutMs: 15_000 },
+      );
+      const check = promtool(['check', 'metrics'], text);
+      expect(check.code, check.output).toBe(0);
+      const samples = parseMetrics(text);
+      expect(metricValue(samples, 'migration_errors_total', { kind: 'rollback_failed' })).toBe(0);
+      expect(metricValue(samples, 'migration_service_phase', { service: 'sales', phase: 'cut-over' })).toBe(
+        0,
+      );
+      seen.push(text);
+    } finally {
+      rollback.child.kill('SIGKILL');
+      await rollback.exited;
+    }
+    seen.push(rollback.stdout, rollback.stderr);
+
+    // Run again, to the end: the command (with its metrics) gives catalog back to the monolith, and
+    // the page shows the migration's phase for it again.
+    const back = await runCarve([
+      'rollback',
+      '--plan',
+      planFile,
+      '--service',
+      'catalog',
+      '--secrets-dir',
+      secretsDir,
+      '--metrics-port',
+      '0',
+      '--json',
+    ]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain('"type":"result"');
+    expect(back.stderr).toMatch(/metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    seen.push(back.stdout, back.stderr);
+    await expect
+      .poll(
+        () =>
+          page
+            .locator('#services tbody tr[data-key="catalog"] [data-field="phase"]')
+            .getAttribute('data-value'),
+        { timeout: 15_000 },
+      )
+      .toBe('streaming');
   });
 
   it('sends no password and no token anywhere: pages, API, events, metrics, logs', async () => {

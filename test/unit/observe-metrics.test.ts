@@ -11,6 +11,7 @@ import { parsePlan } from '../../src/plan/load.js';
 import { buildRouting } from '../../src/routing/build-routing.js';
 import { catalogOf, tableOf } from '../fixtures/catalog-builder.js';
 import { metricValue, parseMetrics } from '../support/metrics-text.js';
+import { promtool } from '../support/promtool.js';
 
 /** The registry's two feeds (engine events, polled status) without a database. */
 const routing = buildRouting(
@@ -269,6 +270,62 @@ describe('the metrics registry', () => {
     expect(await t.read(METRICS.inconsistency.name)).toBe(4);
     t.metrics.applySnapshot(await snapshotOf(status({ verify: { ...run, runId: 'r2', ok: true } }), t.now()));
     expect(await t.read(METRICS.inconsistency.name)).toBe(0);
+  });
+
+  it('follows the cutover phases and counts cutovers and rollbacks run here (promtool accepts it)', async () => {
+    const t = setup();
+    const snap = await snapshotOf(status({ phase: 'streaming' }), t.now());
+    t.metrics.applySnapshot({
+      ...snap,
+      services: snap.services.map((row) => (row.service === 'a' ? { ...row, phase: 'cut-over' } : row)),
+    });
+    expect(await t.read(METRICS.servicePhase.name, { service: 'a', phase: 'cut-over' })).toBe(1);
+    expect(await t.read(METRICS.servicePhase.name, { service: 'a', phase: 'streaming' })).toBe(0);
+    expect(await t.read(METRICS.servicePhase.name, { service: 'b', phase: 'streaming' })).toBe(1);
+    expect(await t.read(METRICS.servicePhase.name, { service: 'b', phase: 'rolling-back' })).toBe(0);
+
+    t.metrics.recordServiceAction({ action: 'cutover', service: 'a', outcome: 'ok', windowSeconds: 1.5 });
+    t.metrics.recordServiceAction({
+      action: 'rollback',
+      service: 'b',
+      outcome: 'failed',
+      windowSeconds: null,
+    });
+    t.metrics.recordServiceAction({
+      action: 'cutover',
+      service: 'b',
+      outcome: 'failed',
+      windowSeconds: null,
+    });
+    expect(await t.read(METRICS.cutoverWindow.name, { service: 'a' })).toBe(1.5);
+    expect(await t.read(METRICS.cutoverWindow.name, { service: 'b' })).toBeUndefined();
+    const actions = { action: 'cutover', service: 'a', outcome: 'ok' };
+    expect(await t.read(`${METRICS.serviceActions.name}`, actions)).toBe(1);
+    expect(await t.read(METRICS.errors.name, { kind: 'cutover_failed' })).toBe(1);
+    expect(await t.read(METRICS.errors.name, { kind: 'rollback_failed' })).toBe(1);
+    expect(await t.read(METRICS.errors.name, { kind: 'sync_failed' })).toBe(0);
+    const run = promtool(['check', 'metrics'], await t.metrics.text());
+    expect(run.code, run.output).toBe(0);
+
+    // While the freeze holds, the window grows; a failure closes it at what this process saw.
+    t.metrics.openServiceWindow('b');
+    t.tick(2500);
+    expect(await t.read(METRICS.cutoverWindow.name, { service: 'b' })).toBe(2.5);
+    t.tick(500);
+    t.metrics.recordServiceAction({
+      action: 'cutover',
+      service: 'b',
+      outcome: 'failed',
+      windowSeconds: null,
+    });
+    t.tick(10_000);
+    expect(await t.read(METRICS.cutoverWindow.name, { service: 'b' })).toBe(3);
+    // A finished one: the engine's measure (freeze → switch) wins.
+    t.metrics.openServiceWindow('a');
+    t.tick(4000);
+    t.metrics.recordServiceAction({ action: 'cutover', service: 'a', outcome: 'ok', windowSeconds: 3.2 });
+    expect(await t.read(METRICS.cutoverWindow.name, { service: 'a' })).toBe(3.2);
+    expect(await t.read(METRICS.errors.name, { kind: 'cutover_failed' })).toBe(2);
   });
 
   it('is documented: every metric with its type and labels in docs/metrics.md', () => {

@@ -138,9 +138,11 @@ function render() {
     cell(tr, x.database);
     cell(tr, x.phase, { field: 'phase', value: x.phase });
     const td = document.createElement('td');
-    td.appendChild(actionButton('cutover', 'Cut over', x, x.phase === 'streaming' || x.phase === 'verified'));
+    // A killed cutover (cutting-over) is finished by cutover again or undone by rollback; a killed
+    // rollback (rolling-back) is finished by rollback again (docs/cutover.md).
+    td.appendChild(actionButton('cutover', 'Cut over', x, x.phase === 'streaming' || x.phase === 'verified' || x.phase === 'cutting-over'));
     td.appendChild(document.createTextNode(' '));
-    td.appendChild(actionButton('rollback', 'Roll back', x, x.phase === 'cut-over' || x.phase === 'cutting-over'));
+    td.appendChild(actionButton('rollback', 'Roll back', x, x.phase === 'cut-over' || x.phase === 'cutting-over' || x.phase === 'rolling-back'));
     tr.appendChild(td);
   });
 
@@ -270,6 +272,8 @@ $('#confirm-ok').addEventListener('click', async () => {
   if (!request) return;
   const result = $('#action-result');
   result.textContent = request.action + ' of ' + request.service + ': sent';
+  result.dataset.outcome = 'running';
+  result.dataset.running = request.action + ' ' + request.service;
   try {
     const response = await fetch('/api/actions/' + request.action, {
       method: 'POST',
@@ -279,7 +283,9 @@ $('#confirm-ok').addEventListener('click', async () => {
     const body = await response.json();
     result.textContent = request.action + ' of ' + request.service + ': ' + (body.ok ? body.message : body.code + ': ' + body.message + (body.hint ? ' ' + body.hint : ''));
     result.dataset.outcome = body.ok ? 'ok' : 'failed';
+    delete result.dataset.running;
   } catch (error) {
+    delete result.dataset.running;
     result.textContent = request.action + ' of ' + request.service + ' failed: ' + error;
     result.dataset.outcome = 'failed';
   }
@@ -308,6 +314,16 @@ function connect() {
   });
   events.addEventListener('note', (e) => { note(JSON.parse(e.data)); if (state.snapshot) renderErrors(state.snapshot.status); });
   events.addEventListener('verify-route', (e) => { const m = JSON.parse(e.data); state.verifyRoutes.set(m.routeId, m); if (state.snapshot) renderVerify(state.snapshot); });
+  events.addEventListener('action-progress', (e) => {
+    const m = JSON.parse(e.data);
+    const result = $('#action-result');
+    // The page that started the action shows where it is, until the answer replaces it.
+    if (result.dataset.running === m.action + ' ' + m.service) {
+      result.textContent = m.action + ' of ' + m.service + ': ' + m.text;
+      result.dataset.step = m.step;
+    }
+    note({ at: m.at, engine: m.action, level: 'info', text: m.service + ': ' + m.text });
+  });
   events.addEventListener('action', (e) => {
     const m = JSON.parse(e.data);
     note({ at: m.at, engine: 'action', level: m.outcome === 'ok' ? 'info' : 'error', text: m.action + ' of ' + m.service + ': ' + (m.code ? m.code + ' ' : '') + m.message });

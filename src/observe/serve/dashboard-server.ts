@@ -169,7 +169,9 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   const runAction = async (res: ServerResponse, action: ServiceActionName, service: string, from: string) => {
     log(`carve serve: action ${action} of service ${service} requested from ${from}`);
     try {
-      const result = await actions[action](service);
+      const result = await actions[action](service, (step, state, text) =>
+        broadcast({ type: 'action-progress', at: Date.now(), action, service, step, state, text }),
+      );
       log(`carve serve: action ${action} of service ${service} done: ${result.message}`);
       broadcast({
         type: 'action',

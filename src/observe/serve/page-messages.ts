@@ -24,6 +24,16 @@ export type PageMessage =
       keys: { kind: string; key: Record<string, string>; columns: string[] }[];
     }
   | {
+      /** A step of an action the page started, while it runs. */
+      type: 'action-progress';
+      at: number;
+      action: string;
+      service: string;
+      step: string;
+      state: 'started' | 'done' | 'info';
+      text: string;
+    }
+  | {
       type: 'action';
       at: number;
       action: string;

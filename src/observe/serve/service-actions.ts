@@ -7,13 +7,17 @@ export interface ServiceActionResult {
   message: string;
 }
 
+/** A step of a running action, for the page (the engine's step events, in words). */
+export type ServiceActionProgress = (step: string, state: 'started' | 'done' | 'info', text: string) => void;
+
 /**
- * What the dashboard's buttons run, one service at a time. The cutover engine provides the real
- * ones; a carve without it answers SERVE_ACTION_UNAVAILABLE (the page shows it).
+ * What the dashboard's buttons run, one service at a time. src/cli/serve-actions.ts provides the
+ * real ones (the cutover engine, which observe does not import: layer rule, eslint.config.js);
+ * without them the answer is SERVE_ACTION_UNAVAILABLE (the page shows it).
  */
 export interface ServiceActions {
-  cutover(service: string): Promise<ServiceActionResult>;
-  rollback(service: string): Promise<ServiceActionResult>;
+  cutover(service: string, progress: ServiceActionProgress): Promise<ServiceActionResult>;
+  rollback(service: string, progress: ServiceActionProgress): Promise<ServiceActionResult>;
 }
 
 export const unavailableActions: ServiceActions = {
@@ -24,10 +28,10 @@ export const unavailableActions: ServiceActions = {
 function unavailable(action: ServiceActionName, service: string): CarveError {
   return new CarveError(
     'SERVE_ACTION_UNAVAILABLE',
-    `This carve cannot ${action === 'cutover' ? 'cut over' : 'roll back'} ${service} yet`,
+    `This dashboard cannot ${action === 'cutover' ? 'cut over' : 'roll back'} ${service}: it was started without actions`,
     {
       details: { action, service },
-      hint: 'Cutover and rollback come with carve cutover; until then nothing was changed.',
+      hint: `Nothing was changed. Run carve ${action} --plan <plan> --service ${service}, or use the page of carve serve, which runs it.`,
     },
   );
 }
