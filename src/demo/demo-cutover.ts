@@ -120,7 +120,7 @@ export async function runDemoCutover(options: DemoCutoverOptions): Promise<DemoC
       router: tables.router,
     });
     emit({ type: 'routed-load-started', rate: options.rate });
-    await sleep(1500, options.signal);
+    await sleep(500, options.signal); // the load at its rate before the first freeze
 
     const steps: DemoCutoverStep[] = [];
     const check = () => {
@@ -185,9 +185,9 @@ export async function runDemoCutover(options: DemoCutoverOptions): Promise<DemoC
     };
     steps.push(rollbackStep);
     emit({ type: 'step-done', step: rollbackStep });
-    await sleep(1000, options.signal); // some writes on the monolith again before the second cutover
+    await sleep(500, options.signal); // some writes on the monolith again before the second cutover
     await runCutover(again, 'cutover-again');
-    await sleep(1000, options.signal);
+    await sleep(500, options.signal); // and in the service database after it
 
     const loadReport = await load.stop();
     load = undefined;
