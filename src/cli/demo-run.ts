@@ -125,9 +125,17 @@ export function attachDemoRunAction(demo: Command): void {
                 'Next, try:',
                 `  export MONOLITH_URL=${k.monolithUrl} TARGET_URL=${k.targetUrl}`,
                 '  npx carve status --plan plans/caresync.yaml',
-                '  npx carve demo load --source $MONOLITH_URL --rate 100 --duration 30s &',
-                '  npx carve sync --plan plans/caresync.yaml --until-caught-up',
-                '  npx carve verify --plan plans/caresync.yaml',
+                ...(result.cutover
+                  ? [
+                      // Every service is completed: the application writes the service databases only.
+                      '  npx carve demo load --source $MONOLITH_URL --routed-plan plans/caresync.yaml --service-url auth,patient,clinical,pharmacy,laboratory,appointment,billing,analytics --rate 50 --duration 30s',
+                    ]
+                  : [
+                      '  npx carve demo load --source $MONOLITH_URL --rate 100 --duration 30s &',
+                      '  npx carve sync --plan plans/caresync.yaml --until-caught-up',
+                      '  npx carve verify --plan plans/caresync.yaml',
+                      '  npx carve cutover --plan plans/caresync.yaml --service auth',
+                    ]),
                 `Remove them with: rm -rf ${k.monolithDir} ${k.targetDir} (after stopping the servers: pg_ctl -D <dir>/data stop)`,
                 '',
               ].join('\n'),
