@@ -128,7 +128,7 @@ export function attachDemoRunAction(demo: Command): void {
                 ...(result.cutover
                   ? [
                       // Every service is completed: the application writes the service databases only.
-                      '  npx carve demo load --source $MONOLITH_URL --routed-plan plans/caresync.yaml --service-url auth,patient,clinical,pharmacy,laboratory,appointment,billing,analytics --rate 50 --duration 30s',
+                      `  npx carve demo load --source $MONOLITH_URL --routed-plan plans/caresync.yaml --secrets-dir ${k.secretsDir} --service-url auth,patient,clinical,pharmacy,laboratory,appointment,billing,analytics --rate 50 --duration 30s`,
                     ]
                   : [
                       '  npx carve demo load --source $MONOLITH_URL --rate 100 --duration 30s &',
