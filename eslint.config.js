@@ -29,7 +29,8 @@ const ENGINES = {
   recover: ['routing', 'sync', 'verify'],
   resync: ['routing', 'sync', 'provision', 'copy'],
   observe: ['routing', 'migrate'],
-  demo: ['routing', 'copy', 'migrate'],
+  // The demo drives the whole lifecycle in one process: streams, cutover, rollback, verify, complete.
+  demo: ['routing', 'copy', 'migrate', 'sync', 'verify', 'reverse', 'cutover'],
 };
 
 /** A relative import that enters src/<folder>/, from any depth ('./x/', '../x/', '../../x/' …). */

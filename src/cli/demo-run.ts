@@ -4,9 +4,13 @@ import type { LoadReport } from '../demo/load/load-types.js';
 import { buildIndexesWithProvision } from './copy.js';
 import { demoFlag } from './demo-flags.js';
 import { createCliHub } from './event-hub.js';
-import { formatCount, formatSeconds, jsonLine } from './format.js';
+import { formatCount, formatSeconds, jsonLine, renderTable } from './format.js';
 import { createMigratePrinter } from './migrate.js';
 import { runCommand } from './run-command.js';
+import { renderMigrateReport } from './migrate-report.js';
+import { FROZEN_SQLSTATE } from '../cutover/index.js';
+import type { DemoCutoverEvent, DemoCutoverReport } from '../demo/demo-cutover.js';
+import type { MigrateReport } from '../migrate/events.js';
 import { abortOnSignals } from './signals.js';
 
 /** `carve demo` with no subcommand: the whole CareSync migration on throwaway clusters. */
@@ -19,6 +23,8 @@ export function attachDemoRunAction(demo: Command): void {
     )
     .option('--seed <n>', 'data seed (default 1)')
     .option('--jobs <n>', 'parallel workers (default: cores, at least 2)')
+    .option('--no-cutover', 'stop after migrate: no cutover, rollback or complete')
+    .option('--rollback-service <name>', 'the service rolled back and cut over again (default patient)')
     .option('--keep', 'leave both clusters running and print how to reach them')
     .option('--json', 'one JSON line per event, then the report')
     .action(
@@ -29,6 +35,8 @@ export function attachDemoRunAction(demo: Command): void {
         jobs?: string;
         keep?: boolean;
         json?: boolean;
+        cutover?: boolean;
+        rollbackService?: string;
       }) =>
         runCommand(options, async () => {
           const scale = demoFlag('scale', options.scale);
@@ -68,6 +76,9 @@ export function attachDemoRunAction(demo: Command): void {
               case 'migrate':
                 migratePrinter.onEvent(event.event);
                 break;
+              case 'cutover-phase':
+                printCutoverPhase(event.event, out);
+                break;
               case 'cleaned-up':
                 out('removed both clusters\n');
                 break;
@@ -83,6 +94,8 @@ export function attachDemoRunAction(demo: Command): void {
             seed,
             jobs,
             keep: options.keep === true,
+            noCutover: options.cutover === false,
+            rollbackService: options.rollbackService,
             buildIndexes: buildIndexesWithProvision,
             onEvent: hub.emitter('demo'),
             signal: abortOnSignals(),
@@ -91,13 +104,15 @@ export function attachDemoRunAction(demo: Command): void {
             out(
               jsonLine({
                 type: 'demo-finished',
-                ok: result.report.ok,
+                ok: result.ok,
                 report: result.report,
                 load: result.load,
+                cutover: result.cutover,
                 seed: result.seed,
                 kept: result.kept ?? null,
               }),
             );
+          if (result.cutover && !json) out(`\n${renderCutoverReport(result.cutover, result.report.seconds)}`);
           if (result.kept && !json) {
             const k = result.kept;
             out(
@@ -110,15 +125,24 @@ export function attachDemoRunAction(demo: Command): void {
                 'Next, try:',
                 `  export MONOLITH_URL=${k.monolithUrl} TARGET_URL=${k.targetUrl}`,
                 '  npx carve status --plan plans/caresync.yaml',
-                '  npx carve demo load --source $MONOLITH_URL --rate 100 --duration 30s &',
-                '  npx carve sync --plan plans/caresync.yaml --until-caught-up',
-                '  npx carve verify --plan plans/caresync.yaml',
+                ...(result.cutover
+                  ? [
+                      // Every service is completed: the application writes the service databases only.
+                      `  npx carve demo load --source $MONOLITH_URL --routed-plan plans/caresync.yaml --secrets-dir ${k.secretsDir} --service-url auth,patient,clinical,pharmacy,laboratory,appointment,billing,analytics --rate 50 --duration 30s`,
+                    ]
+                  : [
+                      '  npx carve demo load --source $MONOLITH_URL --rate 100 --duration 30s &',
+                      '  npx carve sync --plan plans/caresync.yaml --until-caught-up',
+                      '  npx carve verify --plan plans/caresync.yaml',
+                      '  npx carve cutover --plan plans/caresync.yaml --service auth',
+                    ]),
                 `Remove them with: rm -rf ${k.monolithDir} ${k.targetDir} (after stopping the servers: pg_ctl -D <dir>/data stop)`,
                 '',
               ].join('\n'),
             );
           }
-          return { exit: result.report.ok ? 'ok' : result.report.verify ? 'mismatch' : 'incomplete' };
+          if (!result.report.ok) return { exit: result.report.verify ? 'mismatch' : 'incomplete' };
+          return { exit: result.ok ? 'ok' : result.cutover?.verify.ok === false ? 'mismatch' : 'incomplete' };
         }),
     );
 }
@@ -131,3 +155,129 @@ function loadLines(load: LoadReport): [string, string][] {
     ],
   ];
 }
+
+/** One line per cutover-phase moment an operator watches; the rest only in --json. */
+function printCutoverPhase(event: DemoCutoverEvent, out: (text: string) => void): void {
+  switch (event.type) {
+    case 'streams-started':
+      out('\n▶ cutover: forward and reverse streams running in this process\n');
+      break;
+    case 'routed-load-started':
+      out(
+        `  write load (service-routed): ${event.rate} transactions/s, each write to the database that owns its table now\n`,
+      );
+      break;
+    case 'routed':
+      out(
+        `  load: ${event.service} tables now written in ${event.to === 'service' ? 'its database' : 'the monolith'}\n`,
+      );
+      break;
+    case 'cutover':
+      if (event.event.type === 'undone') out(`  ${event.service}: cutover undone (${event.event.reason})\n`);
+      break;
+    case 'step-done': {
+      const s = event.step;
+      const errors = Object.entries(s.loadErrors)
+        .map(([k, n]) => `${k} ×${n}`)
+        .join(', ');
+      out(
+        `✓ ${s.step} ${s.service} (${formatSeconds(s.seconds)}; writes unavailable ${s.unavailableSeconds === null ? '?' : formatSeconds(s.unavailableSeconds)}${errors ? `; load failures ${errors}` : ''})\n`,
+      );
+      break;
+    }
+    case 'routed-load-stopped':
+      out(
+        `  write load stopped: ${formatCount(event.report.committed)} committed, ${formatCount(event.report.failed)} failed\n`,
+      );
+      break;
+    case 'verify':
+      if (event.event.type === 'route-done' && event.event.result.status !== 'ok')
+        out(
+          `  DIFFERS ${event.event.result.routeId}: ${event.event.result.missing} missing, ${event.event.result.extra} extra, ${event.event.result.different} different\n`,
+        );
+      break;
+    case 'completed':
+      out(`✓ complete ${event.service}\n`);
+      break;
+    default:
+      break;
+  }
+}
+
+/** The CareSync plan's success criteria after the whole lifecycle. */
+function renderCutoverReport(c: DemoCutoverReport, migrateSeconds: number): string {
+  const cutovers = c.steps.filter((s) => s.step === 'cutover' || s.step === 'cutover-again');
+  const windows = cutovers.map((s) => s.unavailableSeconds ?? 0);
+  const rolled = c.steps.find((s) => s.step === 'rollback');
+  const verifyReport: MigrateReport = { ...EMPTY_REPORT, verify: c.verify, ok: c.verify.ok };
+  const table = renderTable(
+    ['service', 'cutover', 'writes unavailable', 'load failures meanwhile'],
+    c.steps
+      .filter((s) => s.step !== 'complete')
+      .map((s) => [
+        s.step === 'cutover' ? s.service : `${s.service} (${s.step})`,
+        formatSeconds(s.seconds),
+        s.unavailableSeconds === null ? '?' : formatSeconds(s.unavailableSeconds),
+        Object.entries(s.loadErrors)
+          .map(([k, n]) => `${k} ×${n}`)
+          .join(', ') || 'none',
+      ]),
+  );
+  const verifyTable = renderMigrateReport(verifyReport).split('\n\n')[0]!;
+  const lines: [string, string][] = [
+    [
+      'data accuracy',
+      c.verify.tables.every((t) => t.status === 'ok')
+        ? '100% record count match, every table (monolith vs services, after cutover and rollback)'
+        : 'DIFFERENCES FOUND',
+    ],
+    [
+      'referential integrity',
+      `${c.verify.foreignKeys.reduce((n, fk) => n + (fk.status === 'orphans' ? fk.orphans.filter((o) => !o.preexisting).length + fk.truncated : 0), 0)} orphaned records`,
+    ],
+    [
+      'availability',
+      `writes unavailable per service ${formatSeconds(Math.min(...windows))}–${formatSeconds(Math.max(...windows))} (only that service's tables; reads never)`,
+    ],
+    [
+      'rollback time',
+      rolled
+        ? `${formatSeconds(rolled.seconds)} for ${rolled.service} (writes unavailable ${rolled.unavailableSeconds === null ? '?' : formatSeconds(rolled.unavailableSeconds)}; plan allows 4 h)`
+        : '-',
+    ],
+    [
+      'acknowledged writes',
+      `${formatCount(c.load.committed)} committed in the cutover phase, none lost (verify above); ${formatCount(c.failedFrozen)} refused fast with ${FROZEN_SQLSTATE} inside windows, ${formatCount(c.failedOther)} other errors`,
+    ],
+    [
+      'foreign-key retries',
+      `${formatCount(c.load.retries?.['23503'] ?? 0)} writes waited for the reverse stream (monolith foreign key to a row just written in a service database: 23503, retried)`,
+    ],
+    ['completed', `${c.completed.length} services: ${c.completed.join(', ')}`],
+    ['migration + cutover', `${formatSeconds(migrateSeconds)} + ${formatSeconds(c.seconds)}`],
+  ];
+  const width = Math.max(...lines.map(([k]) => k.length));
+  return [
+    'Cutover, per service (load running, service-routed):',
+    table,
+    '',
+    'After the load stopped and both streams caught up (before complete):',
+    verifyTable,
+    '',
+    'CareSync plan success criteria:',
+    ...lines.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
+    '',
+  ].join('\n');
+}
+
+const EMPTY_REPORT: MigrateReport = {
+  migration: '',
+  ok: false,
+  resumedFrom: null,
+  steps: [],
+  copy: null,
+  sync: null,
+  verify: null,
+  seconds: 0,
+  peakRssBytes: 0,
+};

@@ -19,11 +19,15 @@ export interface ForwardStream {
   close(): Promise<void>;
 }
 
-export async function openForwardStream(routing: Routing, applicationName: string): Promise<ForwardStream> {
+export async function openForwardStream(
+  routing: Routing,
+  applicationName: string,
+  lockWaitMs = 3000,
+): Promise<ForwardStream> {
   let engine: SyncEngine;
   try {
     // A carve process killed a moment ago may hold the lock until its backend notices: wait a little.
-    engine = await startSync({ routing, lockWaitMs: 3000, applicationName: `${applicationName} sync` });
+    engine = await startSync({ routing, lockWaitMs, applicationName: `${applicationName} sync` });
   } catch (error) {
     if (!isCarveError(error, 'MIGRATION_LOCKED')) throw error;
     const holder = error.details.holder;

@@ -151,7 +151,7 @@ class CutoverRun {
     let sequences: MovedSequence[];
     try {
       forward = await this.step('pre-checks', async () => {
-        const stream = await openForwardStream(this.routing, this.app);
+        const stream = await openForwardStream(this.routing, this.app, this.options.lockWaitMs);
         forward = stream; // closed below whatever happens next
         await checkBeforeFreeze({
           routing: this.routing,

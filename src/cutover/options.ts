@@ -26,6 +26,12 @@ export interface CutoverOptions extends CommonOptions {
   onSwitch?: string;
   /** Verify jobs (default 2). */
   jobs?: number;
+  /**
+   * How long to wait for the migration lock before concluding that a `carve sync` holds it and
+   * following that one (default 3000 ms: a process killed a moment ago may still hold it). A
+   * caller that runs the sync engine itself (the demo) passes 0.
+   */
+  lockWaitMs?: number;
 }
 
 export interface RollbackOptions extends CommonOptions {

@@ -8,6 +8,7 @@ import { withClient } from '../pg/connect.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import type { LoadReport } from './load/load-types.js';
 import { startLoad } from './load/start-load.js';
+import { runDemoCutover, type DemoCutoverEvent, type DemoCutoverReport } from './demo-cutover.js';
 import type { SeedEvent, SeedReport } from './seed/seed-types.js';
 import { seedMonolith } from './seed/seed-monolith.js';
 
@@ -23,6 +24,10 @@ export interface DemoOptions {
   /** Leave both clusters running at the end. */
   keep?: boolean;
   jobs?: number;
+  /** Stop after migrate (no cutover, rollback or complete). */
+  noCutover?: boolean;
+  /** The service rolled back and cut over again (default patient). */
+  rollbackService?: string;
   buildIndexes: IndexBuilder;
   onEvent?: (event: DemoEvent) => void;
   signal?: AbortSignal;
@@ -38,12 +43,17 @@ export type DemoEvent =
   | { type: 'load-started'; rate: number }
   | { type: 'load-stopped'; report: LoadReport }
   | { type: 'migrate'; event: MigrateEvent }
+  | { type: 'cutover-phase'; event: DemoCutoverEvent }
   | { type: 'cleaned-up' };
 
 export interface DemoResult {
   report: MigrateReport;
   seed: SeedReport;
   load: LoadReport | null;
+  /** The cutover phase (null with noCutover, or when migrate did not verify clean). */
+  cutover: DemoCutoverReport | null;
+  /** Migrate verified, and (unless noCutover) every service completed with no lost write and no unexpected load error. */
+  ok: boolean;
   /** With keep: where the clusters are and how to reach them. */
   kept?: {
     monolithUrl: string;
@@ -57,7 +67,9 @@ export interface DemoResult {
 /**
  * The demo: a throwaway monolith and target server, CareSync seeded, a write load running for the
  * whole migration, `migrate` with the shipped plan into nine databases, the load stopped, a final
- * catch-up and verify — then everything removed (or kept with `keep`).
+ * catch-up and verify; then (unless noCutover) the cutover phase of demo-cutover.ts under a
+ * service-routed load: every service cut over, one rolled back and cut over again, verified and
+ * completed — then everything removed (or kept with `keep`).
  */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const emit = options.onEvent ?? (() => {});
@@ -119,10 +131,33 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       signal: options.signal,
     });
     await stopLoad();
+    let cutoverReport: DemoCutoverReport | null = null;
+    if (!options.noCutover && report.ok && !options.signal?.aborted) {
+      const { routing } = await prepareRouting(CARESYNC_PLAN, { env, logins: { secretsDir } });
+      cutoverReport = await runDemoCutover({
+        routing,
+        monolithUrl,
+        rate,
+        seed: options.seed ?? 1,
+        jobs: options.jobs,
+        rollbackService: options.rollbackService,
+        onEvent: (event) => emit({ type: 'cutover-phase', event }),
+        signal: options.signal,
+      });
+    }
+    const ok =
+      report.ok &&
+      (options.noCutover === true ||
+        (cutoverReport !== null &&
+          cutoverReport.verify.ok &&
+          cutoverReport.failedOther === 0 &&
+          cutoverReport.completed.length === prepared.routing.services.length));
     return {
       report,
       seed,
       load: loadReport,
+      cutover: cutoverReport,
+      ok,
       ...(options.keep
         ? {
             kept: {

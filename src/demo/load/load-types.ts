@@ -88,6 +88,12 @@ export interface LoadStats {
    * a load transaction that spanned two databases counts once in each. Absent otherwise.
    */
   databases?: Record<string, number>;
+  /**
+   * Service-routed mode: operations run again because a monolith foreign key rejected them (23503:
+   * the referenced row was written in a service database and the reverse stream had not yet
+   * applied it), by SQLSTATE. Absent otherwise.
+   */
+  retries?: Record<string, number>;
 }
 
 export interface LoadReport extends LoadStats {

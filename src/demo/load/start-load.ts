@@ -1,6 +1,6 @@
 import { CarveError } from '../../errors.js';
 import { atMonolith, atService, type Client, connect } from '../../pg/connect.js';
-import { isTransientError, sqlStateOf } from '../../pg/sqlstate.js';
+import { isTransientError, SqlState, sqlStateOf } from '../../pg/sqlstate.js';
 import { LoadStatsCollector } from './load-stats.js';
 import type { LoadHandle, LoadOptions, LoadReport, LoadStats } from './load-types.js';
 import { OPERATIONS, operationChooser } from './operation-mix.js';
@@ -44,6 +44,9 @@ const MAX_QUEUE = 100_000;
  * they are dropped, so an overloaded run ends on time (transactions in flight finish).
  */
 const DEADLINE_GRACE_MS = 1000;
+/** Service-routed mode: runs again of an operation a monolith foreign key rejected (23503), and the wait between. */
+const ROUTED_FK_RETRIES = 20;
+const ROUTED_FK_RETRY_MS = 250;
 
 function validate(
   options: LoadOptions,
@@ -89,6 +92,8 @@ class LoadRun {
   /** Service-routed mode: idle connections per service database URL, and commits per database. */
   private readonly serviceIdle = new Map<string, Client[]>();
   private readonly byDatabase: Record<string, number> = {};
+  /** Service-routed mode: operations run again, by the SQLSTATE that rejected the earlier run. */
+  private readonly retries: Record<string, number> = {};
 
   constructor(private readonly options: ReturnType<typeof validate>) {
     this.choose = operationChooser(options.mix);
@@ -145,7 +150,9 @@ class LoadRun {
       inFlight: this.inFlight,
       queued: this.queue.length,
     });
-    return this.options.router ? { ...snapshot, databases: { ...this.byDatabase } } : snapshot;
+    return this.options.router
+      ? { ...snapshot, databases: { ...this.byDatabase }, retries: { ...this.retries } }
+      : snapshot;
   }
 
   private report(): LoadReport {
@@ -268,6 +275,26 @@ class LoadRun {
    * transaction as failed (its earlier part stays committed, as it would for that application).
    */
   private async executeRouted(client: Client, arrival: Arrival): Promise<Client | undefined> {
+    // A row written a moment ago in a service database reaches the monolith through the reverse
+    // stream (about a second later): until then a monolith foreign key to it rejects a write there
+    // (23503). Nothing was committed yet (the check runs at the statement), so the operation is run
+    // again after a short wait, as an application retrying its transaction would; each retry is
+    // counted, and a write still rejected after the last one fails as before.
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt > ROUTED_FK_RETRIES;
+      const outcome = await this.attemptRouted(client, arrival, last);
+      if (!outcome.retry || outcome.client === undefined) return outcome.client;
+      client = outcome.client;
+      this.retries[SqlState.foreignKeyViolation] = (this.retries[SqlState.foreignKeyViolation] ?? 0) + 1;
+      await new Promise((resolve) => setTimeout(resolve, ROUTED_FK_RETRY_MS));
+    }
+  }
+
+  private async attemptRouted(
+    client: Client,
+    arrival: Arrival,
+    last: boolean,
+  ): Promise<{ client: Client | undefined; retry: boolean }> {
     const router = this.options.router!;
     const rng = new Prng(this.options.seed, arrival.index);
     const kind = this.choose(rng);
@@ -307,6 +334,12 @@ class LoadRun {
     }
     for (const entry of opened.slice(0, committed))
       this.byDatabase[entry.database] = (this.byDatabase[entry.database] ?? 0) + 1;
+    const retry =
+      failure !== undefined &&
+      !last &&
+      committed === 0 &&
+      !this.stopping &&
+      sqlStateOf(failure) === SqlState.foreignKeyViolation;
     if (failure === undefined) {
       this.collector.commit(kind, tx.changes, performance.now() - arrival.due);
       for (const [table, id] of tx.newIds) {
@@ -314,7 +347,7 @@ class LoadRun {
         range.hi = Math.max(range.hi, id);
         if (range.lo === 0) range.lo = id;
       }
-    } else {
+    } else if (!retry) {
       this.collector.fail(kind, sqlStateOf(failure) ?? 'client');
       if (isTransientError(failure) && sqlStateOf(failure) !== '40001' && sqlStateOf(failure) !== '40P01')
         for (const entry of opened) broken.add(entry.client);
@@ -327,7 +360,7 @@ class LoadRun {
         await entry.client.end().catch(() => {});
       } else this.serviceIdle.get(entry.url)!.push(entry.client);
     }
-    return broken.has(client) ? this.replace(client) : client;
+    return { client: broken.has(client) ? await this.replace(client) : client, retry };
   }
 
   private async serviceClient(destination: TableDestination): Promise<Client> {
