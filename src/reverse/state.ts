@@ -66,9 +66,12 @@ export class ReverseState extends SyncState {
     return [this.migration, this.service, formatLsn(lsn), commitTime];
   }
 
-  /** Three result sets, as the applier expects (BEGIN, a lock in SyncState's, the holds): no holds here. */
+  /**
+   * Four result sets, as the applier expects (BEGIN, a lock in SyncState's, the holds, the
+   * resyncs): no holds and no resyncs into the monolith.
+   */
   override get beginApplySql(): string {
-    return `BEGIN; SELECT 1; SELECT NULL::text AS migration WHERE false`;
+    return `BEGIN; SELECT 1; SELECT NULL::text AS migration WHERE false; SELECT NULL::text AS migration, NULL::text AS route_id, NULL::text AS lsn, NULL::text AS phase WHERE false`;
   }
 
   override async readHolds(): Promise<HoldRow[]> {

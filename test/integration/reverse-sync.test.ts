@@ -24,7 +24,7 @@ import { parsePlan } from '../../src/plan/load.js';
 import { buildRouting } from '../../src/routing/build-routing.js';
 import { withCarveLogins } from '../../src/routing/carve-logins.js';
 import type { Routing } from '../../src/routing/model.js';
-import { ensureMonolithSchema } from '../../src/state/monolith-schema.js';
+import { ensureMonolithSchema, MONOLITH_SCHEMA_VERSION } from '../../src/state/monolith-schema.js';
 import { startSync, type SyncEngine } from '../../src/sync/index.js';
 import { seededRandom, spawnCarve } from '../support/carve-cli.js';
 import { waitFor } from '../support/cluster.js';
@@ -479,7 +479,7 @@ describe('reverse stream', () => {
       expect(row.rows[0].counter).toBe(there.rows[0].counter);
       const timeout = await waitReverseApplied(m.routing, 'patient', 'FF/0', 300).catch((e: unknown) => e);
       expect(isCarveError(timeout, 'REVERSE_WAIT_TIMEOUT')).toBe(true);
-      expect(await monolithSchemaVersion(m.sourceUrl)).toBe(1);
+      expect(await monolithSchemaVersion(m.sourceUrl)).toBe(MONOLITH_SCHEMA_VERSION);
     } finally {
       await reverse.stop();
     }
@@ -537,7 +537,7 @@ describe('reverse stream', () => {
 
 async function monolithSchemaVersion(url: string): Promise<number> {
   return withClient(url, async (c) => {
-    expect(await ensureMonolithSchema(c, 'carve')).toBe(1); // a second run changes nothing
+    expect(await ensureMonolithSchema(c, 'carve')).toBe(MONOLITH_SCHEMA_VERSION); // a second run changes nothing
     return (await c.query(`SELECT max(version) AS v FROM carve.monolith_schema`)).rows[0].v;
   });
 }
