@@ -117,10 +117,7 @@ describe('Kafka sink', () => {
     expect(JSON.parse(last.headers.get(Header.row)!)[0]).toBe('77');
   });
 
-  // Known regression since the resync merge (2026-12-03): after an in-process reconnect the topic
-  // holds every id, but most records no longer read as change events with a value. Skipped so the
-  // rest of the suite gates; issue 13's note tracks it. Un-skip once fixed.
-  it.skip('holds the slot through a broker restart and resumes without loss or duplicates', async () => {
+  it('holds the slot through a broker restart and resumes without loss or duplicates', async () => {
     const events: SyncEvent[] = [];
     engine = await startSync({ routing: m.routing, sinks: [sink()], onEvent: (e) => events.push(e) });
     const ids: number[] = [];
@@ -144,9 +141,19 @@ describe('Kafka sink', () => {
     writing = false;
     await writer;
     await engine.waitForCatchUp();
-    const published = (await readTopic([kafka.bootstrap], 'dbzp.public.every_type'))
-      .filter((e) => e.value !== null && e.key !== null && (e.key as { id: number }).id >= 5000)
-      .map((e) => (e.key as { id: number }).id);
+    // A read_committed reader sees the events once the last stable offset passes the transaction
+    // the broker kill left open (aborted when the new producer fences it): wait for that, then
+    // compare exactly (a lost or doubled event still fails).
+    let published: number[] = [];
+    await waitFor(
+      async () => {
+        published = (await readTopic([kafka.bootstrap], 'dbzp.public.every_type'))
+          .filter((e) => e.value !== null && e.key !== null && (e.key as { id: number }).id >= 5000)
+          .map((e) => (e.key as { id: number }).id);
+        return published.length >= ids.length;
+      },
+      { what: 'the events to be visible to read_committed', timeoutMs: 60_000 },
+    ).catch(() => undefined);
     expect(published.sort((a, b) => a - b)).toEqual(ids);
     const reconnect = events.find((e) => e.type === 'reconnecting') as Extract<
       SyncEvent,
