@@ -5,6 +5,7 @@ import { parseLsn, type Lsn } from '../pg/lsn.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import { FROZEN_FUNCTION } from '../state/monolith-schema.js';
+import type { FrozenTable } from './frozen-tables.js';
 
 /**
  * The write freeze (docs/cutover.md): in one transaction, take the tables IN EXCLUSIVE MODE (every
@@ -16,14 +17,9 @@ import { FROZEN_FUNCTION } from '../state/monolith-schema.js';
  */
 
 /** The trigger's name on every frozen table. */
-export const FREEZE_TRIGGER = 'carve_frozen';
+export type { FrozenTable } from './frozen-tables.js';
 
-export interface FrozenTable {
-  table: TableRef;
-  /** The error message a writer gets: "table patients moved to patient_db". */
-  message: string;
-  hint: string;
-}
+export const FREEZE_TRIGGER = 'carve_frozen';
 
 const qt = (t: TableRef) => quoteQualified(t.schema, t.name);
 

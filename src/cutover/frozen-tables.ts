@@ -1,7 +1,15 @@
 import type { ServiceRoute } from '../routing/model.js';
-import type { FrozenTable } from './freeze.js';
+import type { TableRef } from '../catalog/model.js';
 
 /** The monolith tables frozen at a service's cutover: its owned tables and their leaf partitions. */
+/** One table under a freeze and what its writers are told. */
+export interface FrozenTable {
+  table: TableRef;
+  /** The error message a writer gets: "table patients moved to patient_db". */
+  message: string;
+  hint: string;
+}
+
 export function frozenMonolithTables(service: ServiceRoute): FrozenTable[] {
   const seen = new Set<string>();
   const out: FrozenTable[] = [];

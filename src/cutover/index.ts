@@ -37,7 +37,7 @@ export {
 export { rollback } from './rollback.js';
 export { complete, type CompleteResult } from './complete.js';
 export { cancel, type CancelResult } from './cancel.js';
-export { FROZEN_SQLSTATE } from '../state/monolith-schema.js';
+export { FROZEN_SQLSTATE } from '../state/frozen-write.js';
 export { frozenMonolithTables, frozenServiceTables } from './frozen-tables.js';
 
 /** The steps after the point of no return, in order; a rerun does those the journal lacks. */

@@ -2,6 +2,9 @@ import { CarveError } from '../errors.js';
 import type { Client } from '../pg/connect.js';
 import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { AdvisoryLock } from './advisory-locks.js';
+import { frozenFunctionSql } from './frozen-write.js';
+
+export { FROZEN_FUNCTION, FROZEN_SQLSTATE, frozenFunctionSql } from './frozen-write.js';
 
 /**
  * carve's own tables on the monolith (schema routing.names.stateSchema, `carve` by default; the
@@ -29,26 +32,6 @@ export interface MonolithMigration {
   version: number;
   description: string;
   statements: (table: (name: string) => string) => string[];
-}
-
-/** The SQLSTATE a write to a frozen table fails with (documented in docs/cutover.md). */
-export const FROZEN_SQLSTATE = 'CV001';
-
-/** The name of the freeze's trigger function, in the state schema of either side. */
-export const FROZEN_FUNCTION = 'frozen_write';
-
-/**
- * The freeze's trigger function: statement-level, so one raise per statement, never per row. Its
- * search_path is pinned: it calls nothing, but a function a trigger runs for every writer must not
- * resolve names through theirs.
- */
-export function frozenFunctionSql(name: (object: string) => string): string {
-  return `CREATE OR REPLACE FUNCTION ${name(FROZEN_FUNCTION)}() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog AS $carve$
-    BEGIN
-      RAISE EXCEPTION USING ERRCODE = '${FROZEN_SQLSTATE}', MESSAGE = TG_ARGV[0], HINT = TG_ARGV[1];
-    END
-    $carve$`;
 }
 
 export const MONOLITH_MIGRATIONS: readonly MonolithMigration[] = [
