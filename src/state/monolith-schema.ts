@@ -1,8 +1,13 @@
-import { CarveError } from '../errors.js';
 import type { Client } from '../pg/connect.js';
-import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { AdvisoryLock } from './advisory-locks.js';
 import { frozenFunctionSql } from './frozen-write.js';
+import {
+  ensureVersionedSchema,
+  schemaStatements,
+  schemaVersion,
+  type SchemaMigration,
+  type VersionedSchema,
+} from './versioned-schema.js';
 
 export { FROZEN_FUNCTION, FROZEN_SQLSTATE, frozenFunctionSql } from './frozen-write.js';
 
@@ -28,11 +33,7 @@ export { FROZEN_FUNCTION, FROZEN_SQLSTATE, frozenFunctionSql } from './frozen-wr
  * - frozen_write():    the freeze's trigger function: raises FROZEN_SQLSTATE with the message and
  *                      hint the trigger passes.
  */
-export interface MonolithMigration {
-  version: number;
-  description: string;
-  statements: (table: (name: string) => string) => string[];
-}
+export type MonolithMigration = SchemaMigration;
 
 export const MONOLITH_MIGRATIONS: readonly MonolithMigration[] = [
   {
@@ -81,15 +82,16 @@ export const MONOLITH_MIGRATIONS: readonly MonolithMigration[] = [
 /** The version this carve brings the monolith's carve schema to. */
 export const MONOLITH_SCHEMA_VERSION = MONOLITH_MIGRATIONS.at(-1)!.version;
 
-const VERSION_TABLE = 'monolith_schema';
+const MONOLITH_SCHEMA: VersionedSchema = {
+  migrations: MONOLITH_MIGRATIONS,
+  versionTable: 'monolith_schema',
+  lock: AdvisoryLock.monolithSchema,
+  describe: (schema) => `carve's schema ${schema} on the monolith`,
+};
 
-/** The version the monolith's carve schema is at (0: none yet). */
-export async function monolithSchemaVersion(client: Client, schema: string): Promise<number> {
-  const table = quoteQualified(schema, VERSION_TABLE);
-  const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [table]);
-  if (!rows[0].present) return 0;
-  const version = await client.query(`SELECT coalesce(max(version), 0) AS version FROM ${table}`);
-  return Number(version.rows[0].version);
+/** The version carve's schema on the monolith is at (0: none yet). */
+export function monolithSchemaVersion(client: Client, schema: string): Promise<number> {
+  return schemaVersion(client, schema, MONOLITH_SCHEMA);
 }
 
 /**
@@ -97,68 +99,13 @@ export async function monolithSchemaVersion(client: Client, schema: string): Pro
  * (for `--dry-run`, which shows them instead of running them).
  */
 export function monolithSchemaStatements(schema: string, from: number): string[] {
-  const t = (name: string) => quoteQualified(schema, name);
-  const out =
-    from === 0
-      ? [
-          `CREATE SCHEMA ${quoteIdent(schema)}`,
-          `CREATE TABLE ${t(VERSION_TABLE)} (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-        ]
-      : [];
-  for (const migration of MONOLITH_MIGRATIONS)
-    if (migration.version > from) out.push(...migration.statements(t));
-  return out;
+  return schemaStatements(schema, from, MONOLITH_SCHEMA);
 }
 
 /**
  * Bring carve's schema on the monolith to MONOLITH_SCHEMA_VERSION (create it, or apply the
- * migrations it lacks, each recorded with its version), in one transaction under an advisory lock.
- * On a monolith already there it only reads one row.
+ * migrations it lacks: versioned-schema.ts). On a monolith already there it only reads one row.
  */
-export async function ensureMonolithSchema(client: Client, schema: string): Promise<number> {
-  const seen = await monolithSchemaVersion(client, schema);
-  if (seen === MONOLITH_SCHEMA_VERSION) return seen;
-  if (seen > MONOLITH_SCHEMA_VERSION) throw tooNew(schema, seen);
-  const table = (name: string) => quoteQualified(schema, name);
-  await client.query('BEGIN');
-  try {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [AdvisoryLock.monolithSchema.toString()]);
-    const { rows } = await client.query('SELECT pg_catalog.to_regnamespace($1) IS NOT NULL AS present', [
-      quoteIdent(schema),
-    ]);
-    if (!rows[0].present) await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${table(VERSION_TABLE)} (
-         version integer PRIMARY KEY,
-         description text NOT NULL,
-         applied_at timestamptz NOT NULL DEFAULT now()
-       )`,
-    );
-    const current = await monolithSchemaVersion(client, schema);
-    if (current > MONOLITH_SCHEMA_VERSION) throw tooNew(schema, current);
-    for (const migration of MONOLITH_MIGRATIONS) {
-      if (migration.version <= current) continue;
-      for (const statement of migration.statements(table)) await client.query(statement);
-      await client.query(`INSERT INTO ${table(VERSION_TABLE)} (version, description) VALUES ($1, $2)`, [
-        migration.version,
-        migration.description,
-      ]);
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  }
-  return MONOLITH_SCHEMA_VERSION;
-}
-
-function tooNew(schema: string, version: number): CarveError {
-  return new CarveError(
-    'STATE_SCHEMA_TOO_NEW',
-    `carve's schema ${schema} on the monolith is at version ${version}; this carve knows versions up to ${MONOLITH_SCHEMA_VERSION}`,
-    {
-      details: { schema, version, known: MONOLITH_SCHEMA_VERSION },
-      hint: 'A newer carve has worked on this migration: run that version (or newer) of carve.',
-    },
-  );
+export function ensureMonolithSchema(client: Client, schema: string): Promise<number> {
+  return ensureVersionedSchema(client, schema, MONOLITH_SCHEMA);
 }

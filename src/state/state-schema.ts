@@ -1,7 +1,11 @@
-import { CarveError } from '../errors.js';
 import type { Client } from '../pg/connect.js';
-import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { AdvisoryLock } from './advisory-locks.js';
+import {
+  ensureVersionedSchema,
+  schemaVersion,
+  type SchemaMigration,
+  type VersionedSchema,
+} from './versioned-schema.js';
 
 /**
  * carve's own state, kept in every target database (schema `carve` by default) so that it commits
@@ -45,12 +49,7 @@ import { AdvisoryLock } from './advisory-locks.js';
  * - backups:         `carve backup`: where each backup of the moving tables is and the monolith LSN it
  *                    corresponds to, so status and rollback can name the latest one
  */
-export interface StateMigration {
-  version: number;
-  description: string;
-  /** The statements, given a function that quotes a table name inside the state schema. */
-  statements: (table: (name: string) => string) => string[];
-}
+export type StateMigration = SchemaMigration;
 
 export const STATE_MIGRATIONS: readonly StateMigration[] = [
   {
@@ -250,70 +249,22 @@ export const STATE_MIGRATIONS: readonly StateMigration[] = [
 /** The version this carve brings every state schema to. */
 export const STATE_SCHEMA_VERSION = STATE_MIGRATIONS.at(-1)!.version;
 
-/** The table recording the applied versions. */
-const VERSION_TABLE = 'state_schema';
+const STATE_SCHEMA: VersionedSchema = {
+  migrations: STATE_MIGRATIONS,
+  versionTable: 'state_schema',
+  lock: AdvisoryLock.stateSchema,
+  describe: (schema) => `The state schema ${schema}`,
+};
 
 /** The version a database's state schema is at (0: no versioned state schema yet). */
-export async function stateSchemaVersion(client: Client, schema: string): Promise<number> {
-  const table = quoteQualified(schema, VERSION_TABLE);
-  const { rows } = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [table]);
-  if (!rows[0].present) return 0;
-  const version = await client.query(`SELECT coalesce(max(version), 0) AS version FROM ${table}`);
-  return Number(version.rows[0].version);
+export function stateSchemaVersion(client: Client, schema: string): Promise<number> {
+  return schemaVersion(client, schema, STATE_SCHEMA);
 }
 
 /**
  * Bring the state schema of the connected database to STATE_SCHEMA_VERSION: create it, or apply
- * the migrations it lacks, each recorded with its version, all in one transaction under an advisory
- * lock (concurrent first runs would race on the DDL). Returns the version it is at.
+ * the migrations it lacks (versioned-schema.ts). Returns the version it is at.
  */
-export async function ensureStateSchema(client: Client, schema: string): Promise<number> {
-  // The common case, a database already at the version, takes no lock and runs no DDL.
-  const seen = await stateSchemaVersion(client, schema);
-  if (seen === STATE_SCHEMA_VERSION) return seen;
-  if (seen > STATE_SCHEMA_VERSION) throw tooNew(schema, seen);
-  const table = (name: string) => quoteQualified(schema, name);
-  await client.query('BEGIN');
-  try {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [AdvisoryLock.stateSchema.toString()]);
-    // carve's role owns its schema (provision creates it) but may not create schemas, and CREATE
-    // SCHEMA IF NOT EXISTS checks that privilege before it looks whether the schema is there.
-    const { rows } = await client.query('SELECT pg_catalog.to_regnamespace($1) IS NOT NULL AS present', [
-      quoteIdent(schema),
-    ]);
-    if (!rows[0].present) await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${table(VERSION_TABLE)} (
-         version integer PRIMARY KEY,
-         description text NOT NULL,
-         applied_at timestamptz NOT NULL DEFAULT now()
-       )`,
-    );
-    const current = await stateSchemaVersion(client, schema); // another process may have been first
-    if (current > STATE_SCHEMA_VERSION) throw tooNew(schema, current);
-    for (const migration of STATE_MIGRATIONS) {
-      if (migration.version <= current) continue;
-      for (const statement of migration.statements(table)) await client.query(statement);
-      await client.query(`INSERT INTO ${table(VERSION_TABLE)} (version, description) VALUES ($1, $2)`, [
-        migration.version,
-        migration.description,
-      ]);
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  }
-  return STATE_SCHEMA_VERSION;
-}
-
-function tooNew(schema: string, version: number): CarveError {
-  return new CarveError(
-    'STATE_SCHEMA_TOO_NEW',
-    `The state schema ${schema} is at version ${version}; this carve knows versions up to ${STATE_SCHEMA_VERSION}`,
-    {
-      details: { schema, version, known: STATE_SCHEMA_VERSION },
-      hint: 'A newer carve has worked on this migration: run that version (or newer) of carve.',
-    },
-  );
+export function ensureStateSchema(client: Client, schema: string): Promise<number> {
+  return ensureVersionedSchema(client, schema, STATE_SCHEMA);
 }

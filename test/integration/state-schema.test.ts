@@ -9,6 +9,13 @@ import {
   STATE_SCHEMA_VERSION,
   stateSchemaVersion,
 } from '../../src/state/state-schema.js';
+import {
+  ensureMonolithSchema,
+  MONOLITH_MIGRATIONS,
+  MONOLITH_SCHEMA_VERSION,
+  monolithSchemaStatements,
+  monolithSchemaVersion,
+} from '../../src/state/monolith-schema.js';
 import { SyncState } from '../../src/sync/state.js';
 import { VerifyState } from '../../src/verify/state.js';
 import {
@@ -166,6 +173,35 @@ describe('the versioned state schema', () => {
       const error = await ensureStateSchema(c, SCHEMA).catch((e: unknown) => e);
       expect(isCarveError(error, 'STATE_SCHEMA_TOO_NEW')).toBe(true);
       expect(error).toMatchObject({ details: { version: 999, known: STATE_SCHEMA_VERSION } });
+    });
+  });
+
+  it("carve's schema on the monolith runs through the same migrations: dry-run statements are what runs", async () => {
+    const url = await createDatabase(pg, 'monolith_side');
+    await withClient(url, async (c) => {
+      expect(await monolithSchemaVersion(c, 'carve_m')).toBe(0);
+      const planned = monolithSchemaStatements('carve_m', 0);
+      expect(planned[0]).toBe('CREATE SCHEMA "carve_m"');
+      expect(await ensureMonolithSchema(c, 'carve_m')).toBe(MONOLITH_SCHEMA_VERSION);
+      expect(await ensureMonolithSchema(c, 'carve_m')).toBe(MONOLITH_SCHEMA_VERSION);
+      const applied = await c.query('SELECT version FROM carve_m.monolith_schema ORDER BY version');
+      expect(applied.rows.map((r) => r.version)).toEqual(MONOLITH_MIGRATIONS.map((m) => m.version));
+      // The dry-run statements build the same schema in a second database.
+      const again = await createDatabase(pg, 'monolith_side_dry');
+      await withClient(again, async (d) => {
+        for (const statement of planned) await d.query(statement);
+        const tables = (x: Client) =>
+          x.query(
+            `SELECT table_name FROM information_schema.tables WHERE table_schema = 'carve_m' ORDER BY 1`,
+          );
+        expect((await tables(d)).rows).toEqual((await tables(c)).rows);
+      });
+      await c.query(
+        `INSERT INTO carve_m.monolith_schema (version, description) VALUES (999, 'from the future')`,
+      );
+      const error = await ensureMonolithSchema(c, 'carve_m').catch((e: unknown) => e);
+      expect(isCarveError(error, 'STATE_SCHEMA_TOO_NEW')).toBe(true);
+      expect((error as Error).message).toContain('on the monolith');
     });
   });
 });
