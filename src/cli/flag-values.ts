@@ -89,6 +89,7 @@ export function sizeFlag(flag: string, value: string): number {
 }
 
 function describeMs(ms: number): string {
+  if (ms === 0) return '0s';
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
