@@ -389,6 +389,18 @@ describe('carve serve', () => {
       .poll(() => page.locator('button[data-action="rollback"][data-service="catalog"]').isEnabled())
       .toBe(true);
     expect(await button.isEnabled()).toBe(false);
+    // A refused action (the engine's pre-check) is a 409 with the engine's code and hint, not a 500.
+    const notCutOver = await fetch(`${dashboardUrl}api/actions/rollback`, {
+      method: 'POST',
+      headers: { ...bearer(), 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'sales' }),
+    });
+    expect(notCutOver.status).toBe(409);
+    expect(await notCutOver.json()).toMatchObject({
+      ok: false,
+      code: 'ROLLBACK_NOT_CUT_OVER',
+      hint: expect.any(String),
+    });
     // docs/img/dashboard.png: CARVE_DASHBOARD_SCREENSHOT=$PWD/docs/img/dashboard.png npx vitest run <this file>
     mkdirSync(join(work, 'shots'), { recursive: true });
     const shot = process.env.CARVE_DASHBOARD_SCREENSHOT ?? join(work, 'shots', 'dashboard.png');
@@ -425,7 +437,7 @@ describe('carve serve', () => {
       body: JSON.stringify({ service: 'catalog' }),
     });
     expect(refused.status).toBe(401);
-    expect(serve.stderr).not.toContain('action rollback');
+    expect(serve.stderr).not.toContain('action rollback of service catalog');
     expect(await catalogPhase()).toBe('cut-over');
   });
 

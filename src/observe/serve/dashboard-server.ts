@@ -20,7 +20,12 @@ import {
   tokenMatches,
 } from './request-auth.js';
 import { createSecretMask } from './secret-mask.js';
-import { unavailableActions, type ServiceActionName, type ServiceActions } from './service-actions.js';
+import {
+  actionFailureStatus,
+  unavailableActions,
+  type ServiceActionName,
+  type ServiceActions,
+} from './service-actions.js';
 
 export interface DashboardServerOptions {
   routing: Routing;
@@ -189,11 +194,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       const hint = isCarveError(error) ? (error.hint ?? null) : null;
       log(`carve serve: action ${action} of service ${service} failed: ${code}: ${message}`);
       broadcast({ type: 'action', at: Date.now(), action, service, outcome: 'failed', code, message });
-      sendJson(
-        res,
-        code === 'SERVE_ACTION_UNAVAILABLE' ? 501 : 500,
-        mask({ ok: false, action, service, code, message, hint }),
-      );
+      sendJson(res, actionFailureStatus(error), mask({ ok: false, action, service, code, message, hint }));
     }
   };
 
