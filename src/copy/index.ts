@@ -77,7 +77,9 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
       emit,
       signal: options.signal,
       // A resumed copy reads under a later snapshot: its reads stand for that snapshot's LSN.
-      ...(snapshotEvents ? { snapshotEvents: { events: snapshotEvents, lsn: session.lsn ?? consistentLsn } } : {}),
+      ...(snapshotEvents
+        ? { snapshotEvents: { events: snapshotEvents, lsn: session.lsn ?? consistentLsn } }
+        : {}),
     };
     const { tallies, failed } = await runCopyWorkers(groupReads(pending), workerOptions);
     await session.close();

@@ -123,7 +123,8 @@ async function planDatabase(
     }
     const open = chunks.filter((c) => c.status !== 'done');
     const unpublished = (c: ChunkRecord) => publishes && !ctx.snapshotEvents!.published(route.id, c.chunkNo);
-    for (const chunk of open) pending.push({ route, chunk, ...(unpublished(chunk) ? { publish: true } : {}) });
+    for (const chunk of open)
+      pending.push({ route, chunk, ...(unpublished(chunk) ? { publish: true } : {}) });
     // Loaded but not published (published later than loaded, or events.snapshot turned on after):
     // read again for publishing alone.
     for (const chunk of chunks) {

@@ -152,7 +152,10 @@ export class KafkaSnapshotEvents {
     for (const table of events.tables) {
       const route = this.routing.routes.find((r) => r.id === table.routeId)!;
       const columnTypes = types.get(`${table.source.schema}.${table.source.name}`)!;
-      this.envelopes.set(table.routeId, envelopeFor(this.events, database, this.version, table, route.key, columnTypes));
+      this.envelopes.set(
+        table.routeId,
+        envelopeFor(this.events, database, this.version, table, route.key, columnTypes),
+      );
     }
   }
 
@@ -239,7 +242,9 @@ export class KafkaSnapshotEvents {
             ranges: Object.fromEntries(
               [...ranges].map(([topic, byPartition]) => [
                 topic,
-                [...byPartition].map(([p, [from, to]]) => [p, String(from), String(to)] as [number, string, string]),
+                [...byPartition].map(
+                  ([p, [from, to]]) => [p, String(from), String(to)] as [number, string, string],
+                ),
               ]),
             ),
           };
@@ -289,7 +294,9 @@ export class KafkaSnapshotEvents {
 
   private async transaction(worker: number): Promise<Txn> {
     if (worker >= this.producers.length) {
-      throw new Error(`snapshot publisher opened for ${this.producers.length} workers, asked for ${worker + 1}`);
+      throw new Error(
+        `snapshot publisher opened for ${this.producers.length} workers, asked for ${worker + 1}`,
+      );
     }
     const open = this.txns[worker];
     if (open && !open.completed) return open;
