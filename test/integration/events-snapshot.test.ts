@@ -51,6 +51,7 @@ services:
   clinic:
     database: DB
     tables: { every_type: {}, visits: {}, tags: {} }
+exclude: [every_type_full]
 `;
 
 let clusters: Awaited<ReturnType<typeof useMigrationClusters>>;
