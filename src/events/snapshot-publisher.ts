@@ -65,6 +65,8 @@ export class KafkaSnapshotEvents {
   private partitions = new Map<string, number>();
   private envelopes = new Map<string, TableEnvelope>();
   private readonly done = new Set<string>();
+  /** Chunks whose commit failed: it may have reached the coordinator all the same. */
+  private readonly uncertain = new Set<string>();
   private readonly kafka: NonNullable<EventRouting['kafka']>;
   private readonly events: EventRouting;
   private published_ = 0;
@@ -165,12 +167,22 @@ export class KafkaSnapshotEvents {
     if (ref.columns.join('\u0000') !== table.columns.join('\u0000')) {
       throw new Error(`snapshot reads of ${ref.routeId} need the published columns in order`);
     }
+    const id = `${ref.routeId}#${ref.chunkNo}`;
     let txn: Txn;
     try {
       txn = await this.transaction(worker);
+      if (this.uncertain.has(id)) {
+        // The worker's producer was initialised again since (abort failed, or it was replaced),
+        // which completes or aborts the transaction whose commit failed: the topic now says.
+        for (const r of await this.committedRecords())
+          if (r.kind === 'chunk') this.done.add(`${r.route}#${r.chunk}`);
+        this.uncertain.delete(id);
+      }
     } catch (error) {
       throw brokerError(this.kafka.brokers, error);
     }
+    if (this.done.has(id))
+      return { row: () => undefined, commit: () => Promise.resolve(0), abort: () => txn.cancel() };
     const lsn = parseLsn(ref.lsn);
     const readMicros = BigInt(Date.now()) * 1000n;
     const partitions = this.partitions.get(table.topic) ?? 1;
@@ -179,12 +191,14 @@ export class KafkaSnapshotEvents {
     let pending: Message[] = [];
     let pendingBytes = 0;
     let count = 0;
+    let sent = false;
 
     const send = async () => {
       const messages = pending;
       pending = [];
       pendingBytes = 0;
       if (messages.length === 0) return;
+      sent = true;
       const counts = new Map<number, number>();
       for (const m of messages) counts.set(m.partition, (counts.get(m.partition) ?? 0) + 1);
       const result = await txn.send({ messages });
@@ -248,6 +262,7 @@ export class KafkaSnapshotEvents {
               ]),
             ),
           };
+          sent = true;
           await txn.send({
             messages: [
               {
@@ -260,11 +275,12 @@ export class KafkaSnapshotEvents {
           });
           await txn.commit();
         } catch (error) {
+          this.uncertain.add(id);
           throw brokerError(this.kafka.brokers, error);
         } finally {
           this.txns[worker] = undefined;
         }
-        this.done.add(`${ref.routeId}#${ref.chunkNo}`);
+        this.done.add(id);
         this.published_ += count;
         return count;
       },
@@ -272,7 +288,9 @@ export class KafkaSnapshotEvents {
         pending = [];
         if (txn.completed) return;
         try {
-          await txn.abort();
+          // Nothing reached the broker: the transaction exists only in the client.
+          if (sent) await txn.abort();
+          else await txn.cancel();
         } catch {
           // The producer is in an unknown state: a new incarnation of the same id aborts the
           // transaction (fencing) before the worker's next chunk.

@@ -283,9 +283,9 @@ describe('carve copy killed with SIGKILL while it publishes snapshot reads', () 
       const before = await publishedChunks(m.routing);
       phases.push(`${name}: ${killed.signal ?? `exit ${killed.code}`} after ${before.length} chunks`);
       expect(killed.signal, phases.at(-1)).toBe('SIGKILL');
-      // Killed while publishing: some chunks are published, not all.
-      expect(before.length, phases.at(-1)).toBeGreaterThanOrEqual(killAt);
-      expect(before.length, phases.at(-1)).toBeLessThan(20);
+      // Killed while publishing: some chunks are published, not all (the markers of the last
+      // commit may still be on their way).
+      expect(before.length, phases.at(-1)).toBeGreaterThanOrEqual(killAt - 1);
 
       const resumed = await runCarve(carve(['copy', '--json', '--resume', '--jobs', '2']));
       expect(resumed.code, `${phases.at(-1)}: ${resumed.stderr}`).toBe(0);
@@ -302,6 +302,7 @@ describe('carve copy killed with SIGKILL while it publishes snapshot reads', () 
       const chunks = await publishedChunks(m.routing);
       const ids = chunks.map((c) => `${c.route}#${c.chunk}`);
       expect(new Set(ids).size, phases.at(-1)).toBe(ids.length);
+      expect(before.length, phases.at(-1)).toBeLessThan(ids.length - 5);
       // The last state of every visit in the topic is the monolith's (reads, then the changes).
       const last = new Map<string, Json>();
       for (const e of visits) if (e.value) last.set(visitKey(e.key), (e.value as Json).after);
