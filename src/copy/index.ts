@@ -46,12 +46,13 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
       return alreadyComplete(routing, recorded[0]!.consistentLsn);
     }
 
+    // Before the slot and the plan: a broker that cannot be reached fails the copy before it
+    // writes anything; opening fences earlier publishers and learns which chunks are published.
+    const snapshotEvents = options.snapshotEvents;
+    await snapshotEvents?.open(jobs);
     const point = await openCopySnapshot(routing, mode, slot, recorded, emit);
     const { consistentLsn } = point;
     session = point.session;
-    // Before planning: fences earlier publishers and learns which chunks are published.
-    const snapshotEvents = options.snapshotEvents;
-    await snapshotEvents?.open(jobs);
     const log = new CopyLog(names.stateSchema, names.migration);
     const chunkBytes = options.chunkBytes ?? 128 * 1024 * 1024;
     const planContext = {
