@@ -53,6 +53,7 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
     const point = await openCopySnapshot(routing, mode, slot, recorded, emit);
     const { consistentLsn } = point;
     session = point.session;
+    snapshotEvents?.start(consistentLsn);
     const log = new CopyLog(names.stateSchema, names.migration);
     const chunkBytes = options.chunkBytes ?? 128 * 1024 * 1024;
     const planContext = {

@@ -16,6 +16,11 @@ export interface SnapshotEvents {
    * and read which chunks are published already.
    */
   open(workers: number): Promise<void>;
+  /**
+   * The copy's consistent point (the same for every resume of one copy): only chunks published for
+   * it count as published — a migration started over with the same name starts a new snapshot.
+   */
+  start(consistentLsn: string): void;
   /** Whether the chunk's reads are committed already (by this run or an earlier one). */
   published(routeId: string, chunkNo: number): boolean;
   /** Begin the chunk's publication on the worker's own transactional producer. */

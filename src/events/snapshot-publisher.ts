@@ -40,6 +40,8 @@ type SnapshotRecord =
   | { kind: 'run'; producers: number }
   | {
       kind: 'chunk';
+      /** The consistent point of the copy it belongs to (constant across resumes). */
+      copy: string;
       route: string;
       chunk: number;
       lsn: string;
@@ -65,6 +67,8 @@ export class KafkaSnapshotEvents {
   private partitions = new Map<string, number>();
   private envelopes = new Map<string, TableEnvelope>();
   private readonly done = new Set<string>();
+  private records: SnapshotRecord[] = [];
+  private copyLsn: string | undefined;
   /** Chunks whose commit failed: it may have reached the coordinator all the same. */
   private readonly uncertain = new Set<string>();
   private readonly kafka: NonNullable<EventRouting['kafka']>;
@@ -138,7 +142,7 @@ export class KafkaSnapshotEvents {
     } catch (error) {
       throw brokerError(this.kafka.brokers, error);
     }
-    for (const r of records) if (r.kind === 'chunk') this.done.add(`${r.route}#${r.chunk}`);
+    this.records = records;
 
     const { types, database } = await withSession(
       atMonolith(sourceSessionUrl(this.routing.sourceUrl)),
@@ -161,7 +165,20 @@ export class KafkaSnapshotEvents {
     }
   }
 
+  /** The copy's consistent point: chunk records of other copies (a migration started over) do not count. */
+  start(consistentLsn: string): void {
+    this.copyLsn = consistentLsn;
+    this.learn(this.records);
+  }
+
+  private learn(records: SnapshotRecord[]): void {
+    for (const r of records) {
+      if (r.kind === 'chunk' && r.copy === this.copyLsn) this.done.add(`${r.route}#${r.chunk}`);
+    }
+  }
+
   async begin(worker: number, ref: SnapshotChunkRef): Promise<SnapshotChunk> {
+    if (this.copyLsn === undefined) throw new Error('snapshot publisher: start() before begin()');
     const table = this.events.tables.find((t) => t.routeId === ref.routeId)!;
     const envelope = this.envelopes.get(ref.routeId)!;
     if (ref.columns.join('\u0000') !== table.columns.join('\u0000')) {
@@ -249,6 +266,7 @@ export class KafkaSnapshotEvents {
           await send();
           const record: SnapshotRecord = {
             kind: 'chunk',
+            copy: this.copyLsn!,
             route: ref.routeId,
             chunk: ref.chunkNo,
             lsn: ref.lsn,
