@@ -161,8 +161,9 @@ export async function runCopyWorkers(
               events: publish.publish.events,
             });
           } else if (publish?.publish.error !== undefined && outcomes.every((o) => o.status !== 'failed')) {
-            // The rows are loaded (or were already) but their snapshot reads are not published: the
-            // copy is incomplete and --resume reads the chunk again for publishing alone.
+            // A publish-only read (its rows were loaded already) whose reads are not published: the
+            // copy is incomplete, and --resume reads the chunk again for publishing alone. (When
+            // sinks were loading, they failed with the publication and report it themselves.)
             const failure: FailedChunk = {
               routeId: publish.routeId,
               chunkNo: publish.chunkNo,

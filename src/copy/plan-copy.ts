@@ -125,8 +125,9 @@ async function planDatabase(
     const unpublished = (c: ChunkRecord) => publishes && !ctx.snapshotEvents!.published(route.id, c.chunkNo);
     for (const chunk of open)
       pending.push({ route, chunk, ...(unpublished(chunk) ? { publish: true } : {}) });
-    // Loaded but not published (published later than loaded, or events.snapshot turned on after):
-    // read again for publishing alone.
+    // Loaded but not published (events.snapshot turned on while the copy was interrupted, or a
+    // publish-only read that failed): read again for publishing alone. A kill cannot leave this
+    // state behind: a chunk's reads commit before its rows (chunk-copier.ts).
     for (const chunk of chunks) {
       if (chunk.status === 'done' && unpublished(chunk)) pending.push({ route, chunk, publish: true });
     }
