@@ -113,8 +113,8 @@ export class KafkaSnapshotEvents {
         { topic: events.snapshotTopic, partitions: 1, replicationFactor: this.kafka.replicationFactor },
       ]);
       this.partitions = await this.log.partitionCounts(events.tables.map((t) => t.topic));
-      // Only committed records: how many producers runs used (an aborted run record still
-      // committed nothing with its producers).
+      // How many producer ids earlier runs used: each run commits that count before its new ids
+      // publish anything, so an id beyond every committed count never opened a transaction.
       const before = await this.committedRecords();
       const used = Math.max(0, ...before.map((r) => (r.kind === 'run' ? r.producers : 0)));
       const count = Math.max(workers, used);
@@ -191,8 +191,7 @@ export class KafkaSnapshotEvents {
       if (this.uncertain.has(id)) {
         // The worker's producer was initialised again since (abort failed, or it was replaced),
         // which completes or aborts the transaction whose commit failed: the topic now says.
-        for (const r of await this.committedRecords())
-          if (r.kind === 'chunk') this.done.add(`${r.route}#${r.chunk}`);
+        this.learn(await this.committedRecords());
         this.uncertain.delete(id);
       }
     } catch (error) {
