@@ -208,6 +208,8 @@ export class KafkaSnapshotEvents {
     let pendingBytes = 0;
     let count = 0;
     let sent = false;
+    /** One send in flight while the next rows are encoded (not two: a partition's records go in order). */
+    let inflight: Promise<void> = Promise.resolve();
 
     const send = async () => {
       const messages = pending;
@@ -257,11 +259,18 @@ export class KafkaSnapshotEvents {
         pending.push({ topic: table.topic, partition: partitionOf(key, partitions), key, value, headers });
         pendingBytes += key.length + value.length + 128;
         count++;
-        if (pendingBytes >= this.sendBytes) return send();
+        if (pendingBytes >= this.sendBytes) {
+          return inflight.then(() => {
+            inflight = send();
+            // Observed by the next row, commit or abort; never an unhandled rejection meanwhile.
+            inflight.catch(() => {});
+          });
+        }
         return undefined;
       },
       commit: async () => {
         try {
+          await inflight;
           await send();
           const record: SnapshotRecord = {
             kind: 'chunk',
@@ -303,6 +312,7 @@ export class KafkaSnapshotEvents {
       },
       abort: async () => {
         pending = [];
+        await inflight.catch(() => {});
         if (txn.completed) return;
         try {
           // Nothing reached the broker: the transaction exists only in the client.
