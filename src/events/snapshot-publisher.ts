@@ -195,6 +195,8 @@ export class KafkaSnapshotEvents {
         this.uncertain.delete(id);
       }
     } catch (error) {
+      // The client may hold a half-begun transaction: the next chunk starts on a new incarnation.
+      await this.replace(worker);
       throw brokerError(this.kafka.brokers, error);
     }
     if (this.done.has(id))
