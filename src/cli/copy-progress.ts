@@ -166,12 +166,15 @@ export function renderCopySummary(result: CopyResult): string {
     formatCount(totalRows / Math.max(0.001, result.seconds)),
     result.complete ? 'complete' : 'INCOMPLETE',
   ]);
-  return renderTable(['table', 'rows', 'bytes', 'seconds', 'rows/s', 'status'], rows, [
+  const table = renderTable(['table', 'rows', 'bytes', 'seconds', 'rows/s', 'status'], rows, [
     'rows',
     'bytes',
     'seconds',
     'rows/s',
   ]);
+  return result.snapshotEvents === undefined
+    ? table
+    : `${table}\nsnapshot reads (op r) published to Kafka: ${formatCount(result.snapshotEvents)}`;
 }
 
 /** Not a terminal, but read by a person (migrate, demo): a line per finished table and per problem. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { copy } from '../copy/index.js';
 import { CarveError } from '../errors.js';
+import { copySnapshotOptions } from '../events/index.js';
 import { buildIndexesWithProvision } from '../migrate/index-builder.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { createCopyReporter, renderCopySummary } from './copy-progress.js';
@@ -74,6 +75,7 @@ export function registerCopyCommand(program: Command): void {
               chunkBytes:
                 chunkMb === undefined ? undefined : Math.max(8192, Math.round(chunkMb * 1024 * 1024)),
               buildIndexes: buildIndexesWithProvision,
+              ...copySnapshotOptions(routing),
               onEvent: hub.emitter('copy'),
               signal,
             });

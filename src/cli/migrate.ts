@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { eventSinks } from '../events/index.js';
+import { copySnapshotOptions, eventSinks } from '../events/index.js';
 import type { MigrateEvent } from '../migrate/events.js';
 import { migrate } from '../migrate/index.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
@@ -62,6 +62,7 @@ export function registerMigrateCommand(program: Command): void {
             secretsDir: options.secretsDir,
             follow: options.follow === true,
             sinks: eventSinks(prepared.routing),
+            copySnapshot: copySnapshotOptions,
             events: hub,
             onEvent: printer.onEvent,
             signal,

@@ -7,7 +7,9 @@ import type { Client } from '../pg/connect.js';
 import { quoteIdent, quoteIdentList, quoteQualified } from '../pg/quote.js';
 import { sqlStateOf } from '../pg/sqlstate.js';
 import type { ChunkMethod, CopyLog } from '../state/copy-log.js';
+import { CopyTextRows } from './copy-text.js';
 import { createRowProjector } from './row-projector.js';
+import type { SnapshotChunk } from './snapshot-events.js';
 
 /** One read of the monolith: a relation, a slice of it, some columns. */
 export interface ChunkRead {
@@ -72,6 +74,18 @@ export function renderWriteSql(sink: ChunkSink, format: 'binary' | 'text'): stri
   return `COPY ${quoteQualified(sink.target.schema, sink.target.name)} (${quoteIdentList(sink.targetColumns)}) FROM STDIN (FORMAT ${format})`;
 }
 
+/**
+ * Snapshot reads of the chunk's rows (plan `events.snapshot`): the read is in text format and each
+ * row is handed to `chunk`; copyChunk writes the outcome back (`events` or `error`).
+ */
+export interface ChunkPublish {
+  chunk: SnapshotChunk;
+  /** Positions in the read's columns of the published columns, in published order. */
+  fields: number[];
+  events?: number;
+  error?: unknown;
+}
+
 interface ActiveSink {
   sink: ChunkSink;
   input: Writable;
@@ -86,13 +100,25 @@ interface ActiveSink {
  * done in that database's copy log — rows and progress commit together or not at all.
  * The source client must already be inside a transaction holding the copy snapshot.
  * Memory stays bounded: the read is consumed only as fast as the slowest sink accepts it.
+ *
+ * With `publish`, the rows are also published as snapshot reads, committed after every sink's rows
+ * are written and before any sink commits: a chunk marked loaded is always published, and a chunk
+ * published but not loaded (a crash between the two commits) is loaded again without publishing.
+ * A chunk whose sinks are all loaded already is read for publishing alone.
  */
 export async function copyChunk(
   source: Client,
   read: ChunkRead,
   sinks: ChunkSink[],
-  context: { snapshot: string; onBytes?: (bytes: number) => void; signal?: AbortSignal },
+  context: {
+    snapshot: string;
+    onBytes?: (bytes: number) => void;
+    signal?: AbortSignal;
+    publish?: ChunkPublish;
+  },
 ): Promise<SinkOutcome[]> {
+  const publish = context.publish;
+  if (publish && read.format !== 'text') throw new Error('snapshot reads need a text-format read');
   const active: ActiveSink[] = [];
   const outcomes: SinkOutcome[] = [];
 
@@ -132,7 +158,8 @@ export async function copyChunk(
   }
 
   let sourceError: unknown;
-  if (active.length) {
+  const rows = publish ? new CopyTextRows() : undefined;
+  if (active.length || publish) {
     try {
       const reader = source.query(copyTo(renderReadSql(read)));
       const abort = () => reader.destroy(new Error('copy cancelled'));
@@ -148,9 +175,16 @@ export async function copyChunk(
               waits.push(Promise.race([once(entry.input, 'drain'), entry.done.catch(() => undefined)]));
             }
           }
+          if (publish) {
+            for (const values of rows!.push(chunk)) {
+              const wait = publish.chunk.row(publish.fields.map((f) => values[f] ?? null));
+              if (wait) await wait;
+            }
+          }
           if (waits.length) await Promise.all(waits);
-          if (active.every((e) => e.error)) break;
+          if (!publish && active.every((e) => e.error)) break;
         }
+        if (rows && !rows.complete) throw new Error('COPY text stream ended inside a row');
       } finally {
         context.signal?.removeEventListener('abort', abort);
       }
@@ -167,6 +201,22 @@ export async function copyChunk(
       entry.input.end();
     }
     await entry.done.catch(() => undefined);
+  }
+
+  if (publish) {
+    // Published only when every sink holds its rows; each sink commits only once they are published.
+    const blocked = sourceError ?? active.find((e) => e.error)?.error;
+    try {
+      if (blocked !== undefined) throw blocked;
+      publish.events = await publish.chunk.commit();
+    } catch (error) {
+      publish.error = error;
+      await publish.chunk.abort().catch(() => undefined);
+      for (const entry of active) entry.error ??= error;
+    }
+  }
+
+  for (const entry of active) {
     if (entry.error) {
       outcomes.push(await fail(entry.sink, entry.error));
       continue;

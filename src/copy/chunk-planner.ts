@@ -18,6 +18,13 @@ export interface ChunkPlanOptions {
   /** Workers: a relation bigger than `minSplitBytes` gets at least this many chunks. */
   jobs: number;
   minSplitBytes?: number;
+  /**
+   * Split relations without an integer key into heap block ranges (default true). Off for tables
+   * whose rows are published as snapshot reads: block ranges do not partition the rows the same way
+   * under two snapshots (an update moves a row), so chunks published before a crash and chunks read
+   * after it could hold a row twice or not at all. Key ranges do partition them the same way.
+   */
+  blockRanges?: boolean;
 }
 
 /**
@@ -48,6 +55,7 @@ export function planChunks(relations: RelationStats[], options: ChunkPlanOptions
       });
 
     const key = stats.integerKey;
+    if (!key && options.blockRanges === false) count = 1;
     if (count <= 1 || (key && (key.min === null || key.max === null))) {
       push('all', null, null, stats.bytes);
     } else if (key && key.min !== null && key.max !== null) {

@@ -49,11 +49,19 @@ export async function readRelationStats(reader: Client, route: TableRoute): Prom
 export interface PendingChunk {
   route: TableRoute;
   chunk: ChunkRecord;
+  /** Its rows are published as snapshot reads (plan `events.snapshot`) and are not yet. */
+  publish?: boolean;
 }
 
 export interface ReadGroup {
   read: ChunkRead;
-  sinks: { route: TableRoute; chunkNo: number; targetColumns: string[]; fields: number[] | null }[];
+  sinks: {
+    route: TableRoute;
+    chunkNo: number;
+    targetColumns: string[];
+    fields: number[] | null;
+    publish?: boolean;
+  }[];
   estimatedBytes: number;
 }
 
@@ -80,7 +88,10 @@ export function groupReads(pending: PendingChunk[]): ReadGroup[] {
       for (const { source } of loadedColumns(route)) if (!columns.includes(source)) columns.push(source);
     }
     const first = members[0]!;
-    const format = members.some(({ route }) => copyFormatFor(route) === 'text') ? 'text' : 'binary';
+    // Snapshot reads need the values as PostgreSQL prints them: the text format.
+    const format = members.some(({ route, publish }) => publish || copyFormatFor(route) === 'text')
+      ? 'text'
+      : 'binary';
     reads.push({
       read: {
         relation: first.chunk.source,
@@ -91,7 +102,7 @@ export function groupReads(pending: PendingChunk[]): ReadGroup[] {
         columns,
         format,
       },
-      sinks: members.map(({ route, chunk }) => {
+      sinks: members.map(({ route, chunk, publish }) => {
         const loaded = loadedColumns(route);
         const fields = loaded.map((c) => columns.indexOf(c.source));
         const identity = fields.length === columns.length && fields.every((f, i) => f === i);
@@ -100,6 +111,7 @@ export function groupReads(pending: PendingChunk[]): ReadGroup[] {
           chunkNo: chunk.chunkNo,
           targetColumns: loaded.map((c) => c.target),
           fields: identity ? null : fields,
+          ...(publish ? { publish } : {}),
         };
       }),
       estimatedBytes: Math.max(...members.map((m) => m.chunk.estimatedBytes)),

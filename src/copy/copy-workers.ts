@@ -3,10 +3,11 @@ import { atService, type Client, openSession } from '../pg/connect.js';
 import { isTransientError, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
 import { CopyLog } from '../state/copy-log.js';
-import { copyChunk, type ChunkSink } from './chunk-copier.js';
+import { copyChunk, type ChunkPublish, type ChunkSink } from './chunk-copier.js';
 import type { CopyEvent, FailedChunk } from './events.js';
 import type { ReadGroup } from './copy-plan.js';
 import { ReadQueue } from './read-queue.js';
+import type { SnapshotEvents } from './snapshot-events.js';
 import type { SnapshotSession } from './snapshot-session.js';
 
 export interface WorkerPoolOptions {
@@ -17,6 +18,8 @@ export interface WorkerPoolOptions {
   signal?: AbortSignal;
   /** Attempts per read for transient errors (connection lost, server restarting). */
   attempts?: number;
+  /** Snapshot reads of published tables (opened), and the LSN the session's snapshot stands for. */
+  snapshotEvents?: { events: SnapshotEvents; lsn: string };
 }
 
 export interface RouteTally {
@@ -42,6 +45,27 @@ export async function runCopyWorkers(
   const log = new CopyLog(options.routing.names.stateSchema, options.routing.names.migration);
   const urls = new Map(options.routing.services.map((s) => [s.database, s.url]));
   const maxAttempts = options.attempts ?? 3;
+
+  /** The owner sink of a published table, when its chunk's reads are not published yet. */
+  async function beginPublish(
+    worker: number,
+    group: ReadGroup,
+    remaining: ReadGroup['sinks'],
+  ): Promise<{ publish: ChunkPublish; routeId: string; chunkNo: number } | undefined> {
+    const snapshot = options.snapshotEvents;
+    if (!snapshot) return undefined;
+    const owner = remaining.find((s) => s.publish && !snapshot.events.published(s.route.id, s.chunkNo));
+    if (!owner) return undefined;
+    const table = options.routing.events!.tables.find((t) => t.routeId === owner.route.id)!;
+    const chunk = await snapshot.events.begin(worker, {
+      routeId: owner.route.id,
+      chunkNo: owner.chunkNo,
+      lsn: snapshot.lsn,
+      columns: table.columns,
+    });
+    const fields = table.columns.map((c) => group.read.columns.indexOf(c));
+    return { publish: { chunk, fields }, routeId: owner.route.id, chunkNo: owner.chunkNo };
+  }
 
   async function worker(id: number): Promise<void> {
     let source: Client | undefined;
@@ -81,6 +105,7 @@ export async function runCopyWorkers(
             worker: id,
           });
           let outcomes;
+          let publish: { publish: ChunkPublish; routeId: string; chunkNo: number } | undefined;
           try {
             source ??= await options.session.attach();
             const perDatabase = new Map<string, number>();
@@ -98,11 +123,13 @@ export async function runCopyWorkers(
                 log,
               });
             }
+            publish = await beginPublish(id, group, remaining);
             let pendingBytes = 0;
             let lastReport = Date.now();
             outcomes = await copyChunk(source, group.read, sinks, {
               snapshot: options.session.snapshot,
               signal: options.signal,
+              ...(publish ? { publish: publish.publish } : {}),
               onBytes: (bytes) => {
                 pendingBytes += bytes;
                 if (Date.now() - lastReport > 250) {
@@ -114,6 +141,7 @@ export async function runCopyWorkers(
             });
             if (pendingBytes) options.emit({ type: 'chunk-progress', routeIds, bytes: pendingBytes });
           } catch (error) {
+            await publish?.publish.chunk.abort().catch(() => undefined);
             // Could not even start (attach or connect failed): every sink of this read failed.
             outcomes = remaining.map((s) => ({
               sink: { routeId: s.route.id, chunkNo: s.chunkNo } as ChunkSink,
@@ -125,6 +153,30 @@ export async function runCopyWorkers(
           }
           const retry: typeof remaining = [];
           let reconnect = false;
+          if (publish?.publish.events !== undefined) {
+            options.emit({
+              type: 'chunk-published',
+              routeId: publish.routeId,
+              chunkNo: publish.chunkNo,
+              events: publish.publish.events,
+            });
+          } else if (publish?.publish.error !== undefined && outcomes.every((o) => o.status !== 'failed')) {
+            // A publish-only read (its rows were loaded already) whose reads are not published: the
+            // copy is incomplete, and --resume reads the chunk again for publishing alone. (When
+            // sinks were loading, they failed with the publication and report it themselves.)
+            const failure: FailedChunk = {
+              routeId: publish.routeId,
+              chunkNo: publish.chunkNo,
+              relation: group.read.relation,
+              method: group.read.method,
+              lower: group.read.lower,
+              upper: group.read.upper,
+              sqlstate: undefined,
+              message: `snapshot reads not published: ${errorText(publish.publish.error)}`,
+            };
+            options.emit({ type: 'chunk-failed', attempt, willRetry: false, ...failure });
+            failed.push(failure);
+          }
           for (const outcome of outcomes) {
             const sink = remaining.find((s) => s.route.id === outcome.sink.routeId)!;
             if (outcome.status === 'done') {

@@ -57,6 +57,8 @@ export type CopyEvent =
     }
   | { type: 'chunk-progress'; routeIds: string[]; bytes: number }
   | { type: 'chunk-done'; routeId: string; chunkNo: number; rows: number; bytes: number; ms: number }
+  /** The chunk's rows are published as snapshot reads (plan `events.snapshot`), in one Kafka transaction. */
+  | { type: 'chunk-published'; routeId: string; chunkNo: number; events: number }
   | ({ type: 'chunk-failed'; attempt: number; willRetry: boolean } & FailedChunk)
   /** A resumed copy streams databases loaded under two snapshots up to the later one (later-snapshot.ts). */
   | { type: 'catch-up-started'; databases: string[]; lsn: string }
@@ -70,7 +72,15 @@ export type CopyEvent =
       foreignKeys: number;
       sequences: number;
     }
-  | { type: 'copy-finished'; complete: boolean; seconds: number; rows: number; bytes: number };
+  | {
+      type: 'copy-finished';
+      complete: boolean;
+      seconds: number;
+      rows: number;
+      bytes: number;
+      /** Snapshot reads published by this run (plan `events.snapshot`). */
+      snapshotEvents?: number;
+    };
 
 export interface CopyResult {
   complete: boolean;
@@ -80,4 +90,6 @@ export interface CopyResult {
   seconds: number;
   routes: RouteCopySummary[];
   failed: FailedChunk[];
+  /** Snapshot reads published by this run (plan `events.snapshot`). */
+  snapshotEvents?: number;
 }

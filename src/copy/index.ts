@@ -46,38 +46,68 @@ export async function copy(options: CopyOptions): Promise<CopyResult> {
       return alreadyComplete(routing, recorded[0]!.consistentLsn);
     }
 
+    // Before the slot and the plan: a broker that cannot be reached fails the copy before it
+    // writes anything; opening fences earlier publishers and learns which chunks are published.
+    const snapshotEvents = options.snapshotEvents;
+    await snapshotEvents?.open(jobs);
     const point = await openCopySnapshot(routing, mode, slot, recorded, emit);
     const { consistentLsn } = point;
     session = point.session;
+    snapshotEvents?.start(consistentLsn);
     const log = new CopyLog(names.stateSchema, names.migration);
     const chunkBytes = options.chunkBytes ?? 128 * 1024 * 1024;
-    const planContext = { routing, states, mode, consistentLsn, session, log, chunkBytes, jobs, emit };
+    const planContext = {
+      routing,
+      states,
+      mode,
+      consistentLsn,
+      session,
+      log,
+      chunkBytes,
+      jobs,
+      emit,
+      ...(snapshotEvents ? { snapshotEvents } : {}),
+    };
     const { plans, pending } = await planCopy(planContext);
 
     const snapshot = session.snapshot;
     emit({ type: 'copy-started', mode, slot: names.slot, consistentLsn, snapshot, jobs, routes: plans });
-    const workerOptions = { routing, session, jobs, emit, signal: options.signal };
+    const workerOptions = {
+      routing,
+      session,
+      jobs,
+      emit,
+      signal: options.signal,
+      // A resumed copy reads under a later snapshot: its reads stand for that snapshot's LSN.
+      ...(snapshotEvents
+        ? { snapshotEvents: { events: snapshotEvents, lsn: session.lsn ?? consistentLsn } }
+        : {}),
+    };
     const { tallies, failed } = await runCopyWorkers(groupReads(pending), workerOptions);
     await session.close();
     session = undefined;
 
     let complete = failed.length === 0 && !options.signal?.aborted;
-    if (complete) complete = await catchUpLaterSnapshots(routing, emit, options.signal);
+    // Every snapshot read is committed before the catch-up publishes a change (catchUpSinks).
+    if (complete) complete = await catchUpLaterSnapshots(routing, emit, options.signal, options.catchUpSinks);
     if (complete)
       await finishDatabases(routing, plans, log, { jobs, buildIndexes: options.buildIndexes, emit });
 
     const routes = summarizeRoutes(routing, plans, tallies, failed);
     const seconds = (Date.now() - started) / 1000;
+    const published = snapshotEvents ? { snapshotEvents: snapshotEvents.readsPublished } : {};
     emit({
       type: 'copy-finished',
       complete,
       seconds,
       rows: sum(routes, 'rows'),
       bytes: sum(routes, 'bytes'),
+      ...published,
     });
-    return { complete, mode, slot: names.slot, consistentLsn, seconds, routes, failed };
+    return { complete, mode, slot: names.slot, consistentLsn, seconds, routes, failed, ...published };
   } finally {
     await session?.close();
+    await options.snapshotEvents?.close().catch(() => undefined);
     await lock.release();
   }
 }

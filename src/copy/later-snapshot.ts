@@ -3,6 +3,7 @@ import { formatLsn, maxLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import type { Routing } from '../routing/model.js';
 import { CopyLog } from '../state/copy-log.js';
 import { startSync } from '../sync/index.js';
+import type { SinkFactory } from '../sync/sink.js';
 import { SyncState } from '../sync/state.js';
 import type { CopyEvent } from './events.js';
 
@@ -20,6 +21,7 @@ export async function catchUpLaterSnapshots(
   routing: Routing,
   emit: (event: CopyEvent) => void,
   signal?: AbortSignal,
+  sinks: SinkFactory[] = [],
 ): Promise<boolean> {
   const { names } = routing;
   const log = new CopyLog(names.stateSchema, names.migration);
@@ -42,6 +44,7 @@ export async function catchUpLaterSnapshots(
   const engine = await startSync({
     routing,
     duringCopy: true,
+    ...(sinks.length ? { sinks } : {}),
     applicationName: `carve copy (${names.migration}) catch-up`,
     onEvent: (event) => {
       if (event.type === 'batch-applied') changes += event.changes;

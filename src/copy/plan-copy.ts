@@ -7,6 +7,7 @@ import { planChunks, type RelationStats } from './chunk-planner.js';
 import { readRelationStats, type PendingChunk } from './copy-plan.js';
 import type { CopyEvent, RouteCopyPlan } from './events.js';
 import type { TargetState } from './preflight.js';
+import type { SnapshotEvents } from './snapshot-events.js';
 import type { SnapshotSession } from './snapshot-session.js';
 
 export interface CopyPlanContext {
@@ -19,12 +20,14 @@ export interface CopyPlanContext {
   chunkBytes: number;
   jobs: number;
   emit: (event: CopyEvent) => void;
+  /** Opened: knows which chunks are published already. */
+  snapshotEvents?: SnapshotEvents;
 }
 
 export interface PlannedCopy {
   /** In plan order (database by database, routes in each database's order). */
   plans: RouteCopyPlan[];
-  /** Every chunk not loaded yet. */
+  /** Every chunk not loaded yet, and every loaded chunk whose snapshot reads are not published. */
   pending: PendingChunk[];
 }
 
@@ -95,12 +98,17 @@ async function planDatabase(
     });
   const existing = groupByRoute(await log.chunks(client));
   for (const route of state.service.tables) {
+    const publishes = ctx.snapshotEvents?.publishes(route.id) === true;
     let chunks = existing.get(route.id);
     if (!chunks) {
       await log.planRoute(
         client,
         route.id,
-        planChunks(await readStats(route), { chunkBytes: ctx.chunkBytes, jobs: ctx.jobs }),
+        planChunks(await readStats(route), {
+          chunkBytes: ctx.chunkBytes,
+          jobs: ctx.jobs,
+          blockRanges: !publishes,
+        }),
       );
       chunks = (await log.chunks(client)).filter((c) => c.routeId === route.id);
     } else if (ctx.mode === 'resume' && needsRestart(chunks)) {
@@ -114,7 +122,15 @@ async function planDatabase(
       chunks = chunks.map((c) => ({ ...c, status: 'pending' as const }));
     }
     const open = chunks.filter((c) => c.status !== 'done');
-    for (const chunk of open) pending.push({ route, chunk });
+    const unpublished = (c: ChunkRecord) => publishes && !ctx.snapshotEvents!.published(route.id, c.chunkNo);
+    for (const chunk of open)
+      pending.push({ route, chunk, ...(unpublished(chunk) ? { publish: true } : {}) });
+    // Loaded but not published (events.snapshot turned on while the copy was interrupted, or a
+    // publish-only read that failed): read again for publishing alone. A kill cannot leave this
+    // state behind: a chunk's reads commit before its rows (chunk-copier.ts).
+    for (const chunk of chunks) {
+      if (chunk.status === 'done' && unpublished(chunk)) pending.push({ route, chunk, publish: true });
+    }
     // Rows of this database will come from two snapshots: note it before loading any.
     if (open.length && session.lsn && !laterSnapshot.has(state.service.database)) {
       laterSnapshot.add(state.service.database);

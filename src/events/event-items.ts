@@ -70,6 +70,10 @@ export class EventItems {
           routed,
         );
         break;
+      case 'read':
+        // A snapshot read (op r) of the copy: the service database was loaded by the copy itself
+        // and the changes after the snapshot follow; applying an older read would undo them.
+        return;
       default:
         throw new CarveError(
           'APPLY_EVENT_UNKNOWN',

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Routing } from '../routing/model.js';
 import type { SinkFactory } from '../sync/sink.js';
 import { kafkaSink } from './kafka-sink.js';
+import { KafkaSnapshotEvents } from './snapshot-publisher.js';
 import { syncCompletedSink } from './sync-completed-sink.js';
 
 export { kafkaSink, KafkaSink, type KafkaSinkOptions } from './kafka-sink.js';
@@ -22,4 +23,21 @@ export function eventSinks(routing: Routing): SinkFactory[] {
   if (events.kafka) sinks.push(kafkaSink({ events, version: EVENTS_VERSION }));
   if (events.kafka && events.syncCompleted) sinks.push(syncCompletedSink(events));
   return sinks;
+}
+
+/**
+ * The copy's options for snapshot reads (`op: r`) when the plan asks for them (`events.snapshot:
+ * true`): the publisher, and the Kafka sink for a resumed copy's catch-up stream, so that the
+ * change events between the consistent point and the later snapshot are published then (the slot
+ * passes them), after every snapshot read.
+ */
+export function copySnapshotOptions(routing: Routing): {
+  snapshotEvents?: KafkaSnapshotEvents;
+  catchUpSinks?: SinkFactory[];
+} {
+  if (!routing.events?.snapshot || !routing.events.kafka) return {};
+  return {
+    snapshotEvents: new KafkaSnapshotEvents(routing, EVENTS_VERSION),
+    catchUpSinks: [kafkaSink({ events: routing.events, version: EVENTS_VERSION })],
+  };
 }

@@ -79,6 +79,7 @@ async function run(options: MigrateOptions, hub: EventHub<CarveEvents>): Promise
         jobs: options.jobs,
         chunkBytes: options.chunkBytes,
         buildIndexes: options.buildIndexes,
+        ...(options.copySnapshot?.(routing) ?? {}),
         onEvent: hub.emitter('copy'),
         signal: options.signal,
       }),

@@ -1,4 +1,6 @@
 import type { IndexBuilder } from '../copy/post-load.js';
+import type { SnapshotEvents } from '../copy/snapshot-events.js';
+import type { Routing } from '../routing/model.js';
 import type { PreparedMigration } from '../routing/prepare-routing.js';
 import type { EventHub } from '../event-hub.js';
 import type { SinkFactory } from '../sync/sink.js';
@@ -16,6 +18,11 @@ export interface MigrateOptions {
    * `eventSinks(routing)`); the slot is acknowledged with the minimum over all of them.
    */
   sinks?: SinkFactory[];
+  /**
+   * The copy step's snapshot reads (plan `events.snapshot`; `copySnapshotOptions(routing)` from
+   * src/events), made for the routing migrate copies with.
+   */
+  copySnapshot?: (routing: Routing) => { snapshotEvents?: SnapshotEvents; catchUpSinks?: SinkFactory[] };
   /** Keep streaming after the report until the signal fires. */
   follow?: boolean;
   /**

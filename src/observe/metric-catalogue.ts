@@ -112,6 +112,11 @@ export const METRICS = {
     'Rows copied into a service database table (as recorded in the copy log).',
     ['database', 'table'],
   ),
+  snapshotEvents: counter(
+    'migration_snapshot_events_total',
+    'Snapshot reads (op r) of copied rows published to Kafka by this process (plan events.snapshot), by owner table.',
+    ['database', 'table'],
+  ),
   changesApplied: counter(
     'migration_changes_applied_total',
     'Streamed changes (inserts, updates, deletes) applied to a service database by this process.',

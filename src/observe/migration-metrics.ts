@@ -166,6 +166,9 @@ export class MigrationMetrics {
         this.copyWindow.push({ at: this.now(), rows: event.rows });
         return;
       }
+      case 'chunk-published':
+        this.counter(METRICS.snapshotEvents).inc(this.tableLabels(event.routeId), event.events);
+        return;
       case 'chunk-failed':
         return this.error('copy_chunk_failed');
       case 'copy-finished':

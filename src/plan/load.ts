@@ -177,7 +177,7 @@ function allowedKeys(path: (string | number)[]): string[] {
     case '':
       return ['name', 'source', 'target', 'schema_changes', 'services', 'projections', 'exclude', 'events'];
     case 'events':
-      return ['kafka', 'tables', 'schemas', 'sync_completed'];
+      return ['kafka', 'tables', 'schemas', 'snapshot', 'sync_completed'];
     case 'events/kafka':
       return ['brokers', 'topic_prefix', 'client_id', 'partitions', 'replication_factor'];
     case 'events/sync_completed':

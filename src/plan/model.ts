@@ -100,6 +100,8 @@ export interface PlanEvents {
   tables?: { name: string; path: string }[];
   /** Connect JSON with `schema` + `payload` (Debezium's default) or the payload only. */
   schemas: boolean;
+  /** Snapshot reads (`op: r`) for the rows the copy loads (plan `events.snapshot`, default false). */
+  snapshot: boolean;
   syncCompleted?: {
     topic: string;
     entities: { table: string; columns: string[]; path: string }[];

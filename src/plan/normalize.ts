@@ -118,6 +118,7 @@ function normalizeEvents(events: NonNullable<PlanFile['events']>): PlanEvents {
       ? { tables: events.tables.map((name, i) => ({ name, path: formatPath(['events', 'tables', i]) })) }
       : {}),
     schemas: events.schemas ?? true,
+    snapshot: events.snapshot ?? false,
     ...(events.sync_completed
       ? {
           syncCompleted: {

@@ -91,6 +91,8 @@ const eventsSchema = z.strictObject({
   tables: z.array(nonEmpty).optional(),
   /** JsonConverter schemas.enable: `{schema, payload}` (true, Debezium's default) or the payload only. */
   schemas: z.boolean().optional(),
+  /** Snapshot reads (`op: r`) for every row the copy loads of a published table; off by default. */
+  snapshot: z.boolean({ message: 'must be true or false' }).optional(),
   sync_completed: z
     .strictObject({
       topic: topicName.optional(),

@@ -113,6 +113,8 @@ export function resolveEventRoutes(
       schemas: events.schemas,
       tables,
       checkpointTopic: `${prefix}.carve-checkpoints.${plan.name}`,
+      snapshot: events.snapshot,
+      snapshotTopic: `${prefix}.carve-snapshot.${plan.name}`,
       ...(events.syncCompleted ? { syncCompleted: { topic: events.syncCompleted.topic, entities } } : {}),
     },
     problems,

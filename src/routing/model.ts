@@ -188,6 +188,10 @@ export interface EventRouting {
   tables: { source: TableRef; topic: string; columns: string[]; routeId: string }[];
   /** carve's own topic: the publisher's position and offset ranges, written in each Kafka transaction. */
   checkpointTopic: string;
+  /** The copy publishes a snapshot read (`op: r`) of every row it loads of a published table. */
+  snapshot: boolean;
+  /** carve's own topic for snapshot reads: one record per published chunk, in the chunk's Kafka transaction. */
+  snapshotTopic: string;
   syncCompleted?: { topic: string; entities: { source: TableRef; columns: string[] }[] };
 }
 

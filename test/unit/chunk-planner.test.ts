@@ -92,6 +92,19 @@ describe('chunk planner', () => {
     expect(empty.map((c) => c.method)).toEqual(['all']);
   });
 
+  it('keeps a table without an integer key whole when its rows are published (blockRanges: false)', () => {
+    const stats = { relation: rel, bytes: 300 * MB, pages: 38400 };
+    const whole = planChunks([stats], { chunkBytes: 100 * MB, jobs: 2, blockRanges: false });
+    expect(whole.map((c) => [c.method, c.lower, c.upper])).toEqual([['all', null, null]]);
+    // Key ranges partition the rows alike under any snapshot: still split.
+    const keyed = planChunks([{ ...stats, integerKey: { column: 'id', min: '1', max: '300' } }], {
+      chunkBytes: 100 * MB,
+      jobs: 2,
+      blockRanges: false,
+    });
+    expect(keyed.map((c) => c.method)).toEqual(['key', 'key', 'key']);
+  });
+
   it('numbers chunks across the partitions of one route', () => {
     const p1 = { schema: 'public', name: 'p1' };
     const p2 = { schema: 'public', name: 'p2' };

@@ -106,6 +106,9 @@ describe('the metrics registry', () => {
     copy({ type: 'chunk-done', routeId: ITEMS, chunkNo: 0, rows: 40, bytes: 1, ms: 1 });
     const labels = { database: 'a_db', table: 'public.items' };
     expect(await t.read(METRICS.recordsMigrated.name, labels)).toBe(40);
+    copy({ type: 'chunk-published', routeId: ITEMS, chunkNo: 0, events: 40 });
+    copy({ type: 'chunk-published', routeId: ITEMS, chunkNo: 1, events: 2 });
+    expect(await t.read(METRICS.snapshotEvents.name, labels)).toBe(42);
     t.metrics.applySnapshot(await snapshotOf(status({}, { items: 30, orders: 5 }), t.now()));
     expect(await t.read(METRICS.recordsMigrated.name, labels)).toBe(40);
     t.metrics.applySnapshot(await snapshotOf(status({}, { items: 60, orders: 5 }), t.now()));

@@ -113,6 +113,25 @@ describe('plan events:', () => {
     ).toEqual([['PLAN_UNKNOWN_KEY', 'events.nats']]);
   });
 
+  it('takes snapshot reads (events.snapshot) off by default, on with true, and nothing but a boolean', () => {
+    const events = (snapshot: string) =>
+      base(
+        `events: { kafka: { brokers: "k:9092", topic_prefix: p }${snapshot} }`,
+        '{ consultations: {}, "odd name": {} }',
+      );
+    expect(buildRouting(parsePlan(events('')), monolith).events).toMatchObject({
+      snapshot: false,
+      snapshotTopic: expect.stringMatching(/^p\.carve-snapshot\./) as unknown,
+    });
+    expect(buildRouting(parsePlan(events(', snapshot: true')), monolith).events!.snapshot).toBe(true);
+    const bad = problems(events(', snapshot: "yes"'));
+    expect(bad.map((p) => [p.code, p.path])).toEqual([['PLAN_INVALID_VALUE', 'events.snapshot']]);
+    expect(bad[0]!.message).toMatch(/must be true or false/);
+    const typo = problems(events(', snapshots: true'));
+    expect(typo.map((p) => [p.code, p.path])).toEqual([['PLAN_UNKNOWN_KEY', 'events.snapshots']]);
+    expect(JSON.stringify(typo[0])).toMatch(/snapshot\b/);
+  });
+
   it('names unrouted tables, topic collisions and unpublished entity columns', () => {
     const found = problems(
       base(`events:

@@ -1,0 +1,379 @@
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { LocalKafka } from '../../src/cluster/local-kafka.js';
+import { Header } from '../../src/events/change-messages.js';
+import { copySnapshotOptions } from '../../src/events/index.js';
+import { kafkaSink } from '../../src/events/kafka-sink.js';
+import { KafkaLog } from '../../src/events/kafka-log.js';
+import { connect, withClient } from '../../src/pg/connect.js';
+import { parseLsn } from '../../src/pg/lsn.js';
+import type { Routing } from '../../src/routing/model.js';
+import { startSync } from '../../src/sync/index.js';
+import { EVERY_TYPE_DDL, everyTypeWrites } from '../fixtures/debezium/every-type.js';
+import { runCarve, seededRandom, spawnCarve } from '../support/carve-cli.js';
+import { runCopy } from '../support/copy-fixture.js';
+import { useKafka } from '../support/kafka.js';
+import { readTopic, type ReadEvent } from '../support/kafka-topics.js';
+import { prepareMigration, useMigrationClusters, type Migration } from '../support/migration.js';
+import { differingRoutes } from '../support/route-checksums.js';
+
+/**
+ * Snapshot reads (`op: r`) of the copy (plan `events.snapshot: true`) on a real broker: the envelope
+ * against what Debezium 3.6.1 published for its snapshot read of the same row
+ * (test/fixtures/debezium), every copied row exactly once by key, before every change event of its
+ * partition, `carve apply` beside them, off by default, and kill -9 of `carve copy` while it
+ * publishes.
+ */
+
+const fixtures = join(new URL('.', import.meta.url).pathname, '..', 'fixtures', 'debezium');
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+const debezium = JSON.parse(readFileSync(join(fixtures, 'debezium-payload.json'), 'utf8')) as Record<
+  string,
+  { key: Json; value: Json }[]
+>;
+
+const MONOLITH = `${EVERY_TYPE_DDL.join(';\n')};
+${everyTypeWrites.snapshotRow};
+CREATE TABLE visits (id bigint PRIMARY KEY, patient_id bigint NOT NULL, note text, at timestamptz);
+INSERT INTO visits SELECT g, g % 500, repeat(md5(g::text), 3), timestamptz '2026-01-01' + g * interval '1 minute'
+  FROM generate_series(1, 6000) g;
+-- No single integer key: the table is one chunk when its rows are published (see chunk-planner).
+CREATE TABLE tags (patient_id bigint, n integer, label text, PRIMARY KEY (patient_id, n));
+INSERT INTO tags SELECT g / 4, g % 4, 'tag ' || g FROM generate_series(0, 2999) g;
+ANALYZE;
+`;
+
+const PLAN_SERVICES = `
+services:
+  clinic:
+    database: DB
+    tables: { every_type: {}, visits: {}, tags: {} }
+exclude: [every_type_full]
+`;
+
+let clusters: Awaited<ReturnType<typeof useMigrationClusters>>;
+let kafka: LocalKafka;
+const dir = mkdtempSync(join(tmpdir(), 'carve-snapshot-'));
+
+beforeAll(async () => {
+  [clusters, kafka] = await Promise.all([
+    useMigrationClusters('events-snapshot'),
+    useKafka({ name: 'snapshot' }),
+  ]);
+});
+
+function planBody(name: string, prefix: string, snapshot: boolean | undefined): string {
+  return `${PLAN_SERVICES.replace('DB', `${name}_db`)}
+events:
+  kafka: { brokers: ["${kafka.bootstrap}"], topic_prefix: ${prefix}, partitions: 3 }
+  schemas: false
+${snapshot === undefined ? '' : `  snapshot: ${snapshot}\n`}`;
+}
+
+async function migration(name: string, prefix: string, snapshot: boolean | undefined): Promise<Migration> {
+  return prepareMigration(clusters, {
+    name,
+    monolithSql: MONOLITH,
+    planBody: planBody(name, prefix, snapshot),
+  });
+}
+
+/** Committed records of carve's snapshot topic (chunk records only). */
+async function publishedChunks(
+  routing: Routing,
+): Promise<{ route: string; chunk: number; events: number }[]> {
+  const log = new KafkaLog({ brokers: [kafka.bootstrap], clientId: 'test-snapshot-reader' });
+  try {
+    const topic = routing.events!.snapshotTopic;
+    const end = await log.endOffset(topic, 0).catch(() => 0n);
+    if (end === 0n) return [];
+    const { records } = await log.readCommitted(topic, 0, 0n, end);
+    return records
+      .map(
+        (r) =>
+          JSON.parse(r.value!.toString()) as { kind: string; route: string; chunk: number; events: number },
+      )
+      .filter((r) => r.kind === 'chunk');
+  } finally {
+    await log.close();
+  }
+}
+
+async function topicOf(routing: Routing, table: string): Promise<ReadEvent[]> {
+  return readTopic([kafka.bootstrap], routing.events!.tables.find((t) => t.source.name === table)!.topic);
+}
+
+async function sourceKeys(m: Migration, sql: string): Promise<string[]> {
+  return withClient(m.sourceUrl, async (c) =>
+    (await c.query<{ k: string }>(sql)).rows.map((r) => r.k).sort(),
+  );
+}
+
+/** Each key of the table's `r` events, as a sorted list (duplicates kept). */
+function readKeys(events: ReadEvent[], key: (k: Json) => string): string[] {
+  return events
+    .filter((e) => (e.value as Json)?.op === 'r')
+    .map((e) => key(e.key))
+    .sort();
+}
+
+/** In every partition, no snapshot read comes after a change event. */
+function readsFirst(events: ReadEvent[]): string[] {
+  const problems: string[] = [];
+  const lastChange = new Map<number, bigint>();
+  for (const e of [...events].sort((a, b) => (a.offset < b.offset ? -1 : 1))) {
+    const op = (e.value as Json)?.op;
+    if (op === 'r' && lastChange.has(e.partition))
+      problems.push(`r at ${e.partition}/${e.offset} after a change`);
+    if (op !== undefined && op !== 'r') lastChange.set(e.partition, e.offset);
+  }
+  return problems;
+}
+
+const visitKey = (k: Json) => String(k.id);
+const tagKey = (k: Json) => `${k.patient_id}/${k.n}`;
+const ALL_VISITS = `SELECT id::text AS k FROM visits`;
+const ALL_TAGS = `SELECT patient_id || '/' || n AS k FROM tags`;
+
+describe('snapshot reads of the copy (events.snapshot)', () => {
+  let m: Migration;
+
+  it('publishes every copied row once as op r, in Debezium’s snapshot envelope, before every change; carve apply takes the topics', async () => {
+    m = await migration('snap', 'snap', true);
+    const copied = await runCopy(m.routing, { chunkBytes: 64 * 1024, ...copySnapshotOptions(m.routing) });
+    expect(copied.complete).toBe(true);
+    const consistent = parseLsn(copied.consistentLsn);
+
+    // The envelope of a snapshot read, against Debezium's for the same row (every CareSync type).
+    const theirs = debezium['dbzp.public.every_type']!.find((e) => e.value?.op === 'r')!;
+    const ours = (await topicOf(m.routing, 'every_type')).filter((e) => (e.value as Json)?.op === 'r');
+    expect(ours).toHaveLength(1);
+    const event = ours[0]!;
+    expect(event.key).toEqual(theirs.key);
+    const value = event.value as Json;
+    // Generated columns: Debezium reads them in its snapshot, carve publishes them nowhere (docs/events.md).
+    const { g: _generated, ...theirAfter } = theirs.value.after;
+    expect(value.after).toEqual(theirAfter);
+    expect(value.before).toBeNull();
+    expect(value.op).toBe('r');
+    expect(Object.keys(value)).toEqual(Object.keys(theirs.value));
+    expect(Object.keys(value.source)).toEqual(Object.keys(theirs.value.source));
+    expect(value.source).toMatchObject({
+      connector: 'postgresql',
+      name: 'snap',
+      schema: 'public',
+      table: 'every_type',
+      snapshot: 'true',
+      lsn: Number(consistent),
+      sequence: JSON.stringify([null, String(consistent)]),
+      txId: null,
+    });
+    expect(value.transaction).toBeNull();
+    expect(event.headers.get(Header.kind)).toBe('read');
+
+    // Every copied row exactly once (count by key), key-range chunks and the one-chunk table alike.
+    const chunks = await publishedChunks(m.routing);
+    expect(chunks.filter((c) => c.route.endsWith('.visits')).length).toBeGreaterThan(3);
+    expect(chunks.filter((c) => c.route.endsWith('.tags')).length).toBe(1);
+    expect(readKeys(await topicOf(m.routing, 'visits'), visitKey)).toEqual(await sourceKeys(m, ALL_VISITS));
+    expect(readKeys(await topicOf(m.routing, 'tags'), tagKey)).toEqual(await sourceKeys(m, ALL_TAGS));
+    expect(copied.snapshotEvents).toBe(6000 + 3000 + 1);
+
+    // Changes after the snapshot point follow every read of their partition; the service database
+    // (already copied) is then applied from the topics by `carve apply`, r events and all.
+    const engine = await startSync({
+      routing: m.routing,
+      appliers: false,
+      sinks: [kafkaSink({ events: m.routing.events!, version: 'carve-test' })],
+    });
+    await withClient(m.sourceUrl, async (c) => {
+      await c.query(`UPDATE visits SET note = 'changed' WHERE id % 7 = 0`);
+      await c.query(`DELETE FROM visits WHERE id % 11 = 0`);
+      await c.query(`INSERT INTO visits SELECT g, 1, 'new', now() FROM generate_series(7001, 7100) g`);
+      await c.query(`UPDATE tags SET label = 'x' WHERE n = 2`);
+    });
+    await engine.waitForCatchUp();
+    await engine.stop();
+    const visits = await topicOf(m.routing, 'visits');
+    expect(visits.some((e) => (e.value as Json)?.op === 'u')).toBe(true);
+    expect(readsFirst(visits)).toEqual([]);
+    expect(readsFirst(await topicOf(m.routing, 'tags'))).toEqual([]);
+
+    const planFile = join(dir, 'snap.yaml');
+    writeFileSync(planFile, m.planText);
+    const apply = await runCarve([
+      'apply',
+      '--plan',
+      planFile,
+      '--from',
+      'kafka',
+      '--service',
+      'clinic',
+      '--until-caught-up',
+      '--secrets-dir',
+      m.secretsDir,
+    ]);
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(await differingRoutes(m.routing)).toEqual([]);
+  }, 90_000);
+
+  it('publishes the chunks an interrupted copy loaded without it when --resume turns it on', async () => {
+    const m2 = await migration('snapon', 'snapon', false);
+    const stop = new AbortController();
+    const loaded: string[] = [];
+    const first = await runCopy(m2.routing, {
+      chunkBytes: 64 * 1024,
+      signal: stop.signal,
+      onEvent: (e) => {
+        if (e.type === 'chunk-done' && loaded.push(`${e.routeId}#${e.chunkNo}`) === 6) stop.abort();
+      },
+    });
+    expect(first.complete).toBe(false);
+    // The same migration, its plan now with `snapshot: true`.
+    const on = { ...m2.routing, events: { ...m2.routing.events!, snapshot: true } };
+    const published: string[] = [];
+    const resumed = await runCopy(on, {
+      resume: true,
+      ...copySnapshotOptions(on),
+      onEvent: (e) => {
+        if (e.type === 'chunk-published') published.push(`${e.routeId}#${e.chunkNo}`);
+      },
+    });
+    expect(resumed.complete).toBe(true);
+    expect(new Set(published).size).toBe(published.length);
+    // Chunks of visits (key ranges) loaded by the first run were read again for publishing alone.
+    const visitsLoaded = loaded.filter((c) => c.includes('.visits#'));
+    expect(visitsLoaded.length).toBeGreaterThan(0);
+    expect(published).toEqual(expect.arrayContaining(visitsLoaded));
+    expect(readKeys(await topicOf(on, 'visits'), visitKey)).toEqual(await sourceKeys(m2, ALL_VISITS));
+    expect(readKeys(await topicOf(on, 'tags'), tagKey)).toEqual(await sourceKeys(m2, ALL_TAGS));
+    expect(await differingRoutes(on)).toEqual([]);
+  }, 60_000);
+
+  it('is off by default: no snapshot reads, the change events only', async () => {
+    const off = await migration('snapoff', 'snapoff', undefined);
+    expect(off.routing.events!.snapshot).toBe(false);
+    expect(copySnapshotOptions(off.routing)).toEqual({});
+    const copied = await runCopy(off.routing, copySnapshotOptions(off.routing));
+    expect(copied.complete).toBe(true);
+    expect(copied.snapshotEvents).toBeUndefined();
+    const engine = await startSync({
+      routing: off.routing,
+      appliers: false,
+      sinks: [kafkaSink({ events: off.routing.events!, version: 'carve-test' })],
+    });
+    await withClient(off.sourceUrl, (c) => c.query(`UPDATE visits SET note = 'off' WHERE id <= 3`));
+    await engine.waitForCatchUp();
+    await engine.stop();
+    const events = await topicOf(off.routing, 'visits');
+    expect(events.map((e) => (e.value as Json)?.op)).toEqual(['u', 'u', 'u']);
+    expect(await publishedChunks(off.routing)).toEqual([]);
+  }, 60_000);
+});
+
+describe('carve copy killed with SIGKILL while it publishes snapshot reads', () => {
+  it('publishes every row exactly once across kill -9 and --resume, under updates, and verifies clean', async () => {
+    const random = seededRandom(20261204);
+    const phases: string[] = [];
+    for (let trial = 1; trial <= 2; trial++) {
+      const name = `snapkill${trial}`;
+      const m = await migration(name, name, true);
+      const planFile = join(dir, `${name}.yaml`);
+      writeFileSync(planFile, m.planText);
+      const carve = (args: string[]) => [...args, '--plan', planFile, '--secrets-dir', m.secretsDir];
+      // Updates of non-key columns while the copy runs: the key set stays, the resumed copy reads
+      // under a later snapshot, and its catch-up publishes the changes in between.
+      let stop = false;
+      const load = (async () => {
+        const c = await connect(m.sourceUrl);
+        try {
+          while (!stop) {
+            const id = 1 + Math.floor(random() * 6000);
+            await c.query(`UPDATE visits SET note = md5(random()::text) WHERE id = $1`, [id]);
+          }
+        } finally {
+          await c.end();
+        }
+      })();
+
+      // Kill once between a quarter and three quarters of the chunks are published.
+      const { child, done } = spawnCarve(carve(['copy', '--json', '--chunk-size', '0.03', '--jobs', '2']));
+      let published = 0;
+      const killAt = 4 + Math.floor(random() * 8);
+      child.stdout!.on('data', (d: Buffer) => {
+        published += d
+          .toString()
+          .split('\n')
+          .filter((l) => l.includes('"chunk-published"')).length;
+        if (published >= killAt) child.kill('SIGKILL');
+      });
+      const killed = await done;
+      stop = true;
+      await load;
+      const before = await publishedChunks(m.routing);
+      phases.push(`${name}: ${killed.signal ?? `exit ${killed.code}`} after ${before.length} chunks`);
+      expect(killed.signal, phases.at(-1)).toBe('SIGKILL');
+      // Killed while publishing: some chunks are published, not all (the markers of the last
+      // commit may still be on their way).
+      expect(before.length, phases.at(-1)).toBeGreaterThanOrEqual(killAt - 1);
+
+      const resumed = await runCarve(carve(['copy', '--json', '--resume', '--jobs', '2']));
+      expect(resumed.code, `${phases.at(-1)}: ${resumed.stderr}`).toBe(0);
+      const sync = await runCarve(carve(['sync', '--until-caught-up', '--json']));
+      expect(sync.code, `${phases.at(-1)}: ${sync.stderr}`).toBe(0);
+
+      // Nothing lost, nothing doubled (read_committed, count by key); reads before changes.
+      const visits = await topicOf(m.routing, 'visits');
+      expect(readKeys(visits, visitKey), phases.at(-1)).toEqual(await sourceKeys(m, ALL_VISITS));
+      expect(readKeys(await topicOf(m.routing, 'tags'), tagKey)).toEqual(await sourceKeys(m, ALL_TAGS));
+      expect(readKeys(await topicOf(m.routing, 'every_type'), (k: Json) => String(k.id))).toEqual(['100']);
+      expect(readsFirst(visits), phases.at(-1)).toEqual([]);
+      // Each chunk published once.
+      const chunks = await publishedChunks(m.routing);
+      const ids = chunks.map((c) => `${c.route}#${c.chunk}`);
+      expect(new Set(ids).size, phases.at(-1)).toBe(ids.length);
+      expect(before.length, phases.at(-1)).toBeLessThan(ids.length - 5);
+      // The last state of every visit in the topic is the monolith's (reads, then the changes).
+      const last = new Map<string, Json>();
+      for (const e of visits) if (e.value) last.set(visitKey(e.key), (e.value as Json).after);
+      const notes = await withClient(
+        m.sourceUrl,
+        async (c) => (await c.query<{ id: string; note: string }>(`SELECT id::text, note FROM visits`)).rows,
+      );
+      expect(notes.filter((r) => last.get(r.id)?.note !== r.note).length, phases.at(-1)).toBe(0);
+      expect(await differingRoutes(m.routing), phases.at(-1)).toEqual([]);
+    }
+  }, 180_000);
+});
+
+describe('a broker crash while the copy publishes snapshot reads', () => {
+  it('fails the chunks it interrupts; --resume publishes every row exactly once', async () => {
+    const m = await migration('snapbroker', 'snapbroker', true);
+    let published = 0;
+    let failures = 0;
+    // The broker is killed after the third chunk is published and started again at once: chunks
+    // fail while it is down (commits cut short, transactions half begun) and the copy carries on.
+    let crash: Promise<void> | undefined;
+    const first = await runCopy(m.routing, {
+      chunkBytes: 96 * 1024,
+      ...copySnapshotOptions(m.routing),
+      onEvent: (e) => {
+        if (e.type === 'chunk-failed') failures++;
+        if (e.type === 'chunk-published' && ++published === 3)
+          crash = kafka.stop('kill').then(() => kafka.start());
+      },
+    }).finally(() => crash);
+    expect(crash).toBeDefined();
+    expect(failures).toBeGreaterThan(0);
+    if (!first.complete) {
+      const resumed = await runCopy(m.routing, { resume: true, ...copySnapshotOptions(m.routing) });
+      expect(resumed.complete, JSON.stringify(resumed.failed)).toBe(true);
+    }
+    expect(readKeys(await topicOf(m.routing, 'visits'), visitKey)).toEqual(await sourceKeys(m, ALL_VISITS));
+    expect(readKeys(await topicOf(m.routing, 'tags'), tagKey)).toEqual(await sourceKeys(m, ALL_TAGS));
+    expect(await differingRoutes(m.routing)).toEqual([]);
+  }, 90_000);
+});
