@@ -26,18 +26,21 @@ export function eventSinks(routing: Routing): SinkFactory[] {
 }
 
 /**
- * The copy's options for snapshot reads (`op: r`) when the plan asks for them (`events.snapshot:
- * true`): the publisher, and the Kafka sink for a resumed copy's catch-up stream, so that the
- * change events between the consistent point and the later snapshot are published then (the slot
- * passes them), after every snapshot read.
+ * The copy's event options: the snapshot publisher when the plan asks for snapshot reads (`events.
+ * snapshot: true`), and the plan's event sinks for a resumed copy's catch-up stream whenever it has
+ * events at all. The catch-up applies the changes between the consistent point and the later
+ * snapshot and the slot passes them: without the sinks there, those change events would never be
+ * published (with snapshot reads, after every one of them).
  */
 export function copySnapshotOptions(routing: Routing): {
   snapshotEvents?: KafkaSnapshotEvents;
   catchUpSinks?: SinkFactory[];
 } {
-  if (!routing.events?.snapshot || !routing.events.kafka) return {};
+  const sinks = eventSinks(routing);
   return {
-    snapshotEvents: new KafkaSnapshotEvents(routing, EVENTS_VERSION),
-    catchUpSinks: [kafkaSink({ events: routing.events, version: EVENTS_VERSION })],
+    ...(routing.events?.snapshot && routing.events.kafka
+      ? { snapshotEvents: new KafkaSnapshotEvents(routing, EVENTS_VERSION) }
+      : {}),
+    ...(sinks.length > 0 ? { catchUpSinks: sinks } : {}),
   };
 }

@@ -256,7 +256,7 @@ describe('snapshot reads of the copy (events.snapshot)', () => {
   it('is off by default: no snapshot reads, the change events only', async () => {
     const off = await migration('snapoff', 'snapoff', undefined);
     expect(off.routing.events!.snapshot).toBe(false);
-    expect(copySnapshotOptions(off.routing)).toEqual({});
+    expect(copySnapshotOptions(off.routing).snapshotEvents).toBeUndefined();
     const copied = await runCopy(off.routing, copySnapshotOptions(off.routing));
     expect(copied.complete).toBe(true);
     expect(copied.snapshotEvents).toBeUndefined();
@@ -347,6 +347,69 @@ describe('carve copy killed with SIGKILL while it publishes snapshot reads', () 
       expect(await differingRoutes(m.routing), phases.at(-1)).toEqual([]);
     }
   }, 180_000);
+});
+
+describe('carve copy killed and resumed with change events but no snapshot reads', () => {
+  it('publishes the changes its catch-up applies (between the first and the later snapshot)', async () => {
+    const random = seededRandom(20261205);
+    const name = 'nosnapkill';
+    const m = await migration(name, name, undefined);
+    const planFile = join(dir, `${name}.yaml`);
+    writeFileSync(planFile, m.planText);
+    const carve = (args: string[]) => [...args, '--plan', planFile, '--secrets-dir', m.secretsDir];
+    // Updates while the copy runs; the ids updated once the slot exists (after the first loaded
+    // chunk) must each reach the topic with the monolith's last note.
+    let stop = false;
+    let slotExists = false;
+    const updated = new Set<string>();
+    const load = (async () => {
+      const c = await connect(m.sourceUrl);
+      try {
+        while (!stop) {
+          const id = 1 + Math.floor(random() * 6000);
+          const after = slotExists;
+          await c.query(`UPDATE visits SET note = md5(random()::text) WHERE id = $1`, [id]);
+          if (after) updated.add(String(id));
+        }
+      } finally {
+        await c.end();
+      }
+    })();
+    const { child, done } = spawnCarve(carve(['copy', '--json', '--chunk-size', '0.03', '--jobs', '2']));
+    let loaded = 0;
+    child.stdout!.on('data', (d: Buffer) => {
+      loaded += d
+        .toString()
+        .split('\n')
+        .filter((l) => l.includes('"chunk-done"')).length;
+      if (loaded >= 1) slotExists = true;
+      if (loaded >= 6) child.kill('SIGKILL');
+    });
+    const killed = await done;
+    expect(killed.signal).toBe('SIGKILL');
+    // Updates go on between the kill and the resume (the resumed copy reads under a later snapshot).
+    await new Promise((r) => setTimeout(r, 500));
+    stop = true;
+    await load;
+    const resumed = await runCarve(carve(['copy', '--json', '--resume', '--jobs', '2']));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('"catch-up-done"');
+    const sync = await runCarve(carve(['sync', '--until-caught-up', '--json']));
+    expect(sync.code, sync.stderr).toBe(0);
+
+    const visits = await topicOf(m.routing, 'visits');
+    expect(readKeys(visits, visitKey)).toEqual([]); // no snapshot reads
+    const last = new Map<string, Json>();
+    for (const e of visits) if (e.value) last.set(visitKey(e.key), (e.value as Json).after);
+    const notes = await withClient(
+      m.sourceUrl,
+      async (c) => (await c.query<{ id: string; note: string }>(`SELECT id::text, note FROM visits`)).rows,
+    );
+    expect(updated.size).toBeGreaterThan(20);
+    const missing = notes.filter((r) => updated.has(r.id) && last.get(r.id)?.note !== r.note);
+    expect(missing.length, `${missing.length} of ${updated.size} updated visits`).toBe(0);
+    expect(await differingRoutes(m.routing)).toEqual([]);
+  }, 120_000);
 });
 
 describe('a broker crash while the copy publishes snapshot reads', () => {
