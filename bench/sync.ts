@@ -112,6 +112,15 @@ async function setup(): Promise<Setup> {
     startCluster({ name: 'bench-sync-dst', fsync: false, settings: SETTINGS }),
   ]);
   const monolith = await recreateDatabase(source, 'mono');
+  // carve logs in to service databases as carve's role per service (carve_<service>), which
+  // `carve provision` creates; the bench creates the tables itself, so it creates the roles too.
+  for (const db of Object.keys(SERVICES)) {
+    const role = `carve_${db.replace(/_db$/, '')}`;
+    await query(
+      target.url(),
+      `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${role}') THEN CREATE ROLE ${role} LOGIN SUPERUSER; END IF; END $$`,
+    );
+  }
   await withClient(monolith, async (c) => {
     await c.query(TABLES_SQL);
     await c.query(BACKLOG_SQL);
