@@ -1,5 +1,6 @@
 import { CarveError } from '../../errors.js';
 import type { Lsn } from '../lsn.js';
+import { readInt64BE, readUInt64BE } from '../read-int64.js';
 import { pgTimestampNow, type PgTimestamp } from './pg-time.js';
 
 /**
@@ -59,9 +60,9 @@ export function parseServerCopyData(chunk: Buffer, options: { copyPayload: boole
       throw protocolError(chunk, 'XLogData shorter than its 25-byte header');
     return {
       kind: 'xlogdata',
-      walStart: chunk.readBigUInt64BE(1),
-      walEnd: chunk.readBigUInt64BE(9),
-      serverClock: chunk.readBigInt64BE(17),
+      walStart: readUInt64BE(chunk, 1),
+      walEnd: readUInt64BE(chunk, 9),
+      serverClock: readInt64BE(chunk, 17),
       payload: options.copyPayload ? copyOf(chunk, XLOGDATA_HEADER) : chunk.subarray(XLOGDATA_HEADER),
     };
   }
@@ -69,8 +70,8 @@ export function parseServerCopyData(chunk: Buffer, options: { copyPayload: boole
     if (chunk.length !== KEEPALIVE_LENGTH) throw protocolError(chunk, 'primary keepalive is not 18 bytes');
     return {
       kind: 'keepalive',
-      walEnd: chunk.readBigUInt64BE(1),
-      serverClock: chunk.readBigInt64BE(9),
+      walEnd: readUInt64BE(chunk, 1),
+      serverClock: readInt64BE(chunk, 9),
       replyRequested: chunk[17] !== 0,
     };
   }

@@ -1,3 +1,4 @@
+import { readInt64BE, readUInt64BE } from '../../pg/read-int64.js';
 import { DecodeError } from './decode-error.js';
 import {
   UNCHANGED_TOAST,
@@ -267,14 +268,14 @@ class Cursor {
 
   u64(): bigint {
     this.need(8);
-    const value = this.buf.readBigUInt64BE(this.pos);
+    const value = readUInt64BE(this.buf, this.pos);
     this.pos += 8;
     return value;
   }
 
   i64(): bigint {
     this.need(8);
-    const value = this.buf.readBigInt64BE(this.pos);
+    const value = readInt64BE(this.buf, this.pos);
     this.pos += 8;
     return value;
   }
