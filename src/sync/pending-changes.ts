@@ -81,7 +81,7 @@ export class PendingChanges {
     ) {
       return false;
     }
-    this.lastKind.set(change.plan, change.kind);
+    if (this.strict) this.lastKind.set(change.plan, change.kind);
     let next: NetChange;
     if (change.kind === 'upsert') {
       // An UPDATE after this batch inserted (or deleted) the row: the row is not in the table yet.
