@@ -58,10 +58,14 @@ export function parseServerCopyData(chunk: Buffer, options: { copyPayload: boole
   if (tag === XLOGDATA) {
     if (chunk.length < XLOGDATA_HEADER)
       throw protocolError(chunk, 'XLogData shorter than its 25-byte header');
+    const walStart = readUInt64BE(chunk, 1);
+    // Logical replication sends the same value twice: one bigint for both then.
+    const same =
+      chunk.readUInt32BE(1) === chunk.readUInt32BE(9) && chunk.readUInt32BE(5) === chunk.readUInt32BE(13);
     return {
       kind: 'xlogdata',
-      walStart: readUInt64BE(chunk, 1),
-      walEnd: readUInt64BE(chunk, 9),
+      walStart,
+      walEnd: same ? walStart : readUInt64BE(chunk, 9),
       serverClock: readInt64BE(chunk, 17),
       payload: options.copyPayload ? copyOf(chunk, XLOGDATA_HEADER) : chunk.subarray(XLOGDATA_HEADER),
     };
