@@ -1,6 +1,5 @@
 import { CarveError } from '../../errors.js';
 import type { Lsn } from '../lsn.js';
-import { readInt64BE, readUInt64BE } from '../read-int64.js';
 import { pgTimestampNow, type PgTimestamp } from './pg-time.js';
 
 /**
@@ -58,15 +57,11 @@ export function parseServerCopyData(chunk: Buffer, options: { copyPayload: boole
   if (tag === XLOGDATA) {
     if (chunk.length < XLOGDATA_HEADER)
       throw protocolError(chunk, 'XLogData shorter than its 25-byte header');
-    const walStart = readUInt64BE(chunk, 1);
-    // Logical replication sends the same value twice: one bigint for both then.
-    const same =
-      chunk.readUInt32BE(1) === chunk.readUInt32BE(9) && chunk.readUInt32BE(5) === chunk.readUInt32BE(13);
     return {
       kind: 'xlogdata',
-      walStart,
-      walEnd: same ? walStart : readUInt64BE(chunk, 9),
-      serverClock: readInt64BE(chunk, 17),
+      walStart: chunk.readBigUInt64BE(1),
+      walEnd: chunk.readBigUInt64BE(9),
+      serverClock: chunk.readBigInt64BE(17),
       payload: options.copyPayload ? copyOf(chunk, XLOGDATA_HEADER) : chunk.subarray(XLOGDATA_HEADER),
     };
   }
@@ -74,8 +69,8 @@ export function parseServerCopyData(chunk: Buffer, options: { copyPayload: boole
     if (chunk.length !== KEEPALIVE_LENGTH) throw protocolError(chunk, 'primary keepalive is not 18 bytes');
     return {
       kind: 'keepalive',
-      walEnd: readUInt64BE(chunk, 1),
-      serverClock: readInt64BE(chunk, 9),
+      walEnd: chunk.readBigUInt64BE(1),
+      serverClock: chunk.readBigInt64BE(9),
       replyRequested: chunk[17] !== 0,
     };
   }

@@ -1,4 +1,3 @@
-import { readInt64BE, readUInt64BE } from '../../pg/read-int64.js';
 import { DecodeError } from './decode-error.js';
 import {
   UNCHANGED_TOAST,
@@ -268,14 +267,14 @@ class Cursor {
 
   u64(): bigint {
     this.need(8);
-    const value = readUInt64BE(this.buf, this.pos);
+    const value = this.buf.readBigUInt64BE(this.pos);
     this.pos += 8;
     return value;
   }
 
   i64(): bigint {
     this.need(8);
-    const value = readInt64BE(this.buf, this.pos);
+    const value = this.buf.readBigInt64BE(this.pos);
     this.pos += 8;
     return value;
   }
