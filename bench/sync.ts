@@ -8,6 +8,7 @@
  * 4-change transactions; batch: no 4-change ones), STEADY_SECONDS (default
  * 120) and STEADY_RATE (default 1000 changes/s) for the steady-state lag run; SKIP_STEADY=1,
  * SKIP_CATCHUP=1; SPLIT=1 moves the four tables into four service databases, as a split does
+ * (SPLIT=9: into CareSync's nine, the five others each holding a table the backlog leaves alone)
  * (carve: one stream, four appliers; native: one subscription, hence one slot and one walsender
  * decoding all of the WAL, per database — the only way native replication feeds several databases).
  *
@@ -41,14 +42,34 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const MIX = (process.env.MIX ?? 'mixed') as 'mixed' | 'oltp' | 'batch';
 const STEADY_SECONDS = Number(process.env.STEADY_SECONDS ?? 120);
 const STEADY_RATE = Number(process.env.STEADY_RATE ?? 1000);
-const SPLIT = process.env.SPLIT === '1';
-/** Service database → its tables (bench_marker rides with the last; native also copies it to every database). */
+const SPLIT = process.env.SPLIT === '1' || process.env.SPLIT === '9';
+const NINE = process.env.SPLIT === '9';
+/**
+ * SPLIT=9: CareSync's other five service databases (docs/demo.md), each with one table of its own
+ * that the backlog does not write — as in a real split, where most services are quiet while the
+ * busiest tables change; native replication still needs a subscription (a walsender decoding all
+ * of the WAL) per database.
+ */
+const IDLE: Record<string, string> = NINE
+  ? {
+      auth_db: 'auth_users',
+      pharmacy_db: 'prescriptions',
+      laboratory_db: 'lab_results',
+      analytics_db: 'report_rows',
+      shared_db: 'settings',
+    }
+  : {};
+const IDLE_SQL = Object.values(IDLE)
+  .map((t) => `CREATE TABLE ${t} (id bigint PRIMARY KEY, note text NOT NULL);`)
+  .join('\n');
+/** Service database → its tables (bench_marker rides with billing_db; native also copies it to every database). */
 const SERVICES: Record<string, string[]> = SPLIT
   ? {
       patient_db: ['patients'],
       appointment_db: ['appointments'],
       clinical_db: ['observations'],
       billing_db: ['invoices', 'bench_marker'],
+      ...Object.fromEntries(Object.entries(IDLE).map(([db, t]) => [db, [t]])),
     }
   : { carve_db: [...TABLES] };
 const dbOf = (table: string) => Object.entries(SERVICES).find(([, ts]) => ts.includes(table))![0];
@@ -65,6 +86,11 @@ const SETTINGS = {
   synchronous_commit: 'on',
   max_wal_size: '4GB',
   wal_level: 'logical',
+  // SPLIT=9: nine subscriptions need nine slots, walsenders and apply workers (defaults: 10, 10, 4).
+  max_replication_slots: '32', // on the targets also the replication origins: carve's and native's, one per database
+  max_wal_senders: '16',
+  max_logical_replication_workers: '16',
+  max_worker_processes: '24',
 };
 
 const log = (line: string) => console.log(line);
@@ -112,8 +138,17 @@ async function setup(): Promise<Setup> {
     startCluster({ name: 'bench-sync-dst', fsync: false, settings: SETTINGS }),
   ]);
   const monolith = await recreateDatabase(source, 'mono');
+  // carve logs in to service databases as carve's role per service (carve_<service>), which
+  // `carve provision` creates; the bench creates the tables itself, so it creates the roles too.
+  for (const db of Object.keys(SERVICES)) {
+    const role = `carve_${db.replace(/_db$/, '')}`;
+    await query(
+      target.url(),
+      `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${role}') THEN CREATE ROLE ${role} LOGIN SUPERUSER; END IF; END $$`,
+    );
+  }
   await withClient(monolith, async (c) => {
-    await c.query(TABLES_SQL);
+    await c.query(TABLES_SQL + IDLE_SQL);
     await c.query(BACKLOG_SQL);
   });
   const services = Object.entries(SERVICES)
@@ -141,7 +176,7 @@ async function prepareRound(s: Setup): Promise<{ native: string }> {
   await withClient(s.monolith, (c) => seed(c));
   for (const db of Object.keys(SERVICES)) {
     const url = await recreateDatabase(s.target, db);
-    await withClient(url, (c) => c.query(TABLES_SQL)); // tables of other services stay empty
+    await withClient(url, (c) => c.query(TABLES_SQL + IDLE_SQL)); // tables of other services stay empty
   }
   const result = await copy({
     routing: s.routing,
@@ -151,7 +186,7 @@ async function prepareRound(s: Setup): Promise<{ native: string }> {
   if (!result.complete) throw new Error('copy failed');
   for (const n of NATIVE) {
     const native = await recreateDatabase(s.target, n.db);
-    await withClient(native, (c) => c.query(TABLES_SQL));
+    await withClient(native, (c) => c.query(TABLES_SQL + IDLE_SQL));
     for (const table of n.tables.filter((t) => t !== 'bench_marker'))
       await pipeTable(s.monolith, native, table);
     await query(s.monolith, `CREATE PUBLICATION ${n.pub} FOR TABLE ${n.tables.join(', ')}`);
@@ -445,7 +480,7 @@ try {
     encoding: 'utf8',
   }).stdout.trim();
   log(
-    `commit ${commit}${dirty ? ' (+ uncommitted sync changes)' : ''}, ${new Date().toISOString()}, CHANGES=${CHANGES} ROUNDS=${ROUNDS} MIX=${MIX}${SPLIT ? ' SPLIT=1 (' + Object.keys(SERVICES).join(', ') + ')' : ''}`,
+    `commit ${commit}${dirty ? ' (+ uncommitted sync changes)' : ''}, ${new Date().toISOString()}, CHANGES=${CHANGES} ROUNDS=${ROUNDS} MIX=${MIX}${SPLIT ? ` SPLIT=${NINE ? 9 : 1} (` + Object.keys(SERVICES).join(', ') + ')' : ''}`,
   );
   if (!process.env.SKIP_CATCHUP) await catchUp(s);
   if (!process.env.SKIP_STEADY) await steady(s);

@@ -262,10 +262,12 @@ export abstract class BatchingSink implements Sink {
     let latenciesMs: number[] | undefined;
     const now = Date.now();
     if (this.context.recordLatency) latenciesMs = [];
-    for (let i = 0; i < transactions && this.unapplied.length > 0; i++) {
-      const time = this.unapplied.shift()!;
-      latenciesMs?.push(now - pgTimestampToUnixMillis(time));
-    }
+    // One splice per batch: shift() per transaction moves the whole array each time once it is
+    // large (a stream far ahead of this sink), which cost a sixth of Node's time into nine databases.
+    const applied = Math.min(transactions, this.unapplied.length);
+    if (latenciesMs)
+      for (let i = 0; i < applied; i++) latenciesMs.push(now - pgTimestampToUnixMillis(this.unapplied[i]!));
+    if (applied > 0) this.unapplied.splice(0, applied);
     this.context.onCommitted(this, { position, commitTime, transactions, changes, latenciesMs });
   }
 

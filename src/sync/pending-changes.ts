@@ -1,10 +1,18 @@
-import type { PartialValue, RoutedChange, Value } from './route-change.js';
+import { RawUpsert, type PartialValue, type RoutedChange, type Value } from './route-change.js';
 import type { RoutePlan } from './route-plan.js';
+
+/** A whole row: decoded values, or still the bytes of the pgoutput payload. */
+export type Row = Value[] | RawUpsert;
+
+/** The row's values as text (decoding a raw row). */
+export function rowValues(row: Row): Value[] {
+  return row instanceof RawUpsert ? row.values : row;
+}
 
 /** The net effect, so far in a batch, of the changes to one row. */
 export type NetChange =
   /** exists: the row was in the target before this batch (its last write came from an UPDATE). */
-  | { kind: 'upsert'; values: Value[]; exists: boolean }
+  | { kind: 'upsert'; values: Row; exists: boolean }
   | { kind: 'patch'; values: PartialValue[] }
   | { kind: 'delete'; keyValues: Value[] };
 
@@ -16,8 +24,8 @@ export interface TableFlush {
   plan: RoutePlan;
   deletes: Value[][];
   /** Rows last written by an UPDATE: UPDATE by key (cheaper than an upsert), upsert if any is missing. */
-  updates: Value[][];
-  upserts: Value[][];
+  updates: Row[];
+  upserts: Row[];
   /** Patches grouped by the non-key columns they set (positions in plan.columns); rows are whole. */
   patches: { set: number[]; rows: PartialValue[][] }[];
 }
@@ -73,7 +81,7 @@ export class PendingChanges {
     ) {
       return false;
     }
-    this.lastKind.set(change.plan, change.kind);
+    if (this.strict) this.lastKind.set(change.plan, change.kind);
     let next: NetChange;
     if (change.kind === 'upsert') {
       // An UPDATE after this batch inserted (or deleted) the row: the row is not in the table yet.
@@ -82,12 +90,12 @@ export class PendingChanges {
         (previous === undefined ||
           previous.kind === 'patch' ||
           (previous.kind === 'upsert' && previous.exists));
-      next = { kind: 'upsert', values: change.values, exists };
+      next = { kind: 'upsert', values: change instanceof RawUpsert ? change : change.values, exists };
     } else if (change.kind === 'delete') next = { kind: 'delete', keyValues: change.keyValues };
     else if (previous?.kind === 'upsert')
       next = {
         kind: 'upsert',
-        values: merge(previous.values, change.values) as Value[],
+        values: merge(rowValues(previous.values), change.values) as Value[],
         exists: previous.exists,
       };
     else if (previous?.kind === 'patch')

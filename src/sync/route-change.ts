@@ -7,6 +7,7 @@ import {
   type Tuple,
   type UpdateMessage,
 } from './pgoutput/messages.js';
+import { columnText, tupleTexts, type RawRowChange } from './pgoutput/raw-change.js';
 import type { RelationPlan, RoutePlan } from './route-plan.js';
 
 /** A column value as text (pgoutput text format), or SQL NULL. */
@@ -45,6 +46,36 @@ export type RoutedChange =
       bytes: number;
       old?: Value[];
     };
+
+/**
+ * A whole-row upsert whose values are still the bytes of the pgoutput payload (routeRawChange).
+ * The applier frames them into its statements without decoding (row-writer.ts); any other sink
+ * reading `values` gets them decoded, once.
+ */
+export class RawUpsert {
+  readonly kind = 'upsert' as const;
+  old?: Value[];
+  private decoded: Value[] | undefined;
+
+  constructor(
+    readonly plan: RoutePlan,
+    readonly key: string,
+    /** The payload, and the offset of the new tuple in it. */
+    readonly buf: Buffer,
+    readonly at: number,
+    readonly bytes: number,
+    readonly update: boolean,
+  ) {}
+
+  get values(): Value[] {
+    if (this.decoded === undefined) {
+      const tuple = tupleTexts(this.buf, this.at);
+      this.decoded = this.plan.identity ? tuple : this.plan.columns.map((c) => tuple[c.index] ?? null);
+    }
+    return this.decoded;
+  }
+}
+
 // `old`: the route's columns of the row before the change, when the table has REPLICA IDENTITY
 // FULL (pgoutput then sends the whole old row). Appliers ignore it; change events put it in
 // `before`, as Debezium does for such tables.
@@ -158,6 +189,48 @@ function pushUpdate(
   } else {
     out.push({ kind: 'upsert', plan, key, values: values as Value[], bytes, update: true });
   }
+}
+
+/**
+ * routeChange for a scanned Insert, Update without old tuple, or Delete by key whose tuple holds
+ * only text values and NULLs (scanRowChange): no column is decoded but the key. Returns false,
+ * having added nothing, when a route needs a column the tuple does not have (the caller then
+ * decodes the message and calls routeChange, which says what is wrong).
+ */
+export function routeRawChange(relation: RelationPlan, raw: RawRowChange, out: RoutedChange[]): boolean {
+  const { buf, at } = raw;
+  for (const plan of relation.routes) if (raw.columns <= maxIndexOf(plan)) return false;
+  if (raw.tag === 'delete') {
+    for (const plan of relation.routes) {
+      const keyValues = plan.key.map((k) => columnText(buf, at, plan.columns[k]!.index));
+      out.push({ kind: 'delete', plan, key: joinKey(keyValues), keyValues, bytes: sizeOf(keyValues) });
+    }
+    return true;
+  }
+  const update = raw.tag === 'update';
+  const bytes = raw.size + 16 + 4 * raw.columns;
+  for (const plan of relation.routes) {
+    // Every value was sent, so an update changes what the route holds unless it holds only the key.
+    if (update && plan.columns.length === plan.key.length) continue;
+    const key =
+      plan.key.length === 1
+        ? (columnText(buf, at, plan.columns[plan.key[0]!]!.index) ?? '\u0001')
+        : joinKey(plan.key.map((k) => columnText(buf, at, plan.columns[k]!.index)));
+    out.push(new RawUpsert(plan, key, buf, at, bytes, update));
+  }
+  return true;
+}
+
+const maxIndexes = new WeakMap<RoutePlan, number>();
+
+function maxIndexOf(plan: RoutePlan): number {
+  let max = maxIndexes.get(plan);
+  if (max === undefined) {
+    max = -1;
+    for (const column of plan.columns) if (column.index > max) max = column.index;
+    maxIndexes.set(plan, max);
+  }
+  return max;
 }
 
 /**

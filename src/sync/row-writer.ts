@@ -2,6 +2,7 @@ import { atMonolith, type Client, openSession } from '../pg/connect.js';
 import { textArrayLiteral } from '../pg/text-array.js';
 import { deleteSql, moveSql, patchSql, refetchSql, updateSql, upsertSql } from './apply-sql.js';
 import type { TableFlush } from './pending-changes.js';
+import { rowColumns } from './row-columns.js';
 import type { PartialValue, RoutedChange, Value } from './route-change.js';
 import type { RoutePlan } from './route-plan.js';
 import { sourceSessionUrl } from './source-session.js';
@@ -38,13 +39,13 @@ export class RowWriter {
     for (const rows of chunks(flush.deletes))
       await this.client.query(sql.delete, columnsOf(rows, rows[0]!.length));
     for (const rows of chunks(flush.updates)) {
-      const params = columnsOf(rows, flush.plan.columns.length);
+      const params = rowColumns(flush.plan, rows);
       const result = await this.client.query(sql.update, params);
       // Some row was not there (a resumed copy, or a replay after it was deleted): upsert them all.
       if (result.rowCount !== rows.length) await this.client.query(sql.upsert, params);
     }
     for (const rows of chunks(flush.upserts))
-      await this.client.query(sql.upsert, columnsOf(rows, flush.plan.columns.length));
+      await this.client.query(sql.upsert, rowColumns(flush.plan, rows));
     for (const group of flush.patches) {
       const signature = group.set.join(',');
       let text = sql.patch.get(signature);
@@ -91,8 +92,7 @@ export class RowWriter {
     });
     this.counters.refetched += rows.length;
     this.counters.refetchMissing += keys.length - rows.length;
-    if (rows.length > 0)
-      await this.client.query(sql.upsert, columnsOf(rows as Value[][], plan.columns.length));
+    if (rows.length > 0) await this.client.query(sql.upsert, rowColumns(plan, rows as Value[][]));
   }
 
   private statements(plan: RoutePlan) {

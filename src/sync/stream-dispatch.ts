@@ -7,7 +7,8 @@ import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { routesForSource, type Routing, type TableRoute } from '../routing/model.js';
 import { decodePgoutput, RelationCache } from './pgoutput/index.js';
 import type { RelationMessage, TruncateMessage } from './pgoutput/messages.js';
-import { routeChange, type RoutedChange } from './route-change.js';
+import { scanRowChange } from './pgoutput/raw-change.js';
+import { routeChange, routeRawChange, type RoutedChange } from './route-change.js';
 import {
   keyOf,
   partitionRootOf,
@@ -103,6 +104,20 @@ export class StreamDispatcher {
           for (const target of this.targets) target.queue.push({ kind: 'advance', upTo: message.walEnd });
         continue;
       }
+      // Nearly every message: a row change whose values need not be decoded (raw-change.ts).
+      const raw = scanRowChange(message.payload);
+      if (raw) {
+        this.previousRelation = undefined;
+        if (this.skips(raw.relationId)) continue;
+        const plan = this.relations.get(raw.relationId);
+        if (plan) {
+          this.routed.length = 0;
+          if (routeRawChange(plan, raw, this.routed)) {
+            this.handRouted();
+            continue;
+          }
+        }
+      }
       const decoded = decodePgoutput(message.payload);
       if (decoded.tag !== 'relation' && decoded.tag !== 'type') this.previousRelation = undefined;
       switch (decoded.tag) {
@@ -146,12 +161,7 @@ export class StreamDispatcher {
           if (!plan) this.cache.require(decoded.relationId); // throws PGOUTPUT_UNKNOWN_RELATION
           this.routed.length = 0;
           routeChange(plan!, decoded, this.routed);
-          for (const change of this.routed) {
-            if (this.originSkips(change.plan)) continue;
-            const sinks = this.sinksByPlan.get(change.plan) ?? this.sinksFor(change.plan);
-            for (const sink of sinks) this.hand(sink, change);
-          }
-          this.changesReceived++;
+          this.handRouted();
           break;
         }
         case 'truncate':
@@ -171,6 +181,16 @@ export class StreamDispatcher {
       }
     }
     for (const target of this.targets) if (target.queue.full) await target.queue.waitForSpace();
+  }
+
+  /** Hand the changes routed from one message to the sinks of their routes. */
+  private handRouted(): void {
+    for (const change of this.routed) {
+      if (this.originSkips(change.plan)) continue;
+      const sinks = this.sinksByPlan.get(change.plan) ?? this.sinksFor(change.plan);
+      for (const sink of sinks) this.hand(sink, change);
+    }
+    this.changesReceived++;
   }
 
   /** The open transaction came from an origin whose changes must not reach this route. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { upsertSql, deleteSql, patchSql, moveSql, refetchSql } from '../../src/sync/apply-sql.js';
-import { PendingChanges } from '../../src/sync/pending-changes.js';
+import { PendingChanges, rowValues } from '../../src/sync/pending-changes.js';
 import type { RoutedChange } from '../../src/sync/route-change.js';
 import { planRelation, type RoutePlan } from '../../src/sync/route-plan.js';
 import { column, relationOf, route, routing, table } from '../support/sync-routes.js';
@@ -80,8 +80,8 @@ describe('PendingChanges', () => {
     add(p, del('4'));
     add(p, up('4', 'd', true));
     const [flush] = p.drain();
-    expect(flush!.updates.map((r) => r[0])).toEqual(['1', '3']);
-    expect(flush!.upserts.map((r) => r[0])).toEqual(['2', '4']);
+    expect(flush!.updates.map((r) => rowValues(r)[0])).toEqual(['1', '3']);
+    expect(flush!.upserts.map((r) => rowValues(r)[0])).toEqual(['2', '4']);
   });
 
   it('groups patches by the columns they set', () => {
