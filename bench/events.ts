@@ -9,7 +9,9 @@
  * Env: CHANGES (default 200000), MIX (mixed | oltp | batch, see bench/sync-workload.ts), ROUNDS
  * (default 2), SCHEMAS (0/1: JsonConverter schemas in every event, default 0), STEADY_SECONDS
  * (default 30) and STEADY_RATE (default 1000 changes/s), DEBEZIUM=1 (../shared/tools/debezium.sh),
- * KAFKA_HEAP_MB (default 1024), LATENCY_ONLY=1 (only the steady run). Needs kcat (apt-get install kcat) and pg_recvlogical.
+ * KAFKA_HEAP_MB (default 1024), LATENCY_ONLY=1 (only the steady run), PUBLISH_ONLY=1 (raw decode and
+ * carve publish only: no kcat, apply, in-process sync or steady run), CPU_PROF=<dir> (the publishing
+ * carve runs under node --cpu-prof into that directory). Needs kcat (apt-get install kcat) and pg_recvlogical.
  *
  * Per round: reseed the monolith; two migrations of the same tables (A: events on Kafka, applied
  * by `carve apply`; B: applied in process), both copied, both slots (and a raw pgoutput slot)
@@ -85,7 +87,10 @@ async function timed(command: string, args: string[], env: NodeJS.ProcessEnv = {
   };
 }
 
-const carve = (args: string[]) => timed(process.execPath, [join(repoRoot, 'bin/carve.js'), ...args]);
+const carve = (args: string[], nodeFlags: string[] = []) =>
+  timed(process.execPath, [...nodeFlags, join(repoRoot, 'bin/carve.js'), ...args]);
+const PUBLISH_ONLY = process.env.PUBLISH_ONLY === '1';
+const CPU_PROF = process.env.CPU_PROF;
 
 interface Setup {
   monolith: string;
@@ -354,18 +359,24 @@ try {
     log(
       `  raw decode (pg_recvlogical): ${raw.seconds.toFixed(1)} s, ${Math.round(changes / raw.seconds)} changes/s`,
     );
-    const publish = await carve([
-      'sync',
-      '--plan',
-      s.plans.kafka,
-      '--sink',
-      'kafka-only',
-      '--until-caught-up',
-    ]);
+    const publish = await carve(
+      ['sync', '--plan', s.plans.kafka, '--sink', 'kafka-only', '--until-caught-up'],
+      CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [],
+    );
     const totals = await topicTotals(kafka, s.routings.kafka.events!.prefix);
     log(
-      `  carve publish (exactly-once): ${publish.seconds.toFixed(1)} s, ${Math.round(changes / publish.seconds)} changes/s, ${totals.messages} messages (${totals.events} events), ${(totals.bytes / 1e6).toFixed(0)} MB, RSS ${Math.round(publish.rssKb / 1024)} MB, CPU ${publish.cpuSeconds.toFixed(1)} s`,
+      `  carve publish (exactly-once): ${publish.seconds.toFixed(1)} s, ${Math.round(changes / publish.seconds)} changes/s, ${totals.messages} messages (${totals.events} events), ${(totals.bytes / 1e6).toFixed(0)} MB, RSS ${Math.round(publish.rssKb / 1024)} MB, CPU ${publish.cpuSeconds.toFixed(1)} s (${((publish.cpuSeconds / changes) * 1e6).toFixed(1)} µs per change)`,
     );
+    if (PUBLISH_ONLY) {
+      rows.push({
+        round,
+        changes,
+        rawSeconds: raw.seconds,
+        publishSeconds: publish.seconds,
+        publishCpuSeconds: publish.cpuSeconds,
+      });
+      continue;
+    }
     const kc = await kcatRun(s, totals.messages, totals.bytes / totals.messages, round);
     log(
       `  kcat -P same count and size: ${kc.seconds.toFixed(1)} s, ${Math.round(totals.messages / kc.seconds)} messages/s`,
@@ -395,6 +406,7 @@ try {
       rawSeconds: raw.seconds,
       publishSeconds: publish.seconds,
       publishRssMb: publish.rssKb / 1024,
+      publishCpuSeconds: publish.cpuSeconds,
       messages: totals.messages,
       bytes: totals.bytes,
       kcatSeconds: kc.seconds,
@@ -412,7 +424,11 @@ try {
   }
   const runs = rows.filter((r) => r.changes);
   const m = (k: string) => median(runs.map((r) => r[k]!));
-  if (runs.length > 0) {
+  if (runs.length > 0 && PUBLISH_ONLY) {
+    log(
+      `\nmedians over ${runs.length} rounds: raw decode ${Math.round(m('changes') / m('rawSeconds'))} changes/s; carve publish ${Math.round(m('changes') / m('publishSeconds'))} changes/s, ${((m('publishCpuSeconds') / m('changes')) * 1e6).toFixed(1)} CPU µs per change`,
+    );
+  } else if (runs.length > 0) {
     log(`\nmedians over ${runs.length} rounds (${MIX}, schemas ${SCHEMAS ? 'on' : 'off'}):`);
     log(
       `  raw decode ${Math.round(m('changes') / m('rawSeconds'))} changes/s; carve publish ${Math.round(m('changes') / m('publishSeconds'))} changes/s (${Math.round(m('messages') / m('publishSeconds'))} messages/s); kcat ${Math.round(m('messages') / m('kcatSeconds'))} messages/s`,
@@ -420,6 +436,7 @@ try {
     log(
       `  publish/raw ${median(runs.map((r) => r.rawSeconds! / r.publishSeconds!)).toFixed(2)}x; publish/kcat ${median(runs.map((r) => r.kcatSeconds! / r.publishSeconds!)).toFixed(2)}x`,
     );
+    log(`  publish CPU ${((m('publishCpuSeconds') / m('changes')) * 1e6).toFixed(1)} µs per change`);
     log(
       `  apply through Kafka ${Math.round(m('changes') / m('applySeconds'))} changes/s vs in process ${Math.round(m('changes') / m('inProcessSeconds'))} changes/s (${median(runs.map((r) => r.inProcessSeconds! / r.applySeconds!)).toFixed(2)}x)`,
     );

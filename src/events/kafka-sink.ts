@@ -1,4 +1,4 @@
-import { Producer, stringSerializers } from '@platformatic/kafka';
+import { Producer } from '@platformatic/kafka';
 import { CarveError, isCarveError } from '../errors.js';
 import { atMonolith, withSession } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
@@ -7,7 +7,7 @@ import type { EventRouting, TableRoute } from '../routing/model.js';
 import { BatchingSink, type DurablePosition } from '../sync/batching-sink.js';
 import type { SinkContext, SinkFactory, SinkItem } from '../sync/sink.js';
 import { sourceSessionUrl } from '../sync/source-session.js';
-import { ChangeMessages, type OutgoingMessage } from './change-messages.js';
+import { ChangeMessages, Header, type OutgoingMessage } from './change-messages.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { readColumnTypes } from './column-types.js';
 import { KafkaLog, partitionOf } from './kafka-log.js';
@@ -48,8 +48,9 @@ export class KafkaSink extends BatchingSink {
   readonly published: KafkaSinkTotals = { messages: 0, bytes: 0, kafkaTransactions: 0 };
 
   private log: KafkaLog | undefined;
-  private producer: Producer<Buffer, Buffer, string, string> | undefined;
-  private txn: Awaited<ReturnType<Producer<Buffer, Buffer, string, string>['beginTransaction']>> | undefined;
+  private producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
+  private txn: Awaited<ReturnType<Producer<Buffer, Buffer, Buffer, Buffer>['beginTransaction']>> | undefined;
+  private readonly headerBytes = new HeaderBytes();
   private messages: ChangeMessages | undefined;
   private partitions = new Map<string, number>();
   private pending: OutgoingMessage[] = [];
@@ -129,7 +130,7 @@ export class KafkaSink extends BatchingSink {
       timeout: 120_000,
       retries: 5,
       retryDelay: 50,
-      serializers: { headerKey: stringSerializers.headerKey, headerValue: stringSerializers.headerValue },
+      // Headers go as Buffers (HeaderBytes): no per-header string serialisation in the client.
     });
     try {
       // Initialising the transactional producer fences an earlier incarnation (kill -9, a zombie)
@@ -237,7 +238,7 @@ export class KafkaSink extends BatchingSink {
           partition: 0,
           key: Buffer.from(this.name),
           value: encodeCheckpoint(checkpoint),
-          headers: { 'carve.lsn': formatLsn(position) },
+          headers: new Map([[Buffer.from(Header.lsn), Buffer.from(formatLsn(position))]]),
         },
       ],
     });
@@ -262,7 +263,7 @@ export class KafkaSink extends BatchingSink {
         partition: number;
         key?: Buffer;
         value?: Buffer;
-        headers: Record<string, string>;
+        headers: Map<Buffer, Buffer>;
       }[] = [];
       while (end < pending.length) {
         const m = pending[end]!;
@@ -274,12 +275,13 @@ export class KafkaSink extends BatchingSink {
         if (used > 0 && used + size > this.sendBytes) break;
         perPartition.set(at, used + size);
         bytes += size;
+        // A missing key or value (a truncate's key, a tombstone's value) is undefined: a null record field.
         messages.push({
           topic: m.topic,
           partition,
-          ...(m.key ? { key: m.key } : {}),
-          ...(m.value ? { value: m.value } : {}),
-          headers: m.headers,
+          key: m.key ?? undefined,
+          value: m.value ?? undefined,
+          headers: this.headerBytes.of(m.headers),
         });
         end++;
       }
@@ -298,7 +300,7 @@ export class KafkaSink extends BatchingSink {
       partition: number;
       key?: Buffer;
       value?: Buffer;
-      headers: Record<string, string>;
+      headers: Map<Buffer, Buffer>;
     }[],
     bytes: number,
   ): Promise<void> {
@@ -317,6 +319,37 @@ export class KafkaSink extends BatchingSink {
     }
     this.published.messages += messages.length;
     this.published.bytes += bytes;
+  }
+}
+
+/**
+ * carve's headers as the Buffers Kafka records carry. The names are a handful of constants and
+ * most values repeat from one event to the next (the transaction's LSN, xid and commit time, the
+ * kind): both are encoded once and shared instead of two Buffers per header per event.
+ */
+class HeaderBytes {
+  private readonly names = new Map<string, Buffer>();
+  private readonly last = new Map<string, { text: string; bytes: Buffer }>();
+
+  of(headers: Record<string, string>): Map<Buffer, Buffer> {
+    const out = new Map<Buffer, Buffer>();
+    for (const name in headers) {
+      const text = headers[name]!;
+      let key = this.names.get(name);
+      if (!key) {
+        key = Buffer.from(name);
+        this.names.set(name, key);
+      }
+      const last = this.last.get(name);
+      if (last && last.text === text) out.set(key, last.bytes);
+      else {
+        const bytes = Buffer.from(text);
+        // Only short values recur (row and key headers are unique per event): keep those.
+        if (text.length <= 32) this.last.set(name, { text, bytes });
+        out.set(key, bytes);
+      }
+    }
+    return out;
   }
 }
 
