@@ -1,16 +1,14 @@
 import { Producer } from '@platformatic/kafka';
 import { CarveError, isCarveError } from '../errors.js';
-import { atMonolith, withSession } from '../pg/connect.js';
-import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
+import { formatLsn, type Lsn } from '../pg/lsn.js';
 import { pgTimestampToIso, type PgTimestamp } from '../pg/replication/pg-time.js';
 import type { EventRouting, TableRoute } from '../routing/model.js';
 import { BatchingSink, type DurablePosition } from '../sync/batching-sink.js';
 import type { SinkContext, SinkFactory, SinkItem } from '../sync/sink.js';
-import { sourceSessionUrl } from '../sync/source-session.js';
 import { ChangeMessages, Header, type OutgoingMessage } from './change-messages.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
-import { readColumnTypes } from './column-types.js';
 import { KafkaLog, partitionOf } from './kafka-log.js';
+import { readPublishContext, rereadColumnTypes } from './publish-context.js';
 
 export interface KafkaSinkOptions {
   events: EventRouting;
@@ -100,21 +98,7 @@ export class KafkaSink extends BatchingSink {
     } catch (error) {
       throw brokerUnavailable(this.kafka.brokers, error);
     }
-    const { types, database, slotPosition } = await withSession(
-      atMonolith(sourceSessionUrl(routing.sourceUrl)),
-      async (client) => {
-        const types = await readColumnTypes(
-          client,
-          events.tables.map((t) => t.source),
-        );
-        const db = await client.query<{ db: string; lsn: string | null }>(
-          `SELECT pg_catalog.current_database() AS db,
-                  (SELECT confirmed_flush_lsn::text FROM pg_catalog.pg_replication_slots WHERE slot_name = $1) AS lsn`,
-          [routing.names.slot],
-        );
-        return { types, database: db.rows[0]!.db, slotPosition: db.rows[0]!.lsn };
-      },
-    );
+    const { types, database, slotPosition } = await readPublishContext(routing, events);
     this.messages = new ChangeMessages(events, database, this.options.version, types);
     this.producer = new Producer({
       clientId: this.kafka.clientId,
@@ -145,7 +129,7 @@ export class KafkaSink extends BatchingSink {
       throw brokerError(this.kafka.brokers, error);
     }
     // Never published: start where the slot is (what came before was copied, not streamed).
-    return { lsn: slotPosition ? parseLsn(slotPosition) : 0n, commitTime: null };
+    return { lsn: slotPosition, commitTime: null };
   }
 
   protected async disconnect(): Promise<void> {
@@ -189,12 +173,7 @@ export class KafkaSink extends BatchingSink {
 
   /** A column added on the monolith (schema_changes: add_nullable_columns): read its type first. */
   private async learnTypes(item: SinkItem): Promise<void> {
-    const types = await withSession(atMonolith(sourceSessionUrl(this.context.routing.sourceUrl)), (client) =>
-      readColumnTypes(
-        client,
-        this.options.events.tables.map((t) => t.source),
-      ),
-    );
+    const types = await rereadColumnTypes(this.context.routing, this.options.events);
     this.messages!.addTypes(types);
     const io = this.deliver(item);
     if (io) await io;
