@@ -40,9 +40,13 @@ export function registerSyncCommand(program: Command): void {
       ) =>
         runCommand(options, async () => {
           if (options.sink !== 'all' && options.sink !== 'kafka-only' && options.sink !== 'events-only') {
-            throw new CarveError('USAGE', `--sink must be all, events-only or kafka-only, not ${options.sink}`, {
-              hint: 'Use --sink all (the default) or --sink events-only.',
-            });
+            throw new CarveError(
+              'USAGE',
+              `--sink must be all, events-only or kafka-only, not ${options.sink}`,
+              {
+                hint: 'Use --sink all (the default) or --sink events-only.',
+              },
+            );
           }
           checkMetricsFlags(options);
           checkServeFlags(options);

@@ -1,4 +1,10 @@
-import { jetstream, jetstreamManager, JetStreamApiCodes, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
+import {
+  jetstream,
+  jetstreamManager,
+  JetStreamApiCodes,
+  type JetStreamClient,
+  type PubAck,
+} from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { CarveError, isCarveError } from '../errors.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
