@@ -9,8 +9,8 @@
  * Env: CHANGES (default 200000), MIX (mixed | oltp | batch, see bench/sync-workload.ts), ROUNDS
  * (default 2), SCHEMAS (0/1: JsonConverter schemas in every event, default 0), STEADY_SECONDS
  * (default 30) and STEADY_RATE (default 1000 changes/s), DEBEZIUM=1 (../shared/tools/debezium.sh),
- * KAFKA_HEAP_MB (default 1024), LATENCY_ONLY=1 (only the steady run), PUBLISH_ONLY=1 (raw decode and
- * carve publish only: no kcat, apply, in-process sync or steady run), CPU_PROF=<dir> (the publishing
+ * KAFKA_HEAP_MB (default 1024), LATENCY_ONLY=1 (only the steady run), PUBLISH_ONLY=1 (raw decode,
+ * carve publish and kcat only: no apply, in-process sync or steady run), CPU_PROF=<dir> (the publishing
  * carve runs under node --cpu-prof into that directory). Needs kcat (apt-get install kcat) and pg_recvlogical.
  *
  * Per round: reseed the monolith; two migrations of the same tables (A: events on Kafka, applied
@@ -367,6 +367,10 @@ try {
     log(
       `  carve publish (exactly-once): ${publish.seconds.toFixed(1)} s, ${Math.round(changes / publish.seconds)} changes/s, ${totals.messages} messages (${totals.events} events), ${(totals.bytes / 1e6).toFixed(0)} MB, RSS ${Math.round(publish.rssKb / 1024)} MB, CPU ${publish.cpuSeconds.toFixed(1)} s (${((publish.cpuSeconds / changes) * 1e6).toFixed(1)} µs per change)`,
     );
+    const kc = await kcatRun(s, totals.messages, totals.bytes / totals.messages, round);
+    log(
+      `  kcat -P same count and size: ${kc.seconds.toFixed(1)} s, ${Math.round(totals.messages / kc.seconds)} messages/s`,
+    );
     if (PUBLISH_ONLY) {
       rows.push({
         round,
@@ -374,13 +378,11 @@ try {
         rawSeconds: raw.seconds,
         publishSeconds: publish.seconds,
         publishCpuSeconds: publish.cpuSeconds,
+        messages: totals.messages,
+        kcatSeconds: kc.seconds,
       });
       continue;
     }
-    const kc = await kcatRun(s, totals.messages, totals.bytes / totals.messages, round);
-    log(
-      `  kcat -P same count and size: ${kc.seconds.toFixed(1)} s, ${Math.round(totals.messages / kc.seconds)} messages/s`,
-    );
     const apply = await carve([
       'apply',
       '--plan',
@@ -426,7 +428,7 @@ try {
   const m = (k: string) => median(runs.map((r) => r[k]!));
   if (runs.length > 0 && PUBLISH_ONLY) {
     log(
-      `\nmedians over ${runs.length} rounds: raw decode ${Math.round(m('changes') / m('rawSeconds'))} changes/s; carve publish ${Math.round(m('changes') / m('publishSeconds'))} changes/s, ${((m('publishCpuSeconds') / m('changes')) * 1e6).toFixed(1)} CPU µs per change`,
+      `\nmedians over ${runs.length} rounds: raw decode ${Math.round(m('changes') / m('rawSeconds'))} changes/s; carve publish ${Math.round(m('changes') / m('publishSeconds'))} changes/s, ${((m('publishCpuSeconds') / m('changes')) * 1e6).toFixed(1)} CPU µs per change; kcat ${Math.round(m('messages') / m('kcatSeconds'))} messages/s; publish/kcat ${median(runs.map((r) => r.kcatSeconds! / r.publishSeconds!)).toFixed(2)}x`,
     );
   } else if (runs.length > 0) {
     log(`\nmedians over ${runs.length} rounds (${MIX}, schemas ${SCHEMAS ? 'on' : 'off'}):`);

@@ -13,7 +13,7 @@ export interface StartNatsOptions {
   name?: string;
   /** Where server directories live (shared with the PostgreSQL clusters and Kafka brokers: one reaper). */
   baseDir?: string;
-  /** The nats-server binary (default `CARVE_NATS_SERVER`, else `nats-server` on the PATH). */
+  /** The nats-server binary (default `CARVE_NATS_SERVER`, else `nats-server` on the PATH or in /usr/sbin). */
   binary?: string;
 }
 
@@ -107,7 +107,7 @@ export class LocalNats {
 
 /** Start a fresh nats-server with JetStream on a free port; registered for removal at exit. */
 export async function startNats(options: StartNatsOptions = {}): Promise<LocalNats> {
-  const binary = options.binary ?? process.env.CARVE_NATS_SERVER ?? 'nats-server';
+  const binary = options.binary ?? process.env.CARVE_NATS_SERVER ?? natsServerBinary();
   const base = options.baseDir ?? clusterBaseDir();
   mkdirSync(base, { recursive: true });
   reapLeftoverClusters(base);
@@ -171,4 +171,12 @@ function accepts(host: string, port: number): Promise<boolean> {
     });
     socket.on('error', () => resolve(false));
   });
+}
+
+/** `nats-server` on the PATH, else Debian's /usr/sbin/nats-server (not on a non-root PATH). */
+function natsServerBinary(): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(join(dir, 'nats-server'))) return join(dir, 'nats-server');
+  }
+  return existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
 }

@@ -92,9 +92,15 @@ export class ChangeMessages {
 
   /** Columns whose type is unknown (added on the monolith since the types were read). */
   missingTypes(plan: RoutePlan): string[] {
+    // Asked for every change: answered from the set of plans known complete once they are.
+    if (this.complete.has(plan)) return [];
     const types = this.types.get(`${plan.route.source.schema}.${plan.route.source.name}`);
-    return plan.columns.filter((c) => !types?.has(c.source)).map((c) => c.source);
+    const missing = plan.columns.filter((c) => !types?.has(c.source)).map((c) => c.source);
+    if (missing.length === 0) this.complete.add(plan);
+    return missing;
   }
+
+  private readonly complete = new WeakSet<RoutePlan>();
 
   addTypes(types: Map<string, Map<string, PublishedColumnType>>): void {
     for (const [table, columns] of types) {
