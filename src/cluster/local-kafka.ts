@@ -204,8 +204,8 @@ async function format(rootDir: string, java: string[]): Promise<void> {
     ...java,
     'kafka.tools.StorageTool',
     'format',
-    '-t',
-    clusterId,
+    // One argument: a random id may start with '-', which argparse would take for an option.
+    `--cluster-id=${clusterId}`,
     '-c',
     join(rootDir, 'server.properties'),
   ];
