@@ -10,7 +10,8 @@
  * (default 2), SCHEMAS (0/1: JsonConverter schemas in every event, default 0), STEADY_SECONDS
  * (default 30) and STEADY_RATE (default 1000 changes/s), DEBEZIUM=1 (../shared/tools/debezium.sh),
  * KAFKA_HEAP_MB (default 1024), LATENCY_ONLY=1 (only the steady run), PUBLISH_ONLY=1 (raw decode,
- * carve publish and kcat only: no apply, in-process sync or steady run), CPU_PROF=<dir> (the publishing
+ * carve publish and kcat only: no apply, in-process sync or steady run), NATS=1 (plan A publishes to NATS JetStream, a nats-server
+ * started by the bench, instead of Kafka; with PUBLISH_ONLY=1), CPU_PROF=<dir> (the publishing
  * carve runs under node --cpu-prof into that directory). Needs kcat (apt-get install kcat) and pg_recvlogical.
  *
  * Per round: reseed the monolith; two migrations of the same tables (A: events on Kafka, applied
@@ -25,7 +26,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCluster, type LocalCluster } from '../src/cluster/local-cluster.js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect as connectNats } from '@nats-io/transport-node';
 import { startKafka, type LocalKafka } from '../src/cluster/local-kafka.js';
+import { startNats } from '../src/cluster/local-nats.js';
 import { introspect } from '../src/catalog/introspect.js';
 import { buildIndexesWithProvision } from '../src/cli/copy.js';
 import { copy } from '../src/copy/index.js';
@@ -108,9 +112,10 @@ function planText(
   kafka: LocalKafka | null,
   prefix: string,
 ): string {
-  const events = kafka
-    ? `events:\n  kafka: { brokers: ["${kafka.bootstrap}"], topic_prefix: ${prefix} }\n  schemas: ${SCHEMAS}\n`
-    : '';
+  const broker = natsServer
+    ? `nats: { servers: ["${natsServer.url}"], subject_prefix: ${prefix} }`
+    : `kafka: { brokers: ["${kafka?.bootstrap}"], topic_prefix: ${prefix} }`;
+  const events = kafka ? `events:\n  ${broker}\n  schemas: ${SCHEMAS}\n` : '';
   return `name: ${name}\nsource: ${monolith}\ntarget: ${target.url()}\nservices:\n  care:\n    database: ${name}_db\n    tables: { ${TABLES.map((t) => `${t}: {}`).join(', ')} }\nexclude: [bench_count]\n${events}`;
 }
 
@@ -203,6 +208,20 @@ async function topicTotals(
     await log.close();
   }
   return { messages, bytes, events };
+}
+
+/** NATS=1: what the stream holds (events, no tombstones on NATS; carve's checkpoints included). */
+async function streamTotals(
+  server: string,
+  stream: string,
+): Promise<{ messages: number; bytes: number; events: number }> {
+  const nc = await connectNats({ servers: [server] });
+  try {
+    const info = await (await jetstreamManager(nc)).streams.info(stream);
+    return { messages: info.state.messages, bytes: info.state.bytes, events: info.state.messages };
+  } finally {
+    await nc.close();
+  }
 }
 
 async function rawDecode(s: Setup, endLsn: string): Promise<Timed> {
@@ -330,6 +349,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const source = await startCluster({ name: 'bench-ev-src', settings: SETTINGS });
 const target = await startCluster({ name: 'bench-ev-dst', settings: SETTINGS });
+// NATS=1: plan A publishes to NATS JetStream (a nats-server started here) instead of Kafka.
+const natsServer = process.env.NATS === '1' ? await startNats({ name: 'bench' }) : null;
 const kafka = await startKafka({
   name: 'bench',
   heapMb: Number(process.env.KAFKA_HEAP_MB ?? 1024),
@@ -360,10 +381,19 @@ try {
       `  raw decode (pg_recvlogical): ${raw.seconds.toFixed(1)} s, ${Math.round(changes / raw.seconds)} changes/s`,
     );
     const publish = await carve(
-      ['sync', '--plan', s.plans.kafka, '--sink', 'kafka-only', '--until-caught-up'],
+      [
+        'sync',
+        '--plan',
+        s.plans.kafka,
+        '--sink',
+        natsServer ? 'events-only' : 'kafka-only',
+        '--until-caught-up',
+      ],
       CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [],
     );
-    const totals = await topicTotals(kafka, s.routings.kafka.events!.prefix);
+    const totals = natsServer
+      ? await streamTotals(natsServer.url, s.routings.kafka.events!.nats!.stream)
+      : await topicTotals(kafka, s.routings.kafka.events!.prefix);
     log(
       `  carve publish (exactly-once): ${publish.seconds.toFixed(1)} s, ${Math.round(changes / publish.seconds)} changes/s, ${totals.messages} messages (${totals.events} events), ${(totals.bytes / 1e6).toFixed(0)} MB, RSS ${Math.round(publish.rssKb / 1024)} MB, CPU ${publish.cpuSeconds.toFixed(1)} s (${((publish.cpuSeconds / changes) * 1e6).toFixed(1)} µs per change)`,
     );
@@ -446,6 +476,7 @@ try {
   writeFileSync(join(outDir, 'events-results.json'), JSON.stringify(rows, null, 2));
 } finally {
   await kafka.destroy();
+  await natsServer?.destroy();
   await source.destroy();
   await target.destroy();
 }
