@@ -307,25 +307,26 @@ export class KafkaSink extends BatchingSink {
  * kind): both are encoded once and shared instead of two Buffers per header per event.
  */
 class HeaderBytes {
-  private readonly names = new Map<string, Buffer>();
-  private readonly last = new Map<string, { text: string; bytes: Buffer }>();
+  private readonly slots = new Map<string, { name: Buffer; text: string; bytes: Buffer }>();
 
   of(headers: Record<string, string>): Map<Buffer, Buffer> {
     const out = new Map<Buffer, Buffer>();
     for (const name in headers) {
       const text = headers[name]!;
-      let key = this.names.get(name);
-      if (!key) {
-        key = Buffer.from(name);
-        this.names.set(name, key);
+      let slot = this.slots.get(name);
+      if (!slot) {
+        slot = { name: Buffer.from(name), text: '', bytes: Buffer.alloc(0) };
+        this.slots.set(name, slot);
       }
-      const last = this.last.get(name);
-      if (last && last.text === text) out.set(key, last.bytes);
+      if (slot.text === text) out.set(slot.name, slot.bytes);
       else {
         const bytes = Buffer.from(text);
         // Only short values recur (row and key headers are unique per event): keep those.
-        if (text.length <= 32) this.last.set(name, { text, bytes });
-        out.set(key, bytes);
+        if (text.length <= 32) {
+          slot.text = text;
+          slot.bytes = bytes;
+        }
+        out.set(slot.name, bytes);
       }
     }
     return out;
