@@ -105,6 +105,9 @@ export class NatsSink extends BatchingSink {
         // No buffered replay after a reconnect (see the class comment): the engine reconnects.
         reconnect: false,
         timeout: 10_000,
+        // Otherwise every request (each JetStream publish) builds two Error objects with stack
+        // traces up front: measured 25 % of the publisher's CPU.
+        noAsyncTraces: true,
       });
       const jsm = await jetstreamManager(this.connection, { timeout: 10_000 });
       await ensureStream(jsm, this.nats, events.prefix);
