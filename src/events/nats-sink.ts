@@ -1,11 +1,13 @@
+import { jetstream, jetstreamManager, JetStreamApiCodes, type JetStreamClient } from '@nats-io/jetstream';
 import {
-  jetstream,
-  jetstreamManager,
-  JetStreamApiCodes,
-  type JetStreamClient,
-  type PubAck,
-} from '@nats-io/jetstream';
-import { connect, headers as natsHeaders, nanos, type NatsConnection } from '@nats-io/transport-node';
+  connect,
+  createInbox,
+  headers as natsHeaders,
+  nanos,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
 import { CarveError, isCarveError } from '../errors.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { pgTimestampToIso, type PgTimestamp } from '../pg/replication/pg-time.js';
@@ -66,7 +68,13 @@ export class NatsSink extends BatchingSink {
   private js: JetStreamClient | undefined;
   private messages: ChangeMessages | undefined;
   private pending: OutgoingMessage[] = [];
-  private acks: Promise<PubAck>[] = [];
+  /** PubAcks come to `<inbox>.<n>` of one subscription (no promise, timer or Error per publish). */
+  private inbox = '';
+  private ackSubscription: Subscription | undefined;
+  private outstanding = 0;
+  private ackFailure: Error | undefined;
+  private wakeSettle: (() => void) | undefined;
+  private sent = 0;
   private ackBytes = 0;
   private txnId = '';
   private txnMessages = 0;
@@ -112,6 +120,18 @@ export class NatsSink extends BatchingSink {
       const jsm = await jetstreamManager(this.connection, { timeout: 10_000 });
       await ensureStream(jsm, this.nats, events.prefix);
       this.js = jetstream(this.connection, { timeout: 30_000 });
+      this.inbox = createInbox();
+      this.outstanding = 0;
+      this.ackFailure = undefined;
+      this.ackSubscription = this.connection.subscribe(`${this.inbox}.*`, {
+        callback: (error, msg) => this.onAck(error, msg),
+      });
+      const connection = this.connection;
+      void connection.closed().then((error) => {
+        if (this.connection !== connection) return;
+        this.ackFailure ??= error instanceof Error ? error : new Error('the connection closed');
+        this.wakeSettle?.();
+      });
       const last = await jsm.streams.getMessage(this.nats.stream, { last_by_subj: events.checkpointTopic });
       const { types, database, slotPosition } = await readPublishContext(this.context.routing, events);
       this.messages = new ChangeMessages(events, database, this.options.version, types);
@@ -128,9 +148,8 @@ export class NatsSink extends BatchingSink {
 
   protected async disconnect(): Promise<void> {
     this.pending = [];
-    const acks = this.acks;
-    this.acks = [];
-    for (const ack of acks) ack.catch(() => {});
+    this.outstanding = 0;
+    this.ackSubscription = undefined;
     const connection = this.connection;
     this.connection = undefined;
     await connection?.close().catch(() => {});
@@ -150,7 +169,7 @@ export class NatsSink extends BatchingSink {
     }
     this.messages!.messages(item, this.pending);
     if (this.pending.length > 0) this.publishPending();
-    if (this.acks.length >= this.maxInflight) return this.settle();
+    if (this.outstanding >= this.maxInflight) return this.settle();
   }
 
   /** A column added on the monolith (schema_changes: add_nullable_columns): read its type first. */
@@ -173,30 +192,54 @@ export class NatsSink extends BatchingSink {
       const h = natsHeaders();
       for (const name in m.headers) h.set(name, m.headers[name]!);
       if (m.key) h.set(NATS_KEY_HEADER, m.key.toString());
-      this.acks.push(this.js!.publish(m.topic, m.value, { msgID: `${this.txnId}:${n}`, headers: h }));
+      h.set('Nats-Msg-Id', `${this.txnId}:${n}`);
+      this.connection!.publish(m.topic, m.value, { headers: h, reply: `${this.inbox}.${++this.sent}` });
+      this.outstanding++;
       this.ackBytes += m.value.length;
     }
     this.pending = [];
   }
 
-  /** Wait for every publish in flight; any failure fails the session (resumed from the durable position). */
-  private async settle(): Promise<void> {
-    const acks = this.acks;
-    const bytes = this.ackBytes;
-    this.acks = [];
-    this.ackBytes = 0;
-    let results: PubAck[];
-    try {
-      results = await Promise.all(acks);
-    } catch (error) {
-      for (const ack of acks) ack.catch(() => {});
-      throw natsError(this.servers.labels, error);
-    }
-    for (const ack of results) {
-      if (ack.duplicate) this.published.duplicates++;
+  /** A PubAck (or JetStream's error) for one publish. */
+  private onAck(error: Error | null, msg: Msg): void {
+    if (error) this.ackFailure ??= error;
+    else if (msg.headers?.hasError) {
+      // 503: no stream captures the subject (or JetStream is down).
+      this.ackFailure ??= new Error(`JetStream answered ${msg.headers.code} ${msg.headers.description}`);
+    } else {
+      const ack = msg.json<{ error?: { code: number; description: string }; duplicate?: boolean }>();
+      if (ack.error) this.ackFailure ??= new Error(`JetStream refused a message: ${ack.error.description}`);
+      else if (ack.duplicate) this.published.duplicates++;
       else this.published.messages++;
     }
-    this.published.bytes += bytes;
+    this.outstanding--;
+    if (this.outstanding <= 0 || this.ackFailure) this.wakeSettle?.();
+  }
+
+  /**
+   * Wait until every publish in flight is acknowledged; a failure, a closed connection or 30 s
+   * without all PubAcks fails the session (resumed from the durable position).
+   */
+  private async settle(): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (this.outstanding > 0 && !this.ackFailure) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.ackFailure = new Error(`${this.outstanding} PubAcks did not arrive within 30 s`);
+        break;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wakeSettle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeSettle = undefined;
+    }
+    if (this.ackFailure) throw natsError(this.servers.labels, this.ackFailure);
+    this.published.bytes += this.ackBytes;
+    this.ackBytes = 0;
   }
 
   protected async commitBatch(position: Lsn, commitTime: PgTimestamp | null): Promise<void> {
