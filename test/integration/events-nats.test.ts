@@ -239,4 +239,47 @@ describe('change events on NATS JetStream', () => {
     const ids = entries.map((e) => (JSON.parse(e.headers.get(Header.row)!) as string[])[0]);
     expect(new Set(ids).size).toBe(ids.length);
   }, 400_000);
+
+  it('refuses a stream that does not capture the subjects, with a hint that works', async () => {
+    const nc = await connect({ servers: [nats.url] });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'someone_else', subjects: ['elsewhere.>'] });
+    } finally {
+      await nc.close();
+    }
+    const file = join(mkdtempSync(join(tmpdir(), 'carve-events-nats-stream-')), 'plan.yaml');
+    writeFileSync(file, m.planText.replace('stream: carve_nn', 'stream: someone_else'));
+    const run = (plan: string) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [
+            join(repoRoot, 'bin/carve.js'),
+            'sync',
+            '--sink',
+            'events-only',
+            '--until-caught-up',
+            '--json',
+            '--plan',
+            plan,
+            '--secrets-dir',
+            m.secretsDir,
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+        child.once('exit', (code) => resolve({ code, out }));
+      });
+    const refused = await run(file);
+    expect(refused.code).not.toBe(0);
+    expect(refused.out).toContain('EVENTS_NATS_STREAM');
+    expect(refused.out).toContain('Name a stream for carve alone in events.nats.stream');
+    expect(refused.out).not.toContain('s3cr3t-token');
+    // Following the hint: a stream for carve alone (the plan's own, which carve created).
+    const followed = await run(planFile);
+    expect(followed.code, followed.out.slice(-2000)).toBe(0);
+  }, 120_000);
 });
