@@ -9,7 +9,10 @@
  * Env: CHANGES (default 200000), MIX (mixed | oltp | batch, see bench/sync-workload.ts), ROUNDS
  * (default 2), SCHEMAS (0/1: JsonConverter schemas in every event, default 0), STEADY_SECONDS
  * (default 30) and STEADY_RATE (default 1000 changes/s), DEBEZIUM=1 (../shared/tools/debezium.sh),
- * KAFKA_HEAP_MB (default 1024), LATENCY_ONLY=1 (only the steady run). Needs kcat (apt-get install kcat) and pg_recvlogical.
+ * KAFKA_HEAP_MB (default 1024), LATENCY_ONLY=1 (only the steady run), PUBLISH_ONLY=1 (raw decode,
+ * carve publish and kcat only: no apply, in-process sync or steady run), NATS=1 (plan A publishes to NATS JetStream, a nats-server
+ * started by the bench, instead of Kafka; with PUBLISH_ONLY=1), CPU_PROF=<dir> (the publishing
+ * carve runs under node --cpu-prof into that directory). Needs kcat (apt-get install kcat) and pg_recvlogical.
  *
  * Per round: reseed the monolith; two migrations of the same tables (A: events on Kafka, applied
  * by `carve apply`; B: applied in process), both copied, both slots (and a raw pgoutput slot)
@@ -23,7 +26,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCluster, type LocalCluster } from '../src/cluster/local-cluster.js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect as connectNats } from '@nats-io/transport-node';
 import { startKafka, type LocalKafka } from '../src/cluster/local-kafka.js';
+import { startNats } from '../src/cluster/local-nats.js';
 import { introspect } from '../src/catalog/introspect.js';
 import { buildIndexesWithProvision } from '../src/cli/copy.js';
 import { copy } from '../src/copy/index.js';
@@ -85,7 +91,10 @@ async function timed(command: string, args: string[], env: NodeJS.ProcessEnv = {
   };
 }
 
-const carve = (args: string[]) => timed(process.execPath, [join(repoRoot, 'bin/carve.js'), ...args]);
+const carve = (args: string[], nodeFlags: string[] = []) =>
+  timed(process.execPath, [...nodeFlags, join(repoRoot, 'bin/carve.js'), ...args]);
+const PUBLISH_ONLY = process.env.PUBLISH_ONLY === '1';
+const CPU_PROF = process.env.CPU_PROF;
 
 interface Setup {
   monolith: string;
@@ -103,9 +112,10 @@ function planText(
   kafka: LocalKafka | null,
   prefix: string,
 ): string {
-  const events = kafka
-    ? `events:\n  kafka: { brokers: ["${kafka.bootstrap}"], topic_prefix: ${prefix} }\n  schemas: ${SCHEMAS}\n`
-    : '';
+  const broker = natsServer
+    ? `nats: { servers: ["${natsServer.url}"], subject_prefix: ${prefix} }`
+    : `kafka: { brokers: ["${kafka?.bootstrap}"], topic_prefix: ${prefix} }`;
+  const events = kafka ? `events:\n  ${broker}\n  schemas: ${SCHEMAS}\n` : '';
   return `name: ${name}\nsource: ${monolith}\ntarget: ${target.url()}\nservices:\n  care:\n    database: ${name}_db\n    tables: { ${TABLES.map((t) => `${t}: {}`).join(', ')} }\nexclude: [bench_count]\n${events}`;
 }
 
@@ -198,6 +208,20 @@ async function topicTotals(
     await log.close();
   }
   return { messages, bytes, events };
+}
+
+/** NATS=1: what the stream holds (events, no tombstones on NATS; carve's checkpoints included). */
+async function streamTotals(
+  server: string,
+  stream: string,
+): Promise<{ messages: number; bytes: number; events: number }> {
+  const nc = await connectNats({ servers: [server] });
+  try {
+    const info = await (await jetstreamManager(nc)).streams.info(stream);
+    return { messages: info.state.messages, bytes: info.state.bytes, events: info.state.messages };
+  } finally {
+    await nc.close();
+  }
 }
 
 async function rawDecode(s: Setup, endLsn: string): Promise<Timed> {
@@ -325,6 +349,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const source = await startCluster({ name: 'bench-ev-src', settings: SETTINGS });
 const target = await startCluster({ name: 'bench-ev-dst', settings: SETTINGS });
+// NATS=1: plan A publishes to NATS JetStream (a nats-server started here) instead of Kafka.
+const natsServer = process.env.NATS === '1' ? await startNats({ name: 'bench' }) : null;
 const kafka = await startKafka({
   name: 'bench',
   heapMb: Number(process.env.KAFKA_HEAP_MB ?? 1024),
@@ -354,22 +380,39 @@ try {
     log(
       `  raw decode (pg_recvlogical): ${raw.seconds.toFixed(1)} s, ${Math.round(changes / raw.seconds)} changes/s`,
     );
-    const publish = await carve([
-      'sync',
-      '--plan',
-      s.plans.kafka,
-      '--sink',
-      'kafka-only',
-      '--until-caught-up',
-    ]);
-    const totals = await topicTotals(kafka, s.routings.kafka.events!.prefix);
+    const publish = await carve(
+      [
+        'sync',
+        '--plan',
+        s.plans.kafka,
+        '--sink',
+        natsServer ? 'events-only' : 'kafka-only',
+        '--until-caught-up',
+      ],
+      CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [],
+    );
+    const totals = natsServer
+      ? await streamTotals(natsServer.url, s.routings.kafka.events!.nats!.stream)
+      : await topicTotals(kafka, s.routings.kafka.events!.prefix);
     log(
-      `  carve publish (exactly-once): ${publish.seconds.toFixed(1)} s, ${Math.round(changes / publish.seconds)} changes/s, ${totals.messages} messages (${totals.events} events), ${(totals.bytes / 1e6).toFixed(0)} MB, RSS ${Math.round(publish.rssKb / 1024)} MB, CPU ${publish.cpuSeconds.toFixed(1)} s`,
+      `  carve publish (exactly-once): ${publish.seconds.toFixed(1)} s, ${Math.round(changes / publish.seconds)} changes/s, ${totals.messages} messages (${totals.events} events), ${(totals.bytes / 1e6).toFixed(0)} MB, RSS ${Math.round(publish.rssKb / 1024)} MB, CPU ${publish.cpuSeconds.toFixed(1)} s (${((publish.cpuSeconds / changes) * 1e6).toFixed(1)} µs per change)`,
     );
     const kc = await kcatRun(s, totals.messages, totals.bytes / totals.messages, round);
     log(
       `  kcat -P same count and size: ${kc.seconds.toFixed(1)} s, ${Math.round(totals.messages / kc.seconds)} messages/s`,
     );
+    if (PUBLISH_ONLY) {
+      rows.push({
+        round,
+        changes,
+        rawSeconds: raw.seconds,
+        publishSeconds: publish.seconds,
+        publishCpuSeconds: publish.cpuSeconds,
+        messages: totals.messages,
+        kcatSeconds: kc.seconds,
+      });
+      continue;
+    }
     const apply = await carve([
       'apply',
       '--plan',
@@ -395,6 +438,7 @@ try {
       rawSeconds: raw.seconds,
       publishSeconds: publish.seconds,
       publishRssMb: publish.rssKb / 1024,
+      publishCpuSeconds: publish.cpuSeconds,
       messages: totals.messages,
       bytes: totals.bytes,
       kcatSeconds: kc.seconds,
@@ -412,7 +456,11 @@ try {
   }
   const runs = rows.filter((r) => r.changes);
   const m = (k: string) => median(runs.map((r) => r[k]!));
-  if (runs.length > 0) {
+  if (runs.length > 0 && PUBLISH_ONLY) {
+    log(
+      `\nmedians over ${runs.length} rounds: raw decode ${Math.round(m('changes') / m('rawSeconds'))} changes/s; carve publish ${Math.round(m('changes') / m('publishSeconds'))} changes/s, ${((m('publishCpuSeconds') / m('changes')) * 1e6).toFixed(1)} CPU µs per change; kcat ${Math.round(m('messages') / m('kcatSeconds'))} messages/s; publish/kcat ${median(runs.map((r) => r.kcatSeconds! / r.publishSeconds!)).toFixed(2)}x`,
+    );
+  } else if (runs.length > 0) {
     log(`\nmedians over ${runs.length} rounds (${MIX}, schemas ${SCHEMAS ? 'on' : 'off'}):`);
     log(
       `  raw decode ${Math.round(m('changes') / m('rawSeconds'))} changes/s; carve publish ${Math.round(m('changes') / m('publishSeconds'))} changes/s (${Math.round(m('messages') / m('publishSeconds'))} messages/s); kcat ${Math.round(m('messages') / m('kcatSeconds'))} messages/s`,
@@ -420,6 +468,7 @@ try {
     log(
       `  publish/raw ${median(runs.map((r) => r.rawSeconds! / r.publishSeconds!)).toFixed(2)}x; publish/kcat ${median(runs.map((r) => r.kcatSeconds! / r.publishSeconds!)).toFixed(2)}x`,
     );
+    log(`  publish CPU ${((m('publishCpuSeconds') / m('changes')) * 1e6).toFixed(1)} µs per change`);
     log(
       `  apply through Kafka ${Math.round(m('changes') / m('applySeconds'))} changes/s vs in process ${Math.round(m('changes') / m('inProcessSeconds'))} changes/s (${median(runs.map((r) => r.inProcessSeconds! / r.applySeconds!)).toFixed(2)}x)`,
     );
@@ -427,6 +476,7 @@ try {
   writeFileSync(join(outDir, 'events-results.json'), JSON.stringify(rows, null, 2));
 } finally {
   await kafka.destroy();
+  await natsServer?.destroy();
   await source.destroy();
   await target.destroy();
 }

@@ -239,7 +239,10 @@ export const errorCatalogue = {
 
   // Change events on Kafka and carve apply (src/events)
   EVENTS_BROKER_UNAVAILABLE: failed<{ brokers: string[] }>(
-    'The Kafka brokers did not answer (transient: sync and apply retry, the slot holds the WAL).',
+    'The Kafka brokers or NATS servers did not answer (transient: sync and apply retry, the slot holds the WAL).',
+  ),
+  EVENTS_NATS_STREAM: failed<{ stream: string; subject: string }>(
+    'The JetStream stream named in events.nats cannot hold the events.',
   ),
   EVENTS_PRODUCER_FENCED: failed<{ brokers: string[] }>(
     'Another carve publishes the events of this migration (its transactional producer fenced this one).',
@@ -347,6 +350,7 @@ export const errorCatalogue = {
   PG_START_FAILED: failed('A local PostgreSQL server did not start.'),
   KAFKA_JARS_MISSING: failed('The Kafka broker jars are not cached and mvn could not fetch them.'),
   KAFKA_START_FAILED: failed('A local Kafka broker did not start.'),
+  NATS_START_FAILED: failed('A local nats-server did not start.'),
 };
 
 export type CarveErrorCode = keyof typeof errorCatalogue;

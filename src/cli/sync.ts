@@ -30,7 +30,7 @@ export function registerSyncCommand(program: Command): void {
     )
     .option(
       '--sink <which>',
-      'all: apply in process and publish the plan’s events; kafka-only: publish only (carve apply elsewhere)',
+      'all: apply in process and publish the plan’s events; events-only (kafka-only): publish only (carve apply elsewhere)',
       'all',
     )
     .action(
@@ -39,10 +39,14 @@ export function registerSyncCommand(program: Command): void {
           ServeFlags,
       ) =>
         runCommand(options, async () => {
-          if (options.sink !== 'all' && options.sink !== 'kafka-only') {
-            throw new CarveError('USAGE', `--sink must be all or kafka-only, not ${options.sink}`, {
-              hint: 'Use --sink all (the default) or --sink kafka-only.',
-            });
+          if (options.sink !== 'all' && options.sink !== 'kafka-only' && options.sink !== 'events-only') {
+            throw new CarveError(
+              'USAGE',
+              `--sink must be all, events-only or kafka-only, not ${options.sink}`,
+              {
+                hint: 'Use --sink all (the default) or --sink events-only.',
+              },
+            );
           }
           checkMetricsFlags(options);
           checkServeFlags(options);
@@ -52,6 +56,11 @@ export function registerSyncCommand(program: Command): void {
           if (options.sink === 'kafka-only' && !routing.events?.kafka) {
             throw new CarveError('SYNC_NO_SINK', `--sink kafka-only needs events.kafka in the plan`, {
               hint: 'Add an events: section with kafka: { brokers, topic_prefix } to the plan (docs/events.md).',
+            });
+          }
+          if (options.sink === 'events-only' && !routing.events) {
+            throw new CarveError('SYNC_NO_SINK', `--sink events-only needs an events: section in the plan`, {
+              hint: 'Add an events: section with kafka: { brokers, topic_prefix } or nats: { servers, subject_prefix } to the plan (docs/events.md).',
             });
           }
           const signal = abortOnSignals();
@@ -68,7 +77,7 @@ export function registerSyncCommand(program: Command): void {
             routing,
             untilCaughtUp: options.untilCaughtUp === true,
             sinks: eventSinks(routing),
-            appliers: options.sink !== 'kafka-only',
+            appliers: options.sink === 'all',
             onEvent: hub.emitter('sync'),
             signal,
           })

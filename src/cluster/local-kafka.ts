@@ -204,8 +204,8 @@ async function format(rootDir: string, java: string[]): Promise<void> {
     ...java,
     'kafka.tools.StorageTool',
     'format',
-    '-t',
-    clusterId,
+    // One argument: a random id may start with '-', which argparse would take for an option.
+    `--cluster-id=${clusterId}`,
     '-c',
     join(rootDir, 'server.properties'),
   ];
@@ -265,7 +265,7 @@ logger.server.name = kafka.server.KafkaRaftServer
 logger.server.level = INFO
 `;
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

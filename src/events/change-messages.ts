@@ -4,7 +4,7 @@ import type { EventRouting } from '../routing/model.js';
 import type { RoutePlan } from '../sync/route-plan.js';
 import type { SinkItem } from '../sync/sink.js';
 import type { PublishedColumnType } from './column-types.js';
-import { TableEnvelope, type ChangeEvent, type EventRow } from './envelope.js';
+import { TableEnvelope, type ChangeEvent, type EventRow, type EventSource } from './envelope.js';
 
 /** One message to publish (a change event, or a tombstone with value null). */
 export interface OutgoingMessage {
@@ -64,6 +64,12 @@ export class ChangeMessages {
     origin: { name: string; lsn: Lsn } | null;
     seq: number;
     perTable: Map<string, number>;
+    /** The transaction's `source` block, one object for all its events (the envelope renders it once). */
+    source: EventSource;
+    transactionId: string;
+    lsnText: string;
+    xidText: string;
+    commitMicrosText: string;
   } | null = null;
   /** Commit LSN of the previous source transaction published (Debezium's `sequence[0]`). */
   private lastCommit: Lsn | null = null;
@@ -86,9 +92,15 @@ export class ChangeMessages {
 
   /** Columns whose type is unknown (added on the monolith since the types were read). */
   missingTypes(plan: RoutePlan): string[] {
+    // Asked for every change: answered from the set of plans known complete once they are.
+    if (this.complete.has(plan)) return [];
     const types = this.types.get(`${plan.route.source.schema}.${plan.route.source.name}`);
-    return plan.columns.filter((c) => !types?.has(c.source)).map((c) => c.source);
+    const missing = plan.columns.filter((c) => !types?.has(c.source)).map((c) => c.source);
+    if (missing.length === 0) this.complete.add(plan);
+    return missing;
   }
+
+  private readonly complete = new WeakSet<RoutePlan>();
 
   addTypes(types: Map<string, Map<string, PublishedColumnType>>): void {
     for (const [table, columns] of types) {
@@ -102,16 +114,31 @@ export class ChangeMessages {
   /** Messages for one item; begin/commit/advance/add-column produce none. */
   messages(item: SinkItem, out: OutgoingMessage[]): void {
     switch (item.kind) {
-      case 'begin':
+      case 'begin': {
+        const commitMicros = pgTimestampToUnixMicros(item.commitTime);
         this.txn = {
           xid: item.xid,
           commitLsn: item.commitLsn,
-          commitMicros: pgTimestampToUnixMicros(item.commitTime),
+          commitMicros,
           origin: item.origin,
           seq: 0,
           perTable: new Map(),
+          source: {
+            commitMicros,
+            snapshot: 'false',
+            txId: item.xid,
+            lsn: item.commitLsn,
+            sequence: [this.lastCommit, item.commitLsn],
+            origin: item.origin?.name ?? null,
+            originLsn: item.origin?.lsn ?? null,
+          },
+          transactionId: `${item.xid}:${item.commitLsn}`,
+          lsnText: formatLsn(item.commitLsn),
+          xidText: String(item.xid),
+          commitMicrosText: String(commitMicros),
         };
         return;
+      }
       case 'commit':
         this.lastCommit = item.commitLsn;
         this.txn = null;
@@ -236,25 +263,17 @@ export class ChangeMessages {
       op,
       before,
       after,
-      source: {
-        commitMicros: txn.commitMicros,
-        snapshot: 'false',
-        txId: txn.xid,
-        lsn: txn.commitLsn,
-        sequence: [this.lastCommit, txn.commitLsn],
-        origin: txn.origin?.name ?? null,
-        originLsn: txn.origin?.lsn ?? null,
-      },
-      transaction: { id: `${txn.xid}:${txn.commitLsn}`, totalOrder: txn.seq, dataCollectionOrder: order },
+      source: txn.source,
+      transaction: { id: txn.transactionId, totalOrder: txn.seq, dataCollectionOrder: order },
       nowMicros: this.now(),
     });
     const all: Record<string, string> = {
-      [Header.lsn]: formatLsn(txn.commitLsn),
-      [Header.xid]: String(txn.xid),
+      [Header.lsn]: txn.lsnText,
+      [Header.xid]: txn.xidText,
       [Header.seq]: String(txn.seq),
-      [Header.commitTime]: String(txn.commitMicros),
-      ...headers,
+      [Header.commitTime]: txn.commitMicrosText,
     };
+    for (const name in headers) all[name] = headers[name]!;
     if (table.columnsHeader !== null && headers[Header.kind]) all[Header.columns] = table.columnsHeader;
     return {
       topic: table.topic,

@@ -195,9 +195,19 @@ export function columnCodec(type: EventColumnType): ColumnCodec {
       };
     case 'timestamp with time zone': {
       const digits = precision ? Number(precision[1]) : 6;
+      // Rows written together often share a timestamp (now() is the transaction's start): the
+      // last conversion is kept and reused for the same text.
+      let lastText = '';
+      let lastJson = '';
       return {
         schema: named('string', 'io.debezium.time.ZonedTimestamp'),
-        json: (t) => quoted(timestamptzToIso(t, digits), t),
+        json: (t) => {
+          if (t !== lastText) {
+            lastJson = quoted(timestamptzToIso(t, digits), t);
+            lastText = t;
+          }
+          return lastJson;
+        },
         unavailable: 'null',
       };
     }

@@ -190,18 +190,40 @@ export class TableEnvelope {
   }
 
   valueJson(event: ChangeEvent): string {
-    const { source } = event;
+    let s = `{"before":${this.rowJson(event.before)},"after":${this.rowJson(event.after)},"source":${this.sourceJson(event.source)}`;
+    const t = event.transaction;
+    s += `,"transaction":${t ? `{"id":${JSON.stringify(t.id)},"total_order":${t.totalOrder},"data_collection_order":${t.dataCollectionOrder}}` : 'null'}`;
+    s += `,"op":"${event.op}"${this.nowJson(event.nowMicros)}}`;
+    return this.settings.schemas ? `${this.valuePrefix}${s}}` : s;
+  }
+
+  // The source block is the same for every event of a source transaction and the processing time
+  // for every event of a millisecond: the sink passes one EventSource object per transaction, so
+  // both are rendered once (BigInt arithmetic and JSON.stringify per event cost more than the row).
+  private lastSource: EventSource | undefined;
+  private lastSourceJson = '';
+  private lastNow = -1n;
+  private lastNowJson = '';
+
+  private sourceJson(source: EventSource): string {
+    if (source === this.lastSource) return this.lastSourceJson;
     const commitMs = source.commitMicros / 1000n;
-    let s = `{"before":${this.rowJson(event.before)},"after":${this.rowJson(event.after)},"source":${this.sourceHead}`;
-    s += `"ts_ms":${commitMs},"snapshot":"${source.snapshot}"${this.sourceTail}`;
+    let s = `${this.sourceHead}"ts_ms":${commitMs},"snapshot":"${source.snapshot}"${this.sourceTail}`;
     s += `,"sequence":${source.sequence ? JSON.stringify(`[${seq(source.sequence[0])},${seq(source.sequence[1])}]`) : 'null'}`;
     s += `,"ts_us":${source.commitMicros},"ts_ns":${source.commitMicros * 1000n}${this.sourceNames}`;
     s += `,"txId":${source.txId ?? 'null'},"lsn":${source.lsn ?? 'null'},"xmin":null`;
     s += `,"origin":${source.origin === null ? 'null' : JSON.stringify(source.origin)},"origin_lsn":${source.originLsn ?? 'null'}}`;
-    const t = event.transaction;
-    s += `,"transaction":${t ? `{"id":${JSON.stringify(t.id)},"total_order":${t.totalOrder},"data_collection_order":${t.dataCollectionOrder}}` : 'null'}`;
-    s += `,"op":"${event.op}","ts_ms":${event.nowMicros / 1000n},"ts_us":${event.nowMicros},"ts_ns":${event.nowMicros * 1000n}}`;
-    return this.settings.schemas ? `${this.valuePrefix}${s}}` : s;
+    this.lastSource = source;
+    this.lastSourceJson = s;
+    return s;
+  }
+
+  private nowJson(nowMicros: bigint): string {
+    if (nowMicros !== this.lastNow) {
+      this.lastNow = nowMicros;
+      this.lastNowJson = `,"ts_ms":${nowMicros / 1000n},"ts_us":${nowMicros},"ts_ns":${nowMicros * 1000n}`;
+    }
+    return this.lastNowJson;
   }
 
   private rowJson(row: EventRow | null): string {

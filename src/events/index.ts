@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { Routing } from '../routing/model.js';
 import type { SinkFactory } from '../sync/sink.js';
 import { kafkaSink } from './kafka-sink.js';
+import { natsSink } from './nats-sink.js';
 import { KafkaSnapshotEvents } from './snapshot-publisher.js';
 import { syncCompletedSink } from './sync-completed-sink.js';
 
 export { kafkaSink, KafkaSink, type KafkaSinkOptions } from './kafka-sink.js';
+export { natsSink, NatsSink, type NatsSinkOptions } from './nats-sink.js';
 export { TableEnvelope } from './envelope.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -21,6 +23,7 @@ export function eventSinks(routing: Routing): SinkFactory[] {
   if (!events) return [];
   const sinks: SinkFactory[] = [];
   if (events.kafka) sinks.push(kafkaSink({ events, version: EVENTS_VERSION }));
+  if (events.nats) sinks.push(natsSink({ events, version: EVENTS_VERSION }));
   if (events.kafka && events.syncCompleted) sinks.push(syncCompletedSink(events));
   return sinks;
 }

@@ -1,16 +1,14 @@
-import { Producer, stringSerializers } from '@platformatic/kafka';
+import { Producer } from '@platformatic/kafka';
 import { CarveError, isCarveError } from '../errors.js';
-import { atMonolith, withSession } from '../pg/connect.js';
-import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
+import { formatLsn, type Lsn } from '../pg/lsn.js';
 import { pgTimestampToIso, type PgTimestamp } from '../pg/replication/pg-time.js';
 import type { EventRouting, TableRoute } from '../routing/model.js';
 import { BatchingSink, type DurablePosition } from '../sync/batching-sink.js';
 import type { SinkContext, SinkFactory, SinkItem } from '../sync/sink.js';
-import { sourceSessionUrl } from '../sync/source-session.js';
-import { ChangeMessages, type OutgoingMessage } from './change-messages.js';
+import { ChangeMessages, Header, type OutgoingMessage } from './change-messages.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
-import { readColumnTypes } from './column-types.js';
 import { KafkaLog, partitionOf } from './kafka-log.js';
+import { readPublishContext, rereadColumnTypes } from './publish-context.js';
 
 export interface KafkaSinkOptions {
   events: EventRouting;
@@ -48,8 +46,9 @@ export class KafkaSink extends BatchingSink {
   readonly published: KafkaSinkTotals = { messages: 0, bytes: 0, kafkaTransactions: 0 };
 
   private log: KafkaLog | undefined;
-  private producer: Producer<Buffer, Buffer, string, string> | undefined;
-  private txn: Awaited<ReturnType<Producer<Buffer, Buffer, string, string>['beginTransaction']>> | undefined;
+  private producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
+  private txn: Awaited<ReturnType<Producer<Buffer, Buffer, Buffer, Buffer>['beginTransaction']>> | undefined;
+  private readonly headerBytes = new HeaderBytes();
   private messages: ChangeMessages | undefined;
   private partitions = new Map<string, number>();
   private pending: OutgoingMessage[] = [];
@@ -99,21 +98,7 @@ export class KafkaSink extends BatchingSink {
     } catch (error) {
       throw brokerUnavailable(this.kafka.brokers, error);
     }
-    const { types, database, slotPosition } = await withSession(
-      atMonolith(sourceSessionUrl(routing.sourceUrl)),
-      async (client) => {
-        const types = await readColumnTypes(
-          client,
-          events.tables.map((t) => t.source),
-        );
-        const db = await client.query<{ db: string; lsn: string | null }>(
-          `SELECT pg_catalog.current_database() AS db,
-                  (SELECT confirmed_flush_lsn::text FROM pg_catalog.pg_replication_slots WHERE slot_name = $1) AS lsn`,
-          [routing.names.slot],
-        );
-        return { types, database: db.rows[0]!.db, slotPosition: db.rows[0]!.lsn };
-      },
-    );
+    const { types, database, slotPosition } = await readPublishContext(routing, events);
     this.messages = new ChangeMessages(events, database, this.options.version, types);
     this.producer = new Producer({
       clientId: this.kafka.clientId,
@@ -129,7 +114,7 @@ export class KafkaSink extends BatchingSink {
       timeout: 120_000,
       retries: 5,
       retryDelay: 50,
-      serializers: { headerKey: stringSerializers.headerKey, headerValue: stringSerializers.headerValue },
+      // Headers go as Buffers (HeaderBytes): no per-header string serialisation in the client.
     });
     try {
       // Initialising the transactional producer fences an earlier incarnation (kill -9, a zombie)
@@ -144,7 +129,7 @@ export class KafkaSink extends BatchingSink {
       throw brokerError(this.kafka.brokers, error);
     }
     // Never published: start where the slot is (what came before was copied, not streamed).
-    return { lsn: slotPosition ? parseLsn(slotPosition) : 0n, commitTime: null };
+    return { lsn: slotPosition, commitTime: null };
   }
 
   protected async disconnect(): Promise<void> {
@@ -188,12 +173,7 @@ export class KafkaSink extends BatchingSink {
 
   /** A column added on the monolith (schema_changes: add_nullable_columns): read its type first. */
   private async learnTypes(item: SinkItem): Promise<void> {
-    const types = await withSession(atMonolith(sourceSessionUrl(this.context.routing.sourceUrl)), (client) =>
-      readColumnTypes(
-        client,
-        this.options.events.tables.map((t) => t.source),
-      ),
-    );
+    const types = await rereadColumnTypes(this.context.routing, this.options.events);
     this.messages!.addTypes(types);
     const io = this.deliver(item);
     if (io) await io;
@@ -237,7 +217,7 @@ export class KafkaSink extends BatchingSink {
           partition: 0,
           key: Buffer.from(this.name),
           value: encodeCheckpoint(checkpoint),
-          headers: { 'carve.lsn': formatLsn(position) },
+          headers: new Map([[Buffer.from(Header.lsn), Buffer.from(formatLsn(position))]]),
         },
       ],
     });
@@ -262,7 +242,7 @@ export class KafkaSink extends BatchingSink {
         partition: number;
         key?: Buffer;
         value?: Buffer;
-        headers: Record<string, string>;
+        headers: Map<Buffer, Buffer>;
       }[] = [];
       while (end < pending.length) {
         const m = pending[end]!;
@@ -274,12 +254,13 @@ export class KafkaSink extends BatchingSink {
         if (used > 0 && used + size > this.sendBytes) break;
         perPartition.set(at, used + size);
         bytes += size;
+        // A missing key or value (a truncate's key, a tombstone's value) is undefined: a null record field.
         messages.push({
           topic: m.topic,
           partition,
-          ...(m.key ? { key: m.key } : {}),
-          ...(m.value ? { value: m.value } : {}),
-          headers: m.headers,
+          key: m.key ?? undefined,
+          value: m.value ?? undefined,
+          headers: this.headerBytes.of(m.headers),
         });
         end++;
       }
@@ -298,7 +279,7 @@ export class KafkaSink extends BatchingSink {
       partition: number;
       key?: Buffer;
       value?: Buffer;
-      headers: Record<string, string>;
+      headers: Map<Buffer, Buffer>;
     }[],
     bytes: number,
   ): Promise<void> {
@@ -317,6 +298,38 @@ export class KafkaSink extends BatchingSink {
     }
     this.published.messages += messages.length;
     this.published.bytes += bytes;
+  }
+}
+
+/**
+ * carve's headers as the Buffers Kafka records carry. The names are a handful of constants and
+ * most values repeat from one event to the next (the transaction's LSN, xid and commit time, the
+ * kind): both are encoded once and shared instead of two Buffers per header per event.
+ */
+class HeaderBytes {
+  private readonly slots = new Map<string, { name: Buffer; text: string; bytes: Buffer }>();
+
+  of(headers: Record<string, string>): Map<Buffer, Buffer> {
+    const out = new Map<Buffer, Buffer>();
+    for (const name in headers) {
+      const text = headers[name]!;
+      let slot = this.slots.get(name);
+      if (!slot) {
+        slot = { name: Buffer.from(name), text: '', bytes: Buffer.alloc(0) };
+        this.slots.set(name, slot);
+      }
+      if (slot.text === text) out.set(slot.name, slot.bytes);
+      else {
+        const bytes = Buffer.from(text);
+        // Only short values recur (row and key headers are unique per event): keep those.
+        if (text.length <= 32) {
+          slot.text = text;
+          slot.bytes = bytes;
+        }
+        out.set(slot.name, bytes);
+      }
+    }
+    return out;
   }
 }
 

@@ -21,6 +21,8 @@ export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = MASK;
+    // NATS takes a token as the bare user-info (`nats://token@host:4222`): a secret too.
+    else if (parsed.username && /^(nats|tls):$/.test(parsed.protocol)) parsed.username = MASK;
     for (const key of [...parsed.searchParams.keys()]) {
       if (isSecretParameter(key)) parsed.searchParams.set(key, MASK);
     }
@@ -30,8 +32,8 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** postgres:// or postgresql:// URLs inside free text, up to the next blank or quote. */
-const URL_IN_TEXT = /\bpostgres(?:ql)?:\/\/[^\s'"`<>]+/gi;
+/** postgres://, postgresql:// and NATS (nats://, tls://) URLs inside free text, up to the next blank or quote. */
+const URL_IN_TEXT = /\b(?:postgres(?:ql)?|nats|tls):\/\/[^\s'"`<>]+/gi;
 /** `password=…` (or `sslpassword=…`, …) as a URL parameter or a libpq keyword/value pair. */
 const PASSWORD_PARAM = /(\b\w*(?:pass|secret|token)\w*\s*=\s*)('[^']*'|"[^"]*"|[^\s&'"`]+)/gi;
 

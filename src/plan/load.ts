@@ -177,7 +177,9 @@ function allowedKeys(path: (string | number)[]): string[] {
     case '':
       return ['name', 'source', 'target', 'schema_changes', 'services', 'projections', 'exclude', 'events'];
     case 'events':
-      return ['kafka', 'tables', 'schemas', 'snapshot', 'sync_completed'];
+      return ['kafka', 'nats', 'tables', 'schemas', 'snapshot', 'sync_completed'];
+    case 'events/nats':
+      return ['servers', 'subject_prefix', 'stream', 'duplicate_window', 'replicas'];
     case 'events/kafka':
       return ['brokers', 'topic_prefix', 'client_id', 'partitions', 'replication_factor'];
     case 'events/sync_completed':

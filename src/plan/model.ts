@@ -87,7 +87,8 @@ export interface PlanTableName {
 }
 
 export interface PlanEvents {
-  kafka: {
+  /** Exactly one of kafka and nats is set. */
+  kafka?: {
     brokers: string[];
     topicPrefix: string;
     clientId: string;
@@ -96,6 +97,7 @@ export interface PlanEvents {
     /** -1: the broker's default. */
     replicationFactor: number;
   };
+  nats?: PlanNats;
   /** Monolith tables to publish as written (`table` or `schema.table`); absent: every routed table. */
   tables?: { name: string; path: string }[];
   /** Connect JSON with `schema` + `payload` (Debezium's default) or the payload only. */
@@ -107,6 +109,17 @@ export interface PlanEvents {
     entities: { table: string; columns: string[]; path: string }[];
   };
   path: string;
+}
+
+/** `events.nats`: change events on NATS JetStream. */
+export interface PlanNats {
+  /** `nats://[user:password@]host:port` (credentials are never printed). */
+  servers: string[];
+  subjectPrefix: string;
+  stream: string;
+  /** The stream's duplicate window (Nats-Msg-Id de-duplication), milliseconds. */
+  duplicateWindowMs: number;
+  replicas: number;
 }
 
 /** carve's own schema in every target database (copy log, applied positions). */

@@ -107,13 +107,28 @@ export function normalizePlan(
 
 function normalizeEvents(events: NonNullable<PlanFile['events']>): PlanEvents {
   return {
-    kafka: {
-      brokers: events.kafka.brokers,
-      topicPrefix: events.kafka.topic_prefix,
-      clientId: events.kafka.client_id ?? 'carve',
-      partitions: events.kafka.partitions ?? 1,
-      replicationFactor: events.kafka.replication_factor ?? -1,
-    },
+    ...(events.kafka
+      ? {
+          kafka: {
+            brokers: events.kafka.brokers,
+            topicPrefix: events.kafka.topic_prefix,
+            clientId: events.kafka.client_id ?? 'carve',
+            partitions: events.kafka.partitions ?? 1,
+            replicationFactor: events.kafka.replication_factor ?? -1,
+          },
+        }
+      : {}),
+    ...(events.nats
+      ? {
+          nats: {
+            servers: events.nats.servers,
+            subjectPrefix: events.nats.subject_prefix,
+            stream: events.nats.stream ?? events.nats.subject_prefix.replace(/\./g, '_'),
+            duplicateWindowMs: durationMs(events.nats.duplicate_window ?? '2m'),
+            replicas: events.nats.replicas ?? 1,
+          },
+        }
+      : {}),
     ...(events.tables
       ? { tables: events.tables.map((name, i) => ({ name, path: formatPath(['events', 'tables', i]) })) }
       : {}),
@@ -133,4 +148,11 @@ function normalizeEvents(events: NonNullable<PlanFile['events']>): PlanEvents {
       : {}),
     path: 'events',
   };
+}
+
+/** `90s`, `2m`, `1h`, `500ms` (checked by the plan schema) → milliseconds. */
+export function durationMs(text: string): number {
+  const match = /^(\d+)(ms|s|m|h)$/.exec(text)!;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(match[1]) * unit;
 }

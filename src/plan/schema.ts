@@ -85,24 +85,73 @@ const kafkaSchema = z.strictObject({
   replication_factor: z.number().int().min(-1).optional(),
 });
 
-const eventsSchema = z.strictObject({
-  kafka: kafkaSchema,
-  /** Monolith tables to publish (`table` or `schema.table`); default every routed table. */
-  tables: z.array(nonEmpty).optional(),
-  /** JsonConverter schemas.enable: `{schema, payload}` (true, Debezium's default) or the payload only. */
-  schemas: z.boolean().optional(),
-  /** Snapshot reads (`op: r`) for every row the copy loads of a published table; off by default. */
-  snapshot: z.boolean({ message: 'must be true or false' }).optional(),
-  sync_completed: z
-    .strictObject({
-      topic: topicName.optional(),
-      /** Monolith table → the column(s) whose value names the entity a change touched. */
-      entity: z
-        .record(z.string().min(1), z.union([nonEmpty, z.array(nonEmpty).min(1)]))
-        .refine((v) => Object.keys(v).length > 0, { message: 'must name at least one table' }),
-    })
+/** A NATS subject prefix: dot-separated tokens without wildcards or spaces. */
+const subjectPrefix = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/,
+    'must be dot-separated tokens of letters, digits, "_" and "-"',
+  );
+
+/** A JetStream duplicate window: `<n>ms`, `<n>s`, `<n>m` or `<n>h`. */
+export const durationText = z.string().regex(/^\d+(ms|s|m|h)$/, 'must be a duration like 2m, 90s or 1h');
+
+const natsSchema = z.strictObject({
+  servers: z.preprocess(
+    (v) => (typeof v === 'string' ? v.split(',').map((b) => b.trim()) : v),
+    z
+      .array(
+        nonEmpty.regex(
+          /^(nats|tls):\/\/[^\s/]+$|^[^\s/:]+:\d+$/,
+          'must be nats://[user:password@]host:port or host:port',
+        ),
+      )
+      .min(1, 'must list at least one server'),
+  ),
+  subject_prefix: subjectPrefix,
+  /** The JetStream stream (created when missing, covering `<subject_prefix>.>`); default from the prefix. */
+  stream: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'may contain only letters, digits, "_" and "-"')
     .optional(),
+  /** The stream's duplicate window: how long a Nats-Msg-Id is remembered (JetStream's default 2m). */
+  duplicate_window: durationText.optional(),
+  /** Replicas of the stream carve creates (default 1). */
+  replicas: z.number().int().min(1).max(5).optional(),
 });
+
+const eventsSchema = z
+  .strictObject({
+    /** Exactly one broker: Kafka or NATS JetStream. */
+    kafka: kafkaSchema.optional(),
+    nats: natsSchema.optional(),
+    /** Monolith tables to publish (`table` or `schema.table`); default every routed table. */
+    tables: z.array(nonEmpty).optional(),
+    /** JsonConverter schemas.enable: `{schema, payload}` (true, Debezium's default) or the payload only. */
+    schemas: z.boolean().optional(),
+    /** Snapshot reads (`op: r`) for every row the copy loads of a published table; off by default. */
+    snapshot: z.boolean({ message: 'must be true or false' }).optional(),
+    sync_completed: z
+      .strictObject({
+        topic: topicName.optional(),
+        /** Monolith table → the column(s) whose value names the entity a change touched. */
+        entity: z
+          .record(z.string().min(1), z.union([nonEmpty, z.array(nonEmpty).min(1)]))
+          .refine((v) => Object.keys(v).length > 0, { message: 'must name at least one table' }),
+      })
+      .optional(),
+  })
+  .refine((e) => (e.kafka === undefined) !== (e.nats === undefined), {
+    message: 'must name exactly one broker: kafka or nats',
+  })
+  .refine((e) => !(e.nats && e.sync_completed), {
+    message: 'sync_completed is published on Kafka only (events.kafka)',
+    path: ['sync_completed'],
+  })
+  .refine((e) => !(e.nats && e.snapshot), {
+    message: 'snapshot reads are published on Kafka only (events.kafka)',
+    path: ['snapshot'],
+  });
 
 export const planFileSchema = z.strictObject({
   name: z.string().optional(),

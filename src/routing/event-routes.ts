@@ -50,10 +50,12 @@ export function resolveEventRoutes(
   const published = events.tables
     ? events.tables.map((t) => lookup(t.name, t.path)).filter((r): r is TableRoute => r !== undefined)
     : owners;
-  const prefix = events.kafka.topicPrefix;
+  const prefix = events.kafka ? events.kafka.topicPrefix : events.nats!.subjectPrefix;
   const byTopic = new Map<string, string>();
   const tables = published.map((route) => {
-    const topic = topicName(prefix, route.source.schema, route.source.name);
+    const topic = events.kafka
+      ? topicName(prefix, route.source.schema, route.source.name)
+      : subjectName(prefix, route.source.schema, route.source.name);
     const table = `${route.source.schema}.${route.source.name}`;
     const other = byTopic.get(topic);
     if (other !== undefined && other !== table) {
@@ -67,7 +69,7 @@ export function resolveEventRoutes(
       });
     }
     byTopic.set(topic, table);
-    if (topic.length > 249) {
+    if (events.kafka && topic.length > 249) {
       problems.push({
         code: PlanProblemCode.eventsTopicCollision,
         path: 'events.kafka.topic_prefix',
@@ -108,11 +110,14 @@ export function resolveEventRoutes(
 
   return {
     events: {
-      kafka: { ...events.kafka },
+      ...(events.kafka ? { kafka: { ...events.kafka } } : {}),
+      ...(events.nats ? { nats: { ...events.nats } } : {}),
       prefix,
       schemas: events.schemas,
       tables,
-      checkpointTopic: `${prefix}.carve-checkpoints.${plan.name}`,
+      checkpointTopic: events.kafka
+        ? `${prefix}.carve-checkpoints.${plan.name}`
+        : subjectName(prefix, 'carve-checkpoints', plan.name),
       snapshot: events.snapshot,
       snapshotTopic: `${prefix}.carve-snapshot.${plan.name}`,
       ...(events.syncCompleted ? { syncCompleted: { topic: events.syncCompleted.topic, entities } } : {}),
@@ -124,4 +129,14 @@ export function resolveEventRoutes(
 /** Debezium's topic name for a table: `<prefix>.<schema>.<table>`, invalid characters as `_`. */
 export function topicName(prefix: string, schema: string, table: string): string {
   return `${prefix}.${schema}.${table}`.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/**
+ * The NATS subject of a table, `<prefix>.<schema>.<table>`: a dot or a character NATS gives a
+ * meaning (space, `*`, `>`) inside a name becomes `_`, so every table is exactly two tokens after
+ * the prefix and subscribers can filter with `<prefix>.<schema>.*`.
+ */
+export function subjectName(prefix: string, schema: string, table: string): string {
+  const token = (name: string) => name.replace(/[^A-Za-z0-9_-]/g, '_');
+  return `${prefix}.${token(schema)}.${token(table)}`;
 }

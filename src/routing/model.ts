@@ -181,10 +181,18 @@ export interface EventRouting {
     partitions: number;
     replicationFactor: number;
   };
-  /** Topic prefix: Debezium's `source.name`. */
+  /** NATS JetStream instead of Kafka (exactly one of the two is set). */
+  nats?: {
+    servers: string[];
+    subjectPrefix: string;
+    stream: string;
+    duplicateWindowMs: number;
+    replicas: number;
+  };
+  /** Topic (Kafka) or subject (NATS) prefix: Debezium's `source.name`. */
   prefix: string;
   schemas: boolean;
-  /** Published monolith tables: topic and published columns (monolith names, the owner route's order). */
+  /** Published monolith tables: topic (NATS: subject) and published columns (monolith names, the owner route's order). */
   tables: { source: TableRef; topic: string; columns: string[]; routeId: string }[];
   /** carve's own topic: the publisher's position and offset ranges, written in each Kafka transaction. */
   checkpointTopic: string;

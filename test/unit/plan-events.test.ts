@@ -103,14 +103,65 @@ describe('plan events:', () => {
       ]),
     );
     expect(problems(base(`events: { tables: [patients] }`)).map((p) => [p.code, p.path])).toEqual([
-      ['PLAN_MISSING_KEY', 'events.kafka'],
+      ['PLAN_INVALID_VALUE', 'events'],
     ]);
-    // NATS is not a broker carve publishes to (yet): rejected, not silently ignored.
+    // One broker at a time: Kafka or NATS, not both.
     expect(
-      problems(base(`events: { kafka: { brokers: k:1, topic_prefix: p }, nats: { servers: x } }`)).map(
-        (p) => [p.code, p.path],
+      problems(
+        base(
+          `events: { kafka: { brokers: k:1, topic_prefix: p }, nats: { servers: [x:4222], subject_prefix: p } }`,
+        ),
+      ).map((p) => [p.code, p.path, p.message]),
+    ).toEqual([['PLAN_INVALID_VALUE', 'events', expect.stringContaining('exactly one broker')]]);
+  });
+
+  it('resolves events.nats: subjects per table, stream, duplicate window; sync_completed needs Kafka', () => {
+    const routing = buildRouting(
+      parsePlan(
+        base(
+          `events:
+  nats: { servers: ["nats://u:p@n1:4222", "n2:4222"], subject_prefix: care.events, duplicate_window: 10m }`,
+          '{ consultations: {}, "odd name": {} }',
+        ),
       ),
-    ).toEqual([['PLAN_UNKNOWN_KEY', 'events.nats']]);
+      monolith,
+    );
+    const events = routing.events!;
+    expect(events.kafka).toBeUndefined();
+    expect(events.nats).toEqual({
+      servers: ['nats://u:p@n1:4222', 'n2:4222'],
+      subjectPrefix: 'care.events',
+      stream: 'care_events',
+      duplicateWindowMs: 600_000,
+      replicas: 1,
+    });
+    // A character NATS gives a meaning (space, dot, *, >) inside a name becomes `_`: two tokens per table.
+    expect(events.tables.map((t) => t.topic)).toEqual([
+      'care.events.public.patients',
+      'care.events.public.consultations',
+      'care.events.public.odd_name',
+    ]);
+    expect(events.checkpointTopic).toBe('care.events.carve-checkpoints.carve');
+    expect(
+      problems(
+        base(`events:
+  nats: { servers: [x:4222], subject_prefix: "a.>", duplicate_window: 2 weeks, stream: "a.b" }
+  sync_completed: { entity: { patients: id } }`),
+      ).map((p) => [p.code, p.path]),
+    ).toEqual(
+      expect.arrayContaining([
+        ['PLAN_INVALID_VALUE', 'events.nats.subject_prefix'],
+        ['PLAN_INVALID_VALUE', 'events.nats.duplicate_window'],
+        ['PLAN_INVALID_VALUE', 'events.nats.stream'],
+      ]),
+    );
+    expect(
+      problems(
+        base(`events:
+  nats: { servers: [x:4222], subject_prefix: p }
+  sync_completed: { entity: { patients: id } }`),
+      ).map((p) => [p.code, p.path]),
+    ).toEqual([['PLAN_INVALID_VALUE', 'events.sync_completed']]);
   });
 
   it('takes snapshot reads (events.snapshot) off by default, on with true, and nothing but a boolean', () => {
