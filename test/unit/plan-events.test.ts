@@ -162,6 +162,13 @@ describe('plan events:', () => {
   sync_completed: { entity: { patients: id } }`),
       ).map((p) => [p.code, p.path]),
     ).toEqual([['PLAN_INVALID_VALUE', 'events.sync_completed']]);
+    const snapshotOnNats = problems(
+      base(`events:
+  nats: { servers: [x:4222], subject_prefix: p }
+  snapshot: true`),
+    );
+    expect(snapshotOnNats.map((p) => [p.code, p.path])).toEqual([['PLAN_INVALID_VALUE', 'events.snapshot']]);
+    expect(snapshotOnNats[0]!.message).toMatch(/Kafka only/);
   });
 
   it('takes snapshot reads (events.snapshot) off by default, on with true, and nothing but a boolean', () => {
