@@ -9,7 +9,7 @@ import {
   type CutoverEvent,
 } from '../../src/cutover/index.js';
 import { isCarveError } from '../../src/errors.js';
-import { withClient } from '../../src/pg/connect.js';
+import { connect, withClient } from '../../src/pg/connect.js';
 import { startReverseSync, waitReverseApplied, type ReverseEngine } from '../../src/reverse/index.js';
 import { startSync, type SyncEngine } from '../../src/sync/index.js';
 import { verify } from '../../src/verify/index.js';
@@ -90,6 +90,35 @@ describe('cutover and rollback under load', () => {
     await withClient(patientDb().adminUrl, (c) =>
       c.query(`UPDATE patients SET name = 'patient 7' WHERE id = 7`),
     );
+  }, 120_000);
+
+  it('gives up the freeze when a long transaction keeps writing, and its hint finds that writer', async () => {
+    const before = await monolithFootprint(m.routing);
+    const writer = await connect(m.sourceUrl);
+    try {
+      // A writer's lock, taken without a transaction id: an UPDATE's xid would also hold the
+      // pre-check verify's slot creation (it waits for running transactions), not just the freeze.
+      await writer.query('BEGIN');
+      await writer.query('LOCK TABLE patients IN ROW EXCLUSIVE MODE');
+      const error = await cutover({ routing: m.routing, service: 'patient', timeoutMs: 2000 }).catch(
+        (e: unknown) => e,
+      );
+      expect(isCarveError(error, 'CUTOVER_FREEZE_LOCK_TIMEOUT'), String(error)).toBe(true);
+      // Nothing was frozen: the monolith is as before and takes writes to the service's tables.
+      expect(await monolithFootprint(m.routing)).toEqual(before);
+      await withClient(m.sourceUrl, (c) => c.query(`UPDATE patients SET name = name WHERE id = 4`));
+      // Following the hint: its query names the long-running writer…
+      const hint = (error as { hint?: string }).hint ?? '';
+      const query = /\((SELECT [^)]*)\)/.exec(hint)?.[1];
+      expect(query, hint).toBeDefined();
+      const writerPid = (await writer.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+      const found = await withClient(m.sourceUrl, (c) => c.query<{ pid: number }>(query!));
+      expect(found.rows.map((r) => r.pid)).toContain(writerPid);
+      // …and once it finishes, the cutover goes through (the next test cuts patient over).
+      await writer.query('COMMIT');
+    } finally {
+      await writer.end();
+    }
   }, 120_000);
 
   it('dry run prints every step and its SQL and writes nothing', async () => {
