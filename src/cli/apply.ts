@@ -4,12 +4,17 @@ import { applyFromKafka, type ApplyEvent } from '../events/kafka-apply.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { createCliHub } from './event-hub.js';
 import { formatCount, jsonLine } from './format.js';
+import {
+  addMetricsOptions,
+  checkMetricsFlags,
+  startCliMetrics,
+  type MetricsFlags,
+} from './metrics-option.js';
 import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 export function registerApplyCommand(program: Command): void {
-  program
-    .command('apply')
+  addMetricsOptions(program.command('apply'))
     .description(
       'Apply one service’s change events from Kafka to its database (carve sync --sink kafka-only publishes them)',
     )
@@ -23,14 +28,16 @@ export function registerApplyCommand(program: Command): void {
       "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
     )
     .action(
-      (options: {
-        plan: string;
-        from: string;
-        service: string;
-        untilCaughtUp?: boolean;
-        json?: boolean;
-        secretsDir?: string;
-      }) =>
+      (
+        options: {
+          plan: string;
+          from: string;
+          service: string;
+          untilCaughtUp?: boolean;
+          json?: boolean;
+          secretsDir?: string;
+        } & MetricsFlags,
+      ) =>
         runCommand(options, async () => {
           if (options.from !== 'kafka') {
             throw new CarveError('USAGE', `--from must be kafka, not ${options.from}`, {
@@ -38,18 +45,22 @@ export function registerApplyCommand(program: Command): void {
               hint: 'Use --from kafka.',
             });
           }
+          checkMetricsFlags(options);
           const { routing } = await prepareRouting(options.plan, {
             logins: { secretsDir: options.secretsDir },
           });
           const hub = createCliHub<{ apply: ApplyEvent }>();
           hub.on('apply', (event) => printApplyEvent(event, options.json === true));
+          // The apply's events are not the sync engine's: its metrics are the ones read from the
+          // databases (applied positions, lag, slot, phases) and the process's own.
+          const stopMetrics = await startCliMetrics(options, routing, undefined);
           const result = await applyFromKafka({
             routing,
             service: options.service,
             untilCaughtUp: options.untilCaughtUp === true,
             onEvent: hub.emitter('apply'),
             signal: abortOnSignals(),
-          });
+          }).finally(stopMetrics);
           if (options.untilCaughtUp && result.reason !== 'caught-up') {
             process.stderr.write('carve: apply stopped before it caught up; run it again to continue.\n');
             return { exit: 'incomplete' };

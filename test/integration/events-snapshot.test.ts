@@ -17,6 +17,7 @@ import { runCopy } from '../support/copy-fixture.js';
 import { useKafka } from '../support/kafka.js';
 import { readTopic, type ReadEvent } from '../support/kafka-topics.js';
 import { prepareMigration, useMigrationClusters, type Migration } from '../support/migration.js';
+import { waitFor } from '../support/cluster.js';
 import { differingRoutes } from '../support/route-checksums.js';
 
 /**
@@ -218,7 +219,34 @@ describe('snapshot reads of the copy (events.snapshot)', () => {
     ]);
     expect(apply.code, apply.stderr).toBe(0);
     expect(await differingRoutes(m.routing)).toEqual([]);
-  }, 90_000);
+
+    // A following `carve apply --metrics-port` serves the metrics read from the databases.
+    const following = spawnCarve(
+      ['apply', '--plan', planFile, '--from', 'kafka', '--service', 'clinic', '--metrics-port', '0'].concat([
+        '--secrets-dir',
+        m.secretsDir,
+      ]),
+    );
+    try {
+      let stderr = '';
+      following.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const url = await waitFor(() => /metrics at (http:\S+)/.exec(stderr)?.[1], {
+        what: 'carve apply to print its metrics address',
+        timeoutMs: 30_000,
+      });
+      const text = await waitFor(
+        async () => {
+          const body = await (await fetch(url)).text();
+          return /migration_lag_bytes\{database="snap_db"\}/.test(body) ? body : undefined;
+        },
+        { what: 'the lag of snap_db in carve apply’s metrics', timeoutMs: 30_000 },
+      );
+      expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    } finally {
+      following.child.kill('SIGTERM');
+      await following.done;
+    }
+  }, 120_000);
 
   it('publishes the chunks an interrupted copy loaded without it when --resume turns it on', async () => {
     const m2 = await migration('snapon', 'snapon', false);
