@@ -42,7 +42,10 @@ export function registerApplyCommand(program: Command): void {
           if (options.from !== 'kafka') {
             throw new CarveError('USAGE', `--from must be kafka, not ${options.from}`, {
               details: { option: 'from', value: options.from },
-              hint: 'Use --from kafka.',
+              hint:
+                options.from === 'nats'
+                  ? 'carve apply reads Kafka only: with events on NATS, apply the service databases in process (carve sync without --sink).'
+                  : 'Use --from kafka.',
             });
           }
           checkMetricsFlags(options);
