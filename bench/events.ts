@@ -8,7 +8,9 @@
  *
  * Env: CHANGES (default 200000), MIX (mixed | oltp | batch, see bench/sync-workload.ts), ROUNDS
  * (default 2), SCHEMAS (0/1: JsonConverter schemas in every event, default 0), STEADY_SECONDS
- * (default 30) and STEADY_RATE (default 1000 changes/s), DEBEZIUM=1 (../shared/tools/debezium.sh),
+ * (default 30) and STEADY_RATE (default 1000 changes/s), DEBEZIUM=1 (Debezium's PostgreSQL connector
+ * through ../shared/tools/debezium.sh on the same backlog, Kafka only; DBZ_HEAP defaults to this Node's
+ * heap limit; DBZ_EXTRA / DBZ_WORKER_EXTRA pass through),
  * KAFKA_HEAP_MB (default 1024), LATENCY_ONLY=1 (only the steady run), PUBLISH_ONLY=1 (raw decode,
  * carve publish and kcat only: no apply, in-process sync or steady run), NATS=1 (plan A publishes to NATS JetStream, a nats-server
  * started by the bench, instead of Kafka; with PUBLISH_ONLY=1), CPU_PROF=<dir> (the publishing
@@ -20,11 +22,17 @@
  * pg_recvlogical decoding the backlog to a file; `carve sync --sink kafka-only --until-caught-up`
  * (A); `carve apply --from kafka --until-caught-up` (A); `carve sync --until-caught-up` (B); kcat
  * producing as many messages of the published average size. Both databases are checked equal to
- * the monolith.
+ * the monolith. DEBEZIUM=1: Debezium is started once before the backlog (snapshot.mode=no_data, its
+ * own slot and publication, payload only unless SCHEMAS=1) and stopped; after kcat it is started again
+ * and timed from its start until its table topics hold as many messages as carve published, per
+ * topic (tombstones included); its CPU and RSS are read from /proc of the worker's PID.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
+import { Admin } from '@platformatic/kafka';
 import { startCluster, type LocalCluster } from '../src/cluster/local-cluster.js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect as connectNats } from '@nats-io/transport-node';
@@ -182,14 +190,16 @@ async function writeBacklog(monolith: string): Promise<number> {
 async function topicTotals(
   kafka: LocalKafka,
   prefix: string,
-): Promise<{ messages: number; bytes: number; events: number }> {
+): Promise<{ messages: number; bytes: number; events: number; perTopic: Map<string, number> }> {
   const log = new KafkaLog({ brokers: [kafka.bootstrap], clientId: 'bench' });
   let messages = 0;
   let bytes = 0;
   let events = 0;
+  const perTopic = new Map<string, number>();
   try {
     for (const table of TABLES) {
       const topic = `${prefix}.public.${table}`;
+      const before = messages;
       const end = await log.endOffset(topic, 0);
       for (let from = 0n; from < end;) {
         const records = await log.read(topic, 0, from, 4 * 1024 * 1024);
@@ -203,22 +213,28 @@ async function topicTotals(
         }
         from = records.at(-1)!.offset + 1n;
       }
+      perTopic.set(table, messages - before);
     }
   } finally {
     await log.close();
   }
-  return { messages, bytes, events };
+  return { messages, bytes, events, perTopic };
 }
 
 /** NATS=1: what the stream holds (events, no tombstones on NATS; carve's checkpoints included). */
 async function streamTotals(
   server: string,
   stream: string,
-): Promise<{ messages: number; bytes: number; events: number }> {
+): Promise<{ messages: number; bytes: number; events: number; perTopic: Map<string, number> }> {
   const nc = await connectNats({ servers: [server] });
   try {
     const info = await (await jetstreamManager(nc)).streams.info(stream);
-    return { messages: info.state.messages, bytes: info.state.bytes, events: info.state.messages };
+    return {
+      messages: info.state.messages,
+      bytes: info.state.bytes,
+      events: info.state.messages,
+      perTopic: new Map<string, number>(),
+    };
   } finally {
     await nc.close();
   }
@@ -267,6 +283,145 @@ async function kcatRun(s: Setup, count: number, avgBytes: number, round: number)
     'enable.idempotence=true',
     file,
   ]);
+}
+
+// DEBEZIUM=1: the real Debezium PostgreSQL connector (../shared/tools/debezium.sh) on the same backlog.
+const DEBEZIUM = process.env.DEBEZIUM === '1';
+const debeziumTool =
+  process.env.DEBEZIUM_SH ??
+  [join(repoRoot, '..', 'shared'), join(repoRoot, '..', '..', 'shared')]
+    .map((dir) => join(dir, 'tools', 'debezium.sh'))
+    .find((path) => existsSync(path)) ??
+  'debezium.sh';
+// Same heap limit as carve's Node process gets by default here (V8's heap_size_limit), unless DBZ_HEAP
+// says otherwise; -Xms256m as connect-standalone.sh.
+const NODE_HEAP_MB = Math.round(getHeapStatistics().heap_size_limit / 1048576);
+const DBZ_HEAP = process.env.DBZ_HEAP ?? `-Xms256m -Xmx${NODE_HEAP_MB}m`;
+const CLK_TCK = 100;
+
+function debeziumSh(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      'bash',
+      [debeziumTool, ...args],
+      { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`debezium.sh ${args[0]}: ${stderr.slice(-3000)}`)) : resolve(stdout.trim()),
+    ),
+  );
+}
+
+/** user + system CPU seconds of a process (all its threads) and its current and peak RSS. */
+function procUsage(pid: number): { cpuSeconds: number; rssMb: number; peakRssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After "pid (comm) ": state is field 3, utime 14, stime 15.
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+  return { cpuSeconds, rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
+}
+
+interface DebeziumSetup {
+  prefix: string;
+  env: NodeJS.ProcessEnv;
+  url: string;
+  tables: string;
+}
+
+/**
+ * Before the backlog: start Debezium once with snapshot.mode=no_data (creates its slot and a
+ * filtered publication on the bench tables, reads no rows) and stop it gracefully, so that its
+ * offsets are stored and the timed start resumes from its slot, before the backlog. Its work dir is
+ * new on every start, so the offsets file is pinned to one path; a heartbeat during this first start
+ * is what makes Connect store an offset at all (no records are produced without data).
+ */
+async function debeziumPrime(s: Setup, round: number): Promise<DebeziumSetup> {
+  const prefix = `dbz${round}`;
+  const offsets = join(outDir, `debezium-offsets-${round}.dat`);
+  rmSync(offsets, { force: true });
+  const env = {
+    DBZ_SCHEMAS: SCHEMAS ? 'true' : 'false',
+    DBZ_HEAP,
+    DBZ_SNAPSHOT_MODE: 'no_data',
+    DBZ_PLUGIN_DISCOVERY: 'service_load',
+    DBZ_WORKER_EXTRA: `offset.storage.file.filename=${offsets}\n${process.env.DBZ_WORKER_EXTRA ?? ''}`,
+  };
+  const setup = { prefix, env, url: s.monolith, tables: TABLES.map((t) => `public.${t}`).join(',') };
+  const pid = await debeziumSh(['start', setup.url, s.kafka.bootstrap, prefix, setup.tables], {
+    ...env,
+    DBZ_EXTRA: `heartbeat.interval.ms=500\n${process.env.DBZ_EXTRA ?? ''}`,
+  });
+  await new Promise((r) => setTimeout(r, 3000));
+  await debeziumSh(['stop', pid]);
+  if (!existsSync(offsets) || statSync(offsets).size === 0)
+    throw new Error(`Debezium stored no offsets in ${offsets}: the timed start would skip the backlog`);
+  return setup;
+}
+
+interface DebeziumRun {
+  seconds: number;
+  startSeconds: number;
+  cpuSeconds: number;
+  startCpuSeconds: number;
+  rssMb: number;
+  peakRssMb: number;
+  messages: number;
+}
+
+/** Messages (tombstones included) on Debezium's table topics; it writes no transactions. */
+async function debeziumCounts(admin: Admin, log: KafkaLog, prefix: string): Promise<Map<string, number>> {
+  const present = new Set(await admin.listTopics());
+  const counts = new Map<string, number>();
+  for (const table of TABLES) {
+    const topic = `${prefix}.public.${table}`;
+    counts.set(table, present.has(topic) ? Number(await log.endOffset(topic, 0)) : 0);
+  }
+  return counts;
+}
+
+/** The timed start: from `debezium.sh start` until its topics hold what carve published, per table. */
+async function debeziumRun(s: Setup, d: DebeziumSetup, expected: Map<string, number>): Promise<DebeziumRun> {
+  const total = [...expected.values()].reduce((a, b) => a + b, 0);
+  const admin = new Admin({ clientId: 'bench-dbz', bootstrapBrokers: [s.kafka.bootstrap] });
+  const kafkaLog = new KafkaLog({ brokers: [s.kafka.bootstrap], clientId: 'bench-dbz' });
+  const t0 = process.hrtime.bigint();
+  const elapsed = () => Number(process.hrtime.bigint() - t0) / 1e9;
+  const pid = Number(await debeziumSh(['start', d.url, s.kafka.bootstrap, d.prefix, d.tables], d.env));
+  const startSeconds = elapsed();
+  const atStart = procUsage(pid);
+  try {
+    const deadline = Date.now() + Math.max(600_000, total * 5);
+    for (;;) {
+      const counts = await debeziumCounts(admin, kafkaLog, d.prefix);
+      const messages = [...counts.values()].reduce((a, b) => a + b, 0);
+      if (TABLES.every((t) => (counts.get(t) ?? 0) >= (expected.get(t) ?? 0))) {
+        const seconds = elapsed();
+        const usage = procUsage(pid);
+        return {
+          seconds,
+          startSeconds,
+          cpuSeconds: usage.cpuSeconds,
+          startCpuSeconds: atStart.cpuSeconds,
+          rssMb: usage.rssMb,
+          peakRssMb: usage.peakRssMb,
+          messages,
+        };
+      }
+      if (Date.now() > deadline)
+        throw new Error(`Debezium: ${messages} of ${total} messages after ${elapsed().toFixed(0)} s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await debeziumSh(['stop', String(pid)]);
+    // At-least-once: after a clean run and a graceful stop the topics should hold exactly carve's count.
+    const after = await debeziumCounts(admin, kafkaLog, d.prefix);
+    for (const t of TABLES)
+      if ((after.get(t) ?? 0) !== (expected.get(t) ?? 0))
+        log(`  Debezium ${t}: ${after.get(t)} messages, carve ${expected.get(t)}`);
+    await admin.close();
+    await kafkaLog.close();
+  }
 }
 
 async function steadyLatency(s: Setup): Promise<{ p50: number; p99: number; events: number }> {
@@ -370,6 +525,7 @@ try {
       );
       break;
     }
+    const dbz = DEBEZIUM && !natsServer ? await debeziumPrime(s, round) : null;
     const changes = await writeBacklog(s.monolith);
     const endLsn = await withClient(
       s.monolith,
@@ -401,6 +557,25 @@ try {
     log(
       `  kcat -P same count and size: ${kc.seconds.toFixed(1)} s, ${Math.round(totals.messages / kc.seconds)} messages/s`,
     );
+    const debezium: Record<string, number> = {};
+    if (dbz) {
+      const d = await debeziumRun(s, dbz, totals.perTopic);
+      Object.assign(debezium, {
+        dbzSeconds: d.seconds,
+        dbzCpuSeconds: d.cpuSeconds,
+        dbzStartCpuSeconds: d.startCpuSeconds,
+        dbzPeakRssMb: d.peakRssMb,
+      });
+      const rate = changes / d.seconds;
+      log(
+        `  Debezium (${DBZ_HEAP}, schemas ${SCHEMAS ? 'on' : 'off'}, at-least-once): ${d.seconds.toFixed(1)} s from start (streaming after ${d.startSeconds.toFixed(1)} s), ${Math.round(rate)} changes/s, ${d.messages} messages, CPU ${d.cpuSeconds.toFixed(1)} s (${d.startCpuSeconds.toFixed(1)} s of it to streaming; ${((d.cpuSeconds / changes) * 1e6).toFixed(1)} µs per change), RSS ${Math.round(d.rssMb)} MB (peak ${Math.round(d.peakRssMb)} MB); carve/Debezium: ${(d.seconds / publish.seconds).toFixed(2)}x rate, Debezium/carve CPU ${(d.cpuSeconds / publish.cpuSeconds).toFixed(2)}x`,
+      );
+    }
+    log(
+      `  load average ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
+    );
     if (PUBLISH_ONLY) {
       rows.push({
         round,
@@ -408,8 +583,11 @@ try {
         rawSeconds: raw.seconds,
         publishSeconds: publish.seconds,
         publishCpuSeconds: publish.cpuSeconds,
+        publishRssMb: publish.rssKb / 1024,
         messages: totals.messages,
         kcatSeconds: kc.seconds,
+        load1: loadavg()[0]!,
+        ...debezium,
       });
       continue;
     }
@@ -444,8 +622,9 @@ try {
       kcatSeconds: kc.seconds,
       applySeconds: apply.seconds,
       inProcessSeconds: inProcess.seconds,
+      load1: loadavg()[0]!,
+      ...debezium,
     });
-    if (process.env.DEBEZIUM === '1') log('  (Debezium: see bench/debezium/run.ts)');
     if (round === ROUNDS) {
       const latency = await steadyLatency(s);
       log(
@@ -473,6 +652,11 @@ try {
       `  apply through Kafka ${Math.round(m('changes') / m('applySeconds'))} changes/s vs in process ${Math.round(m('changes') / m('inProcessSeconds'))} changes/s (${median(runs.map((r) => r.inProcessSeconds! / r.applySeconds!)).toFixed(2)}x)`,
     );
   }
+  const dbzRuns = runs.filter((r) => r.dbzSeconds);
+  if (dbzRuns.length > 0)
+    log(
+      `Debezium (at-least-once, not transactional): ${Math.round(median(dbzRuns.map((r) => r.changes! / r.dbzSeconds!)))} changes/s, ${median(dbzRuns.map((r) => (r.dbzCpuSeconds! / r.changes!) * 1e6)).toFixed(1)} CPU µs per change, peak RSS ${Math.round(median(dbzRuns.map((r) => r.dbzPeakRssMb!)))} MB; carve publish/Debezium rate ${median(dbzRuns.map((r) => r.dbzSeconds! / r.publishSeconds!)).toFixed(2)}x, Debezium/carve CPU ${median(dbzRuns.map((r) => r.dbzCpuSeconds! / r.publishCpuSeconds!)).toFixed(2)}x`,
+    );
   writeFileSync(join(outDir, 'events-results.json'), JSON.stringify(rows, null, 2));
 } finally {
   await kafka.destroy();
