@@ -7,6 +7,7 @@ import type { ApplyItem } from '../sync/apply-queue.js';
 import { isTransientSyncError } from '../sync/errors.js';
 import { DEFAULT_BATCH, type BatchSettings } from '../sync/options.js';
 import { checkSyncPreconditions } from '../sync/preflight.js';
+import { QueueBudget } from '../sync/queue-budget.js';
 import { replicationOriginName } from '../sync/replication-origin.js';
 import { SinkFailure, type SinkContext } from '../sync/sink.js';
 import { SourceControl } from '../sync/source-control.js';
@@ -169,6 +170,7 @@ class ApplySession {
     const context: SinkContext = {
       routing,
       batch: this.batch,
+      queueBudget: new QueueBudget(this.batch.queueBytes),
       applicationName: options.applicationName ?? `carve apply ${service.name}`,
       holdPollMs: 200,
       positionFlushMs: 1000,

@@ -1,12 +1,6 @@
-import {
-  Admin,
-  Consumer,
-  FetchIsolationLevels,
-  ListOffsetTimestamps,
-  murmur2,
-  type ClusterMetadata,
-} from '@platformatic/kafka';
+import type { Admin, ClusterMetadata, Consumer } from '@platformatic/kafka';
 import { CarveError } from '../errors.js';
+import { kafka, loadKafka } from './kafka-client.js';
 
 /** Connection settings of one Kafka cluster (the plan's events.kafka). */
 export interface KafkaSettings {
@@ -42,36 +36,50 @@ export interface TopicSpec {
  * records whose abort marker lies beyond one fetch response in @platformatic/kafka 1.x).
  */
 export class KafkaLog {
-  private readonly consumer: Consumer;
-  private readonly admin: Admin;
+  private clientsValue: { consumer: Consumer; admin: Admin } | undefined;
+  private closed = false;
   private metadata: ClusterMetadata | undefined;
 
-  constructor(readonly settings: KafkaSettings) {
+  constructor(readonly settings: KafkaSettings) {}
+
+  /** The client's consumer and admin, created on first use (the client is loaded then, kafka-client.ts). */
+  private async clients(): Promise<{ consumer: Consumer; admin: Admin }> {
+    if (this.clientsValue) return this.clientsValue;
+    const { Admin, Consumer } = await loadKafka();
+    if (this.clientsValue) return this.clientsValue;
+    if (this.closed) throw new Error('KafkaLog used after close()');
     const base = {
-      clientId: settings.clientId,
-      bootstrapBrokers: settings.brokers,
+      clientId: this.settings.clientId,
+      bootstrapBrokers: this.settings.brokers,
       retries: 3,
       retryDelay: 200,
       timeout: 30_000,
     };
-    this.consumer = new Consumer({ ...base, groupId: `${settings.clientId}-reader` });
-    this.admin = new Admin(base);
+    this.clientsValue = {
+      consumer: new Consumer({ ...base, groupId: `${this.settings.clientId}-reader` }),
+      admin: new Admin(base),
+    };
+    return this.clientsValue;
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    const clients = this.clientsValue;
+    if (!clients) return;
     await Promise.all([
-      Promise.resolve(this.consumer.close(true)).catch(() => {}),
-      Promise.resolve(this.admin.close()).catch(() => {}),
+      Promise.resolve(clients.consumer.close(true)).catch(() => {}),
+      Promise.resolve(clients.admin.close()).catch(() => {}),
     ]);
   }
 
   /** Create the topics that do not exist yet (existing ones are used as they are). */
   async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
-    const existing = new Set(await this.admin.listTopics());
+    const { admin } = await this.clients();
+    const existing = new Set(await admin.listTopics());
     for (const spec of specs) {
       if (existing.has(spec.topic)) continue;
       try {
-        await this.admin.createTopics({
+        await admin.createTopics({
           topics: [spec.topic],
           partitions: spec.partitions,
           replicas: spec.replicationFactor,
@@ -79,7 +87,7 @@ export class KafkaLog {
         });
       } catch (error) {
         // Created meanwhile by another process: fine.
-        if (!(await this.admin.listTopics()).includes(spec.topic)) {
+        if (!(await admin.listTopics()).includes(spec.topic)) {
           throw new CarveError('EVENTS_TOPIC_CREATE', `Could not create Kafka topic ${spec.topic}`, {
             details: { topic: spec.topic },
             hint: 'Create the topic yourself (kafka-topics.sh --create), or give carve the CreateTopics permission.',
@@ -99,7 +107,9 @@ export class KafkaLog {
 
   /** The high watermark (next offset) of a partition. */
   async endOffset(topic: string, partition: number): Promise<bigint> {
-    const offsets = await this.consumer.listOffsets({
+    const { consumer } = await this.clients();
+    const { FetchIsolationLevels, ListOffsetTimestamps } = kafka();
+    const offsets = await consumer.listOffsets({
       topics: [topic],
       partitions: { [topic]: [partition] },
       timestamp: ListOffsetTimestamps.LATEST,
@@ -116,11 +126,13 @@ export class KafkaLog {
     maxBytes = 1024 * 1024,
     waitMs = 0,
   ): Promise<LogRecord[]> {
+    const { consumer } = await this.clients();
+    const { FetchIsolationLevels } = kafka();
     let metadata = await this.refresh([topic]);
     let info = metadata.topics.get(topic)!;
     for (let attempt = 0; ; attempt++) {
       try {
-        const response = await this.consumer.fetch({
+        const response = await consumer.fetch({
           node: info.partitions[partition]!.leader,
           topics: [
             {
@@ -223,12 +235,16 @@ export class KafkaLog {
 
   private async refresh(topics: readonly string[], force = false): Promise<ClusterMetadata> {
     if (!force && this.metadata && topics.every((t) => this.metadata!.topics.has(t))) return this.metadata;
-    this.metadata = await this.consumer.metadata({ topics: [...topics], forceUpdate: true });
+    const { consumer } = await this.clients();
+    this.metadata = await consumer.metadata({ topics: [...topics], forceUpdate: true });
     return this.metadata;
   }
 }
 
-/** Kafka's default partition of a key (Java client compatible: murmur2, positive, modulo). */
+/**
+ * Kafka's default partition of a key (Java client compatible: murmur2, positive, modulo). Called
+ * once the client is loaded (after the publisher read the partition counts through a KafkaLog).
+ */
 export function partitionOf(key: Buffer, partitions: number): number {
-  return partitions <= 1 ? 0 : (murmur2(key) & 0x7fffffff) % partitions;
+  return partitions <= 1 ? 0 : (kafka().murmur2(key) & 0x7fffffff) % partitions;
 }

@@ -1,4 +1,4 @@
-import { Producer } from '@platformatic/kafka';
+import type { Producer } from '@platformatic/kafka';
 import { CarveError, isCarveError } from '../errors.js';
 import { formatLsn, type Lsn } from '../pg/lsn.js';
 import { pgTimestampToIso, type PgTimestamp } from '../pg/replication/pg-time.js';
@@ -7,6 +7,7 @@ import { BatchingSink, type DurablePosition } from '../sync/batching-sink.js';
 import type { SinkContext, SinkFactory, SinkItem } from '../sync/sink.js';
 import { ChangeMessages, Header, type OutgoingMessage } from './change-messages.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { loadKafka } from './kafka-client.js';
 import { KafkaLog, partitionOf } from './kafka-log.js';
 import { readPublishContext, rereadColumnTypes } from './publish-context.js';
 
@@ -100,6 +101,7 @@ export class KafkaSink extends BatchingSink {
     }
     const { types, database, slotPosition } = await readPublishContext(routing, events);
     this.messages = new ChangeMessages(events, database, this.options.version, types);
+    const { Producer } = await loadKafka();
     this.producer = new Producer({
       clientId: this.kafka.clientId,
       bootstrapBrokers: this.kafka.brokers,

@@ -1,13 +1,5 @@
-import { jetstream, jetstreamManager, JetStreamApiCodes, type JetStreamClient } from '@nats-io/jetstream';
-import {
-  connect,
-  createInbox,
-  headers as natsHeaders,
-  nanos,
-  type Msg,
-  type NatsConnection,
-  type Subscription,
-} from '@nats-io/transport-node';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { CarveError, isCarveError } from '../errors.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { pgTimestampToIso, type PgTimestamp } from '../pg/replication/pg-time.js';
@@ -15,6 +7,7 @@ import type { EventRouting, TableRoute } from '../routing/model.js';
 import { BatchingSink, type DurablePosition } from '../sync/batching-sink.js';
 import type { SinkContext, SinkFactory, SinkItem } from '../sync/sink.js';
 import { ChangeMessages, type OutgoingMessage } from './change-messages.js';
+import { loadNats, nats as natsModules } from './nats-client.js';
 import { readPublishContext, rereadColumnTypes } from './publish-context.js';
 
 export interface NatsSinkOptions {
@@ -105,8 +98,9 @@ export class NatsSink extends BatchingSink {
 
   protected async connect(): Promise<DurablePosition> {
     const events = this.options.events;
+    const { transport, jetstream } = await loadNats();
     try {
-      this.connection = await connect({
+      this.connection = await transport.connect({
         servers: this.servers.servers,
         ...this.servers.auth,
         name: `carve-${this.context.routing.names.migration}-${this.name}`,
@@ -117,10 +111,10 @@ export class NatsSink extends BatchingSink {
         // traces up front: measured 25 % of the publisher's CPU.
         noAsyncTraces: true,
       });
-      const jsm = await jetstreamManager(this.connection, { timeout: 10_000 });
+      const jsm = await jetstream.jetstreamManager(this.connection, { timeout: 10_000 });
       await ensureStream(jsm, this.nats, events.prefix);
-      this.js = jetstream(this.connection, { timeout: 30_000 });
-      this.inbox = createInbox();
+      this.js = jetstream.jetstream(this.connection, { timeout: 30_000 });
+      this.inbox = transport.createInbox();
       this.outstanding = 0;
       this.ackFailure = undefined;
       this.ackSubscription = this.connection.subscribe(`${this.inbox}.*`, {
@@ -184,12 +178,13 @@ export class NatsSink extends BatchingSink {
    * stores them in that order, so many publishes in flight keep the source order.
    */
   private publishPending(): void {
+    const { headers } = natsModules().transport;
     for (const m of this.pending) {
       // Every message of the transaction counts, tombstones too, so ids do not depend on the broker.
       const n = ++this.txnMessages;
       // A tombstone only matters to Kafka's log compaction: JetStream has none.
       if (m.value === null) continue;
-      const h = natsHeaders();
+      const h = headers();
       for (const name in m.headers) h.set(name, m.headers[name]!);
       if (m.key) h.set(NATS_KEY_HEADER, m.key.toString());
       h.set('Nats-Msg-Id', `${this.txnId}:${n}`);
@@ -272,10 +267,12 @@ export class NatsSink extends BatchingSink {
  * duplicate window is set to the plan's.
  */
 async function ensureStream(
-  jsm: Awaited<ReturnType<typeof jetstreamManager>>,
+  jsm: JetStreamManager,
   nats: NonNullable<EventRouting['nats']>,
   prefix: string,
 ): Promise<void> {
+  const { JetStreamApiCodes } = natsModules().jetstream;
+  const { nanos } = natsModules().transport;
   const subject = `${prefix}.>`;
   let info;
   try {

@@ -1,4 +1,4 @@
-import { Producer, stringSerializers } from '@platformatic/kafka';
+import type { Producer } from '@platformatic/kafka';
 import { atMonolith, withSession } from '../pg/connect.js';
 import { parseLsn } from '../pg/lsn.js';
 import type { EventRouting, Routing } from '../routing/model.js';
@@ -7,6 +7,7 @@ import { Header } from './change-messages.js';
 import { readColumnTypes, type PublishedColumnType } from './column-types.js';
 import { TableEnvelope } from './envelope.js';
 import { brokerError } from './kafka-sink.js';
+import { kafka, loadKafka } from './kafka-client.js';
 import { KafkaLog, partitionOf } from './kafka-log.js';
 
 /** A chunk as the copy names it (copy's SnapshotChunkRef; events does not import copy). */
@@ -101,6 +102,7 @@ export class KafkaSnapshotEvents {
 
   async open(workers: number): Promise<void> {
     const events = this.events;
+    await loadKafka(); // producer() and partitionOf use it synchronously
     this.log = new KafkaLog({ brokers: this.kafka.brokers, clientId: this.kafka.clientId });
     let records: SnapshotRecord[];
     try {
@@ -359,6 +361,7 @@ export class KafkaSnapshotEvents {
   }
 
   private producer(worker: number): TxnProducer {
+    const { Producer, stringSerializers } = kafka();
     return new Producer({
       clientId: this.kafka.clientId,
       bootstrapBrokers: this.kafka.brokers,

@@ -1,4 +1,4 @@
-import { Producer } from '@platformatic/kafka';
+import type { Producer } from '@platformatic/kafka';
 import { atMonolith, atService, openSession, withSession, type Client } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { pgTimestampToIso, type PgTimestamp } from '../pg/replication/pg-time.js';
@@ -10,6 +10,7 @@ import { sourceSessionUrl } from '../sync/source-session.js';
 import { SyncState } from '../sync/state.js';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
 import { brokerError } from './kafka-sink.js';
+import { loadKafka } from './kafka-client.js';
 import { KafkaLog } from './kafka-log.js';
 
 interface PendingTransaction {
@@ -96,6 +97,7 @@ export class SyncCompletedSink extends BatchingSink {
         await openSession(atService(service.url), { applicationName: 'carve sync-completed' }),
       );
     }
+    const { Producer } = await loadKafka();
     this.producer = new Producer({
       clientId: this.kafka.clientId,
       bootstrapBrokers: this.kafka.brokers,

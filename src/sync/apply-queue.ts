@@ -3,6 +3,7 @@ import type { Lsn } from '../pg/lsn.js';
 import type { PgTimestamp } from '../pg/replication/pg-time.js';
 import type { RoutedChange } from './route-change.js';
 import type { NewPartition, RoutePlan } from './route-plan.js';
+import { QueueBudget } from './queue-budget.js';
 
 /**
  * The replication origin a source transaction was written under (pgoutput's Origin message):
@@ -40,16 +41,20 @@ const CONTROL_BYTES = 64;
 /**
  * A bounded FIFO between the stream reader and one sink. The reader pushes without waiting
  * and then awaits `waitForSpace()`, so a slow target stops the reader (and the reader stops
- * reading the replication socket) instead of growing memory.
+ * reading the replication socket) instead of growing memory. The bound is a QueueBudget shared
+ * by the queues of every sink of the session (or a budget of its own, given a number).
  */
 export class ApplyQueue {
   private items: (ApplyItem | undefined)[] = [];
   private head = 0;
   private bytesValue = 0;
-  private spaceWaiters: (() => void)[] = [];
   private itemWaiter: (() => void) | undefined;
+  readonly budget: QueueBudget;
 
-  constructor(readonly maxBytes: number) {}
+  constructor(budget: QueueBudget | number) {
+    this.budget = typeof budget === 'number' ? new QueueBudget(budget) : budget;
+    this.budget.join();
+  }
 
   get length(): number {
     return this.items.length - this.head;
@@ -60,7 +65,7 @@ export class ApplyQueue {
   }
 
   get full(): boolean {
-    return this.bytesValue >= this.maxBytes;
+    return this.budget.full(this.bytesValue);
   }
 
   push(item: ApplyItem): void {
@@ -72,7 +77,9 @@ export class ApplyQueue {
       }
     }
     this.items.push(item);
-    this.bytesValue += sizeOf(item);
+    const size = sizeOf(item);
+    this.bytesValue += size;
+    this.budget.add(size);
     const wake = this.itemWaiter;
     this.itemWaiter = undefined;
     wake?.();
@@ -86,7 +93,8 @@ export class ApplyQueue {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head]!;
     this.items[this.head++] = undefined;
-    this.bytesValue -= sizeOf(item);
+    const size = sizeOf(item);
+    this.bytesValue -= size;
     if (this.head === this.items.length) {
       this.items = [];
       this.head = 0;
@@ -94,14 +102,13 @@ export class ApplyQueue {
       this.items = this.items.slice(this.head);
       this.head = 0;
     }
-    if (this.spaceWaiters.length && this.bytesValue < this.maxBytes / 2) this.wakeProducers();
+    this.budget.release(size);
     return item;
   }
 
-  /** Resolves once the queue is below its bound (immediately when it is). */
+  /** Resolves once the queues of the budget have room again (immediately when this one is not full). */
   waitForSpace(): Promise<void> {
-    if (!this.full) return Promise.resolve();
-    return new Promise((resolve) => this.spaceWaiters.push(resolve));
+    return this.budget.waitForSpace(this.bytesValue);
   }
 
   /** Resolves true when an item is available, false after `timeoutMs` without one. */
@@ -130,15 +137,10 @@ export class ApplyQueue {
   clear(): void {
     this.items = [];
     this.head = 0;
+    this.budget.release(this.bytesValue);
     this.bytesValue = 0;
-    this.wakeProducers();
+    this.budget.wake();
     this.nudge();
-  }
-
-  private wakeProducers(): void {
-    const waiters = this.spaceWaiters;
-    this.spaceWaiters = [];
-    for (const wake of waiters) wake();
   }
 }
 

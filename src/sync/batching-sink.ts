@@ -58,7 +58,7 @@ export abstract class BatchingSink implements Sink {
   private wakeNap: (() => void) | undefined;
 
   constructor(protected readonly context: SinkContext) {
-    this.queue = new ApplyQueue(context.batch.queueBytes);
+    this.queue = new ApplyQueue(context.queueBudget);
   }
 
   abstract accepts(route: TableRoute): boolean;

@@ -12,7 +12,11 @@ export interface BatchSettings {
   /** Run the pending statements (inside the open transaction) once this many rows are pending. */
   pieceChanges: number;
   pieceBytes: number;
-  /** Bound of each sink's queue: a full queue pauses the stream (backpressure). */
+  /**
+   * Bound of the sinks' queues together, one budget per streaming session (one queue may take all
+   * of it when alone, half of it when there are several): a full budget pauses the stream
+   * (backpressure). See queue-budget.ts.
+   */
   queueBytes: number;
 }
 

@@ -19,6 +19,7 @@ import {
   type SinkFactory,
 } from './sink.js';
 import type { SyncState } from './state.js';
+import { QueueBudget } from './queue-budget.js';
 import { TargetApplier } from './target-applier.js';
 
 export interface SessionContext {
@@ -150,6 +151,9 @@ export class SyncSession {
     const context: SinkContext = {
       routing,
       batch: this.ctx.batch,
+      // One bound for the queues of all sinks together (queue-budget.ts): memory does not grow
+      // with the number of service databases.
+      queueBudget: new QueueBudget(this.ctx.batch.queueBytes),
       applicationName: this.ctx.applicationName,
       holdPollMs: this.ctx.holdPollMs,
       positionFlushMs: this.ctx.positionFlushMs,

@@ -4,6 +4,7 @@ import type { Routing, TableRoute } from '../routing/model.js';
 import type { ApplyItem, ApplyQueue } from './apply-queue.js';
 import type { HoldBook } from './hold-book.js';
 import type { BatchSettings } from './options.js';
+import type { QueueBudget } from './queue-budget.js';
 
 /**
  * A destination of the stream: the applier of a service database is one; a broker publisher, a
@@ -91,6 +92,11 @@ export type HoldOutcome = 'reached' | 'failed' | 'released';
 export interface SinkContext {
   routing: Routing;
   batch: BatchSettings;
+  /**
+   * The bound shared by the queues of every sink of the session (`batch.queueBytes` in all):
+   * a sink's queue is `new ApplyQueue(context.queueBudget)`.
+   */
+  queueBudget: QueueBudget;
   applicationName: string;
   holdPollMs: number;
   positionFlushMs: number;
