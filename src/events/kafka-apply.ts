@@ -265,7 +265,7 @@ class ApplySession {
         batch =
           next < end
             ? await this.log.readCommitted(this.checkpointTopic, 0, next, end)
-            : { records: [], next };
+            : { records: [], next, undecided: [] };
       } catch (error) {
         throw brokerError(this.routing.events!.kafka!.brokers, error);
       }

@@ -187,14 +187,15 @@ export class KafkaLog {
   /**
    * The committed data records of a partition in [from, to): each record of a transaction is
    * kept once its producer's commit marker follows it, dropped after an abort marker; records
-   * still undecided at the end are not returned (and `next` stops before the first of them).
+   * still undecided at the end are not returned (and `next` stops before the first of them) but
+   * listed in `undecided`.
    */
   async readCommitted(
     topic: string,
     partition: number,
     from: bigint,
     to: bigint,
-  ): Promise<{ records: LogRecord[]; next: bigint }> {
+  ): Promise<{ records: LogRecord[]; next: bigint; undecided: LogRecord[] }> {
     const records: LogRecord[] = [];
     const pending = new Map<bigint, LogRecord[]>();
     let offset = from;
@@ -218,7 +219,7 @@ export class KafkaLog {
       }
     }
     records.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
-    return { records, next: safeNext };
+    return { records, next: safeNext, undecided: [...pending.values()].flat() };
   }
 
   /** The last committed data record with this key, searching back from the end of the partition. */

@@ -36,6 +36,9 @@ interface Message {
   headers: Record<string, string>;
 }
 
+/** How long to wait for an undecided chunk transaction: past the producers' transaction timeout (300 s). */
+const UNDECIDED_WAIT_MS = 330_000;
+
 /** A record on the snapshot topic: how many producers a run used, or one published chunk. */
 type SnapshotRecord =
   | { kind: 'run'; producers: number }
@@ -140,7 +143,8 @@ export class KafkaSnapshotEvents {
         await this.txns[0]!.commit();
         this.txns[0] = undefined;
       }
-      records = await this.committedRecords();
+      // Earlier incarnations are fenced now: wait until every chunk record they left is decided.
+      records = await this.committedRecords((key) => key !== 'run');
     } catch (error) {
       throw brokerError(this.kafka.brokers, error);
     }
@@ -193,7 +197,7 @@ export class KafkaSnapshotEvents {
       if (this.uncertain.has(id)) {
         // The worker's producer was initialised again since (abort failed, or it was replaced),
         // which completes or aborts the transaction whose commit failed: the topic now says.
-        this.learn(await this.committedRecords());
+        this.learn(await this.committedRecords((key) => key === id));
         this.uncertain.delete(id);
       }
     } catch (error) {
@@ -379,10 +383,27 @@ export class KafkaSnapshotEvents {
     });
   }
 
-  private async committedRecords(): Promise<SnapshotRecord[]> {
-    const end = await this.log!.endOffset(this.events.snapshotTopic, 0);
-    const { records } = await this.log!.readCommitted(this.events.snapshotTopic, 0, 0n, end);
-    return records.flatMap((r) => (r.value ? [JSON.parse(r.value.toString()) as SnapshotRecord] : []));
+  /**
+   * The committed chunk records, once no record `waitFor` names is undecided. A transaction whose
+   * commit reached the coordinator before a broker crash is completed by it (or by fencing), but
+   * its markers reach the partition later: read before they do, the chunk looks unpublished and
+   * would be published twice. So the publisher waits until such a transaction is decided
+   * (bounded: the broker's transaction timeout aborts one that never is).
+   */
+  private async committedRecords(waitFor: (key: string) => boolean = () => false): Promise<SnapshotRecord[]> {
+    const deadline = Date.now() + UNDECIDED_WAIT_MS;
+    for (;;) {
+      const end = await this.log!.endOffset(this.events.snapshotTopic, 0);
+      const { records, undecided } = await this.log!.readCommitted(this.events.snapshotTopic, 0, 0n, end);
+      const waiting = undecided.filter((r) => waitFor(r.key?.toString() ?? ''));
+      if (waiting.length === 0)
+        return records.flatMap((r) => (r.value ? [JSON.parse(r.value.toString()) as SnapshotRecord] : []));
+      if (Date.now() > deadline)
+        throw new Error(
+          `snapshot chunk record ${waiting[0]!.key?.toString() ?? ''} is still undecided after ${UNDECIDED_WAIT_MS / 1000} s`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 }
 
