@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -173,5 +174,75 @@ describe('error hints, followed literally', () => {
       1,
     );
     await followResyncHint(error);
+  });
+
+  it('TEARDOWN_SLOT_ACTIVE: stop whatever streams from the slot (pg_recvlogical here), then teardown again', async () => {
+    const recv = spawn(
+      join(source.binaries.binDir, 'pg_recvlogical'),
+      [
+        '-d',
+        sourceUrl,
+        '--slot',
+        'carve_hinty',
+        '--start',
+        '-f',
+        '/dev/null',
+        '-o',
+        'proto_version=1',
+        '-o',
+        'publication_names=carve_hinty',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let recvErr = '';
+    recv.stderr.on('data', (d) => (recvErr += d));
+    const recvDone = new Promise((resolve) => recv.on('close', resolve));
+    await waitFor(
+      () =>
+        withClient(
+          sourceUrl,
+          async (c) =>
+            (await c.query(`SELECT active FROM pg_replication_slots WHERE slot_name = 'carve_hinty'`)).rows[0]
+              ?.active === true,
+        ),
+      { what: `pg_recvlogical to stream from the slot (${recvErr})` },
+    );
+    const error = await fails(['teardown', '--plan', planFile, '--yes'], 'TEARDOWN_SLOT_ACTIVE', 1);
+    expect(error.hint).toContain('pg_recvlogical');
+    recv.kill('SIGINT');
+    await recvDone;
+    await succeeds(['teardown', '--plan', planFile, '--yes']);
+  });
+});
+
+describe('a monolith role without REPLICATION', () => {
+  it('SOURCE_NO_REPLICATION: ALTER ROLE … REPLICATION as the hint says, then migrate', async () => {
+    await withClient(source.url(), async (c) => {
+      await c.query('CREATE ROLE app LOGIN');
+      await c.query('CREATE DATABASE mono_app OWNER app');
+    });
+    const appUrl = source.url('mono_app', 'app');
+    await withClient(appUrl, (c) =>
+      c.query(`CREATE TABLE orders (id bigint PRIMARY KEY, total int);
+               INSERT INTO orders SELECT g, g FROM generate_series(1, 100) g;`),
+    );
+    const appPlan = join(work, 'app-plan.yaml');
+    writeFileSync(
+      appPlan,
+      stringify({
+        name: 'apphint',
+        source: appUrl,
+        target: target.url(),
+        services: { orders: { database: 'apphint_orders', tables: { orders: {} } } },
+      }),
+    );
+    const args = ['migrate', '--plan', appPlan, '--secrets-dir', join(work, 'app-secrets')];
+    const error = await fails(args, 'SOURCE_NO_REPLICATION', 1);
+    const statement = /ALTER ROLE <the user in the plan source URL> REPLICATION;/.exec(error.hint)?.[0];
+    expect(statement, error.hint).toBeDefined();
+    await withClient(source.url(), (c) =>
+      c.query(statement!.replace('<the user in the plan source URL>', 'app')),
+    );
+    await succeeds(args);
   });
 });
