@@ -1,11 +1,12 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
-import { withClient } from '../../src/pg/connect.js';
+import { connect, withClient } from '../../src/pg/connect.js';
+import { AdvisoryLock } from '../../src/state/advisory-locks.js';
 import { runCarve, spawnCarve, type CliRun } from '../support/carve-cli.js';
 import { createDatabase, waitFor } from '../support/cluster.js';
 import { useMigrationClusters } from '../support/migration.js';
@@ -24,6 +25,8 @@ const secretsDir = join(work, 'secrets');
 /** A regular file: no directory can be created under it, even by root. */
 const notADir = join(work, 'not-a-directory');
 writeFileSync(notADir, 'x');
+/** 58 bytes: `<name>_carved` is over PostgreSQL's 63. */
+const LONG = 'ledger_entries_kept_for_the_auditors_until_they_retire_xx';
 
 beforeAll(async () => {
   ({ source, target } = await useMigrationClusters('hints'));
@@ -32,7 +35,9 @@ beforeAll(async () => {
     c.query(`CREATE TABLE items (id bigint PRIMARY KEY, label text, qty int);
              INSERT INTO items SELECT g, 'item ' || g, g FROM generate_series(1, 300) g;
              CREATE TABLE notes (id bigint PRIMARY KEY, body text);
-             INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 50) g;`),
+             INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 50) g;
+             CREATE TABLE ${LONG} (id bigint PRIMARY KEY, amount int);
+             INSERT INTO ${LONG} SELECT g, g FROM generate_series(1, 40) g;`),
   );
   planFile = join(work, 'plan.yaml');
   writeFileSync(
@@ -41,9 +46,23 @@ beforeAll(async () => {
       name: 'hinty',
       source: sourceUrl,
       target: target.url(),
-      services: { shop: { database: 'hinty_shop', tables: { items: {}, notes: {} } } },
+      services: {
+        shop: { database: 'hinty_shop', tables: { items: {}, notes: {} } },
+        ledger: { database: 'hinty_ledger', tables: { [LONG]: {} } },
+      },
     }),
   );
+});
+
+/** Processes a failed test left running: killed, so the next tests (and the clusters) can go on. */
+const leftovers: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of leftovers.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    }
+  }
 });
 
 interface CliError {
@@ -110,7 +129,7 @@ describe('error hints, followed literally', () => {
       'APPLY_UNKNOWN_SERVICE',
       2,
     );
-    const service = /Use one of: (\S+?)\./.exec(error.hint)![1]!;
+    const service = /Use one of: ([^,.\s]+)/.exec(error.hint)![1]!;
     expect(service).toBe('shop');
     // The next thing apply needs: the plan has no events section (the broker part is covered by
     // the events tests).
@@ -175,6 +194,68 @@ describe('error hints, followed literally', () => {
     );
     await followResyncHint(error);
   });
+
+  it('CUTOVER_LAG_TOO_HIGH, CUTOVER_OTHER_SERVICE_IN_PROGRESS, CUTOVER_BUSY, COMPLETE_NAME_TOO_LONG', async () => {
+    const cli = (...args: string[]) => [...args, '--plan', planFile, '--secrets-dir', secretsDir];
+    const sync = spawnCarve(cli('sync'));
+    leftovers.push(sync.child);
+    const caughtUp = async (below: number) => {
+      const run = await runCarve(cli('status', '--json'));
+      const status = JSON.parse(run.stdout) as { sync?: { targets?: { lagSeconds: number | null }[] } };
+      const targets = status.sync?.targets;
+      return !!targets?.length && targets.every((t) => t.lagSeconds !== null && t.lagSeconds < below);
+    };
+    await waitFor(() => caughtUp(1), { timeoutMs: 60_000, intervalMs: 500, what: 'the sync to catch up' });
+    // The sync falls behind: a session on the service database locks a table it applies to while
+    // the monolith takes writes.
+    const blocker = await connect(target.url('hinty_shop'));
+    await blocker.query('BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE');
+    for (let i = 0; i < 6; i++) {
+      await withClient(sourceUrl, (c) => c.query(`UPDATE items SET qty = qty + 1 WHERE id = $1`, [i + 1]));
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const lag = await fails(
+      cli('cutover', '--service', 'shop', '--max-lag', '1s'),
+      'CUTOVER_LAG_TOO_HIGH',
+      1,
+    );
+    expect(lag.hint).toContain('Wait until carve status shows the lag below --max-lag');
+    // Its hint, followed: carve sync is given time until carve status shows the lag below --max-lag.
+    await blocker.end();
+    await waitFor(() => caughtUp(1), { timeoutMs: 60_000, intervalMs: 500, what: 'the lag to go below 1 s' });
+
+    // A cutover killed between its freeze and its journal leaves shop cutting-over.
+    const first = spawnCarve([...cli('cutover', '--service', 'shop'), '--json']);
+    leftovers.push(first.child);
+    let out = '';
+    first.child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      if (/"type":"step-done"[^}]*"step":"freeze"/.test(out)) first.child.kill('SIGKILL');
+    });
+    const killed = await first.done;
+    expect(killed.signal, out).toBe('SIGKILL');
+
+    const other = await fails(cli('cutover', '--service', 'ledger'), 'CUTOVER_OTHER_SERVICE_IN_PROGRESS', 1);
+    const finish = /carve cutover --plan \S+ --service (\S+?)[ .]/.exec(other.hint)?.[1];
+    expect(finish, other.hint).toBe('shop');
+    await succeeds(cli('cutover', '--service', finish!));
+    await succeeds(cli('cutover', '--service', 'ledger'));
+
+    // Another cutover/rollback/complete/cancel holds the migration's cutover lock.
+    const holder = await connect(sourceUrl);
+    await holder.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [AdvisoryLock.cutover('hinty')]);
+    const complete = cli('complete', '--service', 'ledger', '--yes', '--rename-source-tables');
+    const busy = await fails(complete, 'CUTOVER_BUSY', 1);
+    expect(busy.hint).toContain('wait for that command to finish');
+    await holder.end(); // the other command finished
+    const tooLong = await fails(complete, 'COMPLETE_NAME_TOO_LONG', 1);
+    expect(tooLong.hint).toContain('without --rename-source-tables');
+    await succeeds(complete.filter((a) => a !== '--rename-source-tables'));
+
+    sync.child.kill('SIGINT');
+    const stopped = await sync.done;
+    expect(stopped.code, stopped.stderr).toBe(0);
+  }, 180_000);
 
   it('TEARDOWN_SLOT_ACTIVE: stop whatever streams from the slot (pg_recvlogical here), then teardown again', async () => {
     const recv = spawn(
