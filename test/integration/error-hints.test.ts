@@ -327,3 +327,61 @@ describe('a monolith role without REPLICATION', () => {
     await succeeds(args);
   });
 });
+
+describe('a copy that did not finish', () => {
+  it('SYNC_COPY_UNFINISHED (sync, cutover, resync): carve copy --resume, then they run', async () => {
+    const url = await createDatabase(source, 'mono_cpy');
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE a (id bigint PRIMARY KEY, v int);
+               INSERT INTO a SELECT g, g FROM generate_series(1, 200) g;
+               CREATE TABLE b (id bigint PRIMARY KEY, v int);
+               INSERT INTO b SELECT g, g FROM generate_series(1, 200) g;`),
+    );
+    const plan = join(work, 'cpy-plan.yaml');
+    writeFileSync(
+      plan,
+      stringify({
+        name: 'cpy',
+        source: url,
+        target: target.url(),
+        services: { s: { database: 'cpy_s', tables: { a: {}, b: {} } } },
+      }),
+    );
+    const cli = (...args: string[]) => [...args, '--plan', plan, '--secrets-dir', join(work, 'cpy-secrets')];
+    await succeeds(cli('provision'));
+    // The copy waits on a lock someone holds on one service table, and is killed there.
+    const blocker = await connect(target.url('cpy_s'));
+    // SHARE: the copy reads it, but cannot write it.
+    await blocker.query('BEGIN; LOCK TABLE b IN SHARE MODE');
+    const copy = spawnCarve(cli('copy'));
+    leftovers.push(copy.child);
+    await waitFor(
+      () =>
+        withClient(target.url(), async (c) => {
+          const { rows } = await c.query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = 'cpy_s' AND wait_event_type = 'Lock'
+                AND query ILIKE '%"b"%'`,
+          );
+          return rows.length > 0;
+        }),
+      { what: 'the copy to wait on the locked table' },
+    );
+    copy.child.kill('SIGKILL');
+    await copy.done;
+    await blocker.end();
+
+    const sync = await fails(cli('sync', '--until-caught-up'), 'SYNC_COPY_UNFINISHED', 1);
+    expect(sync.hint).toContain('--resume');
+    // cutover starts its own stream first, whose pre-check says it (CUTOVER_COPY_UNFINISHED, the
+    // cutover's own pre-check, cannot be reached: no sync can run before the copy finished).
+    const cutover = await fails(cli('cutover', '--service', 's'), 'SYNC_COPY_UNFINISHED', 1);
+    expect(cutover.hint).toContain('--resume');
+    const resync = await fails(cli('resync', '--table', 'a'), 'SYNC_COPY_UNFINISHED', 1);
+    expect(resync.hint).toContain('carve copy');
+    // The hints, followed: the copy resumed to its end; then sync, resync and cutover run.
+    await succeeds(cli('copy', '--resume'));
+    await succeeds(cli('sync', '--until-caught-up'));
+    await succeeds(cli('resync', '--table', 'a'));
+    await succeeds(cli('cutover', '--service', 's'));
+  }, 120_000);
+});
