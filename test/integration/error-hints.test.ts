@@ -123,6 +123,31 @@ describe('error hints, followed literally', () => {
     await succeeds(['resync', '--plan', planFile, '--secrets-dir', secretsDir, '--table', named]);
   });
 
+  it('RESYNC_BUSY: wait for the other resync to finish, then resync again', async () => {
+    const resync = ['resync', '--plan', planFile, '--secrets-dir', secretsDir, '--table', 'public.notes'];
+    // The first resync waits on a lock someone holds on its service table.
+    const blocker = await connect(target.url('hinty_shop'));
+    await blocker.query('BEGIN; LOCK TABLE notes IN SHARE MODE');
+    const first = spawnCarve(resync);
+    leftovers.push(first.child);
+    await waitFor(
+      () =>
+        withClient(target.url(), async (c) => {
+          const { rows } = await c.query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = 'hinty_shop' AND wait_event_type = 'Lock'`,
+          );
+          return rows.length > 0;
+        }),
+      { what: 'the first resync to wait on the locked table' },
+    );
+    const busy = await fails(resync, 'RESYNC_BUSY', 1);
+    expect(busy.hint).toContain('Wait for it to finish');
+    await blocker.end();
+    const done = await first.done;
+    expect(done.code, done.stderr).toBe(0);
+    await succeeds(resync);
+  });
+
   it('APPLY_UNKNOWN_SERVICE: use one of the services the hint names', async () => {
     const error = await fails(
       ['apply', '--plan', planFile, '--secrets-dir', secretsDir, '--from', 'kafka', '--service', 'shopp'],
@@ -195,7 +220,7 @@ describe('error hints, followed literally', () => {
     await followResyncHint(error);
   });
 
-  it('CUTOVER_LAG_TOO_HIGH, CUTOVER_OTHER_SERVICE_IN_PROGRESS, CUTOVER_BUSY, COMPLETE_NAME_TOO_LONG', async () => {
+  it('CUTOVER_LAG_TOO_HIGH, CUTOVER_OTHER_SERVICE_IN_PROGRESS, CUTOVER_BUSY, COMPLETE_NAME_TOO_LONG, CUTOVER_COMPLETED', async () => {
     const cli = (...args: string[]) => [...args, '--plan', planFile, '--secrets-dir', secretsDir];
     const sync = spawnCarve(cli('sync'));
     leftovers.push(sync.child);
@@ -251,6 +276,8 @@ describe('error hints, followed literally', () => {
     const tooLong = await fails(complete, 'COMPLETE_NAME_TOO_LONG', 1);
     expect(tooLong.hint).toContain('without --rename-source-tables');
     await succeeds(complete.filter((a) => a !== '--rename-source-tables'));
+    const completed = await fails(cli('cutover', '--service', 'ledger'), 'CUTOVER_COMPLETED', 1);
+    expect(completed.hint).toContain('Nothing to do');
 
     sync.child.kill('SIGINT');
     const stopped = await sync.done;
