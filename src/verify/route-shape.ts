@@ -67,6 +67,15 @@ export async function readSideColumns(
 }
 
 /**
+ * A service table missing, or missing a column, after the copy (dropped or altered by hand):
+ * provision refuses a table of another shape (PROVISION_CONFLICT) and copy does not copy again, so
+ * the fix is resync, which re-creates the table at the monolith's shape and copies it online.
+ */
+function recreateHint(route: TableRoute): string {
+  return `Re-create it from the monolith: carve resync --plan <file> --table ${route.source.schema}.${route.source.name}, then verify again.`;
+}
+
+/**
  * Match a route's columns to what both databases actually have. A missing table or column is an
  * operator problem (not provisioned, or the schema changed): VERIFY_TABLE_MISSING / VERIFY_COLUMN_MISSING.
  */
@@ -92,7 +101,7 @@ export function buildRouteShape(
       `Table ${route.target.schema}.${route.target.name} does not exist in ${route.database}`,
       {
         details: { ...where, side: 'target', table: route.target },
-        hint: 'Run carve provision and carve copy first.',
+        hint: recreateHint(route),
       },
     );
   }
@@ -107,7 +116,9 @@ export function buildRouteShape(
         `Column ${s ? c.target : c.source} of ${table.schema}.${table.name} (${side}) does not exist`,
         {
           details: { ...where, side, table, column: s ? c.target : c.source },
-          hint: 'Provision the target again, or update the plan.',
+          hint: s
+            ? recreateHint(route)
+            : 'The monolith changed since the plan was checked; run carve plan again and update the plan.',
         },
       );
     }
