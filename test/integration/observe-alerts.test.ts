@@ -149,7 +149,7 @@ describe('carve alerts', () => {
       ['serve', '--plan', 'none.yaml', '--port', 'http'],
       ['cutover', '--plan', 'none.yaml', '--service', 'a', '--metrics-port', '65536'],
       ['rollback', '--plan', 'none.yaml', '--service', 'a', '--metrics-host', '0.0.0.0'],
-      ['apply', '--plan', 'none.yaml', '--from', 'kafka', '--service', 'a', '--metrics-port', '1e3'],
+      ['apply', '--plan', 'none.yaml', '--from', 'kafka', '--service', 'a', '--metrics-port', '99999'],
     ]) {
       const run = await runCarve([...args, '--json']);
       expect(run.code, args.join(' ')).toBe(2);
