@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CarveError } from '../errors.js';
 import { ensureKafkaJars, KAFKA_VERSION } from './kafka-jars.js';
 import { forgetCluster, processStartTime, reapLeftoverClusters, trackCluster } from './leftovers.js';
 import { clusterBaseDir } from './local-cluster.js';
+import { ServerProcess } from './server-process.js';
 
 export interface StartKafkaOptions {
   /** Short label used in the directory name. */
@@ -27,84 +28,29 @@ export interface StartKafkaOptions {
  * server.properties`. Removed when this process exits; one left behind by a killed process is
  * removed by the next start (src/cluster/leftovers.ts, pid in server.pid).
  */
-export class LocalKafka {
-  readonly host = '127.0.0.1';
-  private child: ChildProcess | undefined;
-
+export class LocalKafka extends ServerProcess {
   constructor(
-    readonly rootDir: string,
+    rootDir: string,
     readonly port: number,
     readonly controllerPort: number,
     private readonly java: string[],
-  ) {}
+  ) {
+    super(rootDir);
+  }
 
   get bootstrap(): string {
     return `${this.host}:${this.port}`;
   }
 
-  get logFile(): string {
-    return join(this.rootDir, 'server.log');
-  }
-
-  get isRunning(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
   /** Start the broker (again, with its data) and wait until it accepts requests. */
   async start(): Promise<void> {
     if (this.isRunning) return;
-    const log = openSync(this.logFile, 'a');
-    try {
-      this.child = spawn('java', [...this.java, 'kafka.Kafka', join(this.rootDir, 'server.properties')], {
-        cwd: this.rootDir,
-        stdio: ['ignore', log, log],
-        detached: true,
-      });
-    } finally {
-      closeSync(log);
-    }
-    this.child.unref();
-    const child = this.child;
-    writeFileSync(join(this.rootDir, 'server.pid'), `${child.pid} ${processStartTime(child.pid!) ?? ''}\n`);
+    const child = await this.spawnServer('java', [
+      ...this.java,
+      'kafka.Kafka',
+      join(this.rootDir, 'server.properties'),
+    ]);
     await waitForStart(this, child);
-  }
-
-  /**
-   * Stop the broker: 'graceful' (SIGTERM: controlled shutdown, logs flushed) or 'kill' (SIGKILL,
-   * a crash as far as Kafka is concerned).
-   */
-  async stop(mode: 'graceful' | 'kill' = 'graceful'): Promise<void> {
-    const child = this.child;
-    if (!child || !this.isRunning) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(mode === 'kill' ? 'SIGKILL' : 'SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    await exited;
-    clearTimeout(timer);
-    rmSync(join(this.rootDir, 'server.pid'), { force: true });
-  }
-
-  async restart(mode: 'graceful' | 'kill' = 'graceful'): Promise<void> {
-    await this.stop(mode);
-    await this.start();
-  }
-
-  /** Stop the broker and delete its data. Safe to call twice. */
-  async destroy(): Promise<void> {
-    try {
-      await this.stop('kill');
-    } finally {
-      rmSync(this.rootDir, { recursive: true, force: true });
-      forgetCluster(this.rootDir);
-    }
-  }
-
-  logTail(lines = 20): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '';
-    }
   }
 }
 

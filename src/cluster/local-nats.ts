@@ -1,11 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { CarveError } from '../errors.js';
 import { forgetCluster, processStartTime, reapLeftoverClusters, trackCluster } from './leftovers.js';
 import { clusterBaseDir } from './local-cluster.js';
+import { ServerProcess } from './server-process.js';
 import { freePort } from './local-kafka.js';
 
 export interface StartNatsOptions {
@@ -23,85 +24,32 @@ export interface StartNatsOptions {
  * behind by a killed process is removed by the next start (src/cluster/leftovers.ts, pid in
  * server.pid), like the PostgreSQL clusters and the Kafka brokers.
  */
-export class LocalNats {
-  readonly host = '127.0.0.1';
-  private child: ChildProcess | undefined;
-
+export class LocalNats extends ServerProcess {
   constructor(
-    readonly rootDir: string,
+    rootDir: string,
     readonly port: number,
     private readonly binary: string,
-  ) {}
+  ) {
+    super(rootDir);
+  }
 
   get url(): string {
     return `nats://${this.host}:${this.port}`;
   }
 
-  get logFile(): string {
-    return join(this.rootDir, 'server.log');
-  }
-
-  get isRunning(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
   /** Start the server (again, with its JetStream store) and wait until it accepts connections. */
   async start(): Promise<void> {
     if (this.isRunning) return;
-    const log = openSync(this.logFile, 'a');
-    try {
-      this.child = spawn(
-        this.binary,
-        ['-a', this.host, '-p', String(this.port), '-js', '-sd', join(this.rootDir, 'store')],
-        { cwd: this.rootDir, stdio: ['ignore', log, log], detached: true },
-      );
-    } finally {
-      closeSync(log);
-    }
-    this.child.unref();
-    const child = this.child;
-    const spawned = await new Promise<boolean>((resolve) => {
-      child.once('spawn', () => resolve(true));
-      child.once('error', () => resolve(false));
-    });
-    if (!spawned) throw new Error(`${this.binary} could not be started (is nats-server installed?)`);
-    writeFileSync(join(this.rootDir, 'server.pid'), `${child.pid} ${processStartTime(child.pid!) ?? ''}\n`);
+    const child = await this.spawnServer(this.binary, [
+      '-a',
+      this.host,
+      '-p',
+      String(this.port),
+      '-js',
+      '-sd',
+      join(this.rootDir, 'store'),
+    ]);
     await waitForStart(this, child);
-  }
-
-  /** Stop the server: 'graceful' (SIGTERM) or 'kill' (SIGKILL, a crash as far as JetStream is concerned). */
-  async stop(mode: 'graceful' | 'kill' = 'graceful'): Promise<void> {
-    const child = this.child;
-    if (!child || !this.isRunning) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(mode === 'kill' ? 'SIGKILL' : 'SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    await exited;
-    clearTimeout(timer);
-    rmSync(join(this.rootDir, 'server.pid'), { force: true });
-  }
-
-  async restart(mode: 'graceful' | 'kill' = 'graceful'): Promise<void> {
-    await this.stop(mode);
-    await this.start();
-  }
-
-  /** Stop the server and delete its store. Safe to call twice. */
-  async destroy(): Promise<void> {
-    try {
-      await this.stop('kill');
-    } finally {
-      rmSync(this.rootDir, { recursive: true, force: true });
-      forgetCluster(this.rootDir);
-    }
-  }
-
-  logTail(lines = 20): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '';
-    }
   }
 }
 
