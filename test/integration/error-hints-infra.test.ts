@@ -1,0 +1,120 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { LocalCluster } from '../../src/cluster/local-cluster.js';
+import { withClient } from '../../src/pg/connect.js';
+import { runCarve, type CliRun } from '../support/carve-cli.js';
+import { createDatabase } from '../support/cluster.js';
+import { useMigrationClusters } from '../support/migration.js';
+
+/**
+ * The error codes of provisioning, loading, backups, replication set-up, connections and the demo
+ * seed, each triggered through the CLI as an operator would meet it, and its hint then followed
+ * literally: the command (or the one the hint names) succeeds afterwards. One pair of clusters;
+ * the steps build on each other, so they run in order.
+ */
+let source: LocalCluster;
+let target: LocalCluster;
+let sourceUrl: string;
+let planFile: string;
+const work = mkdtempSync(join(tmpdir(), 'carve-hints-infra-'));
+const secretsDir = join(work, 'secrets');
+
+function writePlan(file: string, source: string): void {
+  writeFileSync(
+    file,
+    stringify({
+      name: 'infra',
+      source,
+      target: target.url(),
+      services: { shop: { database: 'infra_shop', tables: { items: {}, notes: {} } } },
+    }),
+  );
+}
+
+beforeAll(async () => {
+  ({ source, target } = await useMigrationClusters('hints-infra'));
+  sourceUrl = await createDatabase(source, 'mono');
+  await withClient(sourceUrl, (c) =>
+    c.query(`CREATE FUNCTION item_code() RETURNS text LANGUAGE sql AS $$ SELECT 'I-' || md5(random()::text) $$;
+             CREATE FUNCTION norm(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(trim($1)) $$;
+             CREATE TABLE items (id bigint PRIMARY KEY, label text, qty int, code text DEFAULT item_code());
+             INSERT INTO items SELECT g, 'item ' || g, g FROM generate_series(1, 300) g;
+             CREATE INDEX items_label_norm ON items (norm(label));
+             CREATE TABLE notes (id bigint PRIMARY KEY, body text);
+             INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 50) g;`),
+  );
+  planFile = join(work, 'plan.yaml');
+  writePlan(planFile, sourceUrl);
+});
+
+interface CliError {
+  code: string;
+  hint: string;
+  message: string;
+}
+
+/** The `{"type":"error",…}` line a `--json` run printed on stdout. */
+function jsonError(run: CliRun): CliError {
+  const line = run.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.type === 'error');
+  expect(line, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toBeDefined();
+  return line as unknown as CliError;
+}
+
+async function fails(args: string[], code: string, exit: number): Promise<CliError> {
+  const run = await runCarve([...args, '--json']);
+  const error = jsonError(run);
+  expect(error.code, error.message).toBe(code);
+  expect(run.code).toBe(exit);
+  expect(error.hint).toBeTruthy();
+  return error;
+}
+
+async function succeeds(args: string[]): Promise<CliRun> {
+  const run = await runCarve(args);
+  expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+  return run;
+}
+
+const cli = (...args: string[]) => [...args, '--plan', planFile, '--secrets-dir', secretsDir];
+
+/** A function's definition as on the monolith, run in a service database (what the hint asks). */
+async function copyFunction(name: string, database: string): Promise<void> {
+  const definition = await withClient(sourceUrl, async (c) =>
+    String((await c.query(`SELECT pg_get_functiondef($1::regproc) AS d`, [name])).rows[0].d),
+  );
+  await withClient(target.url(database), (c) => c.query(definition));
+}
+
+describe('error hints of the infrastructure, followed literally', () => {
+  it('CONNECTION_FAILED: a monolith database that takes no connections; ALTER DATABASE … ALLOW_CONNECTIONS true', async () => {
+    await withClient(source.url(), (c) => c.query('ALTER DATABASE mono WITH ALLOW_CONNECTIONS false'));
+    const error = await fails(['plan', '--plan', planFile], 'CONNECTION_FAILED', 1);
+    const statement = /ALTER DATABASE \S+ WITH ALLOW_CONNECTIONS true;/.exec(error.hint)?.[0];
+    expect(statement, error.hint).toBeDefined();
+    await withClient(source.url(), (c) => c.query(statement!));
+    await succeeds(['plan', '--plan', planFile]);
+  });
+
+  it('PROVISION_FAILED: a column default calls a function the service database lacks; create it there', async () => {
+    const error = await fails(cli('provision'), 'PROVISION_FAILED', 1);
+    expect(error.message).toContain('item_code()');
+    expect(error.hint).toContain('create it in infra_shop as it is on the monolith');
+    await copyFunction('public.item_code', 'infra_shop');
+    await succeeds(cli('provision'));
+  });
+
+  it('POST_LOAD_FAILED: an index on a function the service database lacks; create it, migrate again', async () => {
+    const error = await fails(cli('migrate'), 'POST_LOAD_FAILED', 1);
+    expect(error.message).toContain('norm(text)');
+    expect(error.hint).toContain('carve migrate resumes');
+    await copyFunction('public.norm', 'infra_shop');
+    await succeeds(cli('migrate'));
+  });
+});
