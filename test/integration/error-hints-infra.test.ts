@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -116,5 +116,72 @@ describe('error hints of the infrastructure, followed literally', () => {
     expect(error.hint).toContain('carve migrate resumes');
     await copyFunction('public.norm', 'infra_shop');
     await succeeds(cli('migrate'));
+  });
+
+  /** A directory with a `pg_dump` (or `pg_restore`) that is a shell script, and the real other tool. */
+  function toolDir(name: string, scripts: Record<string, string>, real: string[]): string {
+    const dir = join(work, name);
+    mkdirSync(dir);
+    for (const [tool, body] of Object.entries(scripts)) {
+      writeFileSync(join(dir, tool), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(dir, tool), 0o755);
+    }
+    for (const tool of real) symlinkSync(join(source.binaries.binDir, tool), join(dir, tool));
+    return dir;
+  }
+
+  it('BACKUP_PG_DUMP_TOO_OLD: a pg_dump 13 given; the --pg-dump the hint names', async () => {
+    const old = toolDir('old-tools', { pg_dump: 'echo "pg_dump (PostgreSQL) 13.14"' }, ['pg_restore']);
+    const out = join(work, 'backup-old');
+    const error = await fails(
+      cli('backup', '--out', out, '--pg-dump', join(old, 'pg_dump')),
+      'BACKUP_PG_DUMP_TOO_OLD',
+      1,
+    );
+    const pgDump = /--pg-dump (\S+)/.exec(error.hint)?.[1];
+    expect(pgDump, error.hint).toBe(join(source.binaries.binDir, 'pg_dump'));
+    await succeeds(cli('backup', '--out', out, '--pg-dump', pgDump!));
+  });
+
+  it('BACKUP_CHECK_FAILED: a pg_restore beside --pg-dump that cannot read the dump; a --pg-dump with both', async () => {
+    const mixed = toolDir(
+      'mixed-tools',
+      { pg_restore: 'echo "pg_restore: error: unsupported version (1.15) in file header" >&2; exit 1' },
+      ['pg_dump'],
+    );
+    const out = join(work, 'backup-mixed');
+    const error = await fails(
+      cli('backup', '--out', out, '--pg-dump', join(mixed, 'pg_dump')),
+      'BACKUP_CHECK_FAILED',
+      1,
+    );
+    expect(existsSync(out)).toBe(false);
+    const pgDump = /e\.g\. (\S+),/.exec(error.hint)?.[1];
+    expect(pgDump, error.hint).toBe(join(source.binaries.binDir, 'pg_dump'));
+    await succeeds(cli('backup', '--out', out, '--pg-dump', pgDump!));
+  });
+
+  it('BACKUP_DUMP_FAILED: the monolith refuses pg_dump more connections; a lower --jobs', async () => {
+    // A monolith user limited to 5 sessions: carve's own, its snapshot slot, and pg_dump's.
+    await withClient(sourceUrl, (c) =>
+      c.query(`CREATE ROLE dumper LOGIN REPLICATION CONNECTION LIMIT 5;
+               GRANT SELECT ON items, notes TO dumper;`),
+    );
+    const dumperPlan = join(work, 'dumper-plan.yaml');
+    writePlan(dumperPlan, source.url('mono', 'dumper'));
+    const args = [
+      'backup',
+      '--plan',
+      dumperPlan,
+      '--secrets-dir',
+      secretsDir,
+      '--out',
+      join(work, 'backup-jobs'),
+    ];
+    const error = await fails([...args, '--jobs', '4'], 'BACKUP_DUMP_FAILED', 1);
+    expect(error.message).toContain('too many connections');
+    const jobs = /e\.g\. (--jobs \d+)/.exec(error.hint)?.[1];
+    expect(jobs, error.hint).toBe('--jobs 1');
+    await succeeds([...args, ...jobs!.split(' ')]);
   });
 });
