@@ -185,3 +185,56 @@ describe('error hints of the infrastructure, followed literally', () => {
     await succeeds([...args, ...jobs!.split(' ')]);
   });
 });
+
+describe('replication slots that are not what the copy left', () => {
+  let repUrl: string;
+  let repPlan: string;
+  const rep = (...args: string[]) => [...args, '--plan', repPlan, '--secrets-dir', join(work, 'rep-secrets')];
+
+  function writeRepPlan(file: string, url: string): void {
+    writeFileSync(
+      file,
+      stringify({
+        name: 'rep',
+        source: url,
+        target: target.url(),
+        services: { rep: { database: 'rep_svc', tables: { rows: {} } } },
+      }),
+    );
+  }
+
+  beforeAll(async () => {
+    repUrl = await createDatabase(source, 'mono_rep');
+    await withClient(repUrl, (c) =>
+      c.query(`CREATE TABLE rows (id bigint PRIMARY KEY, v int);
+               INSERT INTO rows SELECT g, g FROM generate_series(1, 100) g;`),
+    );
+    repPlan = join(work, 'rep-plan.yaml');
+    writeRepPlan(repPlan, repUrl);
+    await succeeds(rep('migrate'));
+  });
+
+  it('REPLICATION_SLOT_WRONG_DATABASE: the plan names a copy of the monolith; point it back', async () => {
+    await withClient(source.url(), (c) => c.query('CREATE DATABASE mono_rep_restored TEMPLATE mono_rep'));
+    writeRepPlan(repPlan, source.url('mono_rep_restored'));
+    const error = await fails(rep('sync', '--until-caught-up'), 'REPLICATION_SLOT_WRONG_DATABASE', 1);
+    const database = /point the plan's source URL at database (\S+) /.exec(error.hint)?.[1];
+    expect(database, error.hint).toBe('mono_rep');
+    writeRepPlan(repPlan, source.url(database!));
+    await succeeds(rep('sync', '--until-caught-up'));
+  });
+
+  it('REPLICATION_SLOT_WRONG_PLUGIN: another tool took the slot name; start over as the hint says', async () => {
+    await withClient(repUrl, async (c) => {
+      await c.query(`SELECT pg_drop_replication_slot('carve_rep')`);
+      await c.query(`SELECT pg_create_logical_replication_slot('carve_rep', 'test_decoding')`);
+    });
+    const error = await fails(rep('sync', '--until-caught-up'), 'REPLICATION_SLOT_WRONG_PLUGIN', 1);
+    expect(error.hint).toContain('carve teardown --plan <plan> --yes');
+    expect(error.hint).toContain('then drop the service databases (rep_svc)');
+    await succeeds(['teardown', '--plan', repPlan, '--yes']);
+    await withClient(target.url(), (c) => c.query('DROP DATABASE rep_svc'));
+    await succeeds(rep('migrate'));
+    await succeeds(rep('sync', '--until-caught-up'));
+  });
+});

@@ -65,7 +65,7 @@ export async function checkSlot(client: Client, slot: string): Promise<SlotPrefl
     fail(
       'REPLICATION_SLOT_WRONG_DATABASE',
       `replication slot ${slot} belongs to database ${row.database}, not ${row.current_database}`,
-      'Connect to the database the slot was created in.',
+      `Connect to database ${row.database}, the one the slot was created in.`,
       {
         database: row.database,
       },
