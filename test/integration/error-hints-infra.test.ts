@@ -1,4 +1,13 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -236,5 +245,57 @@ describe('replication slots that are not what the copy left', () => {
     await withClient(target.url(), (c) => c.query('DROP DATABASE rep_svc'));
     await succeeds(rep('migrate'));
     await succeeds(rep('sync', '--until-caught-up'));
+  });
+});
+
+describe('a monolith database not in UTF8', () => {
+  it('REPLICATION_ENCODING_UNSUPPORTED: a SQL_ASCII monolith, refused before the copy; moved to UTF8 as the hint says', async () => {
+    await withClient(source.url(), (c) =>
+      c.query(`CREATE DATABASE mono_ascii ENCODING 'SQL_ASCII' TEMPLATE template0 LOCALE 'C'`),
+    );
+    const url = source.url('mono_ascii');
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE words (id bigint PRIMARY KEY, w text);
+               INSERT INTO words SELECT g, 'word ' || g FROM generate_series(1, 100) g;`),
+    );
+    const plan = join(work, 'ascii-plan.yaml');
+    writeFileSync(
+      plan,
+      stringify({
+        name: 'asc',
+        source: url,
+        target: target.url(),
+        services: { words: { database: 'asc_words', tables: { words: {} } } },
+      }),
+    );
+    const args = ['migrate', '--plan', plan, '--secrets-dir', join(work, 'asc-secrets')];
+    const error = await fails(args, 'REPLICATION_ENCODING_UNSUPPORTED', 1);
+    // Refused before the copy: nothing on the monolith, nothing in the service database.
+    const slots = await withClient(url, (c) =>
+      c.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = 'carve_asc'`),
+    );
+    expect(slots.rowCount).toBe(0);
+    // The hint's commands, run as written by a shell that reaches the monolith's server.
+    const createdb = /: (createdb [^,]+),/.exec(error.hint)?.[1];
+    const dump = /then (pg_dump .+?) \(/.exec(error.hint)?.[1];
+    const utf8 = /point the plan's source at (\S+) /.exec(error.hint)?.[1];
+    expect([createdb, dump, utf8], error.hint).toEqual([
+      'createdb --encoding UTF8 --template template0 mono_ascii_utf8',
+      'pg_dump mono_ascii | psql --set ON_ERROR_STOP=1 mono_ascii_utf8',
+      'mono_ascii_utf8',
+    ]);
+    const shell = spawnSync('sh', ['-ec', `${createdb}\n${dump}`], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        PATH: `${source.binaries.binDir}:${process.env.PATH}`,
+        PGHOST: source.host,
+        PGPORT: String(source.port),
+        PGUSER: source.superuser,
+      },
+    });
+    expect(shell.status, shell.stderr).toBe(0);
+    writeFileSync(plan, readFileSync(plan, 'utf8').replace(url, source.url(utf8!)));
+    await succeeds(args);
   });
 });

@@ -40,7 +40,6 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   PROVISION_SERVER_VERSION: 'not yet triggered by a test',
   RECOVER_CHECK_FAILED: 'not yet triggered by a test',
   REPLICATION_CONCURRENT_READ: 'a programming error: two reads on one replication stream',
-  REPLICATION_ENCODING_UNSUPPORTED: 'not yet triggered by a test',
   REPLICATION_FAILED: 'not yet triggered by a test',
   RESYNC_COPY_FAILED: 'not yet triggered by a test',
   REVERSE_SLOT_MISSING: 'not yet triggered by a test',
