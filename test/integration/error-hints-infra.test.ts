@@ -193,6 +193,31 @@ describe('error hints of the infrastructure, followed literally', () => {
     expect(jobs, error.hint).toBe('--jobs 1');
     await succeeds([...args, ...jobs!.split(' ')]);
   });
+  it('RECOVER_CHECK_FAILED: a monolith trigger enabled ALWAYS rewrites recovered rows; enable it for the application only', async () => {
+    await withClient(sourceUrl, (c) =>
+      c.query(`CREATE FUNCTION shout() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN NEW.label := upper(NEW.label); RETURN NEW; END $$;
+               CREATE TRIGGER items_shout BEFORE INSERT OR UPDATE ON items FOR EACH ROW EXECUTE FUNCTION shout();
+               ALTER TABLE items ENABLE ALWAYS TRIGGER items_shout;`),
+    );
+    // The service's rows are the truth; five of them changed there.
+    await withClient(target.url('infra_shop'), (c) => c.query(`UPDATE items SET qty = -id WHERE id <= 5`));
+    const recover = cli('recover', '--service', 'shop', '--yes');
+    const error = await fails(recover, 'RECOVER_CHECK_FAILED', 1);
+    const statement = /run (ALTER TABLE \S+ ENABLE TRIGGER \S+;) on the monolith/.exec(error.hint)?.[1];
+    expect(statement, error.hint).toBe('ALTER TABLE "public"."items" ENABLE TRIGGER "items_shout";');
+    // Nothing was committed.
+    const before = await withClient(sourceUrl, (c) =>
+      c.query(`SELECT count(*)::int AS n FROM items WHERE qty < 0`),
+    );
+    expect(before.rows[0].n).toBe(0);
+    await withClient(sourceUrl, (c) => c.query(statement!));
+    await succeeds(recover);
+    const after = await withClient(sourceUrl, (c) =>
+      c.query(`SELECT count(*)::int AS n FROM items WHERE qty < 0`),
+    );
+    expect(after.rows[0].n).toBe(5);
+  });
 });
 
 describe('replication slots that are not what the copy left', () => {

@@ -38,7 +38,6 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   PG_OS_USER: 'throwaway clusters of carve demo and the tests, not a migration',
   PG_START_FAILED: 'throwaway clusters of carve demo and the tests: the server failing to start',
   PROVISION_SERVER_VERSION: 'not yet triggered by a test',
-  RECOVER_CHECK_FAILED: 'not yet triggered by a test',
   REPLICATION_CONCURRENT_READ: 'a programming error: two reads on one replication stream',
   REPLICATION_FAILED: 'not yet triggered by a test',
   RESYNC_COPY_FAILED: 'not yet triggered by a test',
