@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { withClient } from '../../src/pg/connect.js';
-import { runCarve, type CliRun } from '../support/carve-cli.js';
+import { runCarve, spawnCarve, type CliRun } from '../support/carve-cli.js';
 import { createDatabase } from '../support/cluster.js';
 import { useMigrationClusters } from '../support/migration.js';
 
@@ -321,6 +321,58 @@ describe('a monolith database not in UTF8', () => {
     });
     expect(shell.status, shell.stderr).toBe(0);
     writeFileSync(plan, readFileSync(plan, 'utf8').replace(url, source.url(utf8!)));
+    await succeeds(args);
+  });
+});
+
+describe('carve demo seed', () => {
+  it('DEMO_SEED_ABORTED: a seed stopped with SIGINT; drop the database and seed a new one', async () => {
+    const url = await createDatabase(source, 'demo_stopped');
+    const args = ['demo', 'seed', '--source', url, '--scale', '0.001'];
+    const seed = spawnCarve([...args, '--json']);
+    let out = '';
+    seed.child.stdout!.on('data', (d: Buffer) => {
+      if (!out.includes('"type":"progress"') && `${out}${d}`.includes('"type":"progress"'))
+        seed.child.kill('SIGINT');
+      out += d;
+    });
+    const run = await seed.done;
+    const error = jsonError(run);
+    expect(error.code, error.message).toBe('DEMO_SEED_ABORTED');
+    expect(run.code).toBe(3);
+    expect(error.hint).toContain('drop it and seed a new one');
+    await withClient(source.url(), async (c) => {
+      await c.query('DROP DATABASE demo_stopped');
+      await c.query('CREATE DATABASE demo_stopped');
+    });
+    await succeeds(args);
+  });
+
+  it('DEMO_SEED_FAILED: the server ends the seed sessions; drop, create and seed again', async () => {
+    const url = await createDatabase(source, 'demo_cut');
+    // One connection: the tables load one after another, so the load is still on when the cut lands.
+    const args = ['demo', 'seed', '--source', url, '--scale', '0.001', '--connections', '1'];
+    const seed = spawnCarve([...args, '--json']);
+    let out = '';
+    let cut: Promise<unknown> | undefined;
+    seed.child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      cut ??= out.includes('"type":"progress"')
+        ? withClient(source.url(), (c) =>
+            c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'demo_cut'`),
+          )
+        : undefined;
+    });
+    const run = await seed.done;
+    await cut;
+    const error = jsonError(run);
+    expect(error.code, error.message).toBe('DEMO_SEED_FAILED');
+    expect(run.code).toBe(1);
+    expect(error.hint).toContain('drop it, create it again and seed it again');
+    await withClient(source.url(), async (c) => {
+      await c.query('DROP DATABASE demo_cut');
+      await c.query('CREATE DATABASE demo_cut');
+    });
     await succeeds(args);
   });
 });

