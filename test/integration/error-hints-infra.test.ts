@@ -46,6 +46,9 @@ function writePlan(file: string, source: string): void {
 beforeAll(async () => {
   ({ source, target } = await useMigrationClusters('hints-infra'));
   sourceUrl = await createDatabase(source, 'mono');
+  // Two functions carve does not copy: a column default uses one (PROVISION_FAILED), an index the
+  // other (POST_LOAD_FAILED). The index and the TOAST table of items are also what once made
+  // carve backup's readability check fail (has_sequence_privilege on a non-sequence).
   await withClient(sourceUrl, (c) =>
     c.query(`CREATE FUNCTION item_code() RETURNS text LANGUAGE sql AS $$ SELECT 'I-' || md5(random()::text) $$;
              CREATE FUNCTION norm(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(trim($1)) $$;
