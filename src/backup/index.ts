@@ -44,7 +44,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   const jobs = Math.max(1, Math.floor(options.jobs ?? 2));
   const app = options.applicationName ?? 'carve backup';
   checkOutDir(dir);
-  const pgDump = options.pgDump ?? toolPath('pg_dump');
+  const usualPgDump = toolPath('pg_dump');
+  const pgDump = options.pgDump ?? usualPgDump;
   // pg_restore of the same installation as pg_dump.
   const pgRestore = pgDump.includes('/') ? join(dirname(pgDump), 'pg_restore') : toolPath('pg_restore');
   const tables = movingTables(routing);
@@ -55,7 +56,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const serverMajor = Number(
       (await session.query('SHOW server_version_num')).rows[0].server_version_num.slice(0, -4),
     );
-    const pgDumpVersion = await checkPgDump(pgDump, serverMajor);
+    const pgDumpVersion = await checkPgDump(pgDump, serverMajor, usualPgDump);
     await checkReadable(session, tables);
     // pg_dump locks every table it dumps, even schema-only, which needs SELECT: the whole-schema
     // file leaves out the (non-moving) tables this user cannot read, and the manifest lists them.
@@ -105,7 +106,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       ]);
       emit({ type: 'backup-dumped', seconds: (Date.now() - dumpStarted) / 1000 });
 
-      const entries = await checkDump(pgRestore, dumpDir, tables);
+      const entries = await checkDump(pgRestore, dumpDir, tables, usualPgDump);
       emit({ type: 'backup-checked', tocEntries: entries });
 
       const manifest: BackupManifest = {
@@ -190,7 +191,10 @@ async function checkReadable(client: Client, tables: MovingTable[]): Promise<voi
        SELECT t AS name, pg_catalog.has_table_privilege(t::regclass, 'SELECT') AS readable
          FROM unnest($1::text[]) AS t
        UNION ALL
-       SELECT d.objid::regclass::text, pg_catalog.has_sequence_privilege(d.objid, 'SELECT')
+       -- CASE: the planner may test the privilege before the join keeps only sequences, and
+       -- has_sequence_privilege fails on the table's other dependents (its TOAST table, an index).
+       SELECT d.objid::regclass::text,
+              CASE WHEN s.relkind = 'S' THEN pg_catalog.has_sequence_privilege(d.objid, 'SELECT') ELSE true END
          FROM unnest($1::text[]) AS t
          JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = t::regclass
                                     AND d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i')
@@ -265,13 +269,18 @@ async function dump(pgDump: string, args: string[], env: NodeJS.ProcessEnv): Pro
       `pg_dump failed (exit ${run.code}): ${redactText(run.stderr.trim())}`,
       {
         details: { exitCode: run.code, stderr: redactText(run.stderr.trim()).slice(0, 2000) },
-        hint: "Read pg_dump's message above: a full disk or a missing privilege (carve's monolith user must be able to read every moving table) are the usual causes. Then run carve backup again (the incomplete backup was removed).",
+        hint: "Read pg_dump's message above: a full disk, a missing privilege (carve's monolith user must be able to read every moving table), or the monolith refusing pg_dump more connections (it opens --jobs + 2 of them: run with a lower --jobs, e.g. --jobs 1) are the usual causes. Then run carve backup again (the incomplete backup was removed).",
       },
     );
 }
 
 /** pg_restore --list must read the dump and find every moving table's data in it. */
-async function checkDump(pgRestore: string, dumpDir: string, tables: MovingTable[]): Promise<number> {
+async function checkDump(
+  pgRestore: string,
+  dumpDir: string,
+  tables: MovingTable[],
+  usualPgDump: string,
+): Promise<number> {
   const run = await runTool(pgRestore, ['--list', dumpDir], process.env);
   const entries = run.code === 0 ? tocEntries(run.stdout) : [];
   const missing = tables
@@ -292,7 +301,7 @@ async function checkDump(pgRestore: string, dumpDir: string, tables: MovingTable
         : `The dump in ${dumpDir} lacks the data of ${missing.join(', ')}`,
       {
         details: { dumpDir, missing, exitCode: run.code },
-        hint: 'The backup was not usable and was removed. Check the disk and run carve backup again; with --pg-dump, pg_restore must be beside it.',
+        hint: `The backup was not usable and was removed. If pg_restore's message says it cannot read the dump, ${pgRestore} is not of pg_dump's version: carve takes pg_restore from beside --pg-dump, so pass a --pg-dump whose directory holds both${usualPgDump.includes('/') ? ` (e.g. ${usualPgDump}, beside this machine's server)` : ''}; otherwise check the disk. Then run carve backup again.`,
       },
     );
   return entries.length;

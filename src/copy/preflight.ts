@@ -22,9 +22,11 @@ export async function checkSource(sourceUrl: string): Promise<void> {
       `SELECT current_setting('wal_level') AS wal_level,
               (SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user) AS can_replicate,
               current_setting('max_replication_slots')::int
-                - (SELECT count(*) FROM pg_replication_slots)::int AS free_slots`,
+                - (SELECT count(*) FROM pg_replication_slots)::int AS free_slots,
+              current_setting('server_encoding') AS encoding, current_database() AS database`,
     );
     const row = rows[0];
+    if (row.encoding !== 'UTF8') throw encodingUnsupported(row.database, row.encoding);
     if (row.wal_level !== 'logical') {
       throw new CarveError(
         'SOURCE_WAL_LEVEL',
@@ -45,6 +47,25 @@ export async function checkSource(sourceUrl: string): Promise<void> {
       );
     }
   });
+}
+
+/**
+ * The stream (pgoutput) is decoded as UTF-8: a monolith in another encoding is refused before the
+ * copy rather than when streaming starts. Its data can move to a UTF8 database first.
+ */
+function encodingUnsupported(database: string, encoding: string): CarveError {
+  const utf8 = `${database}_utf8`;
+  return new CarveError(
+    'REPLICATION_ENCODING_UNSUPPORTED',
+    `The monolith database ${database} is encoded in ${encoding}; carve streams changes from UTF8 databases only`,
+    {
+      details: { database, encoding },
+      hint:
+        `Move it into a UTF8 database on the same server: createdb --encoding UTF8 --template template0 ${utf8}, ` +
+        `then pg_dump ${database} | psql --set ON_ERROR_STOP=1 ${utf8} (it stops at bytes that are not UTF-8: fix those rows first), ` +
+        `point the plan's source at ${utf8} and run the command again.`,
+    },
+  );
 }
 
 /**

@@ -6,9 +6,11 @@ import {
   connectFailureBySqlState,
   errnoOf,
   isTransientError,
+  SqlState,
   sqlStateOf,
   type ConnectFailureKind,
 } from './sqlstate.js';
+import { quoteIdent } from './quote.js';
 
 /** The codes a ConnectionError carries. */
 export type ConnectionErrorCode = Extract<CarveErrorCode, `CONNECTION_${string}`>;
@@ -102,7 +104,7 @@ export function connectFailure(
   };
   return new ConnectionError(codeOfKind[kind], messages[kind], {
     details: detailsOf(target, sqlState, errno),
-    hint: hintFor(kind, target),
+    hint: hintFor(kind, target, sqlState),
     cause: error,
     transient:
       transientKinds.has(kind) ||
@@ -148,7 +150,7 @@ function detailsOf(
   };
 }
 
-function hintFor(kind: ConnectFailureKind, target: ConnectionTarget): string {
+function hintFor(kind: ConnectFailureKind, target: ConnectionTarget, sqlState?: string): string {
   const { endpoint } = target;
   const at = `${target.host}:${target.port}`;
   const url = urlSource[endpoint];
@@ -182,6 +184,9 @@ function hintFor(kind: ConnectFailureKind, target: ConnectionTarget): string {
     case 'too-many':
       return `Close idle sessions on ${at}, or raise max_connections (or the role's or database's CONNECTION LIMIT), or run carve with fewer --jobs; ${again}.`;
     case 'failed':
+      // At connection time 55000 is a database that refuses connections (datallowconn off).
+      if (sqlState === SqlState.objectNotInPrerequisiteState)
+        return `Let database ${target.database} take connections again: ALTER DATABASE ${quoteIdent(target.database)} WITH ALLOW_CONNECTIONS true; (as its owner or a superuser, connected to another database on ${at}), ${again}.`;
       return `Check ${url} and the server log on ${at}; ${again}.`;
   }
 }

@@ -15,6 +15,7 @@ export const SqlState = {
   undefinedTable: '42P01',
   undefinedColumn: '42703',
   undefinedObject: '42704',
+  undefinedFunction: '42883',
   duplicateObject: '42710',
   duplicateTable: '42P07',
   duplicateDatabase: '42P04',

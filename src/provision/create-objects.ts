@@ -1,7 +1,7 @@
 import type { TableRef } from '../catalog/model.js';
 import { CarveError } from '../errors.js';
 import { atService, withSession } from '../pg/connect.js';
-import { sqlStateOf } from '../pg/sqlstate.js';
+import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
 import { createMissingPartitions } from '../sync/create-partition.js';
 import { groupByServer, withAdmin } from './admin-session.js';
@@ -76,7 +76,7 @@ export async function createDatabaseObjects(
           `Provisioning ${service.database} failed: ${(error as Error).message}`,
           {
             details: { database: service.database, sqlstate: sqlStateOf(error) },
-            hint: 'Nothing of this database was changed (one transaction); fix the cause and run provision again.',
+            hint: provisionFailedHint(service.database, sqlStateOf(error)),
             cause: error,
           },
         );
@@ -88,4 +88,16 @@ export async function createDatabaseObjects(
   for (const t of partitions)
     note({ database: service.database, kind: 'partition', name: `${t.schema}.${t.name}` });
   emit({ type: 'granted', database: service.database, statements: ddl.grants.length });
+}
+
+/**
+ * What to do when a service database's objects cannot be created. A function or type the
+ * monolith's definitions use (a column default, a check) is the usual cause: carve re-creates
+ * tables, types, domains and extensions, not functions.
+ */
+function provisionFailedHint(database: string, sqlState: string | undefined): string {
+  const again = 'Nothing of this database was changed (one transaction)';
+  if (sqlState === SqlState.undefinedFunction || sqlState === SqlState.undefinedObject)
+    return `${again}. ${database} lacks a function or type that the monolith's definitions use (the message names it; carve creates tables, types, domains and extensions, not functions): create it in ${database} as it is on the monolith (pg_dump --schema-only of the monolith shows it), then run carve provision again.`;
+  return `${again}; fix the cause and run carve provision again.`;
 }

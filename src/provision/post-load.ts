@@ -4,7 +4,7 @@ import { quoteQualified } from '../pg/quote.js';
 import type { Routing } from '../routing/model.js';
 import type { PostLoadObject } from './ddl-model.js';
 import { renderPostLoad } from './render-post-load.js';
-import { sqlStateOf } from '../pg/sqlstate.js';
+import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 
 export interface PostLoadResult {
   service: string;
@@ -130,8 +130,17 @@ function postLoadError(database: string, what: string, cause: unknown): CarveErr
     `Creating ${what} in ${database} failed: ${(cause as Error)?.message ?? cause}`,
     {
       details: { database, object: what, sqlstate: sqlStateOf(cause) },
-      hint: 'Fix the cause (for a foreign key: rows without their parent), then run the step again; finished objects are kept.',
+      hint: postLoadHint(database, sqlStateOf(cause)),
       cause,
     },
   );
+}
+
+/** The same command again finishes the job (migrate resumes; a copy run alone with --resume). */
+function postLoadHint(database: string, sqlState: string | undefined): string {
+  const again =
+    'then run the command again (carve migrate resumes where it stopped; after carve copy, carve copy --resume); finished objects are kept.';
+  if (sqlState === SqlState.undefinedFunction || sqlState === SqlState.undefinedObject)
+    return `${database} lacks a function or type the monolith's index or key uses (the message names it; carve does not copy functions): create it in ${database} as it is on the monolith (pg_dump --schema-only of the monolith shows it), ${again}`;
+  return `Fix the cause (for a foreign key: rows without their parent), ${again}`;
 }

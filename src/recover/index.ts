@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { CarveError, isCarveError } from '../errors.js';
 import { atMonolith, atService, openSession, type Client } from '../pg/connect.js';
+import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { advanceSequencesPastMax } from '../pg/sequences.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import { reverseMapOf, type ReverseTable } from '../routing/reverse-map.js';
@@ -102,7 +103,8 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
           (await monolith.query(sql.checksumMonolith)).rows[0],
           (await monolith.query(sql.checksumStage)).rows[0],
         ];
-        if (mono.n !== stage.n || mono.h !== stage.h)
+        if (mono.n !== stage.n || mono.h !== stage.h) {
+          const always = await alwaysTriggers(monolith, table);
           throw new CarveError(
             'RECOVER_CHECK_FAILED',
             `After recovering ${table.monolithTable.schema}.${table.monolithTable.name} from ${service.database}, the monolith holds ${mono.n} rows and the service ${stage.n}, or their values differ`,
@@ -112,10 +114,12 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
                 table: `${table.monolithTable.schema}.${table.monolithTable.name}`,
                 monolithRows: Number(mono.n),
                 serviceRows: Number(stage.n),
+                alwaysTriggers: always,
               },
-              hint: 'Nothing was committed. A row the service holds may break a constraint the monolith has and the service lacks (a unique index other than the key, a check): run carve verify --tables for this table to see the keys, fix them in the service database, then run carve recover again.',
+              hint: recoverCheckHint(table, always),
             },
           );
+        }
       }
       if (dryRun) {
         await monolith.query('ROLLBACK');
@@ -244,4 +248,31 @@ async function setReplicaRole(client: Client): Promise<void> {
       );
     throw error;
   }
+}
+
+/**
+ * Triggers of a monolith table that fire even under session_replication_role = replica (ENABLE
+ * ALWAYS): the only ones that run for recover's writes, so the usual reason rows come out changed.
+ */
+async function alwaysTriggers(monolith: Client, table: ReverseTable): Promise<string[]> {
+  const { rows } = await monolith.query(
+    `SELECT tgname FROM pg_catalog.pg_trigger
+      WHERE tgrelid = $1::regclass AND tgenabled = 'A' AND NOT tgisinternal ORDER BY tgname`,
+    [quoteQualified(table.monolithTable.schema, table.monolithTable.name)],
+  );
+  return rows.map((r) => r.tgname as string);
+}
+
+function recoverCheckHint(table: ReverseTable, always: string[]): string {
+  const name = quoteQualified(table.monolithTable.schema, table.monolithTable.name);
+  if (always.length > 0) {
+    const enable = (how: string) =>
+      always.map((t) => `ALTER TABLE ${name} ENABLE ${how}TRIGGER ${quoteIdent(t)};`).join(' ');
+    return (
+      `Nothing was committed. ${always.join(', ')} on ${name} fire${always.length === 1 ? 's' : ''} even for carve's writes (ENABLE ALWAYS) and changed the recovered rows: ` +
+      `run ${enable('')} on the monolith (they then fire for the application only), then carve recover again; ` +
+      `afterwards ${enable('ALWAYS ')} if they must fire for replication too.`
+    );
+  }
+  return 'Nothing was committed. Another session may have written the table during the recover (run it again once the application writes only to the service), or a rule changed the rows: run carve verify --tables for this table to see the keys, then carve recover again.';
 }

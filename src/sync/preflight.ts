@@ -1,5 +1,5 @@
 import { CarveError } from '../errors.js';
-import { atService, redactUrl, withSession } from '../pg/connect.js';
+import { atService, databaseOf, redactUrl, withSession } from '../pg/connect.js';
 import { slotInfo } from '../pg/replication/slot.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
@@ -84,6 +84,29 @@ export async function checkSyncPreconditions(
       {
         details: { slot: names.slot, walStatus: slot.walStatus },
         hint: `The monolith removed WAL the slot had not consumed (max_slot_wal_keep_size). ${startOverHint(routing)}`,
+      },
+    );
+  }
+  // The stream checks these too (pg/replication/stream-preflight.ts); here the plan is known, so
+  // the hints can say what to do with it.
+  if (slot.slotType !== 'logical' || slot.plugin !== 'pgoutput') {
+    throw new CarveError(
+      'REPLICATION_SLOT_WRONG_PLUGIN',
+      `Replication slot ${names.slot} on the monolith is a ${slot.slotType} slot with plugin ${slot.plugin ?? 'none'}, not the logical pgoutput slot carve copy created`,
+      {
+        details: { slot: names.slot, slotType: slot.slotType, plugin: slot.plugin },
+        hint: `Another tool made a slot under carve's name after carve's own was dropped: the changes made since the copy are lost. ${startOverHint(routing)}`,
+      },
+    );
+  }
+  const database = databaseOf(routing.sourceUrl);
+  if (database !== undefined && slot.database !== database) {
+    throw new CarveError(
+      'REPLICATION_SLOT_WRONG_DATABASE',
+      `Replication slot ${names.slot} belongs to database ${slot.database}, but the plan's source names ${database}`,
+      {
+        details: { slot: names.slot, database: slot.database, source: database },
+        hint: `The copy was taken from database ${slot.database}: point the plan's source URL at database ${slot.database} (not ${database}), then run the command again.`,
       },
     );
   }

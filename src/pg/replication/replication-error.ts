@@ -70,6 +70,7 @@ export function toReplicationError(
     return new ReplicationError('REPLICATION_FAILED', `replication on slot ${context.slot} failed: ${text}`, {
       transient: false,
       details: { ...context },
+      hint: 'Neither the server nor the network reported this (likely a bug in carve): run the command again with CARVE_DEBUG=1, and report the output if it fails the same way.',
       cause: error,
     });
   }

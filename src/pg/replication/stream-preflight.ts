@@ -37,7 +37,7 @@ export async function checkSlot(client: Client, slot: string): Promise<SlotPrefl
     fail(
       'REPLICATION_ENCODING_UNSUPPORTED',
       `source database encoding is ${row.encoding}, not UTF8`,
-      'carve decodes pgoutput text as UTF-8; migrate a UTF8 database.',
+      'carve decodes pgoutput text as UTF-8: stream from a UTF8 database (carve copy refuses another encoding first and says how to move the data).',
       {
         encoding: row.encoding,
       },
@@ -65,7 +65,7 @@ export async function checkSlot(client: Client, slot: string): Promise<SlotPrefl
     fail(
       'REPLICATION_SLOT_WRONG_DATABASE',
       `replication slot ${slot} belongs to database ${row.database}, not ${row.current_database}`,
-      'Connect to the database the slot was created in.',
+      `Connect to database ${row.database}, the one the slot was created in.`,
       {
         database: row.database,
       },
