@@ -112,7 +112,11 @@ const transientStates = new Set<string>([
   SqlState.sqlClientUnableToEstablishConnection,
 ]);
 
-/** Node-level socket errors that mean "the server went away", not "the request was wrong". */
+/**
+ * Node-level socket and resolver errors that mean "the server or the network went away", not "the
+ * request was wrong": a route or interface that drops for a while (ENETUNREACH, ENETDOWN,
+ * EHOSTDOWN) or a resolver that answers "try again" (EAI_AGAIN) heals like a refused connection.
+ */
 const transientNodeCodes = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -120,6 +124,10 @@ const transientNodeCodes = new Set([
   'ETIMEDOUT',
   'ENOTFOUND',
   'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
 ]);
 
 /**
