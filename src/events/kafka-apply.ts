@@ -379,6 +379,16 @@ function commitTimeOf(event: OrderedRecord): PgTimestamp {
   return unixMicrosToPgTimestamp(BigInt(event.record.headers.get(Header.commitTime) ?? '0'));
 }
 
+/**
+ * `carve sync --sink kafka-only` (or events-only with Kafka) applies no service database itself:
+ * each one must be appliable by `carve apply` from the events, or its changes would be
+ * acknowledged on the slot and never reach it. Throws what `carve apply` would for the first that
+ * is not.
+ */
+export function checkAppliableFromKafka(routing: Routing): void {
+  for (const service of routing.services) serviceRouting(routing, service);
+}
+
 /** The plan's routing restricted to one service database (its owned tables and projections). */
 function serviceRouting(routing: Routing, service: ServiceRoute): Routing {
   const routes = routing.routes.filter((r) => r.database === service.database);
@@ -394,7 +404,7 @@ function serviceRouting(routing: Routing, service: ServiceRoute): Routing {
         `${name} feeds ${service.database} but is not published`,
         {
           details: { table: name, database: service.database },
-          hint: 'Add the table to events.tables (or remove events.tables to publish every table).',
+          hint: `Add ${route.source.name} to events.tables in the plan (or remove events.tables to publish every table), then run carve sync and carve apply with that plan.`,
         },
       );
     }
@@ -407,7 +417,7 @@ function serviceRouting(routing: Routing, service: ServiceRoute): Routing {
         `Columns ${missing.join(', ')} of ${name} reach ${service.database} but are not published`,
         {
           details: { table: name, database: service.database, columns: missing },
-          hint: 'The owner of the table drops them (plan drop:); a projection cannot take them from the events. Apply this service in process (carve sync).',
+          hint: `The owner of ${name} drops them (plan drop:), so its events do not carry them and a projection cannot take them from there. Apply ${service.name} in process instead: carve sync without --sink (it applies every service database itself).`,
         },
       );
     }

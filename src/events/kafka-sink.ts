@@ -97,7 +97,8 @@ export class KafkaSink extends BatchingSink {
       ]);
       this.partitions = await this.log.partitionCounts(events.tables.map((t) => t.topic));
     } catch (error) {
-      throw brokerUnavailable(this.kafka.brokers, error);
+      // A refused topic (EVENTS_TOPIC_CREATE) is not an outage: retrying cannot create it.
+      throw brokerError(this.kafka.brokers, error);
     }
     const { types, database, slotPosition } = await readPublishContext(routing, events);
     this.messages = new ChangeMessages(events, database, this.options.version, types);
@@ -345,7 +346,7 @@ export function brokerError(brokers: string[], cause: unknown): CarveError {
   if (/fenced|INVALID_PRODUCER_EPOCH|PRODUCER_FENCED/i.test(errorChain(cause))) {
     return new CarveError('EVENTS_PRODUCER_FENCED', 'Another carve publishes the events of this migration', {
       details: { brokers },
-      hint: 'Run one carve sync per migration; stop the other one (its transactional id fenced this one).',
+      hint: "Another carve publishes with this migration's transactional id (carve-<name>-kafka): a second carve sync of it, or of another migration of the same name on these brokers. Stop the other one and run carve sync again; give migrations that share a Kafka different names.",
       cause,
     });
   }
