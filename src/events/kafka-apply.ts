@@ -203,6 +203,36 @@ class ApplySession {
     });
   }
 
+  /**
+   * Columns added on the monolith since the service database was provisioned, which this run's
+   * plan (read at start) routes: added to the target before the first change of the session, as
+   * carve sync's dispatcher does (idempotent: a present column is left alone). Events published
+   * before the addition do not carry them; the target gives those rows the column's default.
+   */
+  private async addedColumns(): Promise<ApplyItem[]> {
+    const items: ApplyItem[] = [];
+    for (const route of this.routing.routes) {
+      if (!route.allColumns) continue;
+      const current = await this.control.tableColumns(route.source);
+      for (const column of route.columns) {
+        const now = current.get(column.source);
+        if (column.generated || !now || route.key.includes(column.source)) continue;
+        if (now.generated || now.identity || (now.hasDefault && now.missingLiteral === null)) continue;
+        items.push({
+          kind: 'add-column',
+          table: route.target,
+          column: column.target,
+          type: now.type,
+          defaultLiteral: now.missingLiteral,
+        });
+      }
+    }
+    return items;
+  }
+
+  /** add-column items not yet handed to the applier this session (see addedColumns). */
+  private columnsToAdd: ApplyItem[] | undefined;
+
   async run(): Promise<ApplyResult> {
     const abort = () => void this.stop();
     this.options.signal?.addEventListener('abort', abort);
@@ -211,6 +241,7 @@ class ApplySession {
         throw new SinkFailure(this.applier.name, 'applier', error);
       });
       this.position = formatLsn(this.applier.durable);
+      this.columnsToAdd = await this.addedColumns();
       const from =
         (await withSession(atService(this.service.url), (c) => this.offsets.read(c, this.checkpointTopic))) ??
         0n;
@@ -340,6 +371,7 @@ class ApplySession {
             commitTime: txn.commitTime,
             origin: null,
           });
+          for (const item of this.columnsToAdd?.splice(0) ?? []) await this.push(item);
         }
         if (event.record.headers.get(Header.kind) === 'truncate') {
           const statement = `${event.lsn}:${event.seq}`;

@@ -276,8 +276,11 @@ function causeText(error: unknown): string {
     if (depth > 4 || e === null || e === undefined) return;
     if (e instanceof Error) {
       parts.push(e.message);
-      const code = (e as { apiCode?: unknown; code?: unknown }).apiCode ?? (e as { code?: unknown }).code;
-      if (typeof code === 'string' && !e.message.includes(code)) parts.push(code);
+      // The broker's error name (the client's protocol errors carry it as apiId).
+      const name = (e as { apiId?: unknown }).apiId;
+      if (typeof name === 'string') parts.push(name);
+      const server = (e as { serverErrorMessage?: unknown }).serverErrorMessage;
+      if (typeof server === 'string') parts.push(server);
       for (const inner of (e as { errors?: unknown[] }).errors ?? []) visit(inner, depth + 1);
       visit((e as { cause?: unknown }).cause, depth + 1);
     } else parts.push(String(e));

@@ -358,7 +358,10 @@ function errorChain(error: unknown): string {
   const visit = (e: unknown, depth: number) => {
     if (depth > 4 || e === null || e === undefined) return;
     if (e instanceof Error) {
-      parts.push(e.message, String((e as { code?: unknown }).code ?? ''));
+      // The client's protocol errors carry the broker's error name as apiId (its code is the
+      // client's own, PLT_KFK_PROTOCOL): PRODUCER_FENCED, INVALID_PRODUCER_EPOCH.
+      const { code, apiId } = e as { code?: unknown; apiId?: unknown };
+      parts.push(e.message, String(code ?? ''), String(apiId ?? ''));
       for (const inner of (e as { errors?: unknown[] }).errors ?? []) visit(inner, depth + 1);
       visit((e as { cause?: unknown }).cause, depth + 1);
     } else parts.push(String(e));
