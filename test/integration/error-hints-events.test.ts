@@ -172,6 +172,11 @@ function background(args: string[]): { child: ChildProcess; done: Promise<CliRun
   return { ...run, out: () => out };
 }
 
+const lsnValue = (lsn: string) => {
+  const [high, low] = lsn.split('/').map((part) => BigInt(`0x${part}`));
+  return (high! << 32n) + low!;
+};
+
 const notLag = (out: string) =>
   out
     .split('\n')
@@ -320,6 +325,36 @@ describe('event error hints, followed literally', () => {
     await expectSame(shopUrl(), 'SELECT id, label, qty, color FROM items');
     publisher.child.kill('SIGINT');
     expect((await publisher.done).code).toBe(0);
+
+    // The other order: a publisher that started before a column was added publishes a row from
+    // before it (no carve.columns header, a value fewer) and carve apply starts after it with the
+    // wider plan. The row keeps the column's default, as on the monolith (not NULL).
+    const before = background(['sync', ...plan1, '--sink', 'kafka-only']);
+    await waitFor(() => before.out().includes('"stream-started"'), {
+      what: 'the publisher to start',
+      timeoutMs: 30_000,
+      onTimeout: before.out,
+    });
+    const written = await withClient(mono1, async (c) => {
+      await c.query(`INSERT INTO items VALUES (6003, 'before the size', 3, 'green')`);
+      return lsnValue((await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string);
+    });
+    await waitFor(
+      () =>
+        jsonLines(before.out()).some(
+          (l) => l.type === 'lag' && lsnValue(l.acknowledgedLsn as string) >= written,
+        ),
+      { what: 'the row to be published', timeoutMs: 30_000, onTimeout: () => notLag(before.out()) },
+    );
+    await withClient(mono1, (c) =>
+      c.query(`ALTER TABLE items ADD COLUMN size int DEFAULT 7;
+               INSERT INTO items VALUES (6004, 'after the size', 4, 'red', 9);`),
+    );
+    before.child.kill('SIGINT');
+    expect((await before.done).code).toBe(0);
+    await succeeds(publish1);
+    await succeeds(applyShop);
+    await expectSame(shopUrl(), 'SELECT id, label, qty, color, size FROM items');
   });
 
   it('EVENTS_PRODUCER_FENCED: stop the other publisher, run sync again', async () => {
