@@ -11,6 +11,7 @@ import { withClient } from '../../src/pg/connect.js';
 import { runCarve, spawnCarve, type CliRun } from '../support/carve-cli.js';
 import { createDatabase, waitFor } from '../support/cluster.js';
 import { useKafka } from '../support/kafka.js';
+import { readTopic } from '../support/kafka-topics.js';
 import { useMigrationClusters } from '../support/migration.js';
 
 /**
@@ -389,5 +390,43 @@ describe('event error hints, followed literally', () => {
     await succeeds(publish1);
     await succeeds(applyShop);
     await expectSame(shopUrl(), 'SELECT id, label, qty FROM items');
+  });
+  it('a hung carve sync whose monolith sessions ended cannot fence the one that took over', async () => {
+    const zombie = background(['sync', ...plan1, '--sink', 'kafka-only']);
+    await waitFor(() => zombie.out().includes('"stream-started"'), {
+      what: 'the first publisher to start',
+      timeoutMs: 30_000,
+      onTimeout: zombie.out,
+    });
+    zombie.child.kill('SIGSTOP');
+    // The monolith ends its sessions (a restart, a failover) while the process hangs: the
+    // migration lock and the slot are free, and a second carve sync takes over.
+    await withClient(mono1, (c) =>
+      c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                WHERE pid <> pg_backend_pid() AND datname = current_database()
+                  AND application_name LIKE 'carve%'`),
+    );
+    const takeover = background(['sync', ...plan1, '--sink', 'kafka-only']);
+    await waitFor(() => takeover.out().includes('"stream-started"'), {
+      what: 'the second publisher to take over',
+      timeoutMs: 30_000,
+      onTimeout: () => notLag(takeover.out()),
+    });
+    await withClient(mono1, (c) => c.query(`INSERT INTO items VALUES (7001, 'during the hang', 1)`));
+    zombie.child.kill('SIGCONT');
+    // The hung one stops: fenced on Kafka, or refused the migration lock when it reconnects.
+    const stopped = jsonError(await zombie.done);
+    expect(['EVENTS_PRODUCER_FENCED', 'MIGRATION_LOCKED']).toContain(stopped.code);
+    await withClient(mono1, (c) => c.query(`INSERT INTO items VALUES (7002, 'after the hang', 2)`));
+    expect(takeover.child.exitCode).toBeNull();
+    takeover.child.kill('SIGINT');
+    expect((await takeover.done).code, notLag(takeover.out())).toBe(0);
+    await succeeds(publish1);
+    await succeeds(applyShop);
+    await expectSame(shopUrl(), 'SELECT id, label, qty FROM items');
+    const published = (await readTopic([kafka.bootstrap], 'hev.public.items'))
+      .map((e) => (e.key as { id: number } | null)?.id)
+      .filter((id) => id === 7001 || id === 7002);
+    expect(published.sort()).toEqual([7001, 7002]);
   });
 });
