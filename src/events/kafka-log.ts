@@ -256,7 +256,7 @@ function topicCreateError(spec: TopicSpec, error: unknown): CarveError {
   const create = `kafka-topics.sh --create --topic ${spec.topic} --partitions ${spec.partitions}${spec.replicationFactor > 0 ? ` --replication-factor ${spec.replicationFactor}` : ''}`;
   let hint: string;
   if (/REPLICATION_FACTOR|replication factor/i.test(reason)) {
-    hint = `The broker has fewer brokers than events.kafka.replication_factor (${spec.replicationFactor}): lower it in the plan (-1 takes the broker's default) and run the command again.`;
+    hint = `The Kafka cluster has fewer brokers than events.kafka.replication_factor (${spec.replicationFactor}): lower it in the plan (-1 takes the broker's default) and run the command again.`;
   } else if (/AUTHORIZATION|not authorized/i.test(reason)) {
     hint = `Give carve's Kafka user the CreateTopics permission, or create the topic yourself (${create}) and run the command again.`;
   } else {

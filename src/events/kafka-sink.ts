@@ -343,10 +343,12 @@ class HeaderBytes {
  */
 export function brokerError(brokers: string[], cause: unknown): CarveError {
   if (isCarveError(cause)) return cause;
-  if (/fenced|INVALID_PRODUCER_EPOCH|PRODUCER_FENCED/i.test(errorChain(cause))) {
+  // The broker's names for a newer incarnation of the transactional id, only: FENCED_LEADER_EPOCH
+  // and the like are metadata going stale (a broker restart), which a reconnect fixes.
+  if (/\b(PRODUCER_FENCED|INVALID_PRODUCER_EPOCH)\b/.test(errorChain(cause))) {
     return new CarveError('EVENTS_PRODUCER_FENCED', 'Another carve publishes the events of this migration', {
       details: { brokers },
-      hint: "Another carve publishes with this migration's transactional id (carve-<name>-kafka): a second carve sync of it, or of another migration of the same name on these brokers. Stop the other one and run carve sync again; give migrations that share a Kafka different names.",
+      hint: "Another carve publishes with this migration's transactional id (carve-<name>-<sink>): a second carve sync of it, or of another migration of the same name on these brokers. Stop the other one and run carve sync again; give migrations that share a Kafka different names.",
       cause,
     });
   }
