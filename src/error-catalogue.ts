@@ -247,7 +247,9 @@ export const errorCatalogue = {
   EVENTS_PRODUCER_FENCED: failed<{ brokers: string[] }>(
     'Another carve publishes the events of this migration (its transactional producer fenced this one).',
   ),
-  EVENTS_TOPIC_CREATE: failed<{ topic: string }>('carve could not create a Kafka topic it publishes to.'),
+  EVENTS_TOPIC_CREATE: failed<{ topic: string }>(
+    'The broker refused to create a Kafka topic carve publishes to (replication factor, permission).',
+  ),
   APPLY_UNKNOWN_SERVICE: usage('carve apply --service names no service of the plan.'),
   APPLY_NO_EVENTS: usage('carve apply --from kafka needs events.kafka in the plan.'),
   APPLY_TABLE_NOT_PUBLISHED: failed(
@@ -257,7 +259,7 @@ export const errorCatalogue = {
     'A column that reaches the service database is not in the events (the plan drops it).',
   ),
   APPLY_COLUMN_ADDED: failed(
-    'Events carry a column added on the monolith, which carve apply does not apply yet.',
+    'Events carry a column added on the monolith since carve apply started (it reads the columns at start).',
   ),
   APPLY_EVENT_UNKNOWN: failed(
     'An event of a kind this carve does not know (published by another carve version).',

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CarveError } from '../errors.js';
 import { eventSinks } from '../events/index.js';
+import { checkAppliableFromKafka } from '../events/kafka-apply.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { runBesideForward } from '../reverse/beside-forward.js';
 import type { ReverseEvent } from '../reverse/events.js';
@@ -63,6 +64,9 @@ export function registerSyncCommand(program: Command): void {
               hint: 'Add an events: section with kafka: { brokers, topic_prefix } or nats: { servers, subject_prefix } to the plan (docs/events.md).',
             });
           }
+          // Without in-process appliers every service database is carve apply's: refuse a plan
+          // whose events leave one of them short before the slot moves past changes it needs.
+          if (options.sink !== 'all' && routing.events?.kafka) checkAppliableFromKafka(routing);
           const signal = abortOnSignals();
           const printer = createSyncPrinter({
             json: options.json === true,

@@ -28,10 +28,14 @@ export class EventItems {
   changes(event: OrderedRecord, out: ApplyItem[]): void {
     const headers = event.record.headers;
     const kind = headers.get(Header.kind)!;
-    const relation = this.relation(event.topic, headers.get(Header.columns));
+    const rowText = headers.get(Header.row);
+    const values = rowText ? (JSON.parse(rowText) as (string | null)[]) : undefined;
+    const relation = this.relation(
+      event.topic,
+      this.columnsOf(event.topic, headers.get(Header.columns), values),
+    );
     const row = (): Tuple => {
-      const values = JSON.parse(headers.get(Header.row)!) as (string | null)[];
-      const tuple: Tuple = values;
+      const tuple: Tuple = values!;
       const unsent = headers.get(Header.unchanged);
       if (unsent) for (const i of JSON.parse(unsent) as number[]) tuple[i] = UNCHANGED_TOAST;
       return tuple;
@@ -92,6 +96,22 @@ export class EventItems {
     for (const change of routed) out.push(change);
   }
 
+  /**
+   * The columns an event's row carries: its carve.columns header, else the published columns of
+   * the plan. An event published before a column was added on the monolith (by a publisher that
+   * started before it) has no header and fewer values than a plan read since: ADD COLUMN appends,
+   * so its row holds the plan's first columns.
+   */
+  private columnsOf(
+    topic: string,
+    header: string | undefined,
+    row: unknown[] | undefined,
+  ): string | undefined {
+    if (header || !row) return header;
+    const columns = this.byTopic.get(topic)!.columns;
+    return row.length < columns.length ? JSON.stringify(columns.slice(0, row.length)) : undefined;
+  }
+
   /** One truncate item for the tables of a TRUNCATE statement that have routes here. */
   truncate(event: OrderedRecord): ApplyItem | undefined {
     const tables = JSON.parse(event.record.headers.get(Header.truncate)!) as string[];
@@ -131,7 +151,7 @@ export class EventItems {
     if (result.kind !== 'plan') {
       throw new CarveError('APPLY_COLUMN_ADDED', `Events of ${topic} carry columns the plan does not know`, {
         details: { topic, columns: result.kind === 'add-columns' ? result.columns.map((c) => c.column) : [] },
-        hint: 'Columns added on the monolith are not applied from Kafka yet; run carve sync in process for this service.',
+        hint: `carve apply reads the monolith's columns when it starts: run it again, it adds them to ${this.routing.services[0]!.database} first and applies their values.`,
       });
     }
     const relation = { plan: result.plan, width: columns.length };

@@ -203,6 +203,36 @@ class ApplySession {
     });
   }
 
+  /**
+   * Columns added on the monolith since the service database was provisioned, which this run's
+   * plan (read at start) routes: added to the target before the first change of the session, as
+   * carve sync's dispatcher does (idempotent: a present column is left alone). Events published
+   * before the addition do not carry them; the target gives those rows the column's default.
+   */
+  private async addedColumns(): Promise<ApplyItem[]> {
+    const items: ApplyItem[] = [];
+    for (const route of this.routing.routes) {
+      if (!route.allColumns) continue;
+      const current = await this.control.tableColumns(route.source);
+      for (const column of route.columns) {
+        const now = current.get(column.source);
+        if (column.generated || !now || route.key.includes(column.source)) continue;
+        if (now.generated || now.identity || (now.hasDefault && now.missingLiteral === null)) continue;
+        items.push({
+          kind: 'add-column',
+          table: route.target,
+          column: column.target,
+          type: now.type,
+          defaultLiteral: now.missingLiteral,
+        });
+      }
+    }
+    return items;
+  }
+
+  /** add-column items not yet handed to the applier this session (see addedColumns). */
+  private columnsToAdd: ApplyItem[] | undefined;
+
   async run(): Promise<ApplyResult> {
     const abort = () => void this.stop();
     this.options.signal?.addEventListener('abort', abort);
@@ -211,6 +241,7 @@ class ApplySession {
         throw new SinkFailure(this.applier.name, 'applier', error);
       });
       this.position = formatLsn(this.applier.durable);
+      this.columnsToAdd = await this.addedColumns();
       const from =
         (await withSession(atService(this.service.url), (c) => this.offsets.read(c, this.checkpointTopic))) ??
         0n;
@@ -340,6 +371,7 @@ class ApplySession {
             commitTime: txn.commitTime,
             origin: null,
           });
+          for (const item of this.columnsToAdd?.splice(0) ?? []) await this.push(item);
         }
         if (event.record.headers.get(Header.kind) === 'truncate') {
           const statement = `${event.lsn}:${event.seq}`;
@@ -379,6 +411,16 @@ function commitTimeOf(event: OrderedRecord): PgTimestamp {
   return unixMicrosToPgTimestamp(BigInt(event.record.headers.get(Header.commitTime) ?? '0'));
 }
 
+/**
+ * `carve sync --sink kafka-only` (or events-only with Kafka) applies no service database itself:
+ * each one must be appliable by `carve apply` from the events, or its changes would be
+ * acknowledged on the slot and never reach it. Throws what `carve apply` would for the first that
+ * is not.
+ */
+export function checkAppliableFromKafka(routing: Routing): void {
+  for (const service of routing.services) serviceRouting(routing, service);
+}
+
 /** The plan's routing restricted to one service database (its owned tables and projections). */
 function serviceRouting(routing: Routing, service: ServiceRoute): Routing {
   const routes = routing.routes.filter((r) => r.database === service.database);
@@ -394,7 +436,7 @@ function serviceRouting(routing: Routing, service: ServiceRoute): Routing {
         `${name} feeds ${service.database} but is not published`,
         {
           details: { table: name, database: service.database },
-          hint: 'Add the table to events.tables (or remove events.tables to publish every table).',
+          hint: `Add ${route.source.name} to events.tables in the plan (or remove events.tables to publish every table), then run carve sync and carve apply with that plan.`,
         },
       );
     }
@@ -407,7 +449,7 @@ function serviceRouting(routing: Routing, service: ServiceRoute): Routing {
         `Columns ${missing.join(', ')} of ${name} reach ${service.database} but are not published`,
         {
           details: { table: name, database: service.database, columns: missing },
-          hint: 'The owner of the table drops them (plan drop:); a projection cannot take them from the events. Apply this service in process (carve sync).',
+          hint: `The owner of ${name} drops them (plan drop:), so its events do not carry them and a projection cannot take them from there. Apply ${service.name} in process instead: carve sync without --sink (it applies every service database itself).`,
         },
       );
     }

@@ -88,11 +88,7 @@ export class KafkaLog {
       } catch (error) {
         // Created meanwhile by another process: fine.
         if (!(await admin.listTopics()).includes(spec.topic)) {
-          throw new CarveError('EVENTS_TOPIC_CREATE', `Could not create Kafka topic ${spec.topic}`, {
-            details: { topic: spec.topic },
-            hint: 'Create the topic yourself (kafka-topics.sh --create), or give carve the CreateTopics permission.',
-            cause: error,
-          });
+          throw topicCreateError(spec, error);
         }
       }
     }
@@ -248,4 +244,47 @@ export class KafkaLog {
  */
 export function partitionOf(key: Buffer, partitions: number): number {
   return partitions <= 1 ? 0 : (kafka().murmur2(key) & 0x7fffffff) % partitions;
+}
+
+/**
+ * The broker refused to create a topic: the hint names what to change for the refusals an
+ * operator meets (a replication factor above the brokers there are, no CreateTopics permission),
+ * and how to create the topic by hand with the settings carve would have used.
+ */
+function topicCreateError(spec: TopicSpec, error: unknown): CarveError {
+  const reason = causeText(error);
+  const create = `kafka-topics.sh --create --topic ${spec.topic} --partitions ${spec.partitions}${spec.replicationFactor > 0 ? ` --replication-factor ${spec.replicationFactor}` : ''}`;
+  let hint: string;
+  if (/REPLICATION_FACTOR|replication factor/i.test(reason)) {
+    hint = `The Kafka cluster has fewer brokers than events.kafka.replication_factor (${spec.replicationFactor}): lower it in the plan (-1 takes the broker's default) and run the command again.`;
+  } else if (/AUTHORIZATION|not authorized/i.test(reason)) {
+    hint = `Give carve's Kafka user the CreateTopics permission, or create the topic yourself (${create}) and run the command again.`;
+  } else {
+    hint = `Create the topic yourself (${create}), or give carve the CreateTopics permission, and run the command again.`;
+  }
+  return new CarveError('EVENTS_TOPIC_CREATE', `Kafka refused to create topic ${spec.topic}: ${reason}`, {
+    details: { topic: spec.topic },
+    hint,
+    cause: error,
+  });
+}
+
+/** The messages and codes of an error and the errors it wraps (the client nests the broker's). */
+function causeText(error: unknown): string {
+  const parts: string[] = [];
+  const visit = (e: unknown, depth: number) => {
+    if (depth > 4 || e === null || e === undefined) return;
+    if (e instanceof Error) {
+      parts.push(e.message);
+      // The broker's error name (the client's protocol errors carry it as apiId).
+      const name = (e as { apiId?: unknown }).apiId;
+      if (typeof name === 'string') parts.push(name);
+      const server = (e as { serverErrorMessage?: unknown }).serverErrorMessage;
+      if (typeof server === 'string') parts.push(server);
+      for (const inner of (e as { errors?: unknown[] }).errors ?? []) visit(inner, depth + 1);
+      visit((e as { cause?: unknown }).cause, depth + 1);
+    } else parts.push(String(e));
+  };
+  visit(error, 0);
+  return [...new Set(parts.filter(Boolean))].join('; ');
 }

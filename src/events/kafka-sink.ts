@@ -97,7 +97,8 @@ export class KafkaSink extends BatchingSink {
       ]);
       this.partitions = await this.log.partitionCounts(events.tables.map((t) => t.topic));
     } catch (error) {
-      throw brokerUnavailable(this.kafka.brokers, error);
+      // A refused topic (EVENTS_TOPIC_CREATE) is not an outage: retrying cannot create it.
+      throw brokerError(this.kafka.brokers, error);
     }
     const { types, database, slotPosition } = await readPublishContext(routing, events);
     this.messages = new ChangeMessages(events, database, this.options.version, types);
@@ -342,10 +343,12 @@ class HeaderBytes {
  */
 export function brokerError(brokers: string[], cause: unknown): CarveError {
   if (isCarveError(cause)) return cause;
-  if (/fenced|INVALID_PRODUCER_EPOCH|PRODUCER_FENCED/i.test(errorChain(cause))) {
+  // The broker's names for a newer incarnation of the transactional id, only: FENCED_LEADER_EPOCH
+  // and the like are metadata going stale (a broker restart), which a reconnect fixes.
+  if (/\b(PRODUCER_FENCED|INVALID_PRODUCER_EPOCH)\b/.test(errorChain(cause))) {
     return new CarveError('EVENTS_PRODUCER_FENCED', 'Another carve publishes the events of this migration', {
       details: { brokers },
-      hint: 'Run one carve sync per migration; stop the other one (its transactional id fenced this one).',
+      hint: "Another carve publishes with this migration's transactional id (carve-<name>-<sink>): a second carve sync of it, or of another migration of the same name on these brokers. Stop the other one and run carve sync again; give migrations that share a Kafka different names.",
       cause,
     });
   }
@@ -357,7 +360,10 @@ function errorChain(error: unknown): string {
   const visit = (e: unknown, depth: number) => {
     if (depth > 4 || e === null || e === undefined) return;
     if (e instanceof Error) {
-      parts.push(e.message, String((e as { code?: unknown }).code ?? ''));
+      // The client's protocol errors carry the broker's error name as apiId (its code is the
+      // client's own, PLT_KFK_PROTOCOL): PRODUCER_FENCED, INVALID_PRODUCER_EPOCH.
+      const { code, apiId } = e as { code?: unknown; apiId?: unknown };
+      parts.push(e.message, String(code ?? ''), String(apiId ?? ''));
       for (const inner of (e as { errors?: unknown[] }).errors ?? []) visit(inner, depth + 1);
       visit((e as { cause?: unknown }).cause, depth + 1);
     } else parts.push(String(e));

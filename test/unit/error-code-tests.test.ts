@@ -11,12 +11,7 @@ import { errorCatalogue } from '../../src/error-catalogue.js';
  */
 const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   VERIFY_MIGRATION_BUSY: 'not yet triggered by a test',
-  EVENTS_PRODUCER_FENCED: 'not yet triggered by a test',
-  EVENTS_TOPIC_CREATE: 'not yet triggered by a test',
-  APPLY_COLUMN_ADDED: 'not yet triggered by a test',
-  APPLY_COLUMN_NOT_PUBLISHED: 'not yet triggered by a test',
   APPLY_EVENT_UNKNOWN: 'a record on a change topic that carve did not write',
-  APPLY_TABLE_NOT_PUBLISHED: 'not yet triggered by a test',
   COPY_SLOT_LOST: 'not yet triggered by a test',
   COPY_STATE_INCONSISTENT: 'needs state edited by hand',
   CUTOVER_DRAIN_TIMEOUT: 'not yet triggered by a test',
