@@ -4,6 +4,7 @@ import { CarveError, isCarveError } from '../errors.js';
 import { atMonolith, atService, openSession, type Client } from '../pg/connect.js';
 import { advanceSequencesPastMax } from '../pg/sequences.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
+import { dropReverse, prepareReverse, readReverseStatus } from '../reverse/index.js';
 import { reverseMapOf, type ReverseTable } from '../routing/reverse-map.js';
 import { replicationOriginName, setUpReplicationOrigin } from '../sync/replication-origin.js';
 import { verify } from '../verify/index.js';
@@ -56,6 +57,11 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
     await pinSessionSettings(monolith);
     await takeOrigin(monolith, origin, service.database, options.originWaitMs ?? 2000);
     emit({ type: 'recover-started', service: service.name, database: service.database, origin, dryRun });
+    // Before the snapshot below: every service commit after the new slot's start reaches the
+    // monolith through it, so none falls between what recover copies and what the stream brings
+    // (those in between are replayed over the copied rows; the appliers write by key).
+    const reverseRestarted = dryRun ? null : await restartLostReverse(routing, service.name);
+    if (reverseRestarted) emit({ type: 'recover-reverse-restarted', ...reverseRestarted });
 
     reader = await openSession(atService(service.url), { applicationName: app });
     await pinSessionSettings(reader);
@@ -174,6 +180,7 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
       dryRun,
       tables,
       totals,
+      reverseRestarted,
       sequences,
       verify: verified,
       verifyError,
@@ -183,6 +190,22 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
     if (reader) await reader.end().catch(() => {});
     await monolith.end().catch(() => {});
   }
+}
+
+/**
+ * A registered reverse stream whose slot is gone (dropped, or a failover of the service database)
+ * cannot resume: its changes since are lost to it. Set it up again from now (registration, slot,
+ * publication); recover's copy of the service's rows covers what the old slot lost.
+ */
+async function restartLostReverse(
+  routing: RecoverOptions['routing'],
+  service: string,
+): Promise<{ slot: string; startLsn: string } | null> {
+  const status = await readReverseStatus(routing, service);
+  if (!status.registered || status.slotExists) return null;
+  await dropReverse(routing, service);
+  const prepared = await prepareReverse(routing, service);
+  return { slot: prepared.slot, startLsn: prepared.startLsn };
 }
 
 async function takeOrigin(client: Client, origin: string, database: string, waitMs: number): Promise<void> {

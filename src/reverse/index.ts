@@ -76,7 +76,7 @@ export async function prepareReverse(routing: Routing, serviceName: string): Pro
         `The reverse stream of ${service.name} is registered, but its slot ${name} is gone from ${service.database}`,
         {
           details: { service: service.name, database: service.database, slot: name },
-          hint: `Copy the service's rows back with carve recover --service ${service.name}, then drop the reverse stream (dropReverse) and prepare it again.`,
+          hint: `With no carve sync running, carve recover --plan <file> --service ${service.name} --yes: it sets the reverse stream up again and copies the service's rows back into the monolith; then start carve sync.`,
         },
       );
     }

@@ -396,4 +396,76 @@ describe('cutover error hints, followed literally', () => {
     expect(both.service).toEqual(both.monolith);
     await stopSync();
   }, 120_000);
+
+  it('REVERSE_TABLE_MISSING: carve sync stops; the table put back under its name, it streams again', async () => {
+    // patient is cut over and no carve sync runs; its documents table is renamed in its database.
+    await withClient(patientDb(), (c) => c.query('ALTER TABLE documents RENAME TO documents_v2'));
+    const error = await fails(cli('sync'), 'REVERSE_TABLE_MISSING');
+    const rename = /ALTER TABLE … RENAME TO (\S+?)\)/.exec(error.hint)?.[1];
+    expect(rename, error.hint).toBe('documents');
+    expect(error.hint).toContain('then start carve sync again');
+    await withClient(patientDb(), (c) => c.query(`ALTER TABLE documents_v2 RENAME TO ${rename}`));
+    await startSync();
+    // The service's writes reach the monolith again.
+    await withClient(patientDb(), (c) =>
+      c.query(`INSERT INTO documents (patient_id, body) VALUES (11, 'after the rename back')`),
+    );
+    await waitFor(
+      () =>
+        withClient(
+          sourceUrl,
+          async (c) =>
+            (await c.query(`SELECT 1 FROM documents WHERE body = 'after the rename back'`)).rows.length > 0,
+        ),
+      { what: 'the reverse stream to bring the document into the monolith' },
+    );
+    await stopSync();
+  }, 60_000);
+
+  it('REVERSE_SLOT_MISSING (carve status): carve recover as the hint says; the stream runs again, nothing lost', async () => {
+    // patient is cut over and no carve sync runs; its reverse slot is dropped (a DBA's cleanup of
+    // an inactive slot, a failover), and the service writes.
+    await withClient(patientDb(), async (c) => {
+      await c.query(`SELECT pg_drop_replication_slot('carve_hc_rev_patient')`);
+      await c.query(`INSERT INTO documents (patient_id, body) VALUES (12, 'while the slot was gone')`);
+      await c.query(`UPDATE patients SET allergies = 'slotless' WHERE id = 6`);
+    });
+    const run = await runCarve(cli('status', '--json'));
+    expect(run.code, run.stderr).toBe(5);
+    const alerts = (JSON.parse(run.stdout) as { alerts: { code: string; hint: string }[] }).alerts;
+    const alert = alerts.find((a) => a.code === 'REVERSE_SLOT_MISSING');
+    expect(alert, JSON.stringify(alerts)).toBeDefined();
+    const recover = /carve (recover --plan \S+ --service \S+ --yes)/.exec(alert!.hint)?.[1];
+    expect(recover, alert!.hint).toBe(`recover --plan ${planFile} --service patient --yes`);
+    expect(alert!.hint).toContain('then start carve sync');
+    const recovered = await succeeds([...recover!.split(' '), '--secrets-dir', secretsDir]);
+    expect(recovered.stdout).toContain('set up again');
+    await startSync();
+    await withClient(patientDb(), (c) =>
+      c.query(`INSERT INTO documents (patient_id, body) VALUES (13, 'after the recover')`),
+    );
+    const documents = (url: string) =>
+      withClient(url, async (c) => {
+        const { rows } = await c.query(
+          `SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', id, patient_id, body), ',' ORDER BY id)) AS h FROM documents`,
+        );
+        return rows[0] as { n: number; h: string };
+      });
+    await waitFor(
+      async () => JSON.stringify(await documents(sourceUrl)) === JSON.stringify(await documents(patientDb())),
+      { what: 'the monolith to hold the service documents' },
+    );
+    const both = await patientsBothSides();
+    expect(both.service).toEqual(both.monolith);
+    const monolithRows = await withClient(sourceUrl, async (c) =>
+      (
+        await c.query(
+          `SELECT body FROM documents WHERE body IN ('while the slot was gone', 'after the recover') ORDER BY body`,
+        )
+      ).rows.map((r) => r.body as string),
+    );
+    expect(monolithRows).toEqual(['after the recover', 'while the slot was gone']);
+    expect(await phaseOf('patient')).toBe('cut-over');
+    await stopSync();
+  }, 60_000);
 });

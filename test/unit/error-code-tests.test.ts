@@ -45,8 +45,6 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   REPLICATION_SLOT_WRONG_DATABASE: 'not yet triggered by a test',
   REPLICATION_SLOT_WRONG_PLUGIN: 'not yet triggered by a test',
   RESYNC_COPY_FAILED: 'not yet triggered by a test',
-  REVERSE_SLOT_MISSING: 'not yet triggered by a test',
-  REVERSE_TABLE_MISSING: 'not yet triggered by a test',
   SYNC_BINARY_VALUE: 'stream contents carve never asks for (binary values): a server mismatch only',
   SYNC_HOLD_ACTIVE: 'library misuse: a hold not released',
   SYNC_HOLD_TIMEOUT: 'not yet triggered by a test',
