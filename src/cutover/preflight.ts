@@ -87,7 +87,7 @@ export async function checkBeforeFreeze(input: {
           exists: slot?.exists ?? false,
           walStatus: slot?.walStatus ?? null,
         },
-        hint: 'See carve status: the stream into the service databases must be able to resume before a cutover.',
+        hint: `Do what carve status --plan <file> says about slot ${routing.names.slot} (its alert names the fix): the stream into the service databases must be able to resume before a cutover. Then run the cutover again.`,
       },
     );
   }

@@ -201,7 +201,7 @@ describe('cutover error hints, followed literally', () => {
     await waitFor(async () => (await walStatus()) === 'unreserved', { what: 'the slot to be unreserved' });
 
     const error = await fails(cli('cutover', '--service', 'patient'), 'CUTOVER_SLOT_UNHEALTHY');
-    expect(error.hint).toContain('carve status');
+    expect(error.hint).toContain(`carve status --plan ${planFile} says about slot carve_hc`);
     expect(await phaseOf('patient')).toBe('streaming');
     // The hint, followed: carve status says what to do about the slot.
     const status = JSON.parse((await runCarve(cli('status', '--json'))).stdout) as {
