@@ -422,7 +422,7 @@ describe('cutover error hints, followed literally', () => {
     await stopSync();
   }, 60_000);
 
-  it('REVERSE_SLOT_MISSING (carve status): carve recover as the hint says; the stream runs again, nothing lost', async () => {
+  it('REVERSE_SLOT_MISSING (carve sync, carve status): carve recover as the hint says; the stream runs again, nothing lost', async () => {
     // patient is cut over and no carve sync runs; its reverse slot is dropped (a DBA's cleanup of
     // an inactive slot, a failover), and the service writes.
     await withClient(patientDb(), async (c) => {
@@ -430,6 +430,10 @@ describe('cutover error hints, followed literally', () => {
       await c.query(`INSERT INTO documents (patient_id, body) VALUES (12, 'while the slot was gone')`);
       await c.query(`UPDATE patients SET allergies = 'slotless' WHERE id = 6`);
     });
+    // carve sync stops at once (its forward stream would otherwise run while the monolith misses
+    // the service's writes); carve status says the same.
+    const stopped = await fails(cli('sync'), 'REVERSE_SLOT_MISSING');
+    expect(stopped.hint).toContain(`carve recover --plan ${planFile} --service patient --yes`);
     const run = await runCarve(cli('status', '--json'));
     expect(run.code, run.stderr).toBe(5);
     const alerts = (JSON.parse(run.stdout) as { alerts: { code: string; hint: string }[] }).alerts;
