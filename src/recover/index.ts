@@ -37,6 +37,10 @@ export { recoverTableSql, type RecoverTableSql } from './table-sql.js';
  * 4. after it, monolith sequences move past the largest recovered value, and the verify engine
  *    compares the service's tables.
  *
+ * A registered reverse stream whose slot is gone (REVERSE_SLOT_MISSING) is set up again before
+ * step 1 (not in a dry run): the new slot carries every service commit after it, the copy all
+ * before it.
+ *
  * One transaction: a crash (kill -9) at any point leaves the monolith as it was, and a rerun
  * converges. The reverse origin can be held by one session only, so a running reverse stream (or
  * a second recover) makes this fail fast with RECOVER_REVERSE_RUNNING.
