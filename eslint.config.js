@@ -26,7 +26,7 @@ const ENGINES = {
   migrate: ['routing', 'sync', 'copy', 'verify', 'provision', 'reverse', 'backup'],
   cutover: ['routing', 'sync', 'verify', 'reverse', 'migrate'],
   backup: ['routing', 'verify'],
-  recover: ['routing', 'sync', 'verify'],
+  recover: ['routing', 'sync', 'verify', 'reverse'],
   resync: ['routing', 'sync', 'provision', 'copy'],
   observe: ['routing', 'migrate'],
   // The demo drives the whole lifecycle in one process: streams, cutover, rollback, verify, complete.

@@ -83,6 +83,9 @@ function render(result: RecoverResult): string {
   return (
     `${result.dryRun ? 'DRY RUN (rolled back): ' : ''}recover of ${result.service} (${result.database}) into the monolith, under origin ${result.origin}\n\n` +
     `${renderTable(['monolith table', 'service table', 'service rows', 'inserted', 'updated', 'deleted'], rows, numeric)}\n\n` +
+    (result.reverseRestarted
+      ? `reverse stream   set up again (its slot was gone): ${result.reverseRestarted.slot} from ${result.reverseRestarted.startLsn}; start carve sync to run it\n`
+      : '') +
     `sequences moved  ${result.sequences.length ? result.sequences.map((s) => `${s.sequence} → ${s.value}`).join(', ') : 'none'}\n` +
     `verify           ${verify}\n` +
     `took             ${result.seconds.toFixed(1)} s\n`

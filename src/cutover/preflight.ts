@@ -87,7 +87,7 @@ export async function checkBeforeFreeze(input: {
           exists: slot?.exists ?? false,
           walStatus: slot?.walStatus ?? null,
         },
-        hint: 'See carve status: the stream into the service databases must be able to resume before a cutover.',
+        hint: `Do what carve status --plan <file> says about slot ${routing.names.slot} (its alert names the fix): the stream into the service databases must be able to resume before a cutover. Then run the cutover again.`,
       },
     );
   }
@@ -158,7 +158,9 @@ export function verifyRefusal(
       ? `Nothing was frozen. Find the differences with carve verify --plan <file> --tables ${ownedRouteIds(service).join(',')} (--repair-sql writes the fix), then run the cutover again.`
       : when === 'at-drain'
         ? 'The freeze was undone: the monolith takes writes again. Find the differences with carve verify --plan <file>, repair them, then run the cutover again.'
-        : `Both sides stay frozen. Compare with carve verify --plan <file> --assume-static --tables ${ownedRouteIds(service).join(',')}; once the monolith holds the service's rows, run carve rollback again.`;
+        : // The service's rows are the truth: carve recover copies them into the monolith (it needs the
+          // service's replication origin, which a running carve sync holds for the reverse stream).
+          `Both sides stay frozen. Compare with carve verify --plan <file> --assume-static --tables ${ownedRouteIds(service).join(',')}; the service's rows are the truth: stop carve sync, copy them into the monolith with carve recover --plan <file> --service ${service.name} --yes, then run carve rollback again.`;
   return new CarveError(
     code,
     `Verify of ${service.name}'s tables found differences${differing.length ? ` in ${differing.map((d) => d.routeId).join(', ')}` : ' (cut foreign keys or sequences)'}`,

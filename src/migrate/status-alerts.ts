@@ -1,5 +1,5 @@
 import { describeSyncError } from '../sync/errors.js';
-import { listReverseStreams, readReverseStatus } from '../reverse/index.js';
+import { listReverseStreams, lostReverseSlotHint, readReverseStatus } from '../reverse/index.js';
 import type { Routing } from '../routing/model.js';
 import { startOverHint } from '../sync/start-over-hint.js';
 import type { SlotStatus } from '../sync/status.js';
@@ -108,7 +108,7 @@ export async function reverseAlerts(routing: Routing): Promise<StatusAlert[]> {
           code: 'REVERSE_SLOT_MISSING',
           severity: 'error',
           message: `${service} is cut over, but the slot ${status.slot} of its reverse stream is gone from ${status.database}: its writes since ${status.commitTime ?? status.appliedLsn} cannot reach the monolith`,
-          hint: `Copy the service's rows back (carve recover --plan <plan> --service ${service}), then set the reverse stream up again.`,
+          hint: lostReverseSlotHint(service, '<plan>'),
           details: { service, database: status.database, slot: status.slot, appliedLsn: status.appliedLsn },
         });
       } else if (!status.running) {

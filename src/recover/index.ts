@@ -5,6 +5,7 @@ import { atMonolith, atService, openSession, type Client } from '../pg/connect.j
 import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { advanceSequencesPastMax } from '../pg/sequences.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
+import { dropReverse, prepareReverse, readReverseStatus } from '../reverse/index.js';
 import { reverseMapOf, type ReverseTable } from '../routing/reverse-map.js';
 import { replicationOriginName, setUpReplicationOrigin } from '../sync/replication-origin.js';
 import { verify } from '../verify/index.js';
@@ -37,6 +38,10 @@ export { recoverTableSql, type RecoverTableSql } from './table-sql.js';
  * 4. after it, monolith sequences move past the largest recovered value, and the verify engine
  *    compares the service's tables.
  *
+ * A registered reverse stream whose slot is gone (REVERSE_SLOT_MISSING) is set up again before
+ * step 1 (not in a dry run): the new slot carries every service commit after it, the copy all
+ * before it.
+ *
  * One transaction: a crash (kill -9) at any point leaves the monolith as it was, and a rerun
  * converges. The reverse origin can be held by one session only, so a running reverse stream (or
  * a second recover) makes this fail fast with RECOVER_REVERSE_RUNNING.
@@ -57,6 +62,11 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
     await pinSessionSettings(monolith);
     await takeOrigin(monolith, origin, service.database, options.originWaitMs ?? 2000);
     emit({ type: 'recover-started', service: service.name, database: service.database, origin, dryRun });
+    // Before the snapshot below: every service commit after the new slot's start reaches the
+    // monolith through it, so none falls between what recover copies and what the stream brings
+    // (those in between are replayed over the copied rows; the appliers write by key).
+    const reverseRestarted = dryRun ? null : await restartLostReverse(routing, service.name);
+    if (reverseRestarted) emit({ type: 'recover-reverse-restarted', ...reverseRestarted });
 
     reader = await openSession(atService(service.url), { applicationName: app });
     await pinSessionSettings(reader);
@@ -178,6 +188,7 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
       dryRun,
       tables,
       totals,
+      reverseRestarted,
       sequences,
       verify: verified,
       verifyError,
@@ -187,6 +198,22 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
     if (reader) await reader.end().catch(() => {});
     await monolith.end().catch(() => {});
   }
+}
+
+/**
+ * A registered reverse stream whose slot is gone (dropped, or a failover of the service database)
+ * cannot resume: its changes since are lost to it. Set it up again from now (registration, slot,
+ * publication); recover's copy of the service's rows covers what the old slot lost.
+ */
+async function restartLostReverse(
+  routing: RecoverOptions['routing'],
+  service: string,
+): Promise<{ slot: string; startLsn: string } | null> {
+  const status = await readReverseStatus(routing, service);
+  if (!status.registered || status.slotExists) return null;
+  await dropReverse(routing, service);
+  const prepared = await prepareReverse(routing, service);
+  return { slot: prepared.slot, startLsn: prepared.startLsn };
 }
 
 async function takeOrigin(client: Client, origin: string, database: string, waitMs: number): Promise<void> {

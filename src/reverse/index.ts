@@ -10,6 +10,7 @@ import { HEARTBEAT_PREFIX } from '../sync/source-control.js';
 import { reverseStreamName } from './names.js';
 import { checkReversePreconditions } from './preflight.js';
 import { findService, ownedRoutes } from './reverse-routing.js';
+import { reverseSlotMissing } from './slot-missing.js';
 import { ReverseRegistry } from './state.js';
 
 export { ReverseEngine, startReverseSync } from './reverse-engine.js';
@@ -18,6 +19,7 @@ export type { ReverseSyncOptions } from './options.js';
 export type { ReverseEvent, ReverseLag, ReverseResult } from './events.js';
 export { reverseStreamName } from './names.js';
 export { checkReversePreconditions } from './preflight.js';
+export { lostReverseSlotHint } from './slot-missing.js';
 
 /**
  * The reverse stream of a cut-over service: the writes the service makes in its own database flow
@@ -71,14 +73,7 @@ export async function prepareReverse(routing: Routing, serviceName: string): Pro
     if (existing) {
       // Registered with a position in a slot that is gone: the changes since are lost to the
       // stream; a new slot would silently skip them.
-      throw new CarveError(
-        'REVERSE_SLOT_MISSING',
-        `The reverse stream of ${service.name} is registered, but its slot ${name} is gone from ${service.database}`,
-        {
-          details: { service: service.name, database: service.database, slot: name },
-          hint: `Copy the service's rows back with carve recover --service ${service.name}, then drop the reverse stream (dropReverse) and prepare it again.`,
-        },
-      );
+      throw reverseSlotMissing(service, name);
     }
     try {
       const created = await client.query(

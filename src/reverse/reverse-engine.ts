@@ -10,6 +10,7 @@ import { SourceControl } from '../sync/source-control.js';
 import type { ReverseEvent, ReverseLag, ReverseResult } from './events.js';
 import type { ReverseSyncOptions } from './options.js';
 import { reverseRouting } from './reverse-routing.js';
+import { reverseSlotMissing } from './slot-missing.js';
 import { ReverseRegistry, ReverseState, type ReverseRegistration } from './state.js';
 
 /**
@@ -321,9 +322,16 @@ class ReverseStream {
   private async context(): Promise<SessionContext> {
     const { routing } = this.options;
     const migration = routing.names.migration;
-    const reverse = await withSession(atService(this.service.adminUrl), (client) =>
-      reverseRouting(routing, this.service, this.registration, client),
-    );
+    const reverse = await withSession(atService(this.service.adminUrl), async (client) => {
+      // Else the stream's own check says to create the slot with carve copy: no way to get back
+      // the changes the lost slot held.
+      const { rows } = await client.query(
+        'SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1',
+        [this.registration.slot],
+      );
+      if (rows.length === 0) throw reverseSlotMissing(this.service, this.registration.slot);
+      return reverseRouting(routing, this.service, this.registration, client);
+    });
     const applicationName =
       this.options.applicationName ?? `carve reverse (${migration}, ${this.service.name})`;
     this.control ??= new SourceControl(this.service.adminUrl, `${applicationName} control`);

@@ -46,7 +46,7 @@ export async function reverseRouting(
   const database = monolithDatabase(routing);
   const routes: TableRoute[] = [];
   for (const route of ownedRoutes(routing, service)) {
-    const columns = await serviceColumns(client, route);
+    const columns = await serviceColumns(client, route, service.name);
     const toService = new Map(route.columns.map((c) => [c.source, c.target]));
     routes.push({
       id: `${database}/${route.source.schema}.${route.source.name}`,
@@ -103,7 +103,7 @@ export async function reverseRouting(
 }
 
 /** The columns of a route's table in the service database, as the catalog model has them. */
-async function serviceColumns(client: Client, route: TableRoute): Promise<CatalogColumn[]> {
+async function serviceColumns(client: Client, route: TableRoute, service: string): Promise<CatalogColumn[]> {
   const { rows } = await client.query(
     `SELECT a.attname AS name, a.attnum, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
             a.atttypid::int AS type_oid, a.attnotnull AS not_null
@@ -118,7 +118,10 @@ async function serviceColumns(client: Client, route: TableRoute): Promise<Catalo
       `Table ${route.target.schema}.${route.target.name} is missing in ${route.database}`,
       {
         details: { database: route.database, table: `${route.target.schema}.${route.target.name}` },
-        hint: 'Run carve provision for the plan (it creates the service tables), or check that the plan is the one the service database was provisioned from.',
+        // Only a cut-over service has a reverse stream: its database was provisioned and copied, so
+        // the table went away since (renamed or dropped by hand). carve provision would create it
+        // empty, and the monolith would then lose its rows to the service's next writes.
+        hint: `${service} is cut over and carve streams its tables back into the monolith by the plan's names: put ${route.target.schema}.${route.target.name} back in ${route.database} under that name (a renamed table: ALTER TABLE … RENAME TO ${route.target.name}), then start carve sync again.`,
       },
     );
   }
