@@ -21,7 +21,6 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   BACKUP_CHECK_FAILED: 'not yet triggered by a test',
   BACKUP_DUMP_FAILED: 'not yet triggered by a test',
   BACKUP_PG_DUMP_TOO_OLD: 'not yet triggered by a test',
-  COPY_SLOT_LOST: 'not yet triggered by a test',
   COPY_STATE_INCONSISTENT: 'needs state edited by hand',
   CUTOVER_DRAIN_TIMEOUT: 'not yet triggered by a test',
   CUTOVER_MIGRATION_BUSY: 'not yet triggered by a test',
@@ -50,7 +49,6 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   REPLICATION_FAILED: 'not yet triggered by a test',
   REPLICATION_SLOT_WRONG_DATABASE: 'not yet triggered by a test',
   REPLICATION_SLOT_WRONG_PLUGIN: 'not yet triggered by a test',
-  RESYNC_COPY_FAILED: 'not yet triggered by a test',
   REVERSE_SLOT_MISSING: 'not yet triggered by a test',
   REVERSE_TABLE_MISSING: 'not yet triggered by a test',
   ROLLBACK_VERIFY_FAILED: 'not yet triggered by a test',
@@ -58,8 +56,6 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   SYNC_BINARY_VALUE: 'stream contents carve never asks for (binary values): a server mismatch only',
   SYNC_HOLD_ACTIVE: 'library misuse: a hold not released',
   SYNC_HOLD_TIMEOUT: 'not yet triggered by a test',
-  SYNC_NO_SINK: 'library misuse: startSync without appliers or sinks',
-  SYNC_ORIGIN_LIMIT: 'not yet triggered by a test',
   SYNC_SEQUENCES_FAILED: 'reported as an event while sync goes on',
   SYNC_SINK_DUPLICATE: 'library misuse: two sinks of one name',
   SYNC_STATE_MISMATCH: 'an internal consistency check of the state tables',
@@ -70,7 +66,6 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   UNEXPECTED_ERROR: 'the wrapper of an error carve did not foresee (a bug, by definition)',
   VERIFY_HOLD_TIMEOUT: 'not yet triggered by a test',
   VERIFY_KEY_NOT_ROUTED: 'routing always carries the key (projections without it are refused earlier)',
-  VERIFY_NO_POSITION: 'not yet triggered by a test',
 };
 
 function testFiles(dir: string): string[] {
