@@ -283,3 +283,92 @@ describe('a sink the plan does not have', () => {
     ]);
   });
 });
+
+/** `carve sync` of the main plan, running once its stream is active on the monolith. */
+async function startSync(): Promise<ReturnType<typeof spawnCarve>> {
+  const sync = spawnCarve(cli('sync'));
+  leftovers.push(sync.child);
+  await waitFor(
+    () =>
+      withClient(
+        sourceUrl,
+        async (c) =>
+          (await c.query(`SELECT active FROM pg_replication_slots WHERE slot_name = 'carve_hsync'`)).rows[0]
+            ?.active === true,
+      ),
+    { what: 'carve sync to stream' },
+  );
+  return sync;
+}
+
+async function stopSync(sync: ReturnType<typeof spawnCarve>): Promise<void> {
+  sync.child.kill('SIGINT');
+  const run = await sync.done;
+  expect(run.code, run.stderr).toBe(0);
+}
+
+/** A session on the monolith in a transaction with an id, left open (what a slot snapshot waits for). */
+async function longTransaction(): Promise<{ client: Client; pid: number }> {
+  const client = await connect(sourceUrl);
+  sessions.push(client);
+  await client.query('BEGIN');
+  const pid = (await client.query('SELECT pg_backend_pid() AS pid, txid_current()')).rows[0].pid as number;
+  return { client, pid };
+}
+
+describe('waits for a consistent read, bounded and named', () => {
+  it('SYNC_HOLD_TIMEOUT (the running carve sync is suspended): continue it as the hint says, verify again', async () => {
+    const sync = await startSync();
+    sync.child.kill('SIGSTOP');
+    const error = await fails(cli('verify', '--hold-timeout', '3s'), 'SYNC_HOLD_TIMEOUT', 1);
+    expect(error.hint).toContain('kill -CONT');
+    expect(error.hint).toContain('run verify again');
+    sync.child.kill('SIGCONT');
+    await succeeds(cli('verify', '--hold-timeout', '30s'));
+    await stopSync(sync);
+  });
+
+  it('VERIFY_HOLD_TIMEOUT (verify --catch-up, its applier waits for a lock): end the transaction it names, verify again', async () => {
+    await withClient(sourceUrl, (c) => c.query('UPDATE items SET qty = qty + 1 WHERE id <= 5'));
+    const blocker = await connect(target.url('hsync_shop'));
+    sessions.push(blocker);
+    await blocker.query('BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE');
+    const blockerPid = (await blocker.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    const error = await fails(cli('verify', '--catch-up', '--hold-timeout', '3s'), 'VERIFY_HOLD_TIMEOUT', 1);
+    const terminate = /SELECT pg_terminate_backend\((\d+)\)/.exec(error.hint);
+    expect(Number(terminate?.[1]), error.hint).toBe(blockerPid);
+    // The hint, followed: the statement it gives, run on the service databases' server.
+    await withClient(target.url(), (c) => c.query(terminate![0]));
+    await succeeds(cli('verify', '--catch-up'));
+  });
+
+  it('VERIFY_SNAPSHOT_TIMEOUT (a long transaction on the monolith): end it as the hint says, verify again', async () => {
+    const long = await longTransaction();
+    const error = await fails(cli('verify', '--hold-timeout', '2s'), 'VERIFY_SNAPSHOT_TIMEOUT', 1);
+    expect(error.hint).toContain(`pid ${long.pid} (`);
+    expect(error.hint).toContain('COMMIT or ROLLBACK it in its session');
+    await long.client.query('ROLLBACK');
+    await succeeds(cli('verify'));
+  });
+
+  it('CUTOVER_PRECHECK_TIMEOUT: --timeout bounds the pre-checks (a suspended sync, then a long transaction); the hints followed, cutover runs', async () => {
+    const cutover = cli('cutover', '--service', 'shop', '--timeout', '3s');
+    const sync = await startSync();
+    sync.child.kill('SIGSTOP');
+    const started = Date.now();
+    const stopped = await fails(cutover, 'CUTOVER_PRECHECK_TIMEOUT', 1);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(stopped.details?.cause).toBe('SYNC_HOLD_TIMEOUT');
+    expect(stopped.hint).toMatch(/^Nothing was frozen\. .*kill -CONT.*then run the cutover again\.$/);
+    sync.child.kill('SIGCONT');
+
+    const long = await longTransaction();
+    const waited = await fails(cutover, 'CUTOVER_PRECHECK_TIMEOUT', 1);
+    expect(waited.details?.cause).toBe('VERIFY_SNAPSHOT_TIMEOUT');
+    expect(waited.hint).toContain(`End the transaction of pid ${long.pid} (`);
+    expect(waited.hint).toContain('then run the cutover again');
+    await long.client.query('ROLLBACK');
+    await succeeds(cutover);
+    await stopSync(sync);
+  }, 60_000);
+});

@@ -55,7 +55,6 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   SERVE_ACTION_UNAVAILABLE: 'not yet triggered by a test',
   SYNC_BINARY_VALUE: 'stream contents carve never asks for (binary values): a server mismatch only',
   SYNC_HOLD_ACTIVE: 'library misuse: a hold not released',
-  SYNC_HOLD_TIMEOUT: 'not yet triggered by a test',
   SYNC_SEQUENCES_FAILED: 'reported as an event while sync goes on',
   SYNC_SINK_DUPLICATE: 'library misuse: two sinks of one name',
   SYNC_STATE_MISMATCH: 'an internal consistency check of the state tables',
@@ -64,7 +63,6 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   SYNC_UNEXPECTED_TOAST: 'stream contents a consistent server does not send',
   SYNC_UNSUPPORTED_MESSAGE: 'a pgoutput message of a protocol version carve does not ask for',
   UNEXPECTED_ERROR: 'the wrapper of an error carve did not foresee (a bug, by definition)',
-  VERIFY_HOLD_TIMEOUT: 'not yet triggered by a test',
   VERIFY_KEY_NOT_ROUTED: 'routing always carries the key (projections without it are refused earlier)',
 };
 
