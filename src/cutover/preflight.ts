@@ -65,10 +65,8 @@ export async function checkBeforeFreeze(input: {
   applicationName: string;
 }): Promise<{ lagSeconds: number | null }> {
   const { routing, service, forward } = input;
-  // --timeout bounds the pre-checks as a whole too: catching up, and verify's consistent read
-  // (its monolith snapshot waits for every open transaction; a running sync must reach its point).
-  const deadline = Date.now() + input.timeoutMs;
-  const remainingMs = () => Math.max(1000, deadline - Date.now());
+  // --timeout bounds each wait of the pre-checks: catching up, and verify's consistent read (its
+  // monolith snapshot waits for every open transaction; the forward stream must reach its point).
   const status = await readMigrationStatus(routing, { lagSeconds: forward.kind === 'running-sync' });
   if (!status.copy?.finished) {
     throw new CarveError(
@@ -115,7 +113,7 @@ export async function checkBeforeFreeze(input: {
                 },
               ),
             ),
-          remainingMs(),
+          input.timeoutMs,
         );
       }),
     ]).finally(() => clearTimeout(timer));
@@ -139,7 +137,7 @@ export async function checkBeforeFreeze(input: {
     tables: ownedRouteIds(service),
     jobs: input.jobs,
     sequences: 'advisory',
-    holdTimeoutMs: remainingMs(),
+    holdTimeoutMs: input.timeoutMs,
     applicationName: `${input.applicationName} verify`,
     ...(forward.engine ? { sync: forward.engine } : {}),
   }).catch((error: unknown) => {
