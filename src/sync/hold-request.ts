@@ -180,7 +180,7 @@ async function holdLockTimeout(routing: Routing, state: SyncState, timeoutMs: nu
   ).flat();
   const action = holders.length
     ? `${endTransactionsAction(holders, 'service databases’ server')} (a carve sync applier stuck in a transaction: if its process is suspended, continue it with kill -CONT, or stop it)`
-    : 'Find the session holding a lock on the holds table of the service databases (pg_locks) and end it';
+    : `Find the session holding a lock on ${state.table('holds')} in the service databases (SELECT pid FROM pg_locks WHERE relation = '${state.table('holds')}'::regclass AND granted) and end it`;
   return new CarveError(
     'SYNC_HOLD_TIMEOUT',
     `The hold tables of ${routing.services.map((s) => s.database).join(', ')} stayed locked for ${Math.round(timeoutMs / 1000)} s`,

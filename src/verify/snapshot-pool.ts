@@ -85,7 +85,10 @@ async function createWithin(
   );
   const action = blockers.length
     ? endTransactionsAction(blockers, 'monolith')
-    : 'Find the long-running transactions on the monolith (pg_stat_activity, oldest xact_start first) and end them';
+    : // pg_stat_activity hides other roles' transactions from a role without pg_read_all_stats.
+      'Find the transactions open on the monolith as a superuser (or a member of pg_read_all_stats): ' +
+      'SELECT pid, now() - xact_start AS open_for, usename, application_name, state FROM pg_stat_activity ' +
+      'WHERE backend_xid IS NOT NULL ORDER BY xact_start; end the oldest (COMMIT or ROLLBACK in its session, or SELECT pg_terminate_backend(pid))';
   throw new CarveError(
     'VERIFY_SNAPSHOT_TIMEOUT',
     `The monolith snapshot (temporary slot ${slot}) waited ${Math.round(timeoutMs / 1000)} s for transactions open before it to end${

@@ -192,7 +192,9 @@ async function holdTimeout(ctx: Ctx, timeoutMs: number): Promise<CarveError> {
   ).flat();
   const action = blockers.length
     ? endTransactionsAction(blockers, 'service databases’ server')
-    : 'The sync is behind or stuck: check its lag (carve status) and allow a longer wait (--hold-timeout)';
+    : 'The sync is behind or stuck: check its lag (carve status) and allow a longer wait (--hold-timeout); ' +
+      'if its applier waits for a lock, find the holder as a superuser (SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity ' +
+      "WHERE application_name LIKE 'carve%' AND wait_event_type = 'Lock') and end that transaction";
   return new CarveError(
     'VERIFY_HOLD_TIMEOUT',
     `The sync engine did not reach the verify point in ${Math.round(timeoutMs / 1000)} s${
