@@ -1,4 +1,5 @@
 import type { PlanProblem } from './plan/problems.js';
+import type { WaitDetails } from './pg/wait-blockers.js';
 import type { MigrationLockHolder } from './state/migration-lock.js';
 
 /**
@@ -157,7 +158,9 @@ export const errorCatalogue = {
   SYNC_COPY_UNFINISHED: failed('The copy into a service database has not finished.'),
   SYNC_HOLD_ACTIVE: failed('Sync is already held at another position.'),
   SYNC_HOLD_PASSED: failed('A target already applied changes past the requested hold.'),
-  SYNC_HOLD_TIMEOUT: failed('No running carve sync reached the hold in time.'),
+  SYNC_HOLD_TIMEOUT: failed<WaitDetails & { waiting: string[]; lsn?: string }>(
+    'No running carve sync reached the hold in time.',
+  ),
   SYNC_NOT_COPIED: failed('A service database has no copy of this migration.'),
   SYNC_ORIGIN_BUSY: failed('A replication origin is still held by an earlier session (retried on its own).'),
   SYNC_ORIGIN_LIMIT: failed('The server has no free replication origin slot (max_replication_slots).'),
@@ -226,12 +229,15 @@ export const errorCatalogue = {
   // Verify
   VERIFY_ABORTED: incomplete('verify was interrupted; run it again with --resume.'),
   VERIFY_COLUMN_MISSING: failed('A routed column does not exist on one side.'),
-  VERIFY_HOLD_TIMEOUT: failed('A target did not reach the verify point in time.'),
+  VERIFY_HOLD_TIMEOUT: failed<WaitDetails>('A target did not reach the verify point in time.'),
   VERIFY_KEY_NOT_ROUTED: failed('A route does not carry its key column.'),
   VERIFY_MIGRATION_BUSY: failed<{ migration: string; holder: MigrationLockHolder | null }>(
     'Another carve command (not sync) works on the migration.',
   ),
   VERIFY_NO_POSITION: failed('A target records no applied position, or the slot is gone.'),
+  VERIFY_SNAPSHOT_TIMEOUT: failed<WaitDetails>(
+    "The monolith snapshot waited too long for transactions open before it (--hold-timeout, cutover's --timeout).",
+  ),
   VERIFY_SLOT_LOST: failed("The migration's slot is gone or lost WAL: the stream cannot resume."),
   VERIFY_TABLE_MISSING: failed('A routed table does not exist on one side.'),
   VERIFY_TARGETS_BEHIND: failed('No carve sync runs and the targets lack committed changes.'),
@@ -300,6 +306,9 @@ export const errorCatalogue = {
   ),
   CUTOVER_COPY_UNFINISHED: failed('Pre-check: the copy is not finished.'),
   CUTOVER_SLOT_UNHEALTHY: failed('Pre-check: the replication slot is missing or losing WAL.'),
+  CUTOVER_PRECHECK_TIMEOUT: failed<WaitDetails & { cause: string }>(
+    'Pre-check: verify could not read both sides at one point within --timeout (a long transaction, a stuck sync); nothing was frozen.',
+  ),
   CUTOVER_LAG_TOO_HIGH: failed('Pre-check: the service database lags the monolith by more than --max-lag.'),
   CUTOVER_VERIFY_FAILED: failed(
     "Verify of the service's tables found differences (before the freeze, or at the drain point: then the freeze was undone).",

@@ -14,7 +14,8 @@ export function registerCutoverCommand(program: Command): void {
     description:
       "Move one service from the monolith to its database: pre-checks, freeze the monolith's tables, drain, verify, sequences, journal, reverse stream, switch",
     service: 'the service to cut over',
-    timeout: 'freeze and drain must succeed within this, else the freeze is undone',
+    timeout:
+      'the pre-checks (catch-up, verify’s consistent read) must finish within this, and freeze and drain too, else the freeze is undone',
     sequenceGap: "move the service's sequences this far past the monolith's (default 1000)",
   })
     .option('--max-lag <duration>', 'refuse when the service database lags more than this', '5s')

@@ -6,6 +6,7 @@ import { verify } from '../verify/index.js';
 import type { VerifyEvent, VerifyResult } from '../verify/events.js';
 import { parsePositiveNumber } from './copy.js';
 import { createCliHub } from './event-hub.js';
+import { durationFlag } from './flag-values.js';
 import { formatCount, jsonLine, renderTable } from './format.js';
 import { runCommand, type CommandOutcome } from './run-command.js';
 import { abortOnSignals } from './signals.js';
@@ -22,6 +23,7 @@ interface VerifyCliOptions {
   maxKeys?: string;
   sequences?: string;
   showKeys: string;
+  holdTimeout: string;
   secretsDir?: string;
 }
 
@@ -50,6 +52,11 @@ export function registerVerifyCommand(program: Command): void {
     )
     .option('--show-keys <n>', 'mismatched keys printed per table in the summary', '10')
     .option(
+      '--hold-timeout <duration>',
+      'give up reading both sides at one point after this: the monolith snapshot waits for open transactions, a running sync must reach the point',
+      '5m',
+    )
+    .option(
       '--secrets-dir <dir>',
       "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
     )
@@ -60,6 +67,10 @@ async function run(options: VerifyCliOptions): Promise<CommandOutcome> {
   const jobs = parsePositiveNumber('--jobs', options.jobs);
   const maxKeys = parsePositiveNumber('--max-keys', options.maxKeys);
   const showKeys = Number(options.showKeys);
+  const holdTimeoutMs = durationFlag('--hold-timeout', options.holdTimeout, {
+    minMs: 1000,
+    maxMs: 86_400_000,
+  });
   if (!['auto', 'strict', 'advisory'].includes(options.sequences ?? 'auto')) {
     throw new CarveError(
       'USAGE',
@@ -84,6 +95,7 @@ async function run(options: VerifyCliOptions): Promise<CommandOutcome> {
     ...(options.repairSql ? { repairSqlFile: options.repairSql } : {}),
     resume: options.resume === true,
     catchUp: options.catchUp === true,
+    holdTimeoutMs,
     alignment: options.assumeStatic ? 'assume-static' : 'auto',
     sequences: (options.sequences ?? 'auto') as 'auto' | 'strict' | 'advisory',
     onEvent: hub.emitter('verify'),

@@ -1,4 +1,4 @@
-import { CarveError } from '../errors.js';
+import { CarveError, isCarveError } from '../errors.js';
 import { readMigrationStatus } from '../migrate/status.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
 import { verify } from '../verify/index.js';
@@ -65,6 +65,8 @@ export async function checkBeforeFreeze(input: {
   applicationName: string;
 }): Promise<{ lagSeconds: number | null }> {
   const { routing, service, forward } = input;
+  // --timeout bounds each wait of the pre-checks: catching up, and verify's consistent read (its
+  // monolith snapshot waits for every open transaction; the forward stream must reach its point).
   const status = await readMigrationStatus(routing, { lagSeconds: forward.kind === 'running-sync' });
   if (!status.copy?.finished) {
     throw new CarveError(
@@ -135,8 +137,11 @@ export async function checkBeforeFreeze(input: {
     tables: ownedRouteIds(service),
     jobs: input.jobs,
     sequences: 'advisory',
+    holdTimeoutMs: input.timeoutMs,
     applicationName: `${input.applicationName} verify`,
     ...(forward.engine ? { sync: forward.engine } : {}),
+  }).catch((error: unknown) => {
+    throw precheckTimeout(error, input.timeoutMs);
   });
   if (!result.ok) throw verifyRefusal(result, service, 'before');
   return { lagSeconds };
@@ -165,5 +170,22 @@ export function verifyRefusal(
     code,
     `Verify of ${service.name}'s tables found differences${differing.length ? ` in ${differing.map((d) => d.routeId).join(', ')}` : ' (cut foreign keys or sequences)'}`,
     { details: { service: service.name, differing }, hint },
+  );
+}
+
+/** verify's waits for a consistent read, ended by --timeout: what blocks it, and run cutover again. */
+function precheckTimeout(error: unknown, timeoutMs: number): unknown {
+  const waits = ['VERIFY_SNAPSHOT_TIMEOUT', 'VERIFY_HOLD_TIMEOUT', 'SYNC_HOLD_TIMEOUT'] as const;
+  const code = waits.find((c) => isCarveError(error, c));
+  if (!code) return error;
+  const cause = error as CarveError<(typeof waits)[number]>;
+  return new CarveError(
+    'CUTOVER_PRECHECK_TIMEOUT',
+    `The pre-checks did not finish within --timeout (${Math.round(timeoutMs / 1000)} s): ${cause.message}`,
+    {
+      details: { ...cause.details, timeoutMs, cause: code },
+      hint: `Nothing was frozen. ${cause.details.action}, then run the cutover again.`,
+      cause: error,
+    },
   );
 }

@@ -2,6 +2,12 @@ import { CarveError } from '../errors.js';
 import { atMonolith, atService, type Client, openSession, withSession } from '../pg/connect.js';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
+import {
+  endTransactionsAction,
+  lockBlockersOfCarve,
+  lockHolders,
+  slotStreamer,
+} from '../pg/wait-blockers.js';
 import type { Routing } from '../routing/model.js';
 import { SyncState } from './state.js';
 
@@ -70,7 +76,8 @@ export async function requestHold(routing: Routing, options: HoldRequestOptions)
         return handle(routing, state, lsn);
       } catch (error) {
         await Promise.all(clients.map((c) => c.query('ROLLBACK').catch(() => {})));
-        if (sqlStateOf(error) !== SqlState.lockNotAvailable || Date.now() > deadline) throw error;
+        if (sqlStateOf(error) !== SqlState.lockNotAvailable) throw error;
+        if (Date.now() > deadline) throw await holdLockTimeout(routing, state, options.timeoutMs ?? 60_000);
         await new Promise((r) => setTimeout(r, Math.min(2000, 50 * attempt) * (0.5 + Math.random())));
       }
     }
@@ -106,16 +113,7 @@ function handle(routing: Routing, state: SyncState, lsn: Lsn): HoldHandle {
           if (row?.reached) pending.delete(service.database);
         }
         if (pending.size === 0) return;
-        if (Date.now() > deadline) {
-          throw new CarveError(
-            'SYNC_HOLD_TIMEOUT',
-            `No running carve sync reached ${formatLsn(lsn)} in ${timeoutMs} ms`,
-            {
-              details: { lsn: formatLsn(lsn), waiting: [...pending] },
-              hint: 'Is `carve sync` running for this migration? Release the hold if you stop waiting.',
-            },
-          );
-        }
+        if (Date.now() > deadline) throw await holdTimeout(routing, lsn, [...pending], timeoutMs);
         await new Promise((r) => setTimeout(r, pollMs));
       }
     },
@@ -130,4 +128,65 @@ function handle(routing: Routing, state: SyncState, lsn: Lsn): HoldHandle {
       }
     },
   };
+}
+
+/**
+ * Why no sync reached the hold: an applier waiting for someone's lock, no stream at all, or a
+ * stream whose process does not answer (suspended, hung) or is far behind — named, with what to do.
+ */
+async function holdTimeout(
+  routing: Routing,
+  lsn: Lsn,
+  waiting: string[],
+  timeoutMs: number,
+): Promise<CarveError> {
+  const services = routing.services.filter((s) => waiting.includes(s.database));
+  const blockers = (
+    await Promise.all(services.map((s) => lockBlockersOfCarve(atService(s.url)).catch(() => [])))
+  ).flat();
+  const slot = routing.names.slot;
+  const streamer = await slotStreamer(atMonolith(routing.sourceUrl), slot).catch(() => null);
+  let action: string;
+  if (blockers.length) {
+    action = endTransactionsAction(blockers, `server of ${waiting.join(', ')}`);
+  } else if (!streamer) {
+    action = `Start carve sync --plan <file> (nothing streams from the migration's slot ${slot})`;
+  } else {
+    const answered =
+      streamer.replySeconds === null
+        ? ''
+        : `, which last heard from it ${Math.round(streamer.replySeconds)} s ago`;
+    action =
+      `Get the carve sync streaming from slot ${slot} going (monolith walsender pid ${streamer.pid}${answered}): ` +
+      'if its process is suspended (kill -STOP, Ctrl-Z) continue it (kill -CONT <its process id>, or fg); ' +
+      'if it is far behind, let it catch up (carve status shows its lag) or allow a longer wait';
+  }
+  return new CarveError(
+    'SYNC_HOLD_TIMEOUT',
+    `No running carve sync reached ${formatLsn(lsn)} in ${waiting.join(', ')} within ${Math.round(timeoutMs / 1000)} s`,
+    {
+      details: { lsn: formatLsn(lsn), waiting, timeoutMs, action, blockers },
+      hint: `${action}; then ask for the hold again.`,
+    },
+  );
+}
+
+/** The holds tables stayed locked (an applier in a transaction that does not end): who holds them. */
+async function holdLockTimeout(routing: Routing, state: SyncState, timeoutMs: number): Promise<CarveError> {
+  const holders = (
+    await Promise.all(
+      routing.services.map((s) => lockHolders(atService(s.url), state.table('holds')).catch(() => [])),
+    )
+  ).flat();
+  const action = holders.length
+    ? `${endTransactionsAction(holders, 'service databases’ server')} (a carve sync applier stuck in a transaction: if its process is suspended, continue it with kill -CONT, or stop it)`
+    : `Find the session holding a lock on ${state.table('holds')} in the service databases (SELECT pid FROM pg_locks WHERE relation = '${state.table('holds')}'::regclass AND granted) and end it`;
+  return new CarveError(
+    'SYNC_HOLD_TIMEOUT',
+    `The hold tables of ${routing.services.map((s) => s.database).join(', ')} stayed locked for ${Math.round(timeoutMs / 1000)} s`,
+    {
+      details: { waiting: routing.services.map((s) => s.database), timeoutMs, action, blockers: holders },
+      hint: `${action}; then ask for the hold again.`,
+    },
+  );
 }

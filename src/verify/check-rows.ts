@@ -80,6 +80,7 @@ async function checkForeignKey(
     { source: snapshots.source, targets: snapshots.targets, maxKeys: scope.maxKeys },
     fk,
     shapes.get(fk.from.routeId)!,
+    scope.routing.routes.find((r) => r.id === fk.to.routeId)!,
   );
   scope.emit({ type: 'foreign-key-done', result });
   return result;

@@ -1,9 +1,9 @@
 import { CarveError } from '../errors.js';
 import type { Client } from '../pg/connect.js';
 import { quoteIdent, quoteQualified } from '../pg/quote.js';
-import type { CutForeignKey } from '../routing/model.js';
+import type { CutForeignKey, TableRoute } from '../routing/model.js';
 import { cursorRows } from './cursor-rows.js';
-import { readSideColumns, type RouteShape } from './route-shape.js';
+import { readSideColumns, recreateHint, type RouteShape } from './route-shape.js';
 import type { SnapshotPool } from './snapshot-pool.js';
 import type { ForeignKeyVerifyResult, OrphanRow } from './events.js';
 
@@ -28,6 +28,8 @@ export async function checkCutForeignKey(
   ctx: OrphanContext,
   fk: CutForeignKey,
   child: RouteShape,
+  /** The parent table's route: a missing parent column is re-created from the monolith by resync. */
+  parent: TableRoute,
 ): Promise<ForeignKeyVerifyResult> {
   const started = Date.now();
   const childPool = ctx.targets.get(fk.from.database)!;
@@ -49,7 +51,8 @@ export async function checkCutForeignKey(
           `${fk.to.database}: ${fk.to.table.schema}.${fk.to.table.name}(${name}) does not exist`,
           {
             details: { foreignKey: fk.name, database: fk.to.database, table: fk.to.table, column: name },
-            hint: 'Run carve provision first.',
+            // provision refuses a database it already created (PROVISION_CONFLICT): resync re-creates one table.
+            hint: recreateHint(parent),
           },
         );
       }

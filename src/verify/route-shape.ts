@@ -71,7 +71,7 @@ export async function readSideColumns(
  * provision refuses a table of another shape (PROVISION_CONFLICT) and copy does not copy again, so
  * the fix is resync, which re-creates the table at the monolith's shape and copies it online.
  */
-function recreateHint(route: TableRoute): string {
+export function recreateHint(route: TableRoute): string {
   return `Re-create it from the monolith: carve resync --plan <file> --table ${route.source.schema}.${route.source.name}, then verify again.`;
 }
 

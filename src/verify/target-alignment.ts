@@ -9,6 +9,7 @@ import { acquireMigrationLock, type MigrationLock } from '../state/migration-loc
 import { requestHold } from '../sync/hold-request.js';
 import { startSync } from '../sync/index.js';
 import { startOverHint } from '../sync/start-over-hint.js';
+import { describeBlocker, endTransactionsAction, lockBlockersOfCarve } from '../pg/wait-blockers.js';
 import { peekRelevantCommits, type PeekWindow } from './slot-peek.js';
 import { monolithPoint, type MonolithPoint } from './snapshot-pool.js';
 import type { AlignmentMethod } from './events.js';
@@ -40,6 +41,7 @@ export interface AlignmentContext {
   mode: 'auto' | 'assume-static';
   sync?: HoldProvider;
   catchUp: boolean;
+  /** Bounds every wait of the alignment together: the monolith snapshot and the hold. */
   holdTimeoutMs: number;
   applicationName: string;
   requestedBy: string;
@@ -53,7 +55,9 @@ export interface Aligned {
   release(): Promise<void>;
 }
 
-export async function alignTargets(ctx: AlignmentContext): Promise<Aligned> {
+export async function alignTargets(context: AlignmentContext): Promise<Aligned> {
+  const deadline = Date.now() + context.holdTimeoutMs;
+  const ctx: Ctx = { ...context, remainingMs: () => Math.max(1000, deadline - Date.now()) };
   const source = ctx.routing.sourceUrl;
   if (ctx.mode === 'assume-static') {
     return {
@@ -83,7 +87,7 @@ export async function alignTargets(ctx: AlignmentContext): Promise<Aligned> {
   }
   let point: MonolithPoint | undefined;
   try {
-    point = await monolithPoint(source, ctx.applicationName);
+    point = await monolithPoint(source, ctx.applicationName, { timeoutMs: ctx.remainingMs() });
     await checkPositions(ctx, point.lsn);
     return { method: 'positions', point, release: () => lock.release() };
   } catch (error) {
@@ -104,8 +108,10 @@ export async function alignTargets(ctx: AlignmentContext): Promise<Aligned> {
   }
 }
 
+type Ctx = AlignmentContext & { remainingMs: () => number };
+
 async function holdWithApi(
-  ctx: AlignmentContext,
+  ctx: Ctx,
   sync: HoldProvider,
   method: AlignmentMethod,
   after: () => Promise<void>,
@@ -113,11 +119,11 @@ async function holdWithApi(
   let point: MonolithPoint | undefined;
   const choose = async () => {
     await point?.close();
-    point = await monolithPoint(ctx.routing.sourceUrl, ctx.applicationName);
+    point = await monolithPoint(ctx.routing.sourceUrl, ctx.applicationName, { timeoutMs: ctx.remainingMs() });
     return point.lsn;
   };
   try {
-    await withTimeout(sync.holdAt(choose), ctx, 'the sync engine');
+    await withTimeout(sync.holdAt(choose), ctx);
   } catch (error) {
     sync.release();
     await point?.close();
@@ -133,45 +139,44 @@ async function holdWithApi(
   };
 }
 
-async function holdWithTable(ctx: AlignmentContext): Promise<Aligned> {
+async function holdWithTable(ctx: Ctx): Promise<Aligned> {
   let point: MonolithPoint | undefined;
   const choose = async () => {
     await point?.close();
-    point = await monolithPoint(ctx.routing.sourceUrl, ctx.applicationName);
+    point = await monolithPoint(ctx.routing.sourceUrl, ctx.applicationName, { timeoutMs: ctx.remainingMs() });
     return point.lsn;
   };
-  const handle = await requestHold(ctx.routing, {
-    requestedBy: ctx.requestedBy,
-    choose,
-    timeoutMs: ctx.holdTimeoutMs,
-  });
   try {
-    await handle.reached({ timeoutMs: ctx.holdTimeoutMs });
+    const handle = await requestHold(ctx.routing, {
+      requestedBy: ctx.requestedBy,
+      choose,
+      timeoutMs: ctx.remainingMs(),
+    });
+    try {
+      await handle.reached({ timeoutMs: ctx.remainingMs() });
+    } catch (error) {
+      await handle.release().catch(() => {});
+      await point?.close();
+      throw error;
+    }
+    return { method: 'hold-table', point: point!, release: () => handle.release() };
   } catch (error) {
-    await handle.release().catch(() => {});
-    await point?.close();
-    throw error;
+    // The library's hint says to ask for the hold again; verify's reader runs verify again.
+    if (!isCarveError(error, 'SYNC_HOLD_TIMEOUT')) throw error;
+    throw new CarveError('SYNC_HOLD_TIMEOUT', error.message, {
+      details: error.details,
+      hint: `${error.details.action}, then run verify again.`,
+    });
   }
-  return { method: 'hold-table', point: point!, release: () => handle.release() };
 }
 
-async function withTimeout<T>(promise: Promise<T>, ctx: AlignmentContext, what: string): Promise<T> {
+async function withTimeout<T>(promise: Promise<T>, ctx: Ctx): Promise<T> {
+  // A second more than the snapshot's own bound, so that a snapshot waiting on the monolith
+  // reports that (VERIFY_SNAPSHOT_TIMEOUT) rather than this.
+  const timeoutMs = ctx.remainingMs() + 1000;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new CarveError(
-            'VERIFY_HOLD_TIMEOUT',
-            `${what} did not reach the verify point in ${ctx.holdTimeoutMs} ms`,
-            {
-              details: { timeoutMs: ctx.holdTimeoutMs },
-              hint: 'The sync is behind or stuck; check its lag and run verify again.',
-            },
-          ),
-        ),
-      ctx.holdTimeoutMs,
-    );
+    timer = setTimeout(() => void holdTimeout(ctx, timeoutMs).then(reject, reject), timeoutMs);
   });
   try {
     return await Promise.race([promise, timeout]);
@@ -180,7 +185,26 @@ async function withTimeout<T>(promise: Promise<T>, ctx: AlignmentContext, what: 
   }
 }
 
-async function checkPositions(ctx: AlignmentContext, lsn: Lsn): Promise<void> {
+/** The in-process sync did not reach the point: an applier waiting for someone's lock, or behind. */
+async function holdTimeout(ctx: Ctx, timeoutMs: number): Promise<CarveError> {
+  const blockers = (
+    await Promise.all(ctx.services.map((s) => lockBlockersOfCarve(atService(s.url)).catch(() => [])))
+  ).flat();
+  const action = blockers.length
+    ? endTransactionsAction(blockers, 'service databases’ server')
+    : 'The sync is behind or stuck: check its lag (carve status) and allow a longer wait (--hold-timeout); ' +
+      'if its applier waits for a lock, find the holder as a superuser (SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity ' +
+      "WHERE application_name LIKE 'carve%' AND wait_event_type = 'Lock') and end that transaction";
+  return new CarveError(
+    'VERIFY_HOLD_TIMEOUT',
+    `The sync engine did not reach the verify point in ${Math.round(timeoutMs / 1000)} s${
+      blockers.length ? `: its appliers wait for ${blockers.map(describeBlocker).join('; ')}` : ''
+    }`,
+    { details: { timeoutMs, action, blockers }, hint: `${action}, then run verify again.` },
+  );
+}
+
+async function checkPositions(ctx: Ctx, lsn: Lsn): Promise<void> {
   const names = ctx.routing.names;
   const noPosition = (database: string) =>
     new CarveError(

@@ -11,7 +11,6 @@ import { errorCatalogue } from '../../src/error-catalogue.js';
  */
 const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   APPLY_EVENT_UNKNOWN: 'a record on a change topic that carve did not write',
-  COPY_SLOT_LOST: 'not yet triggered by a test',
   COPY_STATE_INCONSISTENT: 'needs state edited by hand',
   DEMO_BAD_SEED: 'library only: the CLI refuses a bad --seed first (USAGE)',
   DEMO_SCHEMA_MISSING: 'library only: the CLI creates the schema and stops at DEMO_SCHEMA_EXISTS (tested)',
@@ -30,12 +29,8 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   REPLICATION_CONCURRENT_READ: 'a programming error: two reads on one replication stream',
   REPLICATION_FAILED:
     'an error inside the replication layer with neither a SQLSTATE nor a known network errno (those are REPLICATION_SERVER_ERROR, REPLICATION_CONNECTION_LOST): a bug in carve, no CLI path reaches it',
-  RESYNC_COPY_FAILED: 'not yet triggered by a test',
   SYNC_BINARY_VALUE: 'stream contents carve never asks for (binary values): a server mismatch only',
   SYNC_HOLD_ACTIVE: 'library misuse: a hold not released',
-  SYNC_HOLD_TIMEOUT: 'not yet triggered by a test',
-  SYNC_NO_SINK: 'library misuse: startSync without appliers or sinks',
-  SYNC_ORIGIN_LIMIT: 'not yet triggered by a test',
   SYNC_SEQUENCES_FAILED: 'reported as an event while sync goes on',
   SYNC_SINK_DUPLICATE: 'library misuse: two sinks of one name',
   SYNC_STATE_MISMATCH: 'an internal consistency check of the state tables',
@@ -44,9 +39,7 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   SYNC_UNEXPECTED_TOAST: 'stream contents a consistent server does not send',
   SYNC_UNSUPPORTED_MESSAGE: 'a pgoutput message of a protocol version carve does not ask for',
   UNEXPECTED_ERROR: 'the wrapper of an error carve did not foresee (a bug, by definition)',
-  VERIFY_HOLD_TIMEOUT: 'not yet triggered by a test',
   VERIFY_KEY_NOT_ROUTED: 'routing always carries the key (projections without it are refused earlier)',
-  VERIFY_NO_POSITION: 'not yet triggered by a test',
 };
 
 function testFiles(dir: string): string[] {
