@@ -32,8 +32,8 @@ type Entry =
 const HINTS: Record<string, Entry> = {
   // Usage and plan
   USAGE: { followed: ['integration/emergency-recover.test.ts'] },
-  PLAN_INVALID: { notYet: NOT_YET, named: ['unit/plan-load.test.ts', 'unit/plan-check.test.ts'] },
-  PLAN_UNREADABLE: { notYet: NOT_YET, named: ['unit/plan-load.test.ts'] },
+  PLAN_INVALID: { followed: ['unit/plan-load.test.ts'] },
+  PLAN_UNREADABLE: { followed: ['unit/plan-load.test.ts'] },
 
   // Connections
   CONNECTION_AUTH_FAILED: { followed: ['integration/connection-errors.test.ts'] },
@@ -203,8 +203,8 @@ const HINTS: Record<string, Entry> = {
   SERVE_TOKEN_FILE: { followed: ['integration/error-hints.test.ts'] },
 
   // Demo
-  DEMO_BAD_SCALE: { notYet: NOT_YET, named: ['unit/demo-seed-plan.test.ts'] },
-  DEMO_LOAD_BAD_MIX: { notYet: NOT_YET, named: ['unit/demo-seed-plan.test.ts'] },
+  DEMO_BAD_SCALE: { followed: ['unit/demo-seed-plan.test.ts'] },
+  DEMO_LOAD_BAD_MIX: { followed: ['unit/demo-seed-plan.test.ts'] },
   DEMO_LOAD_BAD_OPTIONS: { notYet: NOT_YET, named: ['integration/demo-load.test.ts'] },
   DEMO_LOAD_NOT_SEEDED: { notYet: NOT_YET, named: ['integration/demo-load.test.ts'] },
   DEMO_SCHEMA_EXISTS: { notYet: NOT_YET, named: ['integration/demo-cli.test.ts'] },
