@@ -47,7 +47,7 @@ const HINTS: Record<string, Entry> = {
   CONNECTION_LOST: { followed: ['integration/connection-errors.test.ts'] },
 
   // Monolith, state, provision
-  SOURCE_WAL_LEVEL: { notYet: NOT_YET, named: ['integration/copy-edge.test.ts'] },
+  SOURCE_WAL_LEVEL: { followed: ['integration/error-hints-followed.test.ts'] },
   SOURCE_NO_REPLICATION: { followed: ['integration/error-hints.test.ts'] },
   PUBLICATION_FOR_ALL_TABLES: { notYet: NOT_YET, named: ['integration/replication-pgoutput.test.ts'] },
   MIGRATION_LOCKED: { followed: ['integration/teardown.test.ts', 'integration/sync-schema.test.ts'] },
@@ -63,14 +63,16 @@ const HINTS: Record<string, Entry> = {
       "library calls only (createPostLoadObjects, reverse routing by name): carve's commands pass services of the plan",
     named: ['integration/provision-edge.test.ts'],
   },
-  TARGET_NOT_PROVISIONED: { notYet: NOT_YET, named: ['integration/copy-edge.test.ts'] },
+  TARGET_NOT_PROVISIONED: { followed: ['integration/error-hints-followed.test.ts'] },
   TARGET_PASSWORD_ENV: { followed: ['unit/carve-logins.test.ts'] },
   TARGET_FOREIGN_OBJECT: { followed: ['integration/security-escalation.test.ts'] },
 
   // Copy
   COPY_ALREADY_STARTED: { followed: ['integration/copy-edge.test.ts'] },
   COPY_SLOT_EXISTS: { followed: ['integration/copy-edge.test.ts'] },
-  COPY_TARGET_NOT_EMPTY: { notYet: NOT_YET, named: ['integration/copy-edge.test.ts'] },
+  COPY_TARGET_NOT_EMPTY: {
+    followed: ['integration/copy-edge.test.ts', 'integration/error-hints-followed.test.ts'],
+  },
 
   // Sync
   SYNC_APPLY_FAILED: { followed: ['integration/partitions-live.test.ts'] },
@@ -86,10 +88,7 @@ const HINTS: Record<string, Entry> = {
   SYNC_SCHEMA_CHANGED: { followed: ['integration/sync-schema-hints.test.ts'] },
   SYNC_SINK_FAILED: { notYet: NOT_YET, named: ['integration/sync-sinks.test.ts'] },
   SYNC_SLOT_LOST: { followed: ['integration/status-slot.test.ts'] },
-  SYNC_SLOT_MISSING: {
-    notYet: NOT_YET,
-    named: ['integration/teardown.test.ts', 'integration/sync-schema.test.ts'],
-  },
+  SYNC_SLOT_MISSING: { followed: ['integration/error-hints-followed.test.ts'] },
   SYNC_TARGET_PRIVILEGE: { followed: ['integration/reverse-sync.test.ts'] },
   SYNC_UNROUTED_TABLE: { followed: ['integration/sync-schema-hints.test.ts'] },
 
@@ -198,7 +197,7 @@ const HINTS: Record<string, Entry> = {
   CANCEL_SERVICE_CUT_OVER: { notYet: NOT_YET, named: ['integration/cutover.test.ts'] },
 
   // Observability
-  OBSERVE_LISTEN_FAILED: { notYet: NOT_YET, named: ['integration/observe-dashboard.test.ts'] },
+  OBSERVE_LISTEN_FAILED: { followed: ['integration/error-hints-followed.test.ts'] },
   OBSERVE_OUT_DIR: { followed: ['integration/error-hints.test.ts'] },
   SERVE_TOKEN_FILE: { followed: ['integration/error-hints.test.ts'] },
 
