@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +106,18 @@ describe('hints followed through the CLI', () => {
     await succeeds(['copy', '--plan', after, ...secrets('hfb')]);
   });
 
+  it('PROVISION_CONFLICT: drop the conflicting object, as the hint says; provision, then copy', async () => {
+    const plan = writePlan('hfd', ['items']);
+    await withClient(target.url(), (c) => c.query('CREATE DATABASE hfd_shop'));
+    await withClient(target.url('hfd_shop'), (c) => c.query('CREATE TABLE items (id int, other text)'));
+    const error = await fails(['provision', '--plan', plan, ...secrets('hfd')], 'PROVISION_CONFLICT', 1);
+    expect(error.message).toContain('public.items');
+    expect(error.hint).toContain('Drop or rename the conflicting objects');
+    await withClient(target.url('hfd_shop'), (c) => c.query('DROP TABLE items'));
+    await succeeds(['provision', '--plan', plan, ...secrets('hfd')]);
+    await succeeds(['copy', '--plan', plan, ...secrets('hfd')]);
+  });
+
   it('COPY_TARGET_NOT_EMPTY: drop the service databases and run carve provision again, then copy', async () => {
     const plan = writePlan('hfc', ['items']);
     await succeeds(['provision', '--plan', plan, ...secrets('hfc')]);
@@ -158,4 +171,46 @@ describe('hints followed through the CLI', () => {
     const run = await serve.done;
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
   });
+
+  it('COMPLETE_NOT_CUT_OVER, CUTOVER_VERIFY_FAILED: cutover (after verify --repair-sql, as its hint says), then complete', async () => {
+    const plan = join(work, 'hfb.yaml'); // provisioned and copied above
+    const cli = (...args: string[]) => [...args, '--plan', plan, ...secrets('hfb')];
+    const notCutOver = await fails(cli('complete', '--service', 'shop', '--yes'), 'COMPLETE_NOT_CUT_OVER', 1);
+    const cutover = /\(carve (cutover --plan \S+ --service shop)\)/.exec(notCutOver.hint)?.[1];
+    expect(cutover, notCutOver.hint).toBe(`cutover --plan ${plan} --service shop`);
+    // A row differs in the service database: the cutover's verify refuses.
+    await withClient(target.url('hfb_shop'), (c) =>
+      c.query(`UPDATE items SET label = 'tampered' WHERE id = 7`),
+    );
+    const refused = await fails(cli('cutover', '--service', 'shop'), 'CUTOVER_VERIFY_FAILED', 1);
+    const tables = /carve verify --plan \S+ --tables (\S+) \(--repair-sql/.exec(refused.hint)?.[1];
+    expect(tables, refused.hint).toBeDefined();
+    const repairFile = join(work, 'hfb-repair.sql');
+    const verify = await runCarve(cli('verify', '--tables', tables!, '--repair-sql', repairFile));
+    expect(verify.code, `${verify.stdout}\n${verify.stderr}`).toBe(4); // differences found, SQL written
+    const psql = join(target.binaries.binDir, 'psql');
+    const applied = spawnSync(
+      psql,
+      ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', target.url(), '-f', repairFile],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(applied.status, `${applied.stderr}\n${readFileSync(repairFile, 'utf8')}`).toBe(0);
+    await succeeds([...cutover!.split(' '), ...secrets('hfb')]);
+    await succeeds(cli('complete', '--service', 'shop', '--yes'));
+  }, 60_000);
+
+  it('CUTOVER_UNKNOWN_SERVICE, CANCEL_SERVICE_CUT_OVER: the service the hint names; rollback, then cancel', async () => {
+    const cli = (...args: string[]) => [...args, '--plan', planA, ...secrets('hfa')];
+    const unknown = await fails(cli('cutover', '--service', 'shopp'), 'CUTOVER_UNKNOWN_SERVICE', 2);
+    const service = /Name one of the plan's services: (\w+)\./.exec(unknown.hint)?.[1];
+    expect(service, unknown.hint).toBe('shop');
+    await succeeds(cli('cutover', '--service', service!));
+    const cutOver = await fails(cli('cancel', '--yes'), 'CANCEL_SERVICE_CUT_OVER', 1);
+    const rollback = /\(carve (rollback --plan \S+ --service shop)\)/.exec(cutOver.hint)?.[1];
+    expect(rollback, cutOver.hint).toBe(`rollback --plan ${planA} --service shop`);
+    await succeeds([...rollback!.split(' '), ...secrets('hfa')]);
+    await succeeds(cli('cancel', '--yes'));
+  }, 60_000);
 });

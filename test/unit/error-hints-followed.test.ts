@@ -55,7 +55,7 @@ const HINTS: Record<string, Entry> = {
     nothingToDo: 'the hint names a newer carve release; a test has only this one',
     named: ['integration/state-schema.test.ts'],
   },
-  PROVISION_CONFLICT: { notYet: NOT_YET, named: ['integration/provision-edge.test.ts'] },
+  PROVISION_CONFLICT: { followed: ['integration/error-hints-followed.test.ts'] },
   PROVISION_PASSWORD_ENV: { followed: ['unit/provision-render.test.ts'] },
   PROVISION_SECRETS_DIR: { followed: ['integration/error-hints.test.ts'] },
   UNKNOWN_SERVICE: {
@@ -169,7 +169,7 @@ const HINTS: Record<string, Entry> = {
   RECOVER_CONSTRAINT_VIOLATION: { followed: ['integration/emergency-recover.test.ts'] },
 
   // Cutover, rollback, complete, cancel
-  CUTOVER_UNKNOWN_SERVICE: { notYet: NOT_YET, named: ['integration/cutover.test.ts'] },
+  CUTOVER_UNKNOWN_SERVICE: { followed: ['integration/error-hints-followed.test.ts'] },
   CUTOVER_BUSY: { followed: ['integration/error-hints.test.ts'] },
   CUTOVER_OTHER_SERVICE_IN_PROGRESS: { followed: ['integration/error-hints.test.ts'] },
   CUTOVER_COPY_UNFINISHED: {
@@ -178,7 +178,7 @@ const HINTS: Record<string, Entry> = {
     named: ['integration/error-hints.test.ts'],
   },
   CUTOVER_LAG_TOO_HIGH: { followed: ['integration/error-hints.test.ts'] },
-  CUTOVER_VERIFY_FAILED: { notYet: NOT_YET, named: ['integration/cutover.test.ts'] },
+  CUTOVER_VERIFY_FAILED: { followed: ['integration/error-hints-followed.test.ts'] },
   CUTOVER_FREEZE_LOCK_TIMEOUT: { followed: ['integration/cutover.test.ts'] },
   CUTOVER_COMPLETED: {
     nothingToDo: 'the service is done; the hint says there is nothing to do',
@@ -192,9 +192,9 @@ const HINTS: Record<string, Entry> = {
     nothingToDo: 'the hint names a new migration in the other direction',
     named: ['integration/cutover.test.ts'],
   },
-  COMPLETE_NOT_CUT_OVER: { notYet: NOT_YET, named: ['integration/cutover.test.ts'] },
+  COMPLETE_NOT_CUT_OVER: { followed: ['integration/error-hints-followed.test.ts'] },
   COMPLETE_NAME_TOO_LONG: { followed: ['integration/error-hints.test.ts'] },
-  CANCEL_SERVICE_CUT_OVER: { notYet: NOT_YET, named: ['integration/cutover.test.ts'] },
+  CANCEL_SERVICE_CUT_OVER: { followed: ['integration/error-hints-followed.test.ts'] },
 
   // Observability
   OBSERVE_LISTEN_FAILED: { followed: ['integration/error-hints-followed.test.ts'] },
