@@ -49,7 +49,7 @@ const HINTS: Record<string, Entry> = {
   // Monolith, state, provision
   SOURCE_WAL_LEVEL: { followed: ['integration/error-hints-followed.test.ts'] },
   SOURCE_NO_REPLICATION: { followed: ['integration/error-hints.test.ts'] },
-  PUBLICATION_FOR_ALL_TABLES: { notYet: NOT_YET, named: ['integration/replication-pgoutput.test.ts'] },
+  PUBLICATION_FOR_ALL_TABLES: { followed: ['integration/replication-pgoutput.test.ts'] },
   MIGRATION_LOCKED: { followed: ['integration/teardown.test.ts', 'integration/sync-schema.test.ts'] },
   STATE_SCHEMA_TOO_NEW: {
     nothingToDo: 'the hint names a newer carve release; a test has only this one',
@@ -149,7 +149,7 @@ const HINTS: Record<string, Entry> = {
   VERIFY_COLUMN_MISSING: { followed: ['integration/error-hints.test.ts'] },
   VERIFY_SLOT_LOST: { followed: ['integration/status-slot.test.ts'] },
   VERIFY_TABLE_MISSING: { followed: ['integration/error-hints.test.ts'] },
-  VERIFY_TARGETS_BEHIND: { notYet: NOT_YET, named: ['integration/verify-faults.test.ts'] },
+  VERIFY_TARGETS_BEHIND: { followed: ['integration/verify-faults.test.ts'] },
   VERIFY_UNKNOWN_TABLE: { followed: ['integration/verify-repair.test.ts'] },
 
   // Events
