@@ -86,7 +86,7 @@ const HINTS: Record<string, Entry> = {
   SYNC_ORIGIN_BUSY: { followed: ['integration/sync-sinks.test.ts'] },
   SYNC_ORIGIN_PRIVILEGE: { followed: ['integration/sync-sinks.test.ts', 'integration/reverse-sync.test.ts'] },
   SYNC_SCHEMA_CHANGED: { followed: ['integration/sync-schema-hints.test.ts'] },
-  SYNC_SINK_FAILED: { notYet: NOT_YET, named: ['integration/sync-sinks.test.ts'] },
+  SYNC_SINK_FAILED: { followed: ['integration/sync-sinks.test.ts'] },
   SYNC_SLOT_LOST: { followed: ['integration/status-slot.test.ts'] },
   SYNC_SLOT_MISSING: { followed: ['integration/error-hints-followed.test.ts'] },
   SYNC_TARGET_PRIVILEGE: { followed: ['integration/reverse-sync.test.ts'] },
@@ -204,9 +204,9 @@ const HINTS: Record<string, Entry> = {
   // Demo
   DEMO_BAD_SCALE: { followed: ['unit/demo-seed-plan.test.ts'] },
   DEMO_LOAD_BAD_MIX: { followed: ['unit/demo-seed-plan.test.ts'] },
-  DEMO_LOAD_BAD_OPTIONS: { notYet: NOT_YET, named: ['integration/demo-load.test.ts'] },
-  DEMO_LOAD_NOT_SEEDED: { notYet: NOT_YET, named: ['integration/demo-load.test.ts'] },
-  DEMO_SCHEMA_EXISTS: { notYet: NOT_YET, named: ['integration/demo-cli.test.ts'] },
+  DEMO_LOAD_BAD_OPTIONS: { followed: ['integration/demo-load.test.ts'] },
+  DEMO_LOAD_NOT_SEEDED: { followed: ['integration/demo-load.test.ts'] },
+  DEMO_SCHEMA_EXISTS: { followed: ['integration/demo-load.test.ts'] },
 };
 
 const root = join(new URL('.', import.meta.url).pathname, '..');
