@@ -164,7 +164,7 @@ const HINTS: Record<string, Entry> = {
   BACKUP_PG_DUMP_MISSING: { followed: ['integration/emergency-backup.test.ts'] },
   BACKUP_NOT_READABLE: { followed: ['integration/emergency-backup.test.ts'] },
   RECOVER_UNKNOWN_SERVICE: { followed: ['integration/emergency-recover.test.ts'] },
-  RECOVER_REVERSE_RUNNING: { notYet: NOT_YET, named: ['integration/emergency-recover.test.ts'] },
+  RECOVER_REVERSE_RUNNING: { followed: ['integration/emergency-recover.test.ts'] },
   RECOVER_REPLICA_ROLE_DENIED: { followed: ['integration/emergency-recover.test.ts'] },
   RECOVER_CONSTRAINT_VIOLATION: { followed: ['integration/emergency-recover.test.ts'] },
 
