@@ -50,7 +50,8 @@ const HINTS: Record<string, Entry> = {
   SOURCE_WAL_LEVEL: { followed: ['integration/error-hints-followed.test.ts'] },
   SOURCE_NO_REPLICATION: { followed: ['integration/error-hints.test.ts'] },
   PUBLICATION_FOR_ALL_TABLES: { followed: ['integration/replication-pgoutput.test.ts'] },
-  MIGRATION_LOCKED: { followed: ['integration/teardown.test.ts', 'integration/sync-schema.test.ts'] },
+  // The hint: stop the other command; teardown.test.ts stops the sync, then teardown runs.
+  MIGRATION_LOCKED: { followed: ['integration/teardown.test.ts'] },
   STATE_SCHEMA_TOO_NEW: {
     nothingToDo: 'the hint names a newer carve release; a test has only this one',
     named: ['integration/state-schema.test.ts'],
@@ -60,7 +61,7 @@ const HINTS: Record<string, Entry> = {
   PROVISION_SECRETS_DIR: { followed: ['integration/error-hints.test.ts'] },
   UNKNOWN_SERVICE: {
     internal:
-      "library calls only (createPostLoadObjects, reverse routing by name): carve's commands pass services of the plan",
+      "library calls (createPostLoadObjects, reverse routing by name) and the dashboard's action API (no hint; its page sends only the plan's services): carve's commands check --service first with their own codes",
     named: ['integration/provision-edge.test.ts'],
   },
   TARGET_NOT_PROVISIONED: { followed: ['integration/error-hints-followed.test.ts'] },
