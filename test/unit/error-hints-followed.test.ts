@@ -96,7 +96,7 @@ const HINTS: Record<string, Entry> = {
   // Reverse stream
   REVERSE_DROPPED_NOT_NULL: { followed: ['integration/reverse-sync.test.ts'] },
   REVERSE_NOT_REGISTERED: { followed: ['integration/reverse-sync.test.ts'] },
-  REVERSE_WAIT_TIMEOUT: { notYet: NOT_YET, named: ['integration/reverse-sync.test.ts'] },
+  REVERSE_WAIT_TIMEOUT: { followed: ['integration/reverse-sync.test.ts'] },
 
   // The replication client (src/pg/replication): transient ones are retried by sync
   REPLICATION_ACK_AHEAD: {
