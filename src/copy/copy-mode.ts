@@ -62,7 +62,9 @@ export function decideMode(
   if (nonEmpty.length) {
     throw new CarveError('COPY_TARGET_NOT_EMPTY', `Target tables already hold rows: ${nonEmpty.join(', ')}`, {
       details: { routes: nonEmpty },
-      hint: 'carve copies into empty tables only. Empty them (or re-provision), or use --resume to continue an earlier copy.',
+      // No copy is recorded (that would be COPY_ALREADY_STARTED), so --resume refuses these rows
+      // too, and provision keeps the rows of tables it finds: only emptying them helps.
+      hint: 'carve copies into empty tables only, and no copy of this migration is recorded there (--resume does not take these rows). Empty the tables named (TRUNCATE), or drop the service databases and run carve provision again; then run carve copy.',
     });
   }
   if (slotExists && !resume) {

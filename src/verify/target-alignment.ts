@@ -271,7 +271,7 @@ async function checkPositions(ctx: Ctx, lsn: Lsn): Promise<void> {
             position: formatLsn(positions.find((p) => p.service.database === f.database)!.lsn),
           })),
         },
-        hint: 'Start carve sync (verify holds it at a consistent point while it reads), then run verify again.',
+        hint: 'Start carve sync (verify holds it at a consistent point while it reads), then run verify again; or run carve verify --catch-up, which applies the missing changes first.',
       },
     );
   }

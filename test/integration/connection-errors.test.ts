@@ -106,6 +106,12 @@ async function expectFailure(
   return error;
 }
 
+/** `carve status` on the plan exits 0: the connection the hint fixed works. */
+async function statusSucceeds(plan: string): Promise<void> {
+  const run = await runCarve(['status', '--plan', plan, '--json']);
+  expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+}
+
 describe('connection failures are coded errors with hints, in every command', () => {
   it('connection refused (copy, sync, verify, status, migrate)', async () => {
     const plan = writePlan('refused', `postgres://app_user:${WRONG}@127.0.0.1:1/mono`);
@@ -119,6 +125,8 @@ describe('connection failures are coded errors with hints, in every command', ()
       );
       expect(error.details).toMatchObject({ endpoint: 'monolith', errno: 'ECONNREFUSED' });
     }
+    // The hint: correct the host and port in the monolith URL; then the command runs.
+    await statusSucceeds(writePlan('refused', `postgres://app_user:${PASSWORD}@127.0.0.1:${pg.port}/mono`));
   });
 
   it('authentication failed, with the password in the URL or as ?password=; fixing it works', async () => {
@@ -147,6 +155,8 @@ describe('connection failures are coded errors with hints, in every command', ()
       database: 'mono',
     });
     expect(['ENOTFOUND', 'EAI_AGAIN']).toContain(error.details.errno);
+    expect(error.hint).toContain('Correct the host name "no-such-host.invalid"');
+    await statusSucceeds(writePlan('nohost', `postgres://postgres@127.0.0.1:${pg.port}/mono`));
   });
 
   it('timeout (a server that never answers), within the URL’s connect_timeout', async () => {
@@ -158,6 +168,11 @@ describe('connection failures are coded errors with hints, in every command', ()
       database: 'mono',
     });
     expect(Date.now() - started).toBeLessThan(15_000); // two runs of ~1 s, not the 15 s default
+    // The hint: check that the server is reachable (here: the URL named a dead endpoint, so it
+    // names the real server now), keeping the URL's connect_timeout.
+    await statusSucceeds(
+      writePlan('slow', `postgres://postgres@127.0.0.1:${pg.port}/mono?connect_timeout=1`),
+    );
   });
 
   it('too many connections; lifting the limit as the hint says works', async () => {
@@ -183,6 +198,31 @@ describe('connection failures are coded errors with hints, in every command', ()
       database: 'no_such_db',
     });
     expect(error.details).toMatchObject({ endpoint: 'monolith', sqlState: '3D000' });
+    // The hint's second way: create database no_such_db on the server (carve's tables with it).
+    expect(error.hint).toContain(`create database no_such_db on 127.0.0.1:${pg.port}`);
+    await createDatabase(pg, 'no_such_db');
+    await withClient(pg.url('no_such_db'), (c) =>
+      c.query('CREATE TABLE items (id bigint PRIMARY KEY, label text)'),
+    );
+    await statusSucceeds(plan);
+  });
+
+  it('a monolith user without CONNECT: the GRANT the hint names lets it in', async () => {
+    await createDatabase(pg, 'closed');
+    await withClient(pg.url('closed'), (c) =>
+      c.query('CREATE TABLE items (id bigint PRIMARY KEY, label text)'),
+    );
+    await withClient(pg.url(), (c) => c.query('REVOKE CONNECT ON DATABASE closed FROM PUBLIC'));
+    const plan = writePlan('closed', `postgres://limited@127.0.0.1:${pg.port}/closed`);
+    const error = await expectFailure('status', plan, 'CONNECTION_PERMISSION_DENIED', {
+      host: '127.0.0.1',
+      port: pg.port,
+      database: 'closed',
+    });
+    const grant = /GRANT CONNECT ON DATABASE \S+ TO \S+;/.exec(error.hint!)?.[0];
+    expect(grant, error.hint!).toBe('GRANT CONNECT ON DATABASE closed TO limited;');
+    await withClient(pg.url(), (c) => c.query(grant!));
+    await statusSucceeds(plan);
   });
 
   it('a service database not provisioned yet: following the hint literally (carve provision) fixes it', async () => {

@@ -130,13 +130,19 @@ describe('carve copy on the edge-case monolith', () => {
     await withClient(sales.url, (c) =>
       c.query(`INSERT INTO "Sales"."Customers" ("Name", login) VALUES ('stray', 'stray')`),
     );
-    await expect(runCopy(r)).rejects.toMatchObject({ code: 'COPY_TARGET_NOT_EMPTY' });
+    const notEmpty = (await runCopy(r).catch((e: unknown) => e)) as { code: string; hint: string };
+    expect(notEmpty.code).toBe('COPY_TARGET_NOT_EMPTY');
+    expect(notEmpty.hint).toContain('Empty the tables named (TRUNCATE)');
+    // No copy is recorded, so --resume does not take these rows either (the hint says so).
+    await expect(runCopy(r, { resume: true })).rejects.toMatchObject({ code: 'COPY_TARGET_NOT_EMPTY' });
     expect(await slotExists(url, r.names.slot)).toBe(false);
     const stateTables = await withClient(
       sales.url,
       async (c) => (await c.query(`SELECT to_regclass('carve.migrations') AS t`)).rows[0].t,
     );
     expect(stateTables).toBeNull();
+    // The hint, followed: the table emptied. (A slot is planted next, so the copy meets that
+    // refusal, which comes after the emptiness check; the --resume below then copies everything.)
     await withClient(sales.url, (c) => c.query(`TRUNCATE "Sales"."Customers" CASCADE`));
 
     await withClient(url, (c) =>

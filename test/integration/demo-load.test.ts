@@ -117,8 +117,29 @@ describe('demo load', () => {
     }
     expect(isCarveError(error, 'DEMO_LOAD_BAD_OPTIONS')).toBe(true);
     expect((error as { details: { problems: string[] } }).details.problems).toHaveLength(2);
+    // The hint's example options (bounded here by a transaction count) run.
+    expect((error as { hint: string }).hint).toBe('E.g. --rate 100 --duration 60s --connections 4');
+    const example = await startLoad({
+      url,
+      rate: 100,
+      durationMs: 60_000,
+      connections: 4,
+      maxTransactions: 20,
+    }).done;
+    expect(example.reason).toBe('count');
+
     const empty = await createDatabase(cluster, 'empty');
     const failed = await startLoad({ url: empty, rate: 10, durationMs: 1000 }).done.catch((e: unknown) => e);
     expect(isCarveError(failed, 'DEMO_LOAD_NOT_SEEDED')).toBe(true);
-  });
+    expect((failed as { hint: string }).hint).toContain('Seed');
+    // Seeding the seeded monolith again is refused; its hint: seed into a new, empty database.
+    const exists = await seedMonolith({ url, scale: 0.001 }).catch((e: unknown) => e);
+    expect(isCarveError(exists, 'DEMO_SCHEMA_EXISTS')).toBe(true);
+    expect((exists as { hint: string }).hint).toContain('Seed into a new, empty database');
+    // Both hints, followed: the empty database seeded (at a smaller scale than the example's
+    // 0.01, for time), then the load runs on it.
+    await seedMonolith({ url: empty, scale: 0.001 });
+    const loaded = await startLoad({ url: empty, rate: 100, connections: 2, maxTransactions: 20 }).done;
+    expect(loaded.reason).toBe('count');
+  }, 60_000);
 });

@@ -205,6 +205,27 @@ describe('snapshot reads of the copy (events.snapshot)', () => {
 
     const planFile = join(dir, 'snap.yaml');
     writeFileSync(planFile, m.planText);
+    // The plan without its events section: apply has nothing to read (APPLY_NO_EVENTS). Its hint,
+    // events: { kafka: { brokers, topic_prefix } } in the plan and carve sync publishing, is what
+    // this plan and the sync above did: with it, apply runs.
+    const bare = join(dir, 'snap-without-events.yaml');
+    writeFileSync(bare, m.planText.slice(0, m.planText.indexOf('\nevents:\n') + 1));
+    const noEvents = await runCarve(
+      [
+        'apply',
+        '--plan',
+        bare,
+        '--from',
+        'kafka',
+        '--service',
+        'clinic',
+        '--until-caught-up',
+        '--json',
+      ].concat(['--secrets-dir', m.secretsDir]),
+    );
+    expect(noEvents.code, noEvents.stderr).toBe(2);
+    expect(noEvents.stdout).toContain('"code":"APPLY_NO_EVENTS"');
+    expect(noEvents.stdout).toContain('Add events: { kafka: { brokers, topic_prefix } } to the plan');
     const apply = await runCarve([
       'apply',
       '--plan',

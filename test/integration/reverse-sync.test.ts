@@ -483,6 +483,19 @@ describe('reverse stream', () => {
     } finally {
       await reverse.stop();
     }
+    // A write while no reverse stream runs: the wait times out. Its hint, followed: the reverse
+    // stream running again, the wait tried again with a longer timeout.
+    await service(`UPDATE patients SET counter = counter + 1 WHERE id = (SELECT min(id) FROM patients)`);
+    const written = await serviceLsn();
+    const stalled = await waitReverseApplied(m.routing, 'patient', written, 300).catch((e: unknown) => e);
+    expect(isCarveError(stalled, 'REVERSE_WAIT_TIMEOUT')).toBe(true);
+    expect((stalled as { hint: string }).hint).toContain('then try again with a longer timeout');
+    const restarted = await startReverseSync({ routing: m.routing, pollMs: 200 });
+    try {
+      await waitReverseApplied(m.routing, 'patient', written, 20_000);
+    } finally {
+      await restarted.stop();
+    }
   }, 60_000);
 
   it('as a monolith user that is no superuser: each missing right is a coded error whose hint works', async () => {

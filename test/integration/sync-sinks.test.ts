@@ -293,6 +293,13 @@ describe('sinks beside the service databases', () => {
     // The appliers applied it, the failed sink did not: the slot was not acknowledged past it.
     expect(store.committed).toEqual([]);
     expect(await confirmedFlush()).toBeLessThan(t.after);
+    // The hint, followed: the cause fixed in that destination (failNext was one failure), sync
+    // run again: the sink gets the transaction from the position it kept.
+    expect((error as { hint: string }).hint).toContain('run carve sync again');
+    engine = await startSync({ routing: m.routing, sinks: [memorySink(store, 'audit log', only)] });
+    await engine.waitForCatchUp(t.after);
+    expect(dataTxns(store.committed).map((c) => c.xid)).toContain(t.xid);
+    await engine.stop();
     engine = undefined;
   });
 });

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/pg/connect.js';
+import { startSync } from '../../src/sync/index.js';
 import { verify } from '../../src/verify/index.js';
 import type { VerifyOptions, VerifyResult } from '../../src/verify/index.js';
 import type { Migration } from '../support/migration.js';
@@ -302,6 +303,20 @@ describe('verify on a copied migration', () => {
     expect(error.details.databases.map((d) => d.database).sort()).toEqual(['clinical_db', 'patient_db']);
     expect(error.details.databases.every((d) => d.transactions === 1)).toBe(true);
 
+    // The hint's first way: start carve sync, then verify again (it holds the sync while it reads).
+    expect((error as unknown as { hint: string }).hint).toContain('Start carve sync');
+    const sync = await startSync({ routing: m.routing });
+    try {
+      expect((await run()).ok).toBe(true);
+    } finally {
+      await sync.stop();
+    }
+    // Its second way: --catch-up applies what the targets lack first.
+    await exec(m.sourceUrl, `UPDATE patients SET first_name = 'renamed later' WHERE id = 5`);
+    await expect(run()).rejects.toMatchObject({
+      code: 'VERIFY_TARGETS_BEHIND',
+      hint: expect.stringContaining('carve verify --catch-up'),
+    });
     const caughtUp = await run({ catchUp: true });
     expect(caughtUp.alignment).toBe('catch-up');
     expect(problems(caughtUp)).toEqual(CLEAN);

@@ -109,7 +109,13 @@ describe('carve verify CLI and --repair-sql', () => {
     const unknown = carve('verify', '--plan', planFile, '--tables', 'nope');
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain('VERIFY_UNKNOWN_TABLE');
+    // The hint: name tables as in the plan (carve plan lists them); then verify runs on those.
+    expect(unknown.stderr).toContain('carve plan lists them');
+    const listed = carve('plan', '--plan', planFile);
+    expect(listed.status, listed.stderr).toBe(0);
+    for (const table of ['documents', 'patient_names']) expect(listed.stdout).toContain(table);
     const some = carve('verify', '--plan', planFile, '--json', '--tables', 'documents,patient_names');
+    expect(some.status, some.stderr).toBe(0);
     const result = JSON.parse(some.stdout) as VerifyResult;
     expect(result.tables.map((t) => t.target.name).sort()).toEqual(['documents', 'patient_names']);
     expect(result.foreignKeys).toEqual([]);

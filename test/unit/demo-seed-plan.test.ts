@@ -91,6 +91,10 @@ describe('seed volumes', () => {
       }
       expect(isCarveError(error, 'DEMO_BAD_SCALE')).toBe(true);
       expect((error as { details: { scale: number } }).details.scale).toBe(scale);
+      // The hint's scales are accepted.
+      const suggested = [...(error as Error & { hint: string }).hint.matchAll(/--scale (\S+?)[ ,]/g)];
+      expect(suggested.map((m) => m[1])).toEqual(['0.001', '1']);
+      for (const m of suggested) expect(seedVolumes(Number(m[1])).hospital_staff).toBeGreaterThan(0);
     }
   });
 });
@@ -164,5 +168,11 @@ describe('load options', () => {
     expect(() => operationChooser(Object.fromEntries(OPERATION_KINDS.map((k) => [k, 0])))).toThrow(
       expect.objectContaining({ code: 'DEMO_LOAD_BAD_MIX' }),
     );
+    // The hint: non-negative weights for known kinds, not all zero.
+    expect(() => operationChooser({ nope: 1 } as never)).toThrow(
+      expect.objectContaining({ hint: 'Give non-negative weights for known operation kinds, not all zero.' }),
+    );
+    const mix = Object.fromEntries(OPERATION_KINDS.map((k, i) => [k, i === 0 ? 1 : 0]));
+    expect(typeof operationChooser(mix)).toBe('function');
   });
 });

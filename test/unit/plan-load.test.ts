@@ -151,6 +151,12 @@ describe('interpolation', () => {
   it('uses process.env by default and interpolates from the file on disk', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'carve-plan-'));
     const file = join(dir, 'demo.yaml');
+    // PLAN_UNREADABLE's hint (check the --plan path), followed: the file at the right path loads.
+    const unreadable = await loadPlan(join(dir, 'demo.yml')).catch((e: unknown) => e);
+    expect(unreadable).toMatchObject({
+      code: 'PLAN_UNREADABLE',
+      hint: expect.stringContaining('--plan path'),
+    });
     writeFileSync(file, minimal);
     process.env.MONOLITH_URL = env.MONOLITH_URL;
     process.env.TARGET_URL = env.TARGET_URL;
@@ -185,6 +191,22 @@ describe('schema errors, all reported at once with their path and position', () 
     expect(unknown[2]!.details.allowed).toContain('role');
     // the renamed column also lost its required `from`
     expect(problems.map((p) => p.code)).toContain('PLAN_MISSING_KEY');
+  });
+
+  it('PLAN_INVALID: the key its problem hint suggests, used instead, makes the plan valid', () => {
+    const text = minimal.replace('role: patient_app', 'rol: patient_app');
+    let error: unknown;
+    try {
+      parsePlan(text, { env, file: 'plan.yaml' });
+    } catch (e) {
+      error = e;
+    }
+    expect(isCarveError(error, 'PLAN_INVALID')).toBe(true);
+    const [problem] = (error as { details: { problems: PlanProblem[] } }).details.problems;
+    const suggested = /Did you mean "([^"]+)"\?/.exec(problem!.hint)?.[1];
+    expect(suggested, problem!.hint).toBe('role');
+    const fixed = text.replace(`${String(problem!.details.key)}:`, `${suggested}:`);
+    expect(parsePlan(fixed, { env }).services.find((s) => s.name === 'patient')?.role).toBe('patient_app');
   });
 
   it('reports missing keys and invalid values', () => {
