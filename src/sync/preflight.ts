@@ -61,7 +61,7 @@ export async function checkSyncPreconditions(
             slot: names.slot,
             publication: migration.publication,
           },
-          hint: 'The service databases were copied by another plan; use that plan, or re-provision and copy again.',
+          hint: 'The service databases were copied by another plan: use that plan, or drop the service databases and run carve migrate --plan <plan> again (provision keeps tables it finds, so they must go first).',
         },
       );
     }
