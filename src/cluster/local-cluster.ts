@@ -30,6 +30,8 @@ export interface StartClusterOptions {
    * never reaped as a leftover; remove it with `destroy()` or by deleting its directory.
    */
   keep?: boolean;
+  /** Server binaries to run; default findPostgresBinaries() (a test picks an older major). */
+  binaries?: PostgresBinaries;
 }
 
 export function clusterBaseDir(): string {
@@ -133,7 +135,7 @@ const DEFAULT_SETTINGS: Record<string, string | number | boolean> = {
  * removed when this process exits (or by the next run, if this one is killed).
  */
 export async function startCluster(options: StartClusterOptions = {}): Promise<LocalCluster> {
-  const binaries = findPostgresBinaries();
+  const binaries = options.binaries ?? findPostgresBinaries();
   const base = options.baseDir ?? clusterBaseDir();
   mkdirSync(base, { recursive: true });
   chmodSync(base, 0o1777); // shared by every user on the machine, like /tmp

@@ -9,13 +9,14 @@ import { describeBlocker, endTransactionsAction, longTransactions } from '../pg/
 import { pinSessionSettings } from './session-settings.js';
 
 /**
- * `CREATE_REPLICATION_SLOT … TEMPORARY LOGICAL pgoutput (SNAPSHOT 'export')` — verify's own text,
+ * `CREATE_REPLICATION_SLOT … TEMPORARY LOGICAL pgoutput EXPORT_SNAPSHOT` — verify's own text,
  * kept apart from the permanent slot of copy/sync. A temporary slot disappears with its
- * connection (and with a crash), so verify never leaves one behind.
+ * connection (and with a crash), so verify never leaves one behind. The keyword form, which a
+ * PostgreSQL 14 monolith also accepts (see createSlotCommand).
  */
 export function temporarySlotCommand(slot: string): string {
   assertSlotName(slot);
-  return `CREATE_REPLICATION_SLOT ${quoteIdent(slot)} TEMPORARY LOGICAL ${quoteIdent('pgoutput')} (SNAPSHOT 'export')`;
+  return `CREATE_REPLICATION_SLOT ${quoteIdent(slot)} TEMPORARY LOGICAL ${quoteIdent('pgoutput')} EXPORT_SNAPSHOT`;
 }
 
 export interface MonolithPoint {

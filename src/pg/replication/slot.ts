@@ -27,7 +27,7 @@ export interface SlotWithSnapshot {
 }
 
 /**
- * CREATE_REPLICATION_SLOT "<slot>" LOGICAL pgoutput (SNAPSHOT 'export') on a replication
+ * CREATE_REPLICATION_SLOT "<slot>" LOGICAL pgoutput EXPORT_SNAPSHOT on a replication
  * connection that then stays open and idle, because the exported snapshot lives only while it
  * does: every reader must have run SET TRANSACTION SNAPSHOT before close().
  *
