@@ -1,5 +1,5 @@
 import type { PlanProblem } from './plan/problems.js';
-import type { WaitDetails } from './pg/wait-blockers.js';
+import type { WaitDetails } from './pg/wait-details.js';
 import type { MigrationLockHolder } from './state/migration-lock.js';
 
 /**
