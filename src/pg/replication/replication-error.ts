@@ -98,14 +98,15 @@ function serverError(
   context: { slot: string; phase: 'connect' | 'start' | 'streaming' },
 ): ReplicationError {
   const severity = (error as { severity?: unknown }).severity;
+  const transient = isTransientError(error) || retryableStates.has(sqlState);
   return new ReplicationError(
     'REPLICATION_SERVER_ERROR',
     `replication on slot ${context.slot} failed: ${text}`,
     {
       sqlState,
-      transient: isTransientError(error) || retryableStates.has(sqlState),
+      transient,
       details: { ...context, severity: typeof severity === 'string' ? severity : null },
-      hint: hintFor(sqlState),
+      hint: hintFor(sqlState, transient),
       cause: error,
     },
   );
@@ -123,13 +124,13 @@ function connectionLost(
     {
       transient: true,
       details: { ...context, errno },
-      hint: 'Reconnect with backoff; streaming resumes from the last acknowledged position.',
+      hint: 'carve sync reconnects by itself, with backoff; streaming resumes from the last acknowledged position.',
       cause: error,
     },
   );
 }
 
-function hintFor(sqlState: string): string {
+function hintFor(sqlState: string, transient: boolean): string {
   switch (sqlState) {
     case SqlState.undefinedObject:
       return 'Check that the replication slot and the publication exist on the source database.';
@@ -138,6 +139,10 @@ function hintFor(sqlState: string): string {
     case SqlState.insufficientPrivilege:
       return 'The role needs the REPLICATION attribute (or superuser) and SELECT on the published tables.';
     default:
-      return 'Reconnect with backoff if the error is transient; streaming resumes from the last acknowledged position.';
+      // A refusal that a retry cannot heal (a syntax the server does not know, a setting) must not
+      // read as "wait and retry": the server's own words in the message say what to change.
+      return transient
+        ? 'The server ended the stream for now: carve sync reconnects by itself, and streaming resumes from the last acknowledged position.'
+        : `The monolith's server refused the replication command (SQLSTATE ${sqlState}): the message gives its reason; fix that, then run the command again (streaming resumes from the last acknowledged position).`;
   }
 }
