@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { startDashboardServer } from '../../src/observe/serve/dashboard-server.js';
 import { connect, withClient } from '../../src/pg/connect.js';
@@ -11,6 +11,7 @@ import { runCarve, spawnCarve, type CliRun } from '../support/carve-cli.js';
 import { createDatabase, waitFor } from '../support/cluster.js';
 import { CUTOVER_MONOLITH, CUTOVER_PLAN, writeError } from '../support/cutover-fixture.js';
 import { useMigrationClusters } from '../support/migration.js';
+import { jsonError, fails, succeeds, useLeftovers } from '../support/cli-errors.js';
 
 /**
  * The error codes of cutover, rollback and the dashboard's actions, each triggered through the CLI
@@ -50,48 +51,7 @@ afterAll(async () => {
   }
 });
 
-/** Processes a failed test left running: killed, so the next tests (and the clusters) can go on. */
-const leftovers: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of leftovers.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGCONT');
-      child.kill('SIGKILL');
-    }
-  }
-});
-
-interface CliError {
-  code: string;
-  hint: string;
-  message: string;
-}
-
-/** The `{"type":"error",…}` line a `--json` run printed on stdout. */
-function jsonError(run: CliRun): CliError {
-  const line = run.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .find((l) => l.type === 'error');
-  expect(line, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toBeDefined();
-  return line as unknown as CliError;
-}
-
-async function fails(args: string[], code: string, exit = 1): Promise<CliError> {
-  const run = await runCarve([...args, '--json']);
-  const error = jsonError(run);
-  expect(error.code, error.message).toBe(code);
-  expect(run.code).toBe(exit);
-  expect(error.hint).toBeTruthy();
-  return error;
-}
-
-async function succeeds(args: string[]): Promise<CliRun> {
-  const run = await runCarve(args);
-  expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-  return run;
-}
+const leftovers = useLeftovers();
 
 /** Waits until some backend of `url`'s server waits on a lock, in database `datname`. */
 async function someoneWaits(url: string, datname: string, what: string): Promise<void> {

@@ -2,17 +2,18 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import type { LocalKafka } from '../../src/cluster/local-kafka.js';
 import { KafkaLog } from '../../src/events/kafka-log.js';
 import { withClient } from '../../src/pg/connect.js';
-import { runCarve, spawnCarve, type CliRun } from '../support/carve-cli.js';
+import { spawnCarve, type CliRun } from '../support/carve-cli.js';
 import { createDatabase, waitFor } from '../support/cluster.js';
 import { useKafka } from '../support/kafka.js';
 import { readTopic } from '../support/kafka-topics.js';
 import { useMigrationClusters } from '../support/migration.js';
+import { jsonLines, jsonError, expectError, fails, succeeds, useLeftovers } from '../support/cli-errors.js';
 
 /**
  * The error codes of change events and `carve apply`, each triggered through the CLI against a
@@ -115,54 +116,7 @@ beforeAll(async () => {
   );
 });
 
-/** Processes a failed test left running: killed, so the next tests (and the clusters) can go on. */
-const leftovers: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of leftovers.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGCONT');
-      child.kill('SIGKILL');
-    }
-  }
-});
-
-interface CliError {
-  code: string;
-  hint: string;
-  message: string;
-}
-
-function jsonLines(stdout: string): Record<string, unknown>[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-/** The `{"type":"error",…}` line a `--json` run printed on stdout. */
-function jsonError(run: CliRun): CliError {
-  const line = jsonLines(run.stdout).find((l) => l.type === 'error');
-  expect(line, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toBeDefined();
-  return line as unknown as CliError;
-}
-
-function expectError(run: CliRun, code: string, exit: number): CliError {
-  const error = jsonError(run);
-  expect(error.code, error.message).toBe(code);
-  expect(run.code).toBe(exit);
-  expect(error.hint).toBeTruthy();
-  return error;
-}
-
-async function fails(args: string[], code: string, exit: number): Promise<CliError> {
-  return expectError(await runCarve([...args, '--json']), code, exit);
-}
-
-async function succeeds(args: string[]): Promise<CliRun> {
-  const run = await runCarve(args);
-  expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-  return run;
-}
+const leftovers = useLeftovers();
 
 /** A long-running `carve … --json`, with its output lines as they come. */
 function background(args: string[]): { child: ChildProcess; done: Promise<CliRun>; out: () => string } {

@@ -7,8 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { withClient } from '../../src/pg/connect.js';
-import { runCarve, spawnCarve, type CliRun } from '../support/carve-cli.js';
+import { runCarve, spawnCarve } from '../support/carve-cli.js';
 import { createDatabase, useCluster, waitFor } from '../support/cluster.js';
+import { fails, succeeds } from '../support/cli-errors.js';
 
 /**
  * Hints of codes other tests trigger without following them, followed here through the CLI as an
@@ -50,32 +51,6 @@ function writePlan(name: string, tables: string[]): string {
     }),
   );
   return file;
-}
-
-interface CliError {
-  code: string;
-  hint: string;
-  message: string;
-}
-
-async function fails(args: string[], code: string, exit: number): Promise<CliError> {
-  const run = await runCarve([...args, '--json']);
-  const line = run.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .find((l) => l.type === 'error') as CliError | undefined;
-  expect(line, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toBeDefined();
-  expect(line!.code, line!.message).toBe(code);
-  expect(run.code).toBe(exit);
-  expect(line!.hint).toBeTruthy();
-  return line!;
-}
-
-async function succeeds(args: string[]): Promise<CliRun> {
-  const run = await runCarve(args);
-  expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-  return run;
 }
 
 const secrets = (name: string) => ['--secrets-dir', join(work, `${name}-secrets`)];

@@ -14,9 +14,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { withClient } from '../../src/pg/connect.js';
-import { runCarve, spawnCarve, type CliRun } from '../support/carve-cli.js';
+import { spawnCarve } from '../support/carve-cli.js';
 import { createDatabase } from '../support/cluster.js';
 import { useMigrationClusters } from '../support/migration.js';
+import { jsonError, fails, succeeds } from '../support/cli-errors.js';
 
 /**
  * The error codes of provisioning, loading, backups, replication set-up, connections and the demo
@@ -61,38 +62,6 @@ beforeAll(async () => {
   planFile = join(work, 'plan.yaml');
   writePlan(planFile, sourceUrl);
 });
-
-interface CliError {
-  code: string;
-  hint: string;
-  message: string;
-}
-
-/** The `{"type":"error",…}` line a `--json` run printed on stdout. */
-function jsonError(run: CliRun): CliError {
-  const line = run.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .find((l) => l.type === 'error');
-  expect(line, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toBeDefined();
-  return line as unknown as CliError;
-}
-
-async function fails(args: string[], code: string, exit: number): Promise<CliError> {
-  const run = await runCarve([...args, '--json']);
-  const error = jsonError(run);
-  expect(error.code, error.message).toBe(code);
-  expect(run.code).toBe(exit);
-  expect(error.hint).toBeTruthy();
-  return error;
-}
-
-async function succeeds(args: string[]): Promise<CliRun> {
-  const run = await runCarve(args);
-  expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-  return run;
-}
 
 const cli = (...args: string[]) => [...args, '--plan', planFile, '--secrets-dir', secretsDir];
 

@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,10 +5,11 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { connect, withClient, type Client } from '../../src/pg/connect.js';
-import { runCarve, spawnCarve, type CliRun } from '../support/carve-cli.js';
+import { runCarve, spawnCarve } from '../support/carve-cli.js';
 import { createDatabase, waitFor } from '../support/cluster.js';
 import { useMigrationClusters } from '../support/migration.js';
 import { useNats } from '../support/nats.js';
+import { expectError, fails, succeeds, useLeftovers } from '../support/cli-errors.js';
 
 /**
  * The sync / copy / verify / resync error codes an operator can meet, each triggered through the
@@ -52,53 +52,11 @@ beforeAll(async () => {
 });
 
 /** Processes and sessions a failed test left running: ended, so the next tests can go on. */
-const leftovers: ChildProcess[] = [];
+const leftovers = useLeftovers();
 const sessions: Client[] = [];
 afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.end().catch(() => {})));
-  for (const child of leftovers.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGCONT');
-      child.kill('SIGKILL');
-    }
-  }
 });
-
-interface CliError {
-  code: string;
-  hint: string;
-  message: string;
-  details?: Record<string, unknown>;
-}
-
-/** The `{"type":"error",…}` line a `--json` run printed on stdout. */
-function jsonError(run: CliRun): CliError {
-  const line = run.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .find((l) => l.type === 'error');
-  expect(line, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toBeDefined();
-  return line as unknown as CliError;
-}
-
-function failed(run: CliRun, code: string, exit: number): CliError {
-  const error = jsonError(run);
-  expect(error.code, error.message).toBe(code);
-  expect(run.code).toBe(exit);
-  expect(error.hint).toBeTruthy();
-  return error;
-}
-
-async function fails(args: string[], code: string, exit: number): Promise<CliError> {
-  return failed(await runCarve([...args, '--json']), code, exit);
-}
-
-async function succeeds(args: string[]): Promise<CliRun> {
-  const run = await runCarve(args);
-  expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-  return run;
-}
 
 /** Sessions of `database` on `cluster` whose application_name is `app`, waiting for a lock. */
 async function waitingOnLock(cluster: LocalCluster, database: string, app: string): Promise<number[]> {
@@ -175,7 +133,7 @@ describe('sync, copy, verify and resync hints, followed literally', () => {
     );
     await withClient(target.url(), (c) => c.query('SELECT pg_cancel_backend($1)', [merge[0]]));
     const run = await resync.done;
-    const error = failed(run, 'RESYNC_COPY_FAILED', 1);
+    const error = expectError(run, 'RESYNC_COPY_FAILED', 1);
     await blocker.query('ROLLBACK');
     expect(error.message).toContain('canceling statement due to user request');
     const again = /carve resync --plan (\S+) --table (\S+) again/.exec(error.hint);

@@ -1,15 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { connect, withClient } from '../../src/pg/connect.js';
 import { AdvisoryLock } from '../../src/state/advisory-locks.js';
-import { runCarve, spawnCarve, type CliRun } from '../support/carve-cli.js';
+import { runCarve, spawnCarve } from '../support/carve-cli.js';
 import { createDatabase, waitFor } from '../support/cluster.js';
 import { useMigrationClusters } from '../support/migration.js';
+import { type CliError, fails, succeeds, useLeftovers } from '../support/cli-errors.js';
 
 /**
  * Operator-reachable error codes, each triggered through the CLI as a user would, and its hint
@@ -54,48 +55,7 @@ beforeAll(async () => {
   );
 });
 
-/** Processes a failed test left running: killed, so the next tests (and the clusters) can go on. */
-const leftovers: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of leftovers.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGCONT');
-      child.kill('SIGKILL');
-    }
-  }
-});
-
-interface CliError {
-  code: string;
-  hint: string;
-  message: string;
-}
-
-/** The `{"type":"error",…}` line a `--json` run printed on stdout. */
-function jsonError(run: CliRun): CliError {
-  const line = run.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .find((l) => l.type === 'error');
-  expect(line, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toBeDefined();
-  return line as unknown as CliError;
-}
-
-async function fails(args: string[], code: string, exit: number): Promise<CliError> {
-  const run = await runCarve([...args, '--json']);
-  const error = jsonError(run);
-  expect(error.code, error.message).toBe(code);
-  expect(run.code).toBe(exit);
-  expect(error.hint).toBeTruthy();
-  return error;
-}
-
-async function succeeds(args: string[]): Promise<CliRun> {
-  const run = await runCarve(args);
-  expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-  return run;
-}
+const leftovers = useLeftovers();
 
 describe('error hints, followed literally', () => {
   it('PROVISION_SECRETS_DIR: choose a writable directory with --secrets-dir', async () => {
