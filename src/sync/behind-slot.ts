@@ -39,8 +39,9 @@ export function behindSlotError(
     )
     .join(', then ');
   const hint = kafka
-    ? `The changes in between were acknowledged on the slot without being applied here: they are on Kafka ` +
-      `(published by carve sync --sink kafka-only). Apply them first: ${apply}, then run carve sync --plan <plan> again. ` +
+    ? `The changes in between were acknowledged on the slot without being applied here (carve sync --sink kafka-only ` +
+      `published them to Kafka while carve apply was behind, or the database was restored from an older backup). ` +
+      `Stop any carve sync --sink kafka-only, apply them from Kafka: ${apply}, then run carve sync --plan <plan> again. ` +
       `If the topics do not hold them (never published to Kafka, or removed by retention), nothing can bring them back: ${startOverHint(routing)}`
     : `The changes in between were acknowledged on the slot without being applied here (carve sync --sink events-only ` +
       `publishes them to NATS, which carve apply does not read; or the database was restored from an older backup), ` +

@@ -154,7 +154,9 @@ describe('switching from kafka-only to in-process apply', () => {
     expect(await rowsHash(shopUrl(), 'items')).toBe(itemsBefore);
 
     // The hint, followed literally: each carve apply it names, then carve sync.
-    const steps = /Apply them first: (.*?), then run (carve sync --plan <plan>) again\./.exec(error.hint);
+    const steps = /apply them from Kafka: (.*?), then run (carve sync --plan <plan>) again\./.exec(
+      error.hint,
+    );
     expect(steps, error.hint).not.toBeNull();
     const commands = [...steps![1]!.split(', then '), steps![2]!];
     expect(commands).toEqual([
