@@ -153,6 +153,13 @@ describe('switching from kafka-only to in-process apply', () => {
     expect(await appliedLsn(accountsUrl())).toBe(accountsBefore);
     expect(await rowsHash(shopUrl(), 'items')).toBe(itemsBefore);
 
+    // carve verify (no sync running: it reads the positions) refuses the same way, instead of
+    // reporting rows that differ or, on an idle monolith, nothing at all.
+    const verify = await runCarve(['verify', ...plan, '--json']);
+    expect(jsonError(verify).code).toBe('SYNC_TARGET_BEHIND_SLOT');
+    expect(verify.code).toBe(1);
+    expect(jsonError(verify).hint).toBe(error.hint);
+
     // The hint, followed literally: each carve apply it names, then carve sync.
     const steps = /apply them from Kafka: (.*?), then run (carve sync --plan <plan>) again\./.exec(
       error.hint,
