@@ -6,8 +6,8 @@ import { stringify } from 'yaml';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import type { LocalKafka } from '../../src/cluster/local-kafka.js';
 import { withClient } from '../../src/pg/connect.js';
-import { runCarve, type CliRun } from '../support/carve-cli.js';
-import { createDatabase } from '../support/cluster.js';
+import { runCarve, spawnCarve, type CliRun } from '../support/carve-cli.js';
+import { createDatabase, waitFor } from '../support/cluster.js';
 import { useKafka } from '../support/kafka.js';
 import { useMigrationClusters } from '../support/migration.js';
 
@@ -191,5 +191,70 @@ describe('switching from kafka-only to in-process apply', () => {
     await withClient(mono, (c) => c.query(`UPDATE users SET name = 'after' WHERE id = 1`));
     await succeeds(['sync', ...plan, '--until-caught-up']);
     await expectSameAsMonolith();
+  });
+
+  it('a database restored from an older backup under a running sync: its next session refuses', async () => {
+    const run = spawnCarve(['sync', ...plan, '--json']);
+    let out = '';
+    run.child.stdout!.on('data', (d) => (out += d));
+    try {
+      await waitFor(() => out.includes('"stream-started"'), {
+        what: 'carve sync to stream',
+        timeoutMs: 30_000,
+        onTimeout: () => out.slice(-3000),
+      });
+      // What a restore of a backup taken right after the copy leaves: the copy's position, no
+      // carve apply offsets. Its applier's connection goes with it, so the engine starts a new
+      // session (the check at start has passed long ago).
+      const old = await withClient(accountsUrl(), async (c) => {
+        await c.query('BEGIN');
+        const { rows } = await c.query(
+          `UPDATE carve.apply_position p SET lsn = m.consistent_lsn FROM carve.migrations m
+            WHERE p.migration = 'behind' AND m.migration = 'behind' RETURNING p.lsn::text AS lsn`,
+        );
+        await c.query(`DELETE FROM carve.kafka_offsets WHERE migration = 'behind'`);
+        await c.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE 'carve sync%'`,
+        );
+        await c.query('COMMIT');
+        return rows[0].lsn as string;
+      });
+      await withClient(mono, (c) => c.query(`UPDATE users SET name = 'after the restore' WHERE id <= 5`));
+      const stopped = await Promise.race([
+        run.done,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`carve sync still runs:\n${out.slice(-3000)}`)), 45_000),
+        ),
+      ]);
+      const error = jsonError(stopped);
+      expect(error.code, error.message).toBe('SYNC_TARGET_BEHIND_SLOT');
+      expect(stopped.code).toBe(1);
+      expect(error.message).toContain(`behind_accounts has applied up to ${old}`);
+      expect(error.message).not.toContain('behind_shop');
+      expect(await appliedLsn(accountsUrl())).toBe(old);
+
+      // The hint, followed literally: Kafka holds every change since the copy.
+      const steps = /apply them from Kafka: (.*?), then run (carve sync --plan <plan>) again\./.exec(
+        error.hint,
+      );
+      expect(steps![1]).toBe('carve apply --plan <plan> --from kafka --service accounts --until-caught-up');
+      for (const command of [steps![1]!, steps![2]!]) {
+        const args = command
+          .split(' ')
+          .slice(1)
+          .map((a) => (a === '<plan>' ? planFile : a));
+        await succeeds([
+          ...args,
+          '--secrets-dir',
+          secrets,
+          ...(args[0] === 'sync' ? ['--until-caught-up'] : []),
+        ]);
+      }
+      await expectSameAsMonolith();
+      await succeeds(['verify', ...plan]);
+    } finally {
+      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+    }
   });
 });
