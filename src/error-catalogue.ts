@@ -180,6 +180,9 @@ export const errorCatalogue = {
   SYNC_STOPPED: incomplete('Sync stopped before it got where it was asked to; run it again to continue.'),
   SYNC_STREAM_ENDED: failed('The replication stream ended (retried on its own).'),
   SYNC_TARGET_PRIVILEGE: failed('The service database connection lacks the rights sync needs.'),
+  SYNC_TARGET_BEHIND_SLOT: failed(
+    "A service database's applied position is behind the slot's: applying it in process would skip changes (they were acknowledged by a sync that did not apply it).",
+  ),
   SYNC_UNEXPECTED_TOAST: failed('An insert left a column out (unchanged TOAST) where none can be.'),
   SYNC_UNROUTED_TABLE: failed('Changes of a table the plan does not route arrived.'),
   SYNC_UNSUPPORTED_MESSAGE: failed('The stream sent a pgoutput message carve does not apply.'),

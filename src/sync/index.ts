@@ -10,6 +10,8 @@ import { describeSyncError, isTransientSyncError, isUniqueViolation, syncFailure
 import type { SyncEvent, SyncResult, TargetLag } from './events.js';
 import { DEFAULT_BATCH, type SyncOptions } from './options.js';
 import { checkSyncPreconditions } from './preflight.js';
+import { behindSlotError, type BehindTarget } from './behind-slot.js';
+import { slotInfo } from '../pg/replication/slot.js';
 import { LagRecorder } from './lag-recorder.js';
 import { liveLag } from './lag-seconds.js';
 import { SequenceCarrier } from './sequence-carrier.js';
@@ -119,6 +121,7 @@ export class SyncEngine {
         this.emit({ type: 'column-added', database: applier.database, table, column, columnType: type }),
       onAddedPartition: (applier, table) =>
         this.emit({ type: 'partition-added', database: applier.database, table }),
+      behindSlot: (behind, slotLsn) => behindSlotError(this.routing, behind, slotLsn),
     };
   }
 
@@ -140,6 +143,8 @@ export class SyncEngine {
     // carve copy holds the migration lock itself while it runs an engine.
     if (!duringCopy) this.lock = await this.takeLock(this.options.lockWaitMs ?? 5000);
     try {
+      // Before anything is written: no database applied here may be behind the slot (behind-slot.ts).
+      if (this.options.appliers !== false) await this.refuseTargetsBehindSlot();
       for (const service of this.routing.services) {
         await withSession(atService(service.url), async (client) => {
           await ensureStateSchema(client, this.routing.names.stateSchema); // migrations newer than the copy
@@ -184,6 +189,28 @@ export class SyncEngine {
   }
 
   private firstStream: (() => void) | undefined;
+
+  /**
+   * Read under the migration lock, so no other carve sync moves the slot meanwhile (a running
+   * carve apply only moves positions forward). Every session checks again against where the
+   * server actually resumes (SessionContext.behindSlot).
+   */
+  private async refuseTargetsBehindSlot(): Promise<void> {
+    const behind: BehindTarget[] = [];
+    for (const service of this.routing.services) {
+      const { lsn } = await withSession(atService(service.url), (client) => this.state.readPosition(client));
+      behind.push({ database: service.database, applied: lsn });
+    }
+    const slot = await slotInfo(this.routing.sourceUrl, this.routing.names.slot);
+    const slotLsn = slot.exists ? slot.confirmedFlushLsn : null;
+    if (slotLsn === null) return; // the stream's own checks say what is wrong with the slot
+    const error = behindSlotError(
+      this.routing,
+      behind.filter((b) => b.applied < slotLsn),
+      slotLsn,
+    );
+    if (error) throw error;
+  }
 
   /**
    * The migration lock, waiting up to `waitMs` for a holder to go away: a carve process killed a

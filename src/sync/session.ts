@@ -21,6 +21,7 @@ import {
 import type { SyncState } from './state.js';
 import { QueueBudget } from './queue-budget.js';
 import { TargetApplier } from './target-applier.js';
+import type { BehindTarget } from './behind-slot.js';
 
 export interface SessionContext {
   routing: Routing;
@@ -58,6 +59,12 @@ export interface SessionContext {
    * prevention, see stream-dispatch.ts). Default: carve's reverse origin of the route's database.
    */
   skipOrigin?(origin: TransactionOrigin, route: TableRoute): boolean;
+  /**
+   * The error to stop with when appliers' positions are behind where the server resumes the
+   * stream (the slot's confirmed position): they would silently miss the changes in between
+   * (behind-slot.ts). Without it, not checked.
+   */
+  behindSlot?(behind: BehindTarget[], slotLsn: Lsn): Error | null;
 }
 
 /**
@@ -109,6 +116,14 @@ export class SyncSession {
         applicationName: this.ctx.applicationName,
         maxBufferedBytes: Math.max(256 * 1024, Math.min(4 * 1024 * 1024, this.ctx.batch.queueBytes / 2)),
       });
+      // The server started at max(startLsn, the slot's confirmed position): an applier behind that
+      // would miss what lies between. Nothing has been dispatched yet.
+      const resumeLsn = this.stream.resumeLsn;
+      const behind = this.sinks
+        .filter((sink) => sink instanceof TargetApplier && sink.durable < resumeLsn)
+        .map((sink) => ({ database: sink.name, applied: sink.durable }));
+      const refused = behind.length > 0 ? this.ctx.behindSlot?.(behind, resumeLsn) : null;
+      if (refused) throw refused;
       const migration = routing.names.migration;
       this.dispatcher = new StreamDispatcher(routing, this.sinks, this.ctx.extraColumns, {
         resolveType: (oid, mod) => this.ctx.control.formatType(oid, mod),

@@ -8,6 +8,7 @@ import type { Routing, ServiceRoute, TableRoute } from '../routing/model.js';
 import { acquireMigrationLock, type MigrationLock } from '../state/migration-lock.js';
 import { requestHold } from '../sync/hold-request.js';
 import { startSync } from '../sync/index.js';
+import { behindSlotError } from '../sync/behind-slot.js';
 import { startOverHint } from '../sync/start-over-hint.js';
 import { describeBlocker, endTransactionsAction, lockBlockersOfCarve } from '../pg/wait-blockers.js';
 import { peekRelevantCommits, type PeekWindow } from './slot-peek.js';
@@ -231,6 +232,20 @@ async function checkPositions(ctx: Ctx, lsn: Lsn): Promise<void> {
   );
   const slot = await slotInfo(ctx.routing.sourceUrl, names.slot);
   if (!slot.exists || slot.walStatus === 'lost') throw slotLost(ctx, slot);
+  // The slot cannot show what lies behind its confirmed position: a target behind it (a carve apply
+  // lagging behind carve sync --sink kafka-only, a restored database) lacks changes no peek finds.
+  const confirmed = slot.confirmedFlushLsn;
+  const behind =
+    confirmed === null
+      ? null
+      : behindSlotError(
+          ctx.routing,
+          positions
+            .filter((p) => p.lsn < confirmed)
+            .map((p) => ({ database: p.service.database, applied: p.lsn })),
+          confirmed,
+        );
+  if (behind) throw behind;
   const windows: PeekWindow[] = positions.map(({ service, lsn: p }) => ({
     database: service.database,
     from: p < lsn ? p : lsn,
