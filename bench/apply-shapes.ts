@@ -130,7 +130,9 @@ async function buildBatches(admin: Client): Promise<Batch[]> {
         await admin.query({
           text: `SELECT ${EXPRS('id')
             .map((e) => `(${e})::text`)
-            .join(', ')} FROM (SELECT DISTINCT id, b FROM changes WHERE b = $1 AND kind = $2) c ORDER BY random()`,
+            .join(
+              ', ',
+            )} FROM (SELECT DISTINCT id, b FROM changes WHERE b = $1 AND kind = $2) c ORDER BY random()`,
           values: [b, kind],
           rowMode: 'array',
         })
@@ -152,8 +154,16 @@ async function buildBatches(admin: Client): Promise<Batch[]> {
       deletes: d,
       updates: u,
       inserts: i,
-      copyText: { deletes: await copy('d', false, true), updates: await copy('u', false, false), inserts: await copy('i', false, false) },
-      copyBinary: { deletes: await copy('d', true, true), updates: await copy('u', true, false), inserts: await copy('i', true, false) },
+      copyText: {
+        deletes: await copy('d', false, true),
+        updates: await copy('u', false, false),
+        inserts: await copy('i', false, false),
+      },
+      copyBinary: {
+        deletes: await copy('d', true, true),
+        updates: await copy('u', true, false),
+        inserts: await copy('i', true, false),
+      },
     });
   }
   return batches;
@@ -165,9 +175,10 @@ async function resetTable(admin: Client): Promise<void> {
     `CREATE TABLE obs (id bigint PRIMARY KEY, patient_id bigint NOT NULL, code text NOT NULL, value numeric(10,2),
        observed_at timestamptz NOT NULL, note text)`,
   );
-  await admin.query(`INSERT INTO obs SELECT ${VALUES('g')} FROM generate_series(1, $1::int) g, (SELECT 0 AS b) z`, [
-    SEED,
-  ]);
+  await admin.query(
+    `INSERT INTO obs SELECT ${VALUES('g')} FROM generate_series(1, $1::int) g, (SELECT 0 AS b) z`,
+    [SEED],
+  );
   await admin.query(`CREATE INDEX ON obs (patient_id)`);
   await admin.query(`VACUUM ANALYZE obs`);
   await admin.query(`CHECKPOINT`);
@@ -270,8 +281,11 @@ async function main(): Promise<void> {
           const cpu = cpuSeconds(pid) - cpu0;
           const us = (cpu * 1e6) / changes;
           results.get(shape)!.push(us);
-          const h = (await admin.query(`SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY id)) AS h FROM obs t`))
-            .rows[0]!.h as string;
+          const h = (
+            await admin.query(
+              `SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY id)) AS h FROM obs t`,
+            )
+          ).rows[0]!.h as string;
           fingerprint ??= h;
           log(
             `round ${round + 1} ${shape.padEnd(12)} backend ${cpu.toFixed(2)} s CPU = ${us.toFixed(2)} µs/change; wall ${wall.toFixed(2)} s; load ${load}; ${h === fingerprint ? 'same rows' : `DIFFERENT rows ${h}`}`,
@@ -287,7 +301,9 @@ async function main(): Promise<void> {
     const base = median(results.get(SHAPES[0]!)!);
     for (const [shape, runs] of results) {
       const m = median(runs);
-      log(`| ${shape} | ${m.toFixed(2)} (${(((m - base) / base) * 100).toFixed(0)}%) | ${runs.map((r) => r.toFixed(2)).join(', ')} |`);
+      log(
+        `| ${shape} | ${m.toFixed(2)} (${(((m - base) / base) * 100).toFixed(0)}%) | ${runs.map((r) => r.toFixed(2)).join(', ')} |`,
+      );
     }
     log(`load average at the end ${loadAverage1m()}`);
   } finally {

@@ -109,11 +109,18 @@ export class TargetApplier extends BatchingSink {
     if (this.options.guard !== false)
       await assertNoForeignObjects(this.client, this.options.service, this.options.state.schema, 'sync');
     await setUpReplicationOrigin(this.client, this.options.origin, { database: this.database });
+    // Rows go through a TEMP staging table (cheaper for the target backend, row-writer.ts) where
+    // the role may create one: provision grants TEMPORARY; the monolith's user (the reverse
+    // stream) may lack it, and then gets the same statements over bound parameters.
+    const { rows } = await this.client.query<{ temp: boolean }>(
+      `SELECT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMPORARY') AS temp`,
+    );
     this.writer = new RowWriter(
       this.client,
       this.options.sourceUrl,
       this.context.applicationName,
       this.totals,
+      rows[0]!.temp,
     );
     this.targetColumns.clear();
     const position = await this.options.state.readPosition(this.client);
