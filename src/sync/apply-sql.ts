@@ -5,10 +5,11 @@ import type { RoutePlan } from './route-plan.js';
 /**
  * SQL the applier runs, rendered from a RoutePlan. Pure, so it is asserted as text in unit tests.
  *
- * Every statement takes one text[] parameter per column and unnests them: the statement text
- * depends only on the table and the column set (not on the row count), values are bound (never
- * inlined), and each value is cast from pgoutput's text form to the column's type in the target
- * (`'…'::type` is the type's input function, the inverse of the output function the monolith used).
+ * Every statement reads its rows from one text[] parameter per column (unnested) or from the
+ * session's staging table (RowSource): the statement text depends only on the table and the column
+ * set (not on the row count), values are bound or COPYed (never inlined), and each value is cast
+ * from pgoutput's text form to the column's type in the target (`'…'::type` is the type's input
+ * function, the inverse of the output function the monolith used).
  */
 
 const alias = (i: number): string => `a${i}`;
