@@ -9,24 +9,30 @@
  * updates of existing rows, inserts of new rows, deletes of existing rows — which is what
  * PendingChanges hands the applier after collapsing:
  *
- * - `current`: apply-sql.ts as the applier runs it (unnamed statements over unnest of one binary
- *   text[] parameter per column, 5,000 rows per statement, each value cast with the type's input
- *   function): DELETE … IN (SELECT unnest), UPDATE … FROM unnest, INSERT … SELECT unnest ON CONFLICT.
- * - `prepared`: the same statements as named prepared statements.
+ * - `unnest`: the applier's statements before this branch (commit 8c2f6cb): DELETE … IN (SELECT
+ *   unnest), UPDATE … FROM unnest, INSERT … SELECT unnest … ON CONFLICT DO UPDATE, one binary text[]
+ *   parameter per column, 5,000 rows per statement, each value cast with its type's input function.
+ * - `current`: apply-sql.ts as the applier runs it now: the same, rows taken in key order.
+ * - `prepared`: `current` as named prepared statements.
  * - `stage-text`: COPY … FROM STDIN (FORMAT binary) of the rows into TEMP staging tables of text
  *   columns (a pgoutput text tuple re-framed: each 't' column is already Int32 length + bytes), then
  *   one DELETE … USING, one UPDATE … FROM, one INSERT … SELECT … ON CONFLICT per batch, casting.
  * - `stage-binary`: as stage-text, but the staging columns have the table's types and the values
  *   are in their binary send form (what pgoutput's `binary` option would send): no input functions.
+ * - `writer`: the applier's RowWriter, each batch cut into flushes of PIECE rows.
+ *
+ * Rows come in random key order (a batch's collapsed rows come in the order their keys first
+ * changed); SORTED=1 in key order.
  *
  * Command: `node --input-type=module -e "import('vite').then((v) => v.runnerImport('./bench/apply-shapes.ts'))"`
- * (env: SEED, BATCHES, BATCH, ROUNDS, SHAPES=comma list).
+ * (env: SEED, BATCHES, BATCH, ROUNDS, SHAPES=comma list, SORTED, PIECE, ROWS_PER_STATEMENT, EXPLAIN).
  */
 import { readFileSync } from 'node:fs';
 import { startCluster } from '../src/cluster/local-cluster.js';
 import { connect, type Client } from '../src/pg/connect.js';
 import { deleteSql, updateSql, upsertSql } from '../src/sync/apply-sql.js';
 import { rowColumns } from '../src/sync/row-columns.js';
+import { RowWriter } from '../src/sync/row-writer.js';
 import type { RoutePlan } from '../src/sync/route-plan.js';
 import { loadAverage1m } from './lib/load-average.js';
 
@@ -36,7 +42,14 @@ const BATCHES = Number(process.env.BATCHES ?? 4);
 const BATCH = Number(process.env.BATCH ?? 50_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const ROWS_PER_STATEMENT = Number(process.env.ROWS_PER_STATEMENT ?? 5000);
-const SHAPES = (process.env.SHAPES ?? 'current,prepared,stage-text,stage-binary').split(',');
+const SHAPES = (process.env.SHAPES ?? 'unnest,current,prepared,stage-text,stage-binary,writer').split(',');
+/** writer: rows per flush, as the applier's pieceChanges (10,000) cuts a batch. */
+const PIECE = Number(process.env.PIECE ?? 10_000);
+/**
+ * Order of each batch's rows (and of the staging COPYs): random (default), as a batch's collapsed
+ * rows come in the order their keys first changed; SORTED=1: key order, as a large UPDATE sends them.
+ */
+const ORDER = process.env.SORTED ? 'id' : 'random()';
 
 const COLUMNS = [
   ['id', 'bigint'],
@@ -53,7 +66,7 @@ const plan = {
   key: [0],
 } as unknown as RoutePlan;
 
-const SESSION = `SET session_replication_role = replica; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3; SET enable_hashjoin = off; SET enable_mergejoin = off`;
+const SESSION = `SET session_replication_role = replica; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3; SET enable_hashjoin = off; SET enable_mergejoin = off; SET work_mem = '64MB'`;
 
 /** One batch's net changes, in every input form the shapes need (built before timing). */
 interface Batch {
@@ -132,7 +145,7 @@ async function buildBatches(admin: Client): Promise<Batch[]> {
             .map((e) => `(${e})::text`)
             .join(
               ', ',
-            )} FROM (SELECT DISTINCT id, b FROM changes WHERE b = $1 AND kind = $2) c ORDER BY random()`,
+            )} FROM (SELECT DISTINCT id, b FROM changes WHERE b = $1 AND kind = $2) c ORDER BY ${ORDER}`,
           values: [b, kind],
           rowMode: 'array',
         })
@@ -147,7 +160,7 @@ async function buildBatches(admin: Client): Promise<Batch[]> {
       );
       return copyOut(
         admin,
-        `COPY (SELECT ${select.join(', ')} FROM (SELECT DISTINCT id, b FROM changes WHERE b = ${b} AND kind = '${kind}') c) TO STDOUT (FORMAT binary)`,
+        `COPY (SELECT ${select.join(', ')} FROM (SELECT DISTINCT id, b FROM changes WHERE b = ${b} AND kind = '${kind}') c ORDER BY ${ORDER}) TO STDOUT (FORMAT binary)`,
       );
     };
     batches.push({
@@ -213,17 +226,44 @@ const stageSql = (typed: boolean) => {
 
 type Prepared = { deletes: Buffer[][]; updates: Buffer[][]; inserts: Buffer[][] };
 
-async function applyStatements(client: Client, pre: Prepared, named: boolean): Promise<void> {
+/**
+ * The applier's statements before rows were taken in key order (commit 8c2f6cb's apply-sql.ts for
+ * this table), for `unnest`.
+ */
+const UNSORTED = (() => {
+  const cols = COLUMNS.map(([n]) => n);
+  const unnest = (n: number) =>
+    `unnest(${Array.from({ length: n }, (_, i) => `$${i + 1}::text[]`).join(', ')}) AS u(${Array.from({ length: n }, (_, i) => `a${i}`).join(', ')})`;
+  const casts = COLUMNS.map(([, type], i) => `u.a${i}::${type}`);
+  return {
+    delete: `DELETE FROM "public"."obs" WHERE ("id") IN (SELECT u.a0::bigint FROM ${unnest(1)})`,
+    update: `UPDATE "public"."obs" AS t SET ${cols
+      .slice(1)
+      .map((c, j) => `"${c}" = ${casts[j + 1]}`)
+      .join(', ')} FROM ${unnest(6)} WHERE t."id" = u.a0::bigint`,
+    upsert: `INSERT INTO "public"."obs" (${cols.map((c) => `"${c}"`).join(', ')}) OVERRIDING SYSTEM VALUE SELECT ${casts.join(', ')} FROM ${unnest(6)} ON CONFLICT ("id") DO UPDATE SET ${cols
+      .slice(1)
+      .map((c) => `"${c}" = EXCLUDED."${c}"`)
+      .join(', ')}`,
+  };
+})();
+
+async function applyStatements(client: Client, pre: Prepared, shape: string): Promise<void> {
+  const named = shape === 'prepared';
+  const sql =
+    shape === 'unnest'
+      ? UNSORTED
+      : { delete: deleteSql(plan), update: updateSql(plan), upsert: upsertSql(plan) };
   const q = (name: string, text: string, values: Buffer[]) =>
     client.query<Record<string, unknown>, unknown[]>(named ? { name, text, values } : { text, values });
   await client.query('BEGIN');
   // The applier binds delete keys as text[] literals (columnsOf); binary arrays here, as for the rows.
-  for (const values of pre.deletes) await q('d', deleteSql(plan), values);
+  for (const values of pre.deletes) await q('d', sql.delete, values);
   for (const values of pre.updates) {
-    const result = await q('u', updateSql(plan), values);
+    const result = await q('u', sql.update, values);
     if (result.rowCount !== values[0]!.readInt32BE(12)) throw new Error('update missed rows');
   }
-  for (const values of pre.inserts) await q('i', upsertSql(plan), values);
+  for (const values of pre.inserts) await q('i', sql.upsert, values);
   await client.query('COMMIT');
 }
 
@@ -238,6 +278,29 @@ async function applyStaged(client: Client, batch: Batch, typed: boolean): Promis
   if (result.rowCount !== batch.updates.length) throw new Error('update missed rows');
   await copyIn(client, `COPY stage_i FROM STDIN (FORMAT binary)`, copy.inserts);
   await client.query(sql.insert);
+  await client.query('COMMIT');
+}
+
+/**
+ * writer: the applier's own RowWriter (src/sync/row-writer.ts), each batch cut into flushes of
+ * PIECE rows of the same mix.
+ */
+async function applyWriter(client: Client, writer: RowWriter, batch: Batch): Promise<void> {
+  const pieces = Math.max(
+    1,
+    Math.round((batch.deletes.length + batch.updates.length + batch.inserts.length) / PIECE),
+  );
+  const part = <T>(rows: T[], i: number) =>
+    rows.slice(Math.floor((rows.length * i) / pieces), Math.floor((rows.length * (i + 1)) / pieces));
+  await client.query('BEGIN');
+  for (let i = 0; i < pieces; i++)
+    await writer.write({
+      plan,
+      deletes: part(batch.deletes, i),
+      updates: part(batch.updates, i),
+      upserts: part(batch.inserts, i),
+      patches: [],
+    });
   await client.query('COMMIT');
 }
 
@@ -267,14 +330,22 @@ async function main(): Promise<void> {
         const client = await connect(cluster.url());
         try {
           await client.query(SESSION);
+          // EXPLAIN=1: the plans of every statement in the server log (printed at the end).
+          if (process.env.EXPLAIN)
+            await client.query(
+              `LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_level = WARNING; SET auto_explain.log_analyze = on; SET auto_explain.log_timing = off`,
+            );
           if (shape.startsWith('stage')) await client.query(stageSql(shape === 'stage-binary').create);
           const pid = Number((await client.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+          const counters = { refetched: 0, refetchMissing: 0 };
+          const writer = new RowWriter(client, cluster.url(), 'apply-shapes', counters);
           const load = loadAverage1m();
           const cpu0 = cpuSeconds(pid);
           const t0 = process.hrtime.bigint();
           for (let b = 0; b < batches.length; b++) {
-            if (shape === 'current' || shape === 'prepared')
-              await applyStatements(client, prepared[b]!, shape === 'prepared');
+            if (shape.startsWith('writer')) await applyWriter(client, writer, batches[b]!);
+            else if (shape === 'unnest' || shape === 'current' || shape === 'prepared')
+              await applyStatements(client, prepared[b]!, shape);
             else await applyStaged(client, batches[b]!, shape === 'stage-binary');
           }
           const wall = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -306,6 +377,7 @@ async function main(): Promise<void> {
       );
     }
     log(`load average at the end ${loadAverage1m()}`);
+    if (process.env.EXPLAIN) log(readFileSync(cluster.logFile, 'utf8'));
   } finally {
     await admin.end();
     await cluster.destroy();

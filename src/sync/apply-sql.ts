@@ -5,11 +5,17 @@ import type { RoutePlan } from './route-plan.js';
 /**
  * SQL the applier runs, rendered from a RoutePlan. Pure, so it is asserted as text in unit tests.
  *
- * Every statement reads its rows from one text[] parameter per column (unnested) or from the
- * session's staging table (RowSource): the statement text depends only on the table and the column
- * set (not on the row count), values are bound or COPYed (never inlined), and each value is cast
- * from pgoutput's text form to the column's type in the target (`'…'::type` is the type's input
- * function, the inverse of the output function the monolith used).
+ * Every statement takes one text[] parameter per column and unnests them: the statement text
+ * depends only on the table and the column set (not on the row count), values are bound (never
+ * inlined), and each value is cast from pgoutput's text form to the column's type in the target
+ * (`'…'::type` is the type's input function, the inverse of the output function the monolith used).
+ *
+ * Rows are taken in key order (ORDER BY the cast key): a batch's rows come in the order their keys
+ * first changed, and probing the key index and the heap in key order touches each page once
+ * instead of once per row — a third less CPU of the target backend for rows in random key order
+ * (bench/apply-shapes.ts, bench/RESULTS.md "Apply statement shapes"). PostgreSQL's sort returns
+ * presorted input after one pass, so rows that already come in key order (a large UPDATE in
+ * physical order) pay little for it.
  */
 
 const alias = (i: number): string => `a${i}`;
@@ -19,38 +25,6 @@ function unnestFrom(count: number, ordinality = false): string {
   const names = Array.from({ length: count }, (_, i) => alias(i));
   if (ordinality) names.push('n');
   return `unnest(${params})${ordinality ? ' WITH ORDINALITY' : ''} AS u(${names.join(', ')})`;
-}
-
-/**
- * Where a statement's rows come from: `params`, one text[] parameter per column unnested; `stage`,
- * the session's TEMP staging table of that many text columns (a0, a1, …), filled by
- * `COPY … FROM STDIN (FORMAT binary)` just before (stage-rows.ts). Either way every value is text
- * cast to its column's type. Staged rows cost the target backend about a quarter less CPU
- * (bench/apply-shapes.ts); the parameters remain for sessions that may not create TEMP tables.
- */
-export type RowSource = 'params' | 'stage';
-
-/** Staging table of `width` text columns: a TEMP table of the session, emptied at commit. */
-export function stageTable(width: number): string {
-  return `pg_temp.carve_stage_${width}`;
-}
-
-/**
- * Create the staging table if the session has none (a batch that rolled back took the one it
- * created along), and empty it of the rows an earlier statement of this transaction staged. The
- * rows are dead until the commit truncates the table (ON COMMIT DELETE ROWS truncates in place: no
- * new file, no catalog row per batch, as a TRUNCATE per use would write).
- */
-export function stageSetupSql(width: number): string {
-  const columns = Array.from({ length: width }, (_, i) => `${alias(i)} text`).join(', ');
-  return (
-    `CREATE TEMP TABLE IF NOT EXISTS carve_stage_${width} (${columns}) ON COMMIT DELETE ROWS; ` +
-    `DELETE FROM ${stageTable(width)}`
-  );
-}
-
-function rowsFrom(source: RowSource, count: number): string {
-  return source === 'params' ? unnestFrom(count) : `${stageTable(count)} AS u`;
 }
 
 function target(plan: RoutePlan): string {
@@ -63,7 +37,7 @@ function target(plan: RoutePlan): string {
  * OVERRIDING SYSTEM VALUE: the monolith's value wins over a target `GENERATED ALWAYS AS IDENTITY`
  * column (a no-op for tables without one).
  */
-export function upsertSql(plan: RoutePlan, source: RowSource = 'params'): string {
+export function upsertSql(plan: RoutePlan): string {
   const columns = plan.columns;
   const select = columns.map((c, i) => `u.${alias(i)}::${c.type}`).join(', ');
   const keySet = new Set(plan.key);
@@ -71,9 +45,10 @@ export function upsertSql(plan: RoutePlan, source: RowSource = 'params'): string
     .filter((_, i) => !keySet.has(i))
     .map((c) => `${quoteIdent(c.target)} = EXCLUDED.${quoteIdent(c.target)}`);
   const conflict = `ON CONFLICT (${plan.key.map((k) => quoteIdent(columns[k]!.target)).join(', ')})`;
+  const order = plan.key.map((k) => k + 1).join(', ');
   return (
     `INSERT INTO ${target(plan)} (${columns.map((c) => quoteIdent(c.target)).join(', ')}) OVERRIDING SYSTEM VALUE ` +
-    `SELECT ${select} FROM ${rowsFrom(source, columns.length)} ` +
+    `SELECT ${select} FROM ${unnestFrom(columns.length)} ORDER BY ${order} ` +
     (updates.length ? `${conflict} DO UPDATE SET ${updates.join(', ')}` : `${conflict} DO NOTHING`)
   );
 }
@@ -83,31 +58,40 @@ export function upsertSql(plan: RoutePlan, source: RowSource = 'params'): string
  * no speculative insertion. Parameters: every column. The caller compares the row count and
  * upserts the same rows when some were missing.
  */
-export function updateSql(plan: RoutePlan, source: RowSource = 'params'): string {
+export function updateSql(plan: RoutePlan): string {
   const keySet = new Set(plan.key);
   const assignments = plan.columns
     .map((c, i) => (keySet.has(i) ? null : `${quoteIdent(c.target)} = u.${alias(i)}::${c.type}`))
     .filter((a): a is string => a !== null);
-  if (assignments.length === 0) return upsertSql(plan, source);
-  const where = plan.key
-    .map((k) => `t.${quoteIdent(plan.columns[k]!.target)} = u.${alias(k)}::${plan.columns[k]!.type}`)
-    .join(' AND ');
-  return `UPDATE ${target(plan)} AS t SET ${assignments.join(', ')} FROM ${rowsFrom(source, plan.columns.length)} WHERE ${where}`;
+  if (assignments.length === 0) return upsertSql(plan);
+  const where = plan.key.map((k, j) => `t.${quoteIdent(plan.columns[k]!.target)} = u.k${j}`).join(' AND ');
+  return `UPDATE ${target(plan)} AS t SET ${assignments.join(', ')} FROM ${keyOrdered(
+    plan.key.map((k) => [k, plan.columns[k]!.type]),
+    plan.columns.length,
+  )} WHERE ${where}`;
 }
 
 /**
- * Delete rows by key; parameters (or staged columns) are the key columns in plan.key order. A
- * missing row is fine.
+ * The unnested rows with their key cast once (k0, k1, …) and sorted by it. A subquery with ORDER
+ * BY is not flattened into the join, so the nested loop probes the target in this order.
  */
-export function deleteSql(plan: RoutePlan, source: RowSource = 'params'): string {
+function keyOrdered(keys: readonly (readonly [number, string])[], count: number): string {
+  const casts = keys.map(([at, type], j) => `u.${alias(at)}::${type} AS k${j}`).join(', ');
+  const order = keys.map((_, j) => j + 1).join(', ');
+  return `(SELECT ${casts}, u.* FROM ${unnestFrom(count)} ORDER BY ${order}) AS u`;
+}
+
+/**
+ * Delete rows by key; parameters are the key columns in plan.key order (distinct: PendingChanges
+ * collapsed them). A missing row is fine.
+ */
+export function deleteSql(plan: RoutePlan): string {
   const keys = plan.key.map((k) => plan.columns[k]!);
-  if (source === 'stage') {
-    const where = keys.map((c, i) => `t.${quoteIdent(c.target)} = u.${alias(i)}::${c.type}`).join(' AND ');
-    return `DELETE FROM ${target(plan)} AS t USING ${rowsFrom(source, keys.length)} WHERE ${where}`;
-  }
-  const tuple = keys.map((c) => quoteIdent(c.target)).join(', ');
-  const select = keys.map((c, i) => `u.${alias(i)}::${c.type}`).join(', ');
-  return `DELETE FROM ${target(plan)} WHERE (${tuple}) IN (SELECT ${select} FROM ${unnestFrom(keys.length)})`;
+  const where = keys.map((c, j) => `t.${quoteIdent(c.target)} = u.k${j}`).join(' AND ');
+  return `DELETE FROM ${target(plan)} AS t USING ${keyOrdered(
+    keys.map((c, i) => [i, c.type]),
+    keys.length,
+  )} WHERE ${where}`;
 }
 
 /**

@@ -1,22 +1,11 @@
-import { from as copyFrom } from 'pg-copy-streams';
 import { atMonolith, type Client, openSession } from '../pg/connect.js';
 import { textArrayLiteral } from '../pg/text-array.js';
-import {
-  deleteSql,
-  moveSql,
-  patchSql,
-  refetchSql,
-  stageSetupSql,
-  stageTable,
-  updateSql,
-  upsertSql,
-} from './apply-sql.js';
+import { deleteSql, moveSql, patchSql, refetchSql, updateSql, upsertSql } from './apply-sql.js';
 import type { TableFlush } from './pending-changes.js';
 import { rowColumns } from './row-columns.js';
 import type { PartialValue, RoutedChange, Value } from './route-change.js';
 import type { RoutePlan } from './route-plan.js';
 import { sourceSessionUrl } from './source-session.js';
-import { stageKeys, stageRows } from './stage-rows.js';
 
 /** Rows per statement: large enough to amortise a round trip, small enough to keep plans cheap. */
 const ROWS_PER_STATEMENT = 5000;
@@ -30,60 +19,23 @@ const ROWS_PER_STATEMENT = 5000;
  * alone cannot rebuild the row, so the row's current state is read from the monolith and upserted:
  * it is newer than the change, and every later change is replayed over it. A row the monolith no
  * longer has is skipped (its delete is further on in the stream).
- *
- * `staged`: deletes, whole-row updates and upserts are COPYed (binary) into a TEMP staging table
- * and applied by one statement per kind and flush (apply-sql.ts RowSource); otherwise they are
- * bound as text[] parameters, 5,000 rows per statement. Same statements, same order, same result.
  */
 export class RowWriter {
   private source: Client | undefined;
-  private readonly sql = new WeakMap<RoutePlan, Statements>();
+  private readonly sql = new WeakMap<
+    RoutePlan,
+    { upsert: string; update: string; delete: string; refetch: string; patch: Map<string, string> }
+  >();
 
   constructor(
     private readonly client: Client,
     private readonly sourceUrl: string,
     private readonly applicationName: string,
     private readonly counters: { refetched: number; refetchMissing: number },
-    private readonly staged = false,
   ) {}
 
   async write(flush: TableFlush): Promise<void> {
     const sql = this.statements(flush.plan);
-    if (this.staged) await this.writeStaged(flush, sql);
-    else await this.writeBound(flush, sql);
-    await this.writePatches(flush, sql);
-  }
-
-  private async writeStaged(flush: TableFlush, sql: Statements): Promise<void> {
-    const plan = flush.plan;
-    if (flush.deletes.length > 0) {
-      await this.stage(plan.key.length, stageKeys(flush.deletes, plan.key.length));
-      await this.client.query(sql.stagedDelete);
-    }
-    if (flush.updates.length > 0) {
-      await this.stage(plan.columns.length, stageRows(plan, flush.updates));
-      const result = await this.client.query(sql.stagedUpdate);
-      // Some row was not there (a resumed copy, or a replay after it was deleted): upsert them all.
-      if (result.rowCount !== flush.updates.length) await this.client.query(sql.stagedUpsert);
-    }
-    if (flush.upserts.length > 0) {
-      await this.stage(plan.columns.length, stageRows(plan, flush.upserts));
-      await this.client.query(sql.stagedUpsert);
-    }
-  }
-
-  /** Empty (or create) the staging table of `width` columns and COPY `data` into it. */
-  private async stage(width: number, data: Buffer): Promise<void> {
-    await this.client.query(stageSetupSql(width));
-    const stream = this.client.query(copyFrom(`COPY ${stageTable(width)} FROM STDIN (FORMAT binary)`));
-    await new Promise<void>((resolve, reject) => {
-      stream.on('finish', resolve);
-      stream.on('error', reject);
-      stream.end(data);
-    });
-  }
-
-  private async writeBound(flush: TableFlush, sql: Statements): Promise<void> {
     for (const rows of chunks(flush.deletes))
       await this.client.query(sql.delete, columnsOf(rows, rows[0]!.length));
     for (const rows of chunks(flush.updates)) {
@@ -94,9 +46,6 @@ export class RowWriter {
     }
     for (const rows of chunks(flush.upserts))
       await this.client.query(sql.upsert, rowColumns(flush.plan, rows));
-  }
-
-  private async writePatches(flush: TableFlush, sql: Statements): Promise<void> {
     for (const group of flush.patches) {
       const signature = group.set.join(',');
       let text = sql.patch.get(signature);
@@ -146,16 +95,13 @@ export class RowWriter {
     if (rows.length > 0) await this.client.query(sql.upsert, rowColumns(plan, rows as Value[][]));
   }
 
-  private statements(plan: RoutePlan): Statements {
+  private statements(plan: RoutePlan) {
     let sql = this.sql.get(plan);
     if (!sql) {
       sql = {
         upsert: upsertSql(plan),
         update: updateSql(plan),
         delete: deleteSql(plan),
-        stagedUpsert: upsertSql(plan, 'stage'),
-        stagedUpdate: updateSql(plan, 'stage'),
-        stagedDelete: deleteSql(plan, 'stage'),
         refetch: refetchSql(plan),
         patch: new Map(),
       };
@@ -163,17 +109,6 @@ export class RowWriter {
     }
     return sql;
   }
-}
-
-interface Statements {
-  upsert: string;
-  update: string;
-  delete: string;
-  stagedUpsert: string;
-  stagedUpdate: string;
-  stagedDelete: string;
-  refetch: string;
-  patch: Map<string, string>;
 }
 
 function* chunks<T>(rows: T[]): Generator<T[]> {

@@ -83,8 +83,10 @@ export class TargetApplier extends BatchingSink {
       // FK and user triggers off while applying (as PostgreSQL's own apply workers do): tables are
       // applied in batches, not in the monolith's statement order across tables. Every statement
       // joins a batch of keys to a table: index probes (nested loops) are the plan that scales.
+      // The rows are sorted by key first (apply-sql.ts): work_mem holds a statement's rows (at most
+      // 5,000, and a piece at most pieceBytes) so the sort does not spill to disk.
       await this.client.query(
-        `SET session_replication_role = replica; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3; SET statement_timeout = 0; SET enable_hashjoin = off; SET enable_mergejoin = off`,
+        `SET session_replication_role = replica; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3; SET statement_timeout = 0; SET enable_hashjoin = off; SET enable_mergejoin = off; SET work_mem = '64MB'`,
       );
     } catch (error) {
       if (sqlStateOf(error) === SqlState.insufficientPrivilege) {
@@ -109,18 +111,11 @@ export class TargetApplier extends BatchingSink {
     if (this.options.guard !== false)
       await assertNoForeignObjects(this.client, this.options.service, this.options.state.schema, 'sync');
     await setUpReplicationOrigin(this.client, this.options.origin, { database: this.database });
-    // Rows go through a TEMP staging table (cheaper for the target backend, row-writer.ts) where
-    // the role may create one: provision grants TEMPORARY; the monolith's user (the reverse
-    // stream) may lack it, and then gets the same statements over bound parameters.
-    const { rows } = await this.client.query<{ temp: boolean }>(
-      `SELECT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMPORARY') AS temp`,
-    );
     this.writer = new RowWriter(
       this.client,
       this.options.sourceUrl,
       this.context.applicationName,
       this.totals,
-      rows[0]!.temp,
     );
     this.targetColumns.clear();
     const position = await this.options.state.readPosition(this.client);

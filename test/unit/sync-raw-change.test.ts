@@ -6,7 +6,6 @@ import { PendingChanges, rowValues, type Row } from '../../src/sync/pending-chan
 import { RawUpsert, routeChange, routeRawChange, type RoutedChange } from '../../src/sync/route-change.js';
 import { planRelation, type RelationPlan } from '../../src/sync/route-plan.js';
 import { rowColumns } from '../../src/sync/row-columns.js';
-import { stageKeys, stageRows } from '../../src/sync/stage-rows.js';
 import { column, relationOf, route, routing, table } from '../support/sync-routes.js';
 
 // patients(id, name, notes, counter, upper_name GENERATED): owner in a (renamed column), projection (name, id) in b.
@@ -154,28 +153,6 @@ describe('row changes kept as pgoutput bytes', () => {
     }
   });
 
-  it('frame raw and decoded rows into the same binary COPY data, in route column order', () => {
-    const rows = [
-      ['1', 'Ann', null, '0'],
-      ['2', 'Ünïcödé ✓', 'x'.repeat(300), null],
-      ['3', '', 'NULL', '-1'],
-    ];
-    for (const routePlan of plan.routes) {
-      const raw: RoutedChange[] = [];
-      for (const values of rows) routeRawChange(plan, scanRowChange(message('I', 'N', tuple(values)))!, raw);
-      const rawRows: Row[] = raw.filter((c) => c.plan === routePlan) as RawUpsert[];
-      const decodedRows: Row[] = rawRows.map((c) => [...rowValues(c)]);
-      const expected = rows.map((values) => routePlan.columns.map((col) => values[col.index] ?? null));
-      expect(readCopyBinary(stageRows(routePlan, rawRows))).toEqual(expected);
-      expect(readCopyBinary(stageRows(routePlan, decodedRows))).toEqual(expected);
-      expect(readCopyBinary(stageRows(routePlan, [rawRows[0]!, decodedRows[1]!, rawRows[2]!]))).toEqual(
-        expected,
-      );
-    }
-    expect(readCopyBinary(stageKeys([['1'], ['ü'], [null]], 1))).toEqual([['1'], ['ü'], [null]]);
-    expect(readCopyBinary(stageRows(plan.routes[0]!, []))).toEqual([]);
-  });
-
   it('collapse raw upserts by key like decoded ones, and merge a later patch into the raw row', () => {
     const pending = new PendingChanges();
     const out: RoutedChange[] = [];
@@ -189,27 +166,3 @@ describe('row changes kept as pgoutput bytes', () => {
     expect(flush!.upserts.map(rowValues)).toEqual([['1', 'Cy', null, '2']]);
   });
 });
-
-/** Rows of `COPY … (FORMAT binary)` data whose fields are text (as PostgreSQL's CopyReadBinary* reads them). */
-function readCopyBinary(data: Buffer): (string | null)[][] {
-  expect(data.subarray(0, 11)).toEqual(Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'));
-  expect(data.readInt32BE(11)).toBe(0);
-  expect(data.readInt32BE(15)).toBe(0);
-  const rows: (string | null)[][] = [];
-  let pos = 19;
-  for (;;) {
-    const count = data.readInt16BE(pos);
-    pos += 2;
-    if (count === -1) break;
-    const row: (string | null)[] = [];
-    for (let i = 0; i < count; i++) {
-      const n = data.readInt32BE(pos);
-      pos += 4;
-      row.push(n < 0 ? null : data.toString('utf8', pos, pos + n));
-      if (n > 0) pos += n;
-    }
-    rows.push(row);
-  }
-  expect(pos).toBe(data.length);
-  return rows;
-}
