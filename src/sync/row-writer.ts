@@ -7,8 +7,13 @@ import type { PartialValue, RoutedChange, Value } from './route-change.js';
 import type { RoutePlan } from './route-plan.js';
 import { sourceSessionUrl } from './source-session.js';
 
-/** Rows per statement: large enough to amortise a round trip, small enough to keep plans cheap. */
-const ROWS_PER_STATEMENT = 5000;
+/**
+ * Rows per statement. A statement sorts its rows by key (apply-sql.ts): the more rows one sort
+ * sees, the closer together their keys and the more of them share an index or heap page. A flush
+ * holds at most about `pieceChanges` rows (10,000 by default, the memory bound), so this puts a
+ * flush's rows of one kind in one statement.
+ */
+const ROWS_PER_STATEMENT = 50_000;
 
 /**
  * Runs the statements of flushed changes on one target connection (inside the applier's open
