@@ -83,8 +83,8 @@ export class TargetApplier extends BatchingSink {
       // FK and user triggers off while applying (as PostgreSQL's own apply workers do): tables are
       // applied in batches, not in the monolith's statement order across tables. Every statement
       // joins a batch of keys to a table: index probes (nested loops) are the plan that scales.
-      // The rows are sorted by key first (apply-sql.ts): work_mem holds a statement's rows (at most
-      // 5,000, and a piece at most pieceBytes) so the sort does not spill to disk.
+      // The rows are sorted by key first (apply-sql.ts): work_mem holds a statement's rows (a
+      // flush's rows of one kind: about pieceChanges, at most pieceBytes) so the sort stays in memory.
       await this.client.query(
         `SET session_replication_role = replica; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3; SET statement_timeout = 0; SET enable_hashjoin = off; SET enable_mergejoin = off; SET work_mem = '64MB'`,
       );
