@@ -16,8 +16,10 @@ import type { RoutePlan } from './route-plan.js';
  * the target backend for rows in random key order (bench/apply-shapes.ts, bench/RESULTS.md "Apply
  * statement shapes"). PostgreSQL's sort returns presorted input after one pass, so rows that
  * already come in key order (a large UPDATE in physical order) pay little for it. The order changes
- * nothing else: keys within a statement are distinct (PendingChanges), and a unique violation
- * from the reordering is retried in source order as before (strict mode).
+ * nothing else: keys within a statement are distinct (PendingChanges), and a batch whose
+ * reordering broke a unique constraint is retried in source order (strict mode), where the
+ * statements keep the rows' source order (`ordered` false): PostgreSQL checks a unique index row
+ * by row, so two rows trading a value must go in the order the monolith wrote them.
  */
 
 const alias = (i: number): string => `a${i}`;
@@ -39,7 +41,7 @@ function target(plan: RoutePlan): string {
  * OVERRIDING SYSTEM VALUE: the monolith's value wins over a target `GENERATED ALWAYS AS IDENTITY`
  * column (a no-op for tables without one).
  */
-export function upsertSql(plan: RoutePlan): string {
+export function upsertSql(plan: RoutePlan, ordered = true): string {
   const columns = plan.columns;
   const select = columns.map((c, i) => `u.${alias(i)}::${c.type}`).join(', ');
   const keySet = new Set(plan.key);
@@ -50,7 +52,7 @@ export function upsertSql(plan: RoutePlan): string {
   const order = plan.key.map((k) => k + 1).join(', ');
   return (
     `INSERT INTO ${target(plan)} (${columns.map((c) => quoteIdent(c.target)).join(', ')}) OVERRIDING SYSTEM VALUE ` +
-    `SELECT ${select} FROM ${unnestFrom(columns.length)} ORDER BY ${order} ` +
+    `SELECT ${select} FROM ${unnestFrom(columns.length)} ${ordered ? `ORDER BY ${order} ` : ''}` +
     (updates.length ? `${conflict} DO UPDATE SET ${updates.join(', ')}` : `${conflict} DO NOTHING`)
   );
 }
@@ -60,39 +62,42 @@ export function upsertSql(plan: RoutePlan): string {
  * no speculative insertion. Parameters: every column. The caller compares the row count and
  * upserts the same rows when some were missing.
  */
-export function updateSql(plan: RoutePlan): string {
+export function updateSql(plan: RoutePlan, ordered = true): string {
   const keySet = new Set(plan.key);
   const assignments = plan.columns
     .map((c, i) => (keySet.has(i) ? null : `${quoteIdent(c.target)} = u.${alias(i)}::${c.type}`))
     .filter((a): a is string => a !== null);
-  if (assignments.length === 0) return upsertSql(plan);
+  if (assignments.length === 0) return upsertSql(plan, ordered);
   const where = plan.key.map((k, j) => `t.${quoteIdent(plan.columns[k]!.target)} = u.k${j}`).join(' AND ');
   return `UPDATE ${target(plan)} AS t SET ${assignments.join(', ')} FROM ${keyOrdered(
     plan.key.map((k) => [k, plan.columns[k]!.type]),
     plan.columns.length,
+    ordered,
   )} WHERE ${where}`;
 }
 
 /**
- * The unnested rows with their key cast once (k0, k1, …) and sorted by it. A subquery with ORDER
- * BY is not flattened into the join, so the nested loop probes the target in this order.
+ * The unnested rows with their key cast once (k0, k1, …), sorted by it when `ordered`. A subquery
+ * with ORDER BY is not flattened into the join, so the nested loop probes the target in this
+ * order; without, it is, and the rows go in parameter (source) order.
  */
-function keyOrdered(keys: readonly (readonly [number, string])[], count: number): string {
+function keyOrdered(keys: readonly (readonly [number, string])[], count: number, ordered: boolean): string {
   const casts = keys.map(([at, type], j) => `u.${alias(at)}::${type} AS k${j}`).join(', ');
   const order = keys.map((_, j) => j + 1).join(', ');
-  return `(SELECT ${casts}, u.* FROM ${unnestFrom(count)} ORDER BY ${order}) AS u`;
+  return `(SELECT ${casts}, u.* FROM ${unnestFrom(count)}${ordered ? ` ORDER BY ${order}` : ''}) AS u`;
 }
 
 /**
  * Delete rows by key; parameters are the key columns in plan.key order (distinct: PendingChanges
  * collapsed them). A missing row is fine.
  */
-export function deleteSql(plan: RoutePlan): string {
+export function deleteSql(plan: RoutePlan, ordered = true): string {
   const keys = plan.key.map((k) => plan.columns[k]!);
   const where = keys.map((c, j) => `t.${quoteIdent(c.target)} = u.k${j}`).join(' AND ');
   return `DELETE FROM ${target(plan)} AS t USING ${keyOrdered(
     keys.map((c, i) => [i, c.type]),
     keys.length,
+    ordered,
   )} WHERE ${where}`;
 }
 

@@ -29,7 +29,15 @@ export class RowWriter {
   private source: Client | undefined;
   private readonly sql = new WeakMap<
     RoutePlan,
-    { upsert: string; update: string; delete: string; refetch: string; patch: Map<string, string> }
+    {
+      upsert: string;
+      update: string;
+      delete: string;
+      /** The same in source order (strict mode, apply-sql.ts). */
+      inOrder: { upsert: string; update: string; delete: string };
+      refetch: string;
+      patch: Map<string, string>;
+    }
   >();
 
   constructor(
@@ -39,8 +47,13 @@ export class RowWriter {
     private readonly counters: { refetched: number; refetchMissing: number },
   ) {}
 
-  async write(flush: TableFlush): Promise<void> {
-    const sql = this.statements(flush.plan);
+  /**
+   * `sourceOrder`: keep the rows' order (a strict-mode segment, replayed because the key order
+   * broke a unique constraint); otherwise each statement sorts its rows by key.
+   */
+  async write(flush: TableFlush, sourceOrder = false): Promise<void> {
+    const all = this.statements(flush.plan);
+    const sql = sourceOrder ? all.inOrder : all;
     for (const rows of chunks(flush.deletes))
       await this.client.query(sql.delete, columnsOf(rows, rows[0]!.length));
     for (const rows of chunks(flush.updates)) {
@@ -53,8 +66,8 @@ export class RowWriter {
       await this.client.query(sql.upsert, rowColumns(flush.plan, rows));
     for (const group of flush.patches) {
       const signature = group.set.join(',');
-      let text = sql.patch.get(signature);
-      if (!text) sql.patch.set(signature, (text = patchSql(flush.plan, group.set)));
+      let text = all.patch.get(signature);
+      if (!text) all.patch.set(signature, (text = patchSql(flush.plan, group.set)));
       for (const rows of chunks(group.rows)) {
         const params = patchParams(flush.plan, group.set, rows);
         const result = await this.client.query(text, params);
@@ -107,6 +120,11 @@ export class RowWriter {
         upsert: upsertSql(plan),
         update: updateSql(plan),
         delete: deleteSql(plan),
+        inOrder: {
+          upsert: upsertSql(plan, false),
+          update: updateSql(plan, false),
+          delete: deleteSql(plan, false),
+        },
         refetch: refetchSql(plan),
         patch: new Map(),
       };

@@ -324,20 +324,20 @@ export class TargetApplier extends BatchingSink {
 
   private async move(item: ApplyItem & { kind: 'move' }): Promise<void> {
     const earlier = this.pending.drainTable(item.plan);
-    if (earlier) await this.writer!.write(earlier);
+    if (earlier) await this.writer!.write(earlier, this.pending.strict);
     await this.writer!.move(item);
   }
 
   /** The row's pending change cannot absorb this one (PendingChanges.add): write the table first. */
   private async addAfterDrain(item: ApplyItem & { kind: 'upsert' | 'patch' | 'delete' }): Promise<void> {
     const earlier = this.pending.drainTable(item.plan);
-    if (earlier) await this.writer!.write(earlier);
+    if (earlier) await this.writer!.write(earlier, this.pending.strict);
     this.pending.add(item);
     if (this.pieceFull()) await this.flushAll();
   }
 
   private async flushAll(): Promise<void> {
-    for (const flush of this.pending.drain()) await this.writer!.write(flush);
+    for (const flush of this.pending.drain()) await this.writer!.write(flush, this.pending.strict);
   }
 
   private async leaveStrict(): Promise<void> {

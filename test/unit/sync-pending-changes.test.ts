@@ -123,6 +123,10 @@ describe('apply SQL', () => {
         'FROM (SELECT u.a0::integer AS k0, u.a1::integer AS k1, u.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(a0, a1, a2, a3) ORDER BY 1, 2) AS u ' +
         'WHERE t."id" = u.k0 AND t."site" = u.k1',
     );
+    // Strict mode's replay keeps the rows' source order.
+    expect(updateSql(plan, false)).toContain('AS u(a0, a1, a2, a3)) AS u WHERE');
+    expect(deleteSql(plan, false)).not.toContain('ORDER BY');
+    expect(upsertSql(plan, false)).not.toContain('ORDER BY');
     expect(patchSql(plan, [3])).toBe(
       'UPDATE "Sales"."x""; drop table y; --" AS t SET "w" = u.a2::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(a0, a1, a2, n) ' +
         'WHERE t."id" = u.a0::integer AND t."site" = u.a1::integer RETURNING u.n',
