@@ -7,8 +7,13 @@ import type { PartialValue, RoutedChange, Value } from './route-change.js';
 import type { RoutePlan } from './route-plan.js';
 import { sourceSessionUrl } from './source-session.js';
 
-/** Rows per statement: large enough to amortise a round trip, small enough to keep plans cheap. */
-const ROWS_PER_STATEMENT = 5000;
+/**
+ * Rows per statement. A statement sorts its rows by key (apply-sql.ts): the more rows one sort
+ * sees, the closer together their keys and the more of them share an index or heap page. A flush
+ * holds at most about `pieceChanges` rows (10,000 by default, the memory bound), so this puts a
+ * flush's rows of one kind in one statement.
+ */
+const ROWS_PER_STATEMENT = 50_000;
 
 /**
  * Runs the statements of flushed changes on one target connection (inside the applier's open
@@ -24,7 +29,15 @@ export class RowWriter {
   private source: Client | undefined;
   private readonly sql = new WeakMap<
     RoutePlan,
-    { upsert: string; update: string; delete: string; refetch: string; patch: Map<string, string> }
+    {
+      upsert: string;
+      update: string;
+      delete: string;
+      /** The same in source order (strict mode, apply-sql.ts). */
+      inOrder: { upsert: string; update: string; delete: string };
+      refetch: string;
+      patch: Map<string, string>;
+    }
   >();
 
   constructor(
@@ -34,8 +47,13 @@ export class RowWriter {
     private readonly counters: { refetched: number; refetchMissing: number },
   ) {}
 
-  async write(flush: TableFlush): Promise<void> {
-    const sql = this.statements(flush.plan);
+  /**
+   * `sourceOrder`: keep the rows' order (a strict-mode segment, replayed because the key order
+   * broke a unique constraint); otherwise each statement sorts its rows by key.
+   */
+  async write(flush: TableFlush, sourceOrder = false): Promise<void> {
+    const all = this.statements(flush.plan);
+    const sql = sourceOrder ? all.inOrder : all;
     for (const rows of chunks(flush.deletes))
       await this.client.query(sql.delete, columnsOf(rows, rows[0]!.length));
     for (const rows of chunks(flush.updates)) {
@@ -48,8 +66,8 @@ export class RowWriter {
       await this.client.query(sql.upsert, rowColumns(flush.plan, rows));
     for (const group of flush.patches) {
       const signature = group.set.join(',');
-      let text = sql.patch.get(signature);
-      if (!text) sql.patch.set(signature, (text = patchSql(flush.plan, group.set)));
+      let text = all.patch.get(signature);
+      if (!text) all.patch.set(signature, (text = patchSql(flush.plan, group.set)));
       for (const rows of chunks(group.rows)) {
         const params = patchParams(flush.plan, group.set, rows);
         const result = await this.client.query(text, params);
@@ -102,6 +120,11 @@ export class RowWriter {
         upsert: upsertSql(plan),
         update: updateSql(plan),
         delete: deleteSql(plan),
+        inOrder: {
+          upsert: upsertSql(plan, false),
+          update: updateSql(plan, false),
+          delete: deleteSql(plan, false),
+        },
         refetch: refetchSql(plan),
         patch: new Map(),
       };

@@ -83,8 +83,10 @@ export class TargetApplier extends BatchingSink {
       // FK and user triggers off while applying (as PostgreSQL's own apply workers do): tables are
       // applied in batches, not in the monolith's statement order across tables. Every statement
       // joins a batch of keys to a table: index probes (nested loops) are the plan that scales.
+      // The rows are sorted by key first (apply-sql.ts): work_mem holds a statement's rows (a
+      // flush's rows of one kind: about pieceChanges, at most pieceBytes) so the sort stays in memory.
       await this.client.query(
-        `SET session_replication_role = replica; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3; SET statement_timeout = 0; SET enable_hashjoin = off; SET enable_mergejoin = off`,
+        `SET session_replication_role = replica; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3; SET statement_timeout = 0; SET enable_hashjoin = off; SET enable_mergejoin = off; SET work_mem = '64MB'`,
       );
     } catch (error) {
       if (sqlStateOf(error) === SqlState.insufficientPrivilege) {
@@ -322,20 +324,20 @@ export class TargetApplier extends BatchingSink {
 
   private async move(item: ApplyItem & { kind: 'move' }): Promise<void> {
     const earlier = this.pending.drainTable(item.plan);
-    if (earlier) await this.writer!.write(earlier);
+    if (earlier) await this.writer!.write(earlier, this.pending.strict);
     await this.writer!.move(item);
   }
 
   /** The row's pending change cannot absorb this one (PendingChanges.add): write the table first. */
   private async addAfterDrain(item: ApplyItem & { kind: 'upsert' | 'patch' | 'delete' }): Promise<void> {
     const earlier = this.pending.drainTable(item.plan);
-    if (earlier) await this.writer!.write(earlier);
+    if (earlier) await this.writer!.write(earlier, this.pending.strict);
     this.pending.add(item);
     if (this.pieceFull()) await this.flushAll();
   }
 
   private async flushAll(): Promise<void> {
-    for (const flush of this.pending.drain()) await this.writer!.write(flush);
+    for (const flush of this.pending.drain()) await this.writer!.write(flush, this.pending.strict);
   }
 
   private async leaveStrict(): Promise<void> {

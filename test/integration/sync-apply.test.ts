@@ -236,6 +236,27 @@ describe('carve sync applies', () => {
     ]);
   });
 
+  it('replays in source order, not key order, when the swap runs against key order', async () => {
+    // Statements sort their rows by key; here key order (1 before 2) would take 'a@x' while id 2
+    // still holds it, even in the source-order replay, unless that replay keeps source order.
+    const before = events.filter((e) => e.type === 'reconnecting').length;
+    await monolith(`BEGIN; UPDATE logins SET email = 'tmp' WHERE id = 2; UPDATE logins SET email = 'a@x' WHERE id = 1;
+                    UPDATE logins SET email = 'b@x' WHERE id = 2; COMMIT`);
+    await monolith(`UPDATE logins SET email = 'c3@x' WHERE id = 3`);
+    await caughtUpAndEqual();
+    const retries = events.filter((e) => e.type === 'reconnecting').slice(before);
+    expect(retries).toContainEqual(
+      expect.objectContaining({
+        error: expect.objectContaining({ database: 'clinical_db', sqlState: '23505' }),
+      }),
+    );
+    expect(await target('clinical_db', 'SELECT id, email FROM logins ORDER BY id')).toEqual([
+      { id: 1, email: 'a@x' },
+      { id: 2, email: 'b@x' },
+      { id: 3, email: 'c3@x' },
+    ]);
+  });
+
   it('reads positions, holds and lag back from the databases without the engine (readSyncStatus)', async () => {
     await engine.waitForCatchUp();
     const status = await readSyncStatus(m.routing);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { upsertSql, deleteSql, patchSql, moveSql, refetchSql } from '../../src/sync/apply-sql.js';
+import { upsertSql, updateSql, deleteSql, patchSql, moveSql, refetchSql } from '../../src/sync/apply-sql.js';
 import { PendingChanges, rowValues } from '../../src/sync/pending-changes.js';
 import type { RoutedChange } from '../../src/sync/route-change.js';
 import { planRelation, type RoutePlan } from '../../src/sync/route-plan.js';
@@ -110,12 +110,23 @@ describe('apply SQL', () => {
   it('quotes every identifier, binds every value as a text[] per column, and casts to the column type', () => {
     expect(upsertSql(plan)).toBe(
       'INSERT INTO "Sales"."x""; drop table y; --" ("id", "site", "weird ""col""", "w") OVERRIDING SYSTEM VALUE ' +
-        'SELECT u.a0::integer, u.a1::integer, u.a2::text, u.a3::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(a0, a1, a2, a3) ' +
+        'SELECT u.a0::integer, u.a1::integer, u.a2::text, u.a3::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(a0, a1, a2, a3) ORDER BY 1, 2 ' +
         'ON CONFLICT ("id", "site") DO UPDATE SET "weird ""col""" = EXCLUDED."weird ""col""", "w" = EXCLUDED."w"',
     );
+    // Rows in key order (the key cast once, sorted in a subquery the planner does not flatten).
     expect(deleteSql(plan)).toBe(
-      'DELETE FROM "Sales"."x""; drop table y; --" WHERE ("id", "site") IN (SELECT u.a0::integer, u.a1::integer FROM unnest($1::text[], $2::text[]) AS u(a0, a1))',
+      'DELETE FROM "Sales"."x""; drop table y; --" AS t USING (SELECT u.a0::integer AS k0, u.a1::integer AS k1, u.* ' +
+        'FROM unnest($1::text[], $2::text[]) AS u(a0, a1) ORDER BY 1, 2) AS u WHERE t."id" = u.k0 AND t."site" = u.k1',
     );
+    expect(updateSql(plan)).toBe(
+      'UPDATE "Sales"."x""; drop table y; --" AS t SET "weird ""col""" = u.a2::text, "w" = u.a3::jsonb ' +
+        'FROM (SELECT u.a0::integer AS k0, u.a1::integer AS k1, u.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(a0, a1, a2, a3) ORDER BY 1, 2) AS u ' +
+        'WHERE t."id" = u.k0 AND t."site" = u.k1',
+    );
+    // Strict mode's replay keeps the rows' source order.
+    expect(updateSql(plan, false)).toContain('AS u(a0, a1, a2, a3)) AS u WHERE');
+    expect(deleteSql(plan, false)).not.toContain('ORDER BY');
+    expect(upsertSql(plan, false)).not.toContain('ORDER BY');
     expect(patchSql(plan, [3])).toBe(
       'UPDATE "Sales"."x""; drop table y; --" AS t SET "w" = u.a2::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(a0, a1, a2, n) ' +
         'WHERE t."id" = u.a0::integer AND t."site" = u.a1::integer RETURNING u.n',
