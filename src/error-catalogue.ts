@@ -1,5 +1,4 @@
 import type { PlanProblem } from './plan/problems.js';
-import type { WaitDetails } from './pg/wait-details.js';
 import type { MigrationLockHolder } from './state/migration-lock.js';
 
 /**
@@ -53,6 +52,30 @@ export type ConnectionDetails = {
   /** The operating system's error code (ECONNREFUSED, ENOTFOUND …), when the socket failed. */
   errno: string | null;
 };
+
+/**
+ * Who a carve wait is waiting for, so that a timeout can name it: a session an operator can find
+ * (its pid) and end. Read from pg_stat_activity when a wait ran out, never on the normal path
+ * (src/pg/wait-blockers.ts); declared here with the other details types, so the catalogue imports
+ * no engine.
+ */
+export interface WaitBlocker {
+  pid: number;
+  database: string | null;
+  user: string | null;
+  application: string | null;
+  state: string | null;
+  /** How long its transaction has been open (seconds), if it is in one. */
+  transactionSeconds: number | null;
+}
+
+/** The blockers of a timed-out wait, what to do about them, and the sessions themselves. */
+export interface WaitDetails {
+  timeoutMs: number;
+  /** What ends the wait, as an imperative ("End … (pid 123 …): …"); hints add what to run next. */
+  action: string;
+  blockers: WaitBlocker[];
+}
 
 /**
  * An object in a service database that carve did not create and whose code a service role could

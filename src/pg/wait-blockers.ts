@@ -1,7 +1,5 @@
 import { withSession, type ConnectTo } from './connect.js';
-import type { WaitBlocker } from './wait-details.js';
-
-export type { WaitBlocker, WaitDetails } from './wait-details.js';
+import type { WaitBlocker } from '../error-catalogue.js';
 
 const COLUMNS = `a.pid, a.datname AS database, a.usename AS "user", a.application_name AS application, a.state,
   extract(epoch FROM now() - a.xact_start)::float8 AS "transactionSeconds"`;
