@@ -93,6 +93,12 @@ interface ActiveSink {
   bytes: number;
   rowCount: () => number;
   error?: unknown;
+  /**
+   * The server ended this COPY itself (an ErrorResponse): pg-copy-streams has let go of the
+   * connection by then, and destroying the stream would send CopyFail on none (a TypeError thrown
+   * from inside the stream, uncaught).
+   */
+  copyEnded?: boolean;
 }
 
 /**
@@ -138,6 +144,9 @@ export async function copyChunk(
         bytes: 0,
         rowCount: () => stream.rowCount ?? 0,
       };
+      stream.once('error', () => {
+        entry.copyEnded = true;
+      });
       if (sink.fields) {
         const projector = createRowProjector(read.format, sink.fields);
         entry.input = projector;
@@ -196,7 +205,9 @@ export async function copyChunk(
   for (const entry of active) {
     if (sourceError) entry.error ??= sourceError;
     if (entry.error) {
-      entry.input.destroy(entry.error instanceof Error ? entry.error : new Error(String(entry.error)));
+      if (!entry.copyEnded) {
+        entry.input.destroy(entry.error instanceof Error ? entry.error : new Error(String(entry.error)));
+      }
     } else {
       entry.input.end();
     }

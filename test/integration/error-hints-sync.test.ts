@@ -210,38 +210,6 @@ describe('a copy whose slot is gone', () => {
   }, 60_000);
 });
 
-describe('a sink the plan does not have', () => {
-  it('SYNC_NO_SINK: add an events: section with nats as the hint says, then sync --sink events-only', async () => {
-    const error = await fails(cli('sync', '--sink', 'events-only', '--until-caught-up'), 'SYNC_NO_SINK', 2);
-    expect(error.hint).toContain('nats: { servers, subject_prefix }');
-    const nats = await useNats({ name: 'hints-sync' });
-    const withEvents = join(work, 'plan-events.yaml');
-    writeFileSync(
-      withEvents,
-      stringify({
-        name: 'hsync',
-        source: sourceUrl,
-        target: target.url(),
-        services: {
-          crm: { database: 'hsync_crm', tables: { customers: {} } },
-          shop: { database: 'hsync_shop', tables: { orders: {}, items: {} } },
-        },
-        events: { nats: { servers: [nats.url], subject_prefix: 'hs' } },
-      }),
-    );
-    await succeeds([
-      'sync',
-      '--sink',
-      'events-only',
-      '--until-caught-up',
-      '--plan',
-      withEvents,
-      '--secrets-dir',
-      secretsDir,
-    ]);
-  });
-});
-
 /** `carve sync` of the main plan, running once its stream is active on the monolith. */
 async function startSync(): Promise<ReturnType<typeof spawnCarve>> {
   const sync = spawnCarve(cli('sync'));
@@ -339,4 +307,38 @@ describe('waits for a consistent read, bounded and named', () => {
     await succeeds(cutover);
     await stopSync(sync);
   }, 60_000);
+});
+
+// Last: its events-only sync moves the slot past what the service databases applied, so any
+// in-process sync after it is refused (SYNC_TARGET_BEHIND_SLOT), as it should be.
+describe('a sink the plan does not have', () => {
+  it('SYNC_NO_SINK: add an events: section with nats as the hint says, then sync --sink events-only', async () => {
+    const error = await fails(cli('sync', '--sink', 'events-only', '--until-caught-up'), 'SYNC_NO_SINK', 2);
+    expect(error.hint).toContain('nats: { servers, subject_prefix }');
+    const nats = await useNats({ name: 'hints-sync' });
+    const withEvents = join(work, 'plan-events.yaml');
+    writeFileSync(
+      withEvents,
+      stringify({
+        name: 'hsync',
+        source: sourceUrl,
+        target: target.url(),
+        services: {
+          crm: { database: 'hsync_crm', tables: { customers: {} } },
+          shop: { database: 'hsync_shop', tables: { orders: {}, items: {} } },
+        },
+        events: { nats: { servers: [nats.url], subject_prefix: 'hs' } },
+      }),
+    );
+    await succeeds([
+      'sync',
+      '--sink',
+      'events-only',
+      '--until-caught-up',
+      '--plan',
+      withEvents,
+      '--secrets-dir',
+      secretsDir,
+    ]);
+  });
 });
