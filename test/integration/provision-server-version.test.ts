@@ -6,8 +6,9 @@ import { stringify } from 'yaml';
 import { embeddedBinaries } from '../../src/cluster/binaries.js';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { withClient } from '../../src/pg/connect.js';
-import { runCarve, type CliRun } from '../support/carve-cli.js';
+import { runCarve } from '../support/carve-cli.js';
 import { createDatabase, useCluster } from '../support/cluster.js';
+import { jsonError } from '../support/cli-errors.js';
 
 /**
  * A real PostgreSQL 14 server as provision's target: carve refuses it before creating anything
@@ -52,17 +53,6 @@ function writePlan(name: string, source: string, target: string): string {
     }),
   );
   return file;
-}
-
-/** The `{"type":"error",…}` line a `--json` run printed on stdout. */
-function jsonError(run: CliRun): { code: string; message: string; hint: string } {
-  const line = run.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .find((l) => l.type === 'error');
-  expect(line, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toBeDefined();
-  return line as unknown as { code: string; message: string; hint: string };
 }
 
 /** Databases and roles a server holds: what provision would have added to. */

@@ -10,6 +10,7 @@ import { runCarve, spawnCarve, type CliRun } from '../support/carve-cli.js';
 import { createDatabase, waitFor } from '../support/cluster.js';
 import { useKafka } from '../support/kafka.js';
 import { useMigrationClusters } from '../support/migration.js';
+import { jsonError } from '../support/cli-errors.js';
 
 /**
  * Switching from `carve sync --sink kafka-only` (+ `carve apply`) to in-process apply while carve
@@ -62,21 +63,6 @@ async function succeeds(args: string[]): Promise<CliRun> {
   const run = await runCarve(args);
   expect(run.code, `carve ${args.join(' ')}\n${run.stdout.slice(-3000)}\n${run.stderr}`).toBe(0);
   return run;
-}
-
-function jsonError(run: CliRun): {
-  code: string;
-  message: string;
-  hint: string;
-  details: Record<string, unknown>;
-} {
-  const line = run.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .find((l) => l.type === 'error');
-  expect(line, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toBeDefined();
-  return line as never;
 }
 
 /** count:md5 of a table's rows in key order. */
