@@ -2,7 +2,7 @@ import { sameTable, type TableRef } from '../catalog/model.js';
 import { CarveError, isCarveError } from '../errors.js';
 import type { Lsn } from '../pg/lsn.js';
 import type { PgTimestamp } from '../pg/replication/pg-time.js';
-import type { ReplicationMessage } from '../pg/replication/protocol.js';
+import { XLogFrame, type ReplicationMessage } from '../pg/replication/protocol.js';
 import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { routesForSource, type Routing, type TableRoute } from '../routing/model.js';
 import { decodePgoutput, RelationCache } from './pgoutput/index.js';
@@ -105,7 +105,11 @@ export class StreamDispatcher {
         continue;
       }
       // Nearly every message: a row change whose values need not be decoded (raw-change.ts).
-      const raw = scanRowChange(message.payload);
+      // A frame read in place is scanned in its socket chunk, without a view of its own.
+      const raw =
+        message instanceof XLogFrame
+          ? scanRowChange(message.buf, message.payloadStart, message.end)
+          : scanRowChange(message.payload);
       if (raw) {
         this.previousRelation = undefined;
         if (this.skips(raw.relationId)) continue;

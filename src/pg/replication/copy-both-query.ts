@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { pg } from '../connect.js';
+import { CopyDataFramer } from './copy-data-framer.js';
 
 /**
  * The part of pg's (untyped) Connection a CopyBoth query needs. pg parses the backend protocol
@@ -19,8 +20,8 @@ export interface CopyBothConnection {
 export interface CopyBothHandlers {
   /** CopyBothResponse ('W') arrived: the server is streaming. */
   onStart(connection: CopyBothConnection): void;
-  /** One CopyData body (a view into pg's buffer; valid only during the call). */
-  onCopyData(chunk: Buffer): void;
+  /** One CopyData body: buf[start, end), bytes the receiver may keep (never reused). */
+  onCopyData(buf: Buffer, start: number, end: number): void;
   /** The server sent CommandComplete: it ended the COPY (after our CopyDone, or on its own). */
   onCommandComplete(): void;
   /** ErrorResponse, or the connection was lost (pg reports both here). */
@@ -34,10 +35,12 @@ export interface CopyBothHandlers {
  * pg-copy-streams' copy-both is not used: by default it pushes bytes NOT aligned on CopyData
  * frames, and even with alignOnCopyDataFrame its byte-mode Readable merges frames that are read
  * while paused, so we would need a second framing layer; pg's own parser already frames messages
- * and turns ErrorResponse into an Error with its SQLSTATE.
+ * and turns ErrorResponse into an Error with its SQLSTATE. CopyData itself bypasses pg's parser
+ * (copy-data-framer.ts): the socket's chunks are framed in place, without copies.
  */
 export class CopyBothQuery implements pg.Submittable {
   private connection: CopyBothConnection | undefined;
+  private framer: CopyDataFramer | null = null;
   private readonly onReplicationStart = (): void => {
     if (this.connection) this.handlers.onStart(this.connection);
   };
@@ -50,11 +53,17 @@ export class CopyBothQuery implements pg.Submittable {
   submit(connection: pg.Connection): void {
     this.connection = connection as unknown as CopyBothConnection;
     this.connection.on('replicationStart', this.onReplicationStart);
+    // The connection is idle here (pg runs one query at a time), so pg holds no partial message.
+    this.framer = CopyDataFramer.install(this.connection.stream, (buf, start, end) =>
+      this.handlers.onCopyData(buf, start, end),
+    );
     this.connection.query(this.text);
   }
 
+  /** Only without the framer: pg's chunk is a view into a buffer it reuses, so it is copied. */
   handleCopyData(message: { chunk: Buffer }): void {
-    this.handlers.onCopyData(message.chunk);
+    const copy = Buffer.from(message.chunk);
+    this.handlers.onCopyData(copy, 0, copy.length);
   }
 
   handleCommandComplete(): void {
@@ -79,6 +88,8 @@ export class CopyBothQuery implements pg.Submittable {
   handleCopyInResponse(): void {}
 
   private detach(): void {
+    this.framer?.uninstall();
+    this.framer = null;
     this.connection?.removeListener('replicationStart', this.onReplicationStart);
   }
 }

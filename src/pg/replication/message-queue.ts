@@ -1,9 +1,10 @@
-import type { ReplicationMessage } from './protocol.js';
+import { XLogFrame, type ReplicationMessage } from './protocol.js';
 
 /** Rough per-message cost beyond its payload (object, bigints), for memory accounting. */
 const MESSAGE_OVERHEAD_BYTES = 96;
 
 function sizeOf(message: ReplicationMessage): number {
+  if (message instanceof XLogFrame) return message.end - message.start + MESSAGE_OVERHEAD_BYTES;
   return message.kind === 'xlogdata'
     ? message.payload.length + MESSAGE_OVERHEAD_BYTES
     : MESSAGE_OVERHEAD_BYTES;

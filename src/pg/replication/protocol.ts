@@ -41,6 +41,61 @@ export interface PrimaryKeepalive {
 
 export type ReplicationMessage = XLogData | PrimaryKeepalive;
 
+/**
+ * An XLogData read in place: the CopyData body at `start` (its 'w' byte) up to `end` in an owned
+ * buffer (a socket chunk, see copy-data-framer.ts). Nothing is copied and no bigint is made unless
+ * asked for: readers on the hot path use `buf` with `payloadStart`/`end`; the XLogData fields are
+ * getters, for everything else.
+ */
+export class XLogFrame implements XLogData {
+  readonly kind = 'xlogdata' as const;
+
+  constructor(
+    /** Owned bytes holding the message (never a buffer that is reused). */
+    readonly buf: Buffer,
+    /** Offset of the 'w' byte. */
+    readonly start: number,
+    /** End of the message (and of the payload). */
+    readonly end: number,
+  ) {}
+
+  /** Offset of the output plugin's bytes in `buf`. */
+  get payloadStart(): number {
+    return this.start + XLOGDATA_HEADER;
+  }
+
+  get walStart(): Lsn {
+    return this.buf.readBigUInt64BE(this.start + 1);
+  }
+
+  get walEnd(): Lsn {
+    return this.buf.readBigUInt64BE(this.start + 9);
+  }
+
+  get serverClock(): PgTimestamp {
+    return this.buf.readBigInt64BE(this.start + 17);
+  }
+
+  /** A view of the payload (made on each call). */
+  get payload(): Buffer {
+    return this.buf.subarray(this.start + XLOGDATA_HEADER, this.end);
+  }
+}
+
+/**
+ * Decode the server CopyData body at buf[start, end) without copying: XLogData as an XLogFrame
+ * over `buf`, which the caller must own. Same checks as parseServerCopyData.
+ */
+export function parseServerCopyDataAt(buf: Buffer, start: number, end: number): ReplicationMessage {
+  const tag = end > start ? buf[start]! : -1;
+  if (tag === XLOGDATA) {
+    if (end - start < XLOGDATA_HEADER)
+      throw protocolError(buf.subarray(start, end), 'XLogData shorter than its 25-byte header');
+    return new XLogFrame(buf, start, end);
+  }
+  return parseServerCopyData(buf.subarray(start, end), { copyPayload: false });
+}
+
 const XLOGDATA = 0x77; // 'w'
 const KEEPALIVE = 0x6b; // 'k'
 const STANDBY_STATUS = 0x72; // 'r'

@@ -6,7 +6,8 @@ import { assertSlotName, startReplicationCommand } from './commands.js';
 import { CopyBothQuery, type CopyBothConnection } from './copy-both-query.js';
 import {
   encodeStandbyStatus,
-  parseServerCopyData,
+  parseServerCopyDataAt,
+  XLogFrame,
   type PrimaryKeepalive,
   type ReplicationMessage,
   type XLogData,
@@ -137,7 +138,10 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
   private connection: CopyBothConnection | undefined;
   private socket: Duplex | undefined;
   private acked: Lsn;
-  private received: Lsn;
+  /** Highest position received, as two 32-bit halves (see noteFrame), and as an Lsn once asked. */
+  private receivedHigh = 0;
+  private receivedLow = 0;
+  private receivedLsnCache: Lsn | null = 0n;
   /** End of the last complete unit received (see PrimaryKeepalive.settledLsn), null inside a transaction. */
   private settled: Lsn | null;
   private readonly queue = new MessageQueue();
@@ -309,7 +313,7 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
     this.client.query(
       new CopyBothQuery(command, {
         onStart: (connection) => this.onStart(connection),
-        onCopyData: (chunk) => this.onCopyData(chunk),
+        onCopyData: (buf, start, end) => this.onCopyData(buf, start, end),
         onCommandComplete: () => this.onServerEnd(),
         onError: (error) => this.onError(error),
         onReadyForQuery: () => this.onServerEnd(),
@@ -329,11 +333,11 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
     this.startWaiter = undefined;
   }
 
-  private onCopyData(chunk: Buffer): void {
+  private onCopyData(buf: Buffer, start: number, end: number): void {
     if (this.stateValue !== 'streaming') return;
     let message: ReplicationMessage;
     try {
-      message = parseServerCopyData(chunk, { copyPayload: true });
+      message = parseServerCopyDataAt(buf, start, end);
     } catch (error) {
       this.fail(toReplicationError(error, { slot: this.slot, phase: 'streaming' }));
       return;
@@ -342,6 +346,8 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
       if (message.walEnd > this.received) this.received = message.walEnd;
       message.settledLsn = this.settled;
       if (message.replyRequested) this.sendStatus(false);
+    } else if (message instanceof XLogFrame) {
+      this.noteFrame(message);
     } else {
       if (message.walStart > this.received) this.received = message.walStart;
       this.settled = settledAfter(message);
@@ -352,6 +358,37 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
       this.socket?.pause();
     }
     this.wake();
+  }
+
+  /**
+   * receivedLsn and settledLsn for an XLogData read in place, without a bigint per message: its
+   * walStart is compared as two 32-bit halves against the highest seen, kept the same way.
+   */
+  private noteFrame(frame: XLogFrame): void {
+    const buf = frame.buf;
+    const at = frame.start + 1;
+    const high = buf.readUInt32BE(at);
+    const low = buf.readUInt32BE(at + 4);
+    if (high > this.receivedHigh || (high === this.receivedHigh && low > this.receivedLow)) {
+      this.receivedHigh = high;
+      this.receivedLow = low;
+      this.receivedLsnCache = null;
+    }
+    const tag = frame.end > frame.payloadStart ? buf[frame.payloadStart] : -1;
+    if (tag === 0x43) this.settled = frame.walStart;
+    else if (tag === 0x4d && frame.end - frame.payloadStart > 1 && (buf[frame.payloadStart + 1]! & 1) === 0)
+      this.settled = frame.walStart;
+    else this.settled = null;
+  }
+
+  private get received(): Lsn {
+    return (this.receivedLsnCache ??= (BigInt(this.receivedHigh) << 32n) | BigInt(this.receivedLow));
+  }
+
+  private set received(lsn: Lsn) {
+    this.receivedHigh = Number(lsn >> 32n);
+    this.receivedLow = Number(lsn & 0xffffffffn);
+    this.receivedLsnCache = lsn;
   }
 
   private onServerEnd(): void {

@@ -18,7 +18,10 @@ const NULL = 0x6e;
 export interface RawRowChange {
   tag: 'insert' | 'update' | 'delete';
   relationId: number;
-  /** The payload; it must be owned by the caller (the replication stream hands out copies). */
+  /**
+   * The bytes holding the payload (the payload itself, or the socket chunk it lies in); owned by
+   * the caller, never reused (the replication stream hands out chunks of its socket).
+   */
   buf: Buffer;
   /** Offset of the tuple (its Int16 column count): the new row, or the old key of a delete. */
   at: number;
@@ -39,24 +42,24 @@ const scratch: RawRowChange = {
 
 /**
  * Scan an Insert, an Update that carries no old tuple, or a Delete with the old key ('K'), whose
- * tuple holds only text values and NULLs and which uses the payload exactly. Anything else: null.
+ * tuple holds only text values and NULLs and which uses the payload — buf[start, end) — exactly.
+ * Anything else: null.
  */
-export function scanRowChange(buf: Buffer): RawRowChange | null {
-  const length = buf.length;
-  if (length < 8) return null;
-  const tag = buf[0];
+export function scanRowChange(buf: Buffer, start = 0, end = buf.length): RawRowChange | null {
+  if (end - start < 8) return null;
+  const tag = buf[start];
   let tagName: RawRowChange['tag'];
   if (tag === 0x49) tagName = 'insert';
   else if (tag === 0x55) tagName = 'update';
   else if (tag === 0x44) tagName = 'delete';
   else return null;
-  const marker = buf[5];
+  const marker = buf[start + 5];
   if (tag === 0x44 ? marker !== 0x4b : marker !== 0x4e) return null;
-  const at = 6;
-  const end = tupleEnd(buf, at);
-  if (end !== length) return null;
+  const at = start + 6;
+  const tuple = tupleEnd(buf, at, end);
+  if (tuple !== end) return null;
   scratch.tag = tagName;
-  scratch.relationId = buf.readUInt32BE(1);
+  scratch.relationId = buf.readUInt32BE(start + 1);
   scratch.buf = buf;
   scratch.at = at;
   scratch.columns = buf.readInt16BE(at);
@@ -64,9 +67,11 @@ export function scanRowChange(buf: Buffer): RawRowChange | null {
   return scratch;
 }
 
-/** End of a tuple of only 't' and 'n' columns starting at `at`, or -1 (other kinds, out of bounds). */
-function tupleEnd(buf: Buffer, at: number): number {
-  const length = buf.length;
+/**
+ * End of a tuple of only 't' and 'n' columns starting at `at` and lying before `length`, or −1
+ * (other kinds, out of bounds).
+ */
+function tupleEnd(buf: Buffer, at: number, length: number): number {
   if (at + 2 > length) return -1;
   const count = buf.readInt16BE(at);
   if (count < 0) return -1;
