@@ -1,13 +1,19 @@
 /**
  * CPU per change of carve sync's Node side alone, stage by stage, without PostgreSQL: pgoutput
- * payloads as the walsender frames them (XLogData) go through parseServerCopyData, the row-change
- * scan, routing, collapsing (PendingChanges) and the framing of the apply statements' parameters.
- * Not measured here: pg's protocol parser, the queues between stream and appliers, the statements'
- * round trips (bench/sync.ts measures the whole process).
+ * payloads as the walsender frames them (XLogData in CopyData, cut into 64 KiB socket reads) are
+ * received (RECEIVE=framer, the default: copy-data-framer.ts and XLogFrame views, as carve sync
+ * does; RECEIVE=pg: pg's protocol parser and a copied payload per message, as before 2026-12-04),
+ * then go through the row-change scan, routing, collapsing (PendingChanges) and the framing of the
+ * apply statements' parameters. Not measured here: the queues between stream and appliers, the
+ * statements' round trips (bench/sync.ts measures the whole process).
  *
  *   node --input-type=module -e "import('vite').then((v) => v.runnerImport('./bench/sync-node-cpu.ts'))"
  */
-import { parseServerCopyData } from '../src/pg/replication/protocol.js';
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { pg } from '../src/pg/connect.js';
+import { CopyDataFramer } from '../src/pg/replication/copy-data-framer.js';
+import { parseServerCopyData, parseServerCopyDataAt, XLogFrame } from '../src/pg/replication/protocol.js';
 import { scanRowChange } from '../src/sync/pgoutput/raw-change.js';
 import { PendingChanges } from '../src/sync/pending-changes.js';
 import { routeRawChange, type RoutedChange } from '../src/sync/route-change.js';
@@ -54,27 +60,65 @@ function xlogUpdate(id: number): Buffer {
   return Buffer.concat(parts);
 }
 
-const chunks = Array.from({ length: 100_000 }, (_, i) => xlogUpdate(i + 1));
+const RECEIVE = process.env.RECEIVE ?? 'framer';
+const BLOCK = 10_000;
+/** One block of messages as the socket delivers them: CopyData frames in 64 KiB reads. */
+const wire = Buffer.concat(
+  Array.from({ length: BLOCK }, (_, i) => {
+    const body = xlogUpdate(i + 1);
+    const frame = Buffer.alloc(5);
+    frame[0] = 0x64;
+    frame.writeInt32BE(body.length + 4, 1);
+    return Buffer.concat([frame, body]);
+  }),
+);
+const reads: Buffer[] = [];
+for (let at = 0; at < wire.length; at += 65536) reads.push(wire.subarray(at, at + 65536));
+
+/** A receiver: push the block's socket reads, get the scanned payloads' messages back. */
+function receiver(): (out: { buf: Buffer; start: number; end: number }[]) => void {
+  const socket = new EventEmitter();
+  let out: { buf: Buffer; start: number; end: number }[] = [];
+  if (RECEIVE === 'pg') {
+    const connection = new pg.Connection() as unknown as EventEmitter & {
+      attachListeners(stream: EventEmitter): void;
+    };
+    connection.attachListeners(socket);
+    connection.on('copyData', (message: { chunk: Buffer }) => {
+      const payload = (parseServerCopyData(message.chunk, { copyPayload: true }) as { payload: Buffer })
+        .payload;
+      out.push({ buf: payload, start: 0, end: payload.length });
+    });
+  } else {
+    socket.on('data', () => {}); // pg's listener, which the framer takes over
+    CopyDataFramer.install(socket as unknown as Duplex, (buf, start, end) => {
+      const frame = parseServerCopyDataAt(buf, start, end) as XLogFrame;
+      out.push({ buf: frame.buf, start: frame.payloadStart, end: frame.end });
+    });
+  }
+  return (into) => {
+    out = into;
+    // A socket hands out a fresh buffer per read.
+    for (const read of reads) socket.emit('data', Buffer.from(read));
+  };
+}
+const receive = receiver();
 const cpu = () => {
   const u = process.cpuUsage();
   return u.user + u.system;
 };
-const stages = { parse: 0, 'scan + route': 0, collapse: 0, frame: 0 };
-const BLOCK = 10_000;
+const stages = { receive: 0, 'scan + route': 0, collapse: 0, frame: 0 };
 for (let round = 0; round < 3; round++) {
   for (const k of Object.keys(stages)) stages[k as keyof typeof stages] = 0;
   const t0 = cpu();
   for (let done = 0; done < N; done += BLOCK) {
     let t = cpu();
-    const payloads: Buffer[] = new Array<Buffer>(BLOCK);
-    for (let i = 0; i < BLOCK; i++)
-      payloads[i] = (
-        parseServerCopyData(chunks[(done + i) % chunks.length]!, { copyPayload: true }) as { payload: Buffer }
-      ).payload;
+    const payloads: { buf: Buffer; start: number; end: number }[] = [];
+    receive(payloads);
     let t2 = cpu();
-    stages.parse += t2 - t;
+    stages.receive += t2 - t;
     const routed: RoutedChange[] = [];
-    for (let i = 0; i < BLOCK; i++) routeRawChange(relation, scanRowChange(payloads[i]!)!, routed);
+    for (const p of payloads) routeRawChange(relation, scanRowChange(p.buf, p.start, p.end)!, routed);
     t = cpu();
     stages['scan + route'] += t - t2;
     const pending = new PendingChanges();
@@ -87,7 +131,7 @@ for (let round = 0; round < 3; round++) {
   }
   const total = cpu() - t0;
   console.log(
-    `round ${round + 1}: ${(total / N).toFixed(2)} µs/change; ` +
+    `RECEIVE=${RECEIVE} round ${round + 1}: ${(total / N).toFixed(2)} µs/change; ` +
       Object.entries(stages)
         .map(([k, v]) => `${k} ${(v / N).toFixed(2)}`)
         .join(', '),
