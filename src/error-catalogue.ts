@@ -273,6 +273,15 @@ export const errorCatalogue = {
   EVENTS_BROKER_UNAVAILABLE: failed<{ brokers: string[] }>(
     'The Kafka brokers or NATS servers did not answer (transient: sync and apply retry, the slot holds the WAL).',
   ),
+  EVENTS_BEHIND_SLOT: failed<{
+    sink: string;
+    checkpointTopic: string;
+    checkpointLsn: string;
+    slot: string;
+    slotLsn: string;
+  }>(
+    "The Kafka publisher's checkpoint is behind the slot's position: the changes in between were acknowledged without being published.",
+  ),
   EVENTS_NATS_STREAM: failed<{ stream: string; subject: string }>(
     'The JetStream stream named in events.nats cannot hold the events.',
   ),
