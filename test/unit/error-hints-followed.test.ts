@@ -228,6 +228,7 @@ const HINTS: Record<string, Entry> = {
   VERIFY_MIGRATION_BUSY: { followed: ['integration/error-hints-cutover.test.ts'] },
   VERIFY_NO_POSITION: { followed: ['integration/error-hints-sync.test.ts'] },
   VERIFY_SNAPSHOT_TIMEOUT: { followed: ['integration/error-hints-sync.test.ts'] },
+  EVENTS_BEHIND_SLOT: { followed: ['integration/events-behind-slot.test.ts'] },
   EVENTS_PRODUCER_FENCED: { followed: ['integration/error-hints-events.test.ts'] },
   EVENTS_TOPIC_CREATE: { followed: ['integration/error-hints-events.test.ts'] },
   APPLY_TABLE_NOT_PUBLISHED: { followed: ['integration/error-hints-events.test.ts'] },
