@@ -219,6 +219,7 @@ const HINTS: Record<string, Entry> = {
   SYNC_ORIGIN_LIMIT: { followed: ['integration/error-hints-sync.test.ts'] },
   SYNC_NO_SINK: { followed: ['integration/error-hints-sync.test.ts'] },
   REVERSE_TABLE_MISSING: { followed: ['integration/error-hints-cutover.test.ts'] },
+  REVERSE_TARGET_BEHIND_SLOT: { followed: ['integration/reverse-behind-slot.test.ts'] },
   REVERSE_SLOT_MISSING: { followed: ['integration/error-hints-cutover.test.ts'] },
   REPLICATION_ENCODING_UNSUPPORTED: { followed: ['integration/error-hints-infra.test.ts'] },
   REPLICATION_SLOT_WRONG_DATABASE: { followed: ['integration/error-hints-infra.test.ts'] },
