@@ -220,6 +220,15 @@ export const errorCatalogue = {
   ),
   REVERSE_TABLE_MISSING: failed('A table the service owns is missing in its database.'),
   REVERSE_NOT_REGISTERED: failed('The service has no reverse stream (prepareReverse / cutover sets it up).'),
+  REVERSE_TARGET_BEHIND_SLOT: failed<{
+    service: string;
+    database: string;
+    slot: string;
+    appliedLsn: string;
+    slotLsn: string;
+  }>(
+    "The monolith's position of a reverse stream is behind the service slot's: the commits in between would be skipped.",
+  ),
   REVERSE_SLOT_MISSING: failed("A registered reverse stream's slot is gone from the service database."),
   REVERSE_WAIT_TIMEOUT: failed<{ service: string; lsn: string; appliedLsn: string; timeoutMs: number }>(
     'The monolith did not apply the service database up to the position in time.',
@@ -272,6 +281,15 @@ export const errorCatalogue = {
   // Change events on Kafka and carve apply (src/events)
   EVENTS_BROKER_UNAVAILABLE: failed<{ brokers: string[] }>(
     'The Kafka brokers or NATS servers did not answer (transient: sync and apply retry, the slot holds the WAL).',
+  ),
+  EVENTS_BEHIND_SLOT: failed<{
+    sink: string;
+    checkpointTopic: string;
+    checkpointLsn: string;
+    slot: string;
+    slotLsn: string;
+  }>(
+    "The Kafka publisher's checkpoint is behind the slot's position: the changes in between were acknowledged without being published.",
   ),
   EVENTS_NATS_STREAM: failed<{ stream: string; subject: string }>(
     'The JetStream stream named in events.nats cannot hold the events.',

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { cutover, type CutoverResult } from '../cutover/index.js';
+import { eventSinks } from '../events/index.js';
 import { durationFlag } from './flag-values.js';
 import { formatSeconds } from './format.js';
 import { runServiceStep, serviceStepCommand, type ServiceStepFlags } from './service-step.js';
@@ -31,6 +32,8 @@ export function registerCutoverCommand(program: Command): void {
         (step) =>
           cutover({
             ...step,
+            // The forward stream cutover runs when no carve sync does publishes like carve sync.
+            sinks: eventSinks(step.routing),
             maxLagSeconds: maxLagMs / 1000,
             ...(options.onSwitch ? { onSwitch: options.onSwitch } : {}),
           }),

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CarveError } from '../errors.js';
 import { quoteQualified } from '../pg/quote.js';
+import { eventSinks } from '../events/index.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { verify } from '../verify/index.js';
 import type { VerifyEvent, VerifyResult } from '../verify/events.js';
@@ -95,6 +96,7 @@ async function run(options: VerifyCliOptions): Promise<CommandOutcome> {
     ...(options.repairSql ? { repairSqlFile: options.repairSql } : {}),
     resume: options.resume === true,
     catchUp: options.catchUp === true,
+    catchUpSinks: eventSinks(routing),
     holdTimeoutMs,
     alignment: options.assumeStatic ? 'assume-static' : 'auto',
     sequences: (options.sequences ?? 'auto') as 'auto' | 'strict' | 'advisory',

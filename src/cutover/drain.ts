@@ -3,6 +3,7 @@ import { atMonolith, atService, openSession, type Client } from '../pg/connect.j
 import { formatLsn, type Lsn } from '../pg/lsn.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
 import { startSync, type SyncEngine } from '../sync/index.js';
+import type { SinkFactory } from '../sync/sink.js';
 import { HEARTBEAT_PREFIX } from '../sync/source-control.js';
 import { SyncState } from '../sync/state.js';
 
@@ -23,11 +24,12 @@ export async function openForwardStream(
   routing: Routing,
   applicationName: string,
   lockWaitMs = 3000,
+  sinks: SinkFactory[] = [],
 ): Promise<ForwardStream> {
   let engine: SyncEngine;
   try {
     // A carve process killed a moment ago may hold the lock until its backend notices: wait a little.
-    engine = await startSync({ routing, lockWaitMs, applicationName: `${applicationName} sync` });
+    engine = await startSync({ routing, lockWaitMs, sinks, applicationName: `${applicationName} sync` });
   } catch (error) {
     if (!isCarveError(error, 'MIGRATION_LOCKED')) throw error;
     const holder = error.details.holder;

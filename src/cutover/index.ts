@@ -151,7 +151,12 @@ class CutoverRun {
     let sequences: MovedSequence[];
     try {
       forward = await this.step('pre-checks', async () => {
-        const stream = await openForwardStream(this.routing, this.app, this.options.lockWaitMs);
+        const stream = await openForwardStream(
+          this.routing,
+          this.app,
+          this.options.lockWaitMs,
+          this.options.sinks,
+        );
         forward = stream; // closed below whatever happens next
         await checkBeforeFreeze({
           routing: this.routing,

@@ -1,4 +1,5 @@
 import type { Routing } from '../routing/model.js';
+import type { SinkFactory } from '../sync/sink.js';
 import type { CutoverEvent } from './events.js';
 
 interface CommonOptions {
@@ -32,6 +33,12 @@ export interface CutoverOptions extends CommonOptions {
    * caller that runs the sync engine itself (the demo) passes 0.
    */
   lockWaitMs?: number;
+  /**
+   * Sinks besides the service databases for the forward stream cutover runs when no carve sync
+   * does: the plan's event publishers (the CLI passes `eventSinks(routing)`), so that stream does
+   * not acknowledge the slot past changes they never saw (EVENTS_BEHIND_SLOT on their next start).
+   */
+  sinks?: SinkFactory[];
 }
 
 export interface RollbackOptions extends CommonOptions {

@@ -6,6 +6,7 @@ import type { EventRouting, TableRoute } from '../routing/model.js';
 import { BatchingSink, type DurablePosition } from '../sync/batching-sink.js';
 import type { SinkContext, SinkFactory, SinkItem } from '../sync/sink.js';
 import { ChangeMessages, Header, type OutgoingMessage } from './change-messages.js';
+import { resumeFromCheckpoint } from './behind-slot.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { loadKafka } from './kafka-client.js';
 import { KafkaLog, partitionOf } from './kafka-log.js';
@@ -119,20 +120,18 @@ export class KafkaSink extends BatchingSink {
       retryDelay: 50,
       // Headers go as Buffers (HeaderBytes): no per-header string serialisation in the client.
     });
+    let checkpoint: Checkpoint | undefined;
     try {
       // Initialising the transactional producer fences an earlier incarnation (kill -9, a zombie)
       // and aborts its open transaction before the checkpoint is read.
       this.txn = await this.producer.beginTransaction();
       const last = await this.log.lastCommitted(events.checkpointTopic, 0, this.name);
-      if (last?.value) {
-        const checkpoint = decodeCheckpoint(last.value);
-        return { lsn: checkpoint.lsn, commitTime: checkpoint.commitTime };
-      }
+      if (last?.value) checkpoint = decodeCheckpoint(last.value);
     } catch (error) {
       throw brokerError(this.kafka.brokers, error);
     }
-    // Never published: start where the slot is (what came before was copied, not streamed).
-    return { lsn: slotPosition, commitTime: null };
+    // A checkpoint behind the slot means a gap in the topics (behind-slot.ts): refused.
+    return resumeFromCheckpoint(routing, this.name, events.checkpointTopic, checkpoint, slotPosition);
   }
 
   protected async disconnect(): Promise<void> {

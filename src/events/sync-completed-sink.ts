@@ -8,7 +8,8 @@ import type { RoutePlan } from '../sync/route-plan.js';
 import type { SinkContext, SinkFactory, SinkItem } from '../sync/sink.js';
 import { sourceSessionUrl } from '../sync/source-session.js';
 import { SyncState } from '../sync/state.js';
-import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
+import { resumeFromCheckpoint } from './behind-slot.js';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { brokerError } from './kafka-sink.js';
 import { loadKafka } from './kafka-client.js';
 import { KafkaLog } from './kafka-log.js';
@@ -110,14 +111,12 @@ export class SyncCompletedSink extends BatchingSink {
       retries: 5,
       retryDelay: 50,
     });
+    let checkpoint: Checkpoint | undefined;
     try {
       // Fences an earlier incarnation before its checkpoint is read (see KafkaSink).
       this.txn = await this.producer.beginTransaction();
       const last = await this.log.lastCommitted(this.events.checkpointTopic, 0, this.name);
-      if (last?.value) {
-        const checkpoint = decodeCheckpoint(last.value);
-        return { lsn: checkpoint.lsn, commitTime: checkpoint.commitTime };
-      }
+      if (last?.value) checkpoint = decodeCheckpoint(last.value);
     } catch (error) {
       throw brokerError(this.kafka.brokers, error);
     }
@@ -128,7 +127,14 @@ export class SyncCompletedSink extends BatchingSink {
       );
       return rows[0]?.lsn ?? null;
     });
-    return { lsn: slot ? parseLsn(slot) : 0n, commitTime: null };
+    // A checkpoint behind the slot means events missing for good (behind-slot.ts): refused.
+    return resumeFromCheckpoint(
+      routing,
+      this.name,
+      this.events.checkpointTopic,
+      checkpoint,
+      slot ? parseLsn(slot) : 0n,
+    );
   }
 
   protected async disconnect(): Promise<void> {

@@ -2,7 +2,9 @@ import { describeSyncError } from '../sync/errors.js';
 import { listReverseStreams, lostReverseSlotHint, readReverseStatus } from '../reverse/index.js';
 import type { Routing } from '../routing/model.js';
 import { startOverHint } from '../sync/start-over-hint.js';
-import type { SlotStatus } from '../sync/status.js';
+import { behindSlotError } from '../sync/behind-slot.js';
+import { parseLsn } from '../pg/lsn.js';
+import type { SlotStatus, SyncStatus } from '../sync/status.js';
 
 /** Something about a migration the operator must act on, shown by `carve status` above all else. */
 export interface StatusAlert {
@@ -13,6 +15,7 @@ export interface StatusAlert {
     | 'SLOT_WAL_RETAINED'
     | 'REVERSE_NOT_RUNNING'
     | 'REVERSE_SLOT_MISSING'
+    | 'TARGET_BEHIND_SLOT'
     // src/cutover/status.ts
     | 'CUTOVER_UNFINISHED'
     | 'ROLLBACK_UNFINISHED';
@@ -90,6 +93,33 @@ export function slotAlerts(routing: Routing, input: SlotAlertInput): StatusAlert
     });
   }
   return alerts;
+}
+
+/**
+ * Service databases whose applied position is behind the slot's confirmed position while no
+ * `carve apply` applies them from Kafka: the changes in between are no longer in the stream, so
+ * the next in-process sync (and verify, cutover) refuses with SYNC_TARGET_BEHIND_SLOT — typically a
+ * database restored from an older backup. The alert carries that error's message and hint, so the
+ * operator learns it before a cutover window rather than in it. A database that `carve apply` is
+ * bringing level (`carve sync --sink kafka-only`) is not one: that is how that mode runs.
+ */
+export function targetBehindAlerts(routing: Routing, sync: SyncStatus): StatusAlert[] {
+  const confirmed = sync.slot.confirmedFlushLsn;
+  if (confirmed === null) return [];
+  const behind = sync.targets
+    .filter((t) => t.behindSlot && !t.applyingFromKafka && t.appliedLsn !== null)
+    .map((t) => ({ database: t.database, applied: parseLsn(t.appliedLsn!) }));
+  const error = behindSlotError(routing, behind, parseLsn(confirmed));
+  if (!error) return [];
+  return [
+    {
+      code: 'TARGET_BEHIND_SLOT',
+      severity: 'error',
+      message: error.message,
+      hint: error.hint ?? '',
+      details: { ...error.details },
+    },
+  ];
 }
 
 /**

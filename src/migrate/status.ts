@@ -8,7 +8,7 @@ import { CopyLog, type ChunkRecord, type MigrationRecord } from '../state/copy-l
 import type { SyncStopError } from '../sync/events.js';
 import { SyncState } from '../sync/state.js';
 import { readSlotStatus, readSyncStatus, type SlotStatus, type SyncStatus } from '../sync/status.js';
-import { reverseAlerts, slotAlerts, type StatusAlert } from './status-alerts.js';
+import { reverseAlerts, slotAlerts, targetBehindAlerts, type StatusAlert } from './status-alerts.js';
 
 export type { StatusAlert } from './status-alerts.js';
 
@@ -217,6 +217,7 @@ export async function readMigrationStatus(
         walWarnBytes: options.walWarnBytes ?? DEFAULT_WAL_WARN_BYTES,
       })
     : [];
+  if (sync) alerts.push(...targetBehindAlerts(routing, sync));
   if (copy?.finished) alerts.push(...(await reverseAlerts(routing)));
 
   let phase: MigrationPhase;

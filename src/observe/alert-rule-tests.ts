@@ -103,6 +103,15 @@ export function renderAlertTests(settings: AlertTestSettings): string {
       firingLabels: { ...TARGET },
     },
     {
+      alert: 'MigrationTargetBehindSlot',
+      series: [
+        { labels: { __name__: 'migration_target_behind_slot', database: db, ...TARGET }, values: '0 0 1x10' },
+      ],
+      quietAt: '2m',
+      firingAt: '4m',
+      firingLabels: { database: db, ...TARGET },
+    },
+    {
       alert: 'MigrationConflictsPending',
       series: [{ labels: { __name__: 'migration_conflicts_pending', ...TARGET }, values: '0 2x15' }],
       quietAt: '9m',

@@ -107,6 +107,17 @@ export function alertRules(settings: AlertSettings): AlertRule[] {
       },
     },
     {
+      alert: 'MigrationTargetBehindSlot',
+      expr: 'migration_target_behind_slot == 1',
+      for: '1m',
+      labels: { severity: 'critical' },
+      annotations: {
+        summary: 'A service database is behind the replication slot',
+        description:
+          'Its applied position is behind where the slot resumes (restored from an older backup, or carve apply stopped behind carve sync --sink kafka-only): carve sync, verify and cutover refuse it. carve status shows the databases and the way out.',
+      },
+    },
+    {
       alert: 'MigrationConflictsPending',
       expr: 'migration_conflicts_pending > 0',
       for: '10m',

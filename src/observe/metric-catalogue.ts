@@ -150,6 +150,11 @@ export const METRICS = {
     'migration_sync_failed',
     '1 when the last sync stopped on an error and none streams since, else 0.',
   ),
+  targetBehindSlot: gauge(
+    'migration_target_behind_slot',
+    "1 when the service database's applied position is behind the replication slot's and no carve apply brings it level (carve status alert TARGET_BEHIND_SLOT), else 0.",
+    ['database'],
+  ),
   conflictsPending: gauge(
     'migration_conflicts_pending',
     'Conflicts waiting in the manual queue (0 until carve has a conflicts queue).',

@@ -331,6 +331,11 @@ export class MigrationMetrics {
         this.error('sync_failed');
       }
       if (!this.streaming) this.gauge(METRICS.syncFailed).set(failed ? 1 : 0);
+      for (const t of sync.targets)
+        this.gauge(METRICS.targetBehindSlot).set(
+          { database: t.database },
+          t.behindSlot && !t.applyingFromKafka ? 1 : 0,
+        );
     }
 
     // The slot exists from the copy's start on; status reads it whenever the targets record a copy.

@@ -1,7 +1,8 @@
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { CarveError, isCarveError } from '../errors.js';
-import { atMonolith, atService, openSession, type Client } from '../pg/connect.js';
+import { atMonolith, atService, openSession, withSession, type Client } from '../pg/connect.js';
+import { parseLsn } from '../pg/lsn.js';
 import { quoteIdent, quoteQualified } from '../pg/quote.js';
 import { advanceSequencesPastMax } from '../pg/sequences.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
@@ -202,15 +203,30 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
 
 /**
  * A registered reverse stream whose slot is gone (dropped, or a failover of the service database)
- * cannot resume: its changes since are lost to it. Set it up again from now (registration, slot,
- * publication); recover's copy of the service's rows covers what the old slot lost.
+ * cannot resume: its changes since are lost to it. Nor can one whose position on the monolith is
+ * behind its slot (the monolith restored from an older backup: REVERSE_TARGET_BEHIND_SLOT). Set it
+ * up again from now (registration, slot, publication); recover's copy of the service's rows covers
+ * what the old slot lost.
  */
 async function restartLostReverse(
   routing: RecoverOptions['routing'],
   service: string,
 ): Promise<{ slot: string; startLsn: string } | null> {
   const status = await readReverseStatus(routing, service);
-  if (!status.registered || status.slotExists) return null;
+  if (!status.registered) return null;
+  if (status.slotExists) {
+    const route = serviceToRecover(routing, service);
+    const confirmed = await withSession(atService(route.adminUrl), async (client) => {
+      const { rows } = await client.query<{ lsn: string | null }>(
+        'SELECT confirmed_flush_lsn::text AS lsn FROM pg_catalog.pg_replication_slots WHERE slot_name = $1',
+        [status.slot],
+      );
+      return rows[0]?.lsn ?? null;
+    });
+    const behind =
+      confirmed !== null && status.appliedLsn !== null && parseLsn(status.appliedLsn) < parseLsn(confirmed);
+    if (!behind) return null;
+  }
   await dropReverse(routing, service);
   const prepared = await prepareReverse(routing, service);
   return { slot: prepared.slot, startLsn: prepared.startLsn };

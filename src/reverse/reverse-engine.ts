@@ -10,7 +10,7 @@ import { SourceControl } from '../sync/source-control.js';
 import type { ReverseEvent, ReverseLag, ReverseResult } from './events.js';
 import type { ReverseSyncOptions } from './options.js';
 import { reverseRouting } from './reverse-routing.js';
-import { reverseSlotMissing } from './slot-missing.js';
+import { reverseBehindSlot, reverseSlotMissing } from './slot-missing.js';
 import { ReverseRegistry, ReverseState, type ReverseRegistration } from './state.js';
 
 /**
@@ -385,6 +385,9 @@ class ReverseStream {
       onAddedColumn: () => {},
       onAddedPartition: () => {},
       applierOrigin: () => replicationOriginName(migration, 'rev', this.service.database),
+      // The monolith is the one target: behind the slot means its position went back (slot-missing.ts).
+      behindSlot: (behind, slotLsn) =>
+        reverseBehindSlot(this.service, this.registration.slot, behind[0]!.applied, slotLsn),
       // The target is the monolith: its triggers and functions are the operator's own, not code a
       // service role could plant (docs/security.md).
       guardTargets: false,

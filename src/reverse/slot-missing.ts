@@ -1,4 +1,5 @@
 import { CarveError } from '../errors.js';
+import { formatLsn, type Lsn } from '../pg/lsn.js';
 import type { ServiceRoute } from '../routing/model.js';
 
 /**
@@ -21,6 +22,39 @@ export function reverseSlotMissing(
     {
       details: { service: service.name, database: service.database, slot },
       hint: lostReverseSlotHint(service.name),
+    },
+  );
+}
+
+/**
+ * The monolith's recorded position of a reverse stream is behind where the service database's
+ * slot resumes: the server would start at the slot and the service's commits in between would
+ * never reach the monolith, silently. The slot never passes what the monolith applied (it is
+ * acknowledged with that durable position), so the monolith's position went back: it was restored
+ * from an older backup (its rows with it). carve recover copies the service's rows back and sets
+ * the stream up again from there.
+ */
+export function reverseBehindSlot(
+  service: Pick<ServiceRoute, 'name' | 'database'>,
+  slot: string,
+  applied: Lsn,
+  slotLsn: Lsn,
+): CarveError {
+  return new CarveError(
+    'REVERSE_TARGET_BEHIND_SLOT',
+    `The monolith has applied ${service.name}'s reverse stream up to ${formatLsn(applied)} of ${service.database}, ` +
+      `but its slot ${slot} is at ${formatLsn(slotLsn)}: streaming from there would skip the service's commits in between`,
+    {
+      details: {
+        service: service.name,
+        database: service.database,
+        slot,
+        appliedLsn: formatLsn(applied),
+        slotLsn: formatLsn(slotLsn),
+      },
+      hint:
+        `The monolith's position went back (restored from an older backup?) and the slot cannot replay what it passed. ` +
+        lostReverseSlotHint(service.name),
     },
   );
 }

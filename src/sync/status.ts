@@ -24,6 +24,14 @@ export interface TargetSyncStatus {
   /** false: lagSeconds is an upper bound, not the exact age of the oldest missing transaction. */
   lagExact: boolean;
   holds: { lsn: string; requestedBy: string; reached: boolean; error: string | null }[];
+  /**
+   * The applied position is behind the slot's confirmed position: the changes in between are no
+   * longer in the stream (a database restored from an older backup, or `carve sync --sink
+   * kafka-only` ahead of `carve apply`); an in-process sync refuses it (SYNC_TARGET_BEHIND_SLOT).
+   */
+  behindSlot: boolean;
+  /** A `carve apply` process applies this database from Kafka right now (it holds its apply lock). */
+  applyingFromKafka: boolean;
 }
 
 export interface SlotStatus {
@@ -81,11 +89,20 @@ export async function readSyncStatus(
             lagSeconds: null,
             lagExact: false,
             holds: [],
+            behindSlot: false,
+            applyingFromKafka: false,
           };
         }
         const position = await state.readPosition(client);
         const holds = await state.readHolds(client);
         const stopped = await state.readSyncError(client);
+        // The slot was read first: a running sync only moves it up to positions already durable here.
+        const confirmed = slot.exists ? slot.confirmedFlushLsn : null;
+        const applying = await client.query(
+          `SELECT 1 FROM pg_catalog.pg_stat_activity
+            WHERE datname = pg_catalog.current_database() AND application_name = $1`,
+          [`carve apply lock ${service.name}`],
+        );
         if (stopped && (!lastError || stopped.at > lastError.at)) lastError = stopped;
         recorded.push({
           database: service.database,
@@ -107,6 +124,8 @@ export async function readSyncStatus(
             reached: h.reached,
             error: h.error,
           })),
+          behindSlot: confirmed !== null && position.lsn < confirmed,
+          applyingFromKafka: applying.rows.length > 0,
         };
       }),
     );

@@ -1,5 +1,6 @@
 import type { Lsn } from '../pg/lsn.js';
 import type { Routing } from '../routing/model.js';
+import type { SinkFactory } from '../sync/sink.js';
 import type { VerifyEvent } from './events.js';
 
 /**
@@ -35,6 +36,12 @@ export interface VerifyOptions {
    * the verify point instead of failing with VERIFY_TARGETS_BEHIND (it applies those changes).
    */
   catchUp?: boolean;
+  /**
+   * Sinks besides the service databases for that catch-up engine: the plan's event publishers
+   * (the CLI passes `eventSinks(routing)`). Without them the catch-up would acknowledge the slot
+   * past changes the publishers never saw, and they would refuse to resume (EVENTS_BEHIND_SLOT).
+   */
+  catchUpSinks?: SinkFactory[];
   /** How long to wait for a sync to reach the hold point (default 300 s). */
   holdTimeoutMs?: number;
   /**

@@ -34,6 +34,7 @@ export async function takeSnapshots(
     mode: options.alignment ?? 'auto',
     sync: options.sync,
     catchUp: options.catchUp === true,
+    catchUpSinks: options.catchUpSinks ?? [],
     holdTimeoutMs: options.holdTimeoutMs ?? 300_000,
     applicationName: app,
     requestedBy: `carve verify ${runId}`,

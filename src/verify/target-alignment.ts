@@ -8,6 +8,7 @@ import type { Routing, ServiceRoute, TableRoute } from '../routing/model.js';
 import { acquireMigrationLock, type MigrationLock } from '../state/migration-lock.js';
 import { requestHold } from '../sync/hold-request.js';
 import { startSync } from '../sync/index.js';
+import type { SinkFactory } from '../sync/sink.js';
 import { behindSlotError } from '../sync/behind-slot.js';
 import { startOverHint } from '../sync/start-over-hint.js';
 import { describeBlocker, endTransactionsAction, lockBlockersOfCarve } from '../pg/wait-blockers.js';
@@ -42,6 +43,8 @@ export interface AlignmentContext {
   mode: 'auto' | 'assume-static';
   sync?: HoldProvider;
   catchUp: boolean;
+  /** Sinks besides the service databases for the catch-up engine (the plan's event publishers). */
+  catchUpSinks: SinkFactory[];
   /** Bounds every wait of the alignment together: the monolith snapshot and the hold. */
   holdTimeoutMs: number;
   applicationName: string;
@@ -99,6 +102,7 @@ export async function alignTargets(context: AlignmentContext): Promise<Aligned> 
   // Catch up in this process: the engine takes the migration lock itself.
   const engine = await startSync({
     routing: ctx.routing,
+    sinks: ctx.catchUpSinks,
     applicationName: `carve sync (${ctx.routing.names.migration}) for verify`,
   });
   try {

@@ -63,6 +63,7 @@ describe('carve alerts', () => {
       'MigrationSlotInactive',
       'MigrationSlotLost',
       'MigrationSyncStopped',
+      'MigrationTargetBehindSlot',
       'MigrationConflictsPending',
       'MigrationCutoverStuck',
     ]);

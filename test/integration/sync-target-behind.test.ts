@@ -87,6 +87,29 @@ async function appliedLsn(url: string): Promise<string> {
   });
 }
 
+interface StatusJson {
+  alerts: {
+    code: string;
+    severity: string;
+    message: string;
+    hint: string;
+    details: Record<string, unknown>;
+  }[];
+  sync: { targets: { database: string; behindSlot: boolean; applyingFromKafka: boolean }[] };
+}
+
+/** `carve status --json`: its exit code and what it printed. */
+async function status(): Promise<{ code: number; status: StatusJson }> {
+  const run = await runCarve(['status', ...plan, '--json']);
+  const line = run.stdout.split('\n').find((l) => l.startsWith('{'));
+  expect(line, run.stdout + run.stderr).toBeDefined();
+  return { code: run.code!, status: JSON.parse(line!) as StatusJson };
+}
+
+function behindAlert(s: StatusJson): StatusJson['alerts'][number] | undefined {
+  return s.alerts.find((a) => a.code === 'TARGET_BEHIND_SLOT');
+}
+
 async function expectSameAsMonolith(): Promise<void> {
   expect(await rowsHash(shopUrl(), 'items')).toBe(await rowsHash(mono, 'items'));
   expect(await rowsHash(accountsUrl(), 'users')).toBe(await rowsHash(mono, 'users'));
@@ -146,6 +169,21 @@ describe('switching from kafka-only to in-process apply', () => {
     expect(verify.code).toBe(1);
     expect(jsonError(verify).hint).toBe(error.hint);
 
+    // carve status says so before anyone runs sync: an error alert (exit 5) with the same way out,
+    // and each target marked.
+    const seen = await status();
+    expect(seen.code).toBe(5);
+    const alert = behindAlert(seen.status);
+    expect(alert, JSON.stringify(seen.status.alerts)).toMatchObject({
+      severity: 'error',
+      message: error.message,
+    });
+    expect(alert!.hint).toBe(error.hint.replaceAll('<plan>', planFile));
+    expect(seen.status.sync.targets.map((t) => [t.database, t.behindSlot])).toEqual([
+      ['behind_shop', true],
+      ['behind_accounts', true],
+    ]);
+
     // The hint, followed literally: each carve apply it names, then carve sync.
     const steps = /apply them from Kafka: (.*?), then run (carve sync --plan <plan>) again\./.exec(
       error.hint,
@@ -172,6 +210,9 @@ describe('switching from kafka-only to in-process apply', () => {
     }
     await expectSameAsMonolith();
     await succeeds(['verify', ...plan]);
+    const after = await status();
+    expect(behindAlert(after.status)).toBeUndefined();
+    expect(after.status.sync.targets.every((t) => !t.behindSlot)).toBe(true);
 
     // In process from here on: later changes arrive too.
     await withClient(mono, (c) => c.query(`UPDATE users SET name = 'after' WHERE id = 1`));
@@ -219,6 +260,12 @@ describe('switching from kafka-only to in-process apply', () => {
       expect(error.message).toContain(`behind_accounts has applied up to ${old}`);
       expect(error.message).not.toContain('behind_shop');
       expect(await appliedLsn(accountsUrl())).toBe(old);
+      // carve status names the restored database alone (its metric and alert rule read the same).
+      const seen = await status();
+      expect(seen.code).toBe(5);
+      expect(behindAlert(seen.status)?.details).toMatchObject({
+        behind: [{ database: 'behind_accounts', appliedLsn: old }],
+      });
 
       // The hint, followed literally: Kafka holds every change since the copy.
       const steps = /apply them from Kafka: (.*?), then run (carve sync --plan <plan>) again\./.exec(

@@ -179,6 +179,8 @@ describe('the metrics registry', () => {
             lagSeconds: 60,
             lagExact: true,
             holds: [],
+            behindSlot: false,
+            applyingFromKafka: false,
           },
         ],
       },
