@@ -67,6 +67,8 @@ export interface WaitBlocker {
   state: string | null;
   /** How long its transaction has been open (seconds), if it is in one. */
   transactionSeconds: number | null;
+  /** When its current (or, idle, its last) statement started, UTC ISO 8601. */
+  queryStart: string | null;
 }
 
 /** The blockers of a timed-out wait, what to do about them, and the sessions themselves. */
@@ -251,6 +253,9 @@ export const errorCatalogue = {
   ),
   RESYNC_BUSY: failed('Another carve resync of the same table is running.'),
   RESYNC_COPY_FAILED: failed('Copying the table at its new snapshot failed; a rerun starts over.'),
+  RESYNC_SNAPSHOT_TIMEOUT: failed<WaitDetails>(
+    "resync's snapshot waited longer than --timeout for transactions open on the monolith before it; nothing was re-created.",
+  ),
 
   // Verify
   VERIFY_ABORTED: incomplete('verify was interrupted; run it again with --resume.'),
