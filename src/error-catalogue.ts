@@ -173,6 +173,9 @@ export const errorCatalogue = {
   // Copy
   COPY_ALREADY_STARTED: failed('A copy of this migration was already started into these databases.'),
   COPY_SLOT_EXISTS: failed("The migration's replication slot exists but no target records it."),
+  COPY_SLOT_NOT_OURS: failed<{ slot: string; doubts: string[] }>(
+    "copy --resume with empty targets: the migration's slot exists but carve copy did not create it (another plugin, database, in use, or older than copy's claim); it is left alone.",
+  ),
   COPY_SLOT_LOST: failed('The replication slot of an unfinished copy is gone.'),
   COPY_STATE_INCONSISTENT: failed('Target databases record different runs of the migration.'),
   COPY_TARGET_NOT_EMPTY: failed('Target tables already hold rows.'),

@@ -72,6 +72,8 @@ const HINTS: Record<string, Entry> = {
   // Copy
   COPY_ALREADY_STARTED: { followed: ['integration/copy-edge.test.ts'] },
   COPY_SLOT_EXISTS: { followed: ['integration/copy-edge.test.ts'] },
+  // The hint: drop the slot nothing uses (SQL given), then carve copy runs.
+  COPY_SLOT_NOT_OURS: { followed: ['integration/copy-edge.test.ts'] },
   COPY_TARGET_NOT_EMPTY: {
     followed: ['integration/copy-edge.test.ts', 'integration/error-hints-followed.test.ts'],
   },
