@@ -67,6 +67,8 @@ export interface WaitBlocker {
   state: string | null;
   /** How long its transaction has been open (seconds), if it is in one. */
   transactionSeconds: number | null;
+  /** When its current (or, idle, its last) statement started, UTC ISO 8601. */
+  queryStart: string | null;
 }
 
 /** The blockers of a timed-out wait, what to do about them, and the sessions themselves. */
@@ -171,6 +173,9 @@ export const errorCatalogue = {
   // Copy
   COPY_ALREADY_STARTED: failed('A copy of this migration was already started into these databases.'),
   COPY_SLOT_EXISTS: failed("The migration's replication slot exists but no target records it."),
+  COPY_SLOT_NOT_OURS: failed<{ slot: string; doubts: string[] }>(
+    "copy --resume with empty targets: the migration's slot exists but carve copy did not create it (another plugin, database, in use, or older than copy's claim); it is left alone.",
+  ),
   COPY_SLOT_LOST: failed('The replication slot of an unfinished copy is gone.'),
   COPY_STATE_INCONSISTENT: failed('Target databases record different runs of the migration.'),
   COPY_TARGET_NOT_EMPTY: failed('Target tables already hold rows.'),
@@ -260,6 +265,9 @@ export const errorCatalogue = {
   ),
   RESYNC_BUSY: failed('Another carve resync of the same table is running.'),
   RESYNC_COPY_FAILED: failed('Copying the table at its new snapshot failed; a rerun starts over.'),
+  RESYNC_SNAPSHOT_TIMEOUT: failed<WaitDetails>(
+    "resync's snapshot waited longer than --timeout for transactions open on the monolith before it; nothing was re-created.",
+  ),
 
   // Verify
   VERIFY_ABORTED: incomplete('verify was interrupted; run it again with --resume.'),

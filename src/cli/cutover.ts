@@ -7,6 +7,7 @@ import { runServiceStep, serviceStepCommand, type ServiceStepFlags } from './ser
 
 interface CutoverCliOptions extends ServiceStepFlags {
   maxLag: string;
+  lockWait: string;
   onSwitch?: string;
 }
 
@@ -21,11 +22,17 @@ export function registerCutoverCommand(program: Command): void {
   })
     .option('--max-lag <duration>', 'refuse when the service database lags more than this', '5s')
     .option(
+      '--lock-wait <duration>',
+      'how long to wait for the migration lock before following the carve sync that holds it (a sync killed a moment ago may still hold it); 0s when one surely runs',
+      '3s',
+    )
+    .option(
       '--on-switch <command>',
       'run this (sh -c) to switch the application, with CARVE_SERVICE, CARVE_DATABASE, CARVE_DRAIN_LSN … set',
     )
     .action((options: CutoverCliOptions) => {
       let maxLagMs = 0;
+      let lockWaitMs = 0;
       return runServiceStep(
         options,
         'cutover',
@@ -35,11 +42,16 @@ export function registerCutoverCommand(program: Command): void {
             // The forward stream cutover runs when no carve sync does publishes like carve sync.
             sinks: eventSinks(step.routing),
             maxLagSeconds: maxLagMs / 1000,
+            lockWaitMs,
             ...(options.onSwitch ? { onSwitch: options.onSwitch } : {}),
           }),
         describeCutover,
         () => {
           maxLagMs = durationFlag('--max-lag', options.maxLag, { minMs: 0, maxMs: 3_600_000 });
+          // 0 (no wait) is a valid answer here, which durations elsewhere are not.
+          lockWaitMs = /^0+(\.0*)?(ms|s)?$/.test(options.lockWait.trim())
+            ? 0
+            : durationFlag('--lock-wait', options.lockWait, { minMs: 0, maxMs: 600_000 });
         },
       );
     });

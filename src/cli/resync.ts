@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { CarveError } from '../errors.js';
 import { resync, type ResyncEvent } from '../resync/index.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
+import { durationFlag } from './flag-values.js';
 import { formatCount, jsonLine } from './format.js';
 import { runCommand } from './run-command.js';
 
@@ -17,6 +18,11 @@ export function registerResyncCommand(program: Command): void {
     .option('--json', 'one JSON line per event, then the result')
     .option('--chunk-rows <n>', 'rows per copied chunk (each merged in one short transaction)', '20000')
     .option(
+      '--timeout <duration>',
+      'how long the new snapshot may wait for transactions open on the monolith (sync waits meanwhile)',
+      '5m',
+    )
+    .option(
       '--secrets-dir <dir>',
       "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
     )
@@ -28,6 +34,7 @@ export function registerResyncCommand(program: Command): void {
         json?: boolean;
         secretsDir?: string;
         chunkRows: string;
+        timeout: string;
       }) =>
         runCommand(options, async () => {
           const chunkRows = Number(options.chunkRows);
@@ -40,6 +47,7 @@ export function registerResyncCommand(program: Command): void {
               },
             );
           }
+          const timeoutMs = durationFlag('--timeout', options.timeout, { minMs: 1000, maxMs: 86_400_000 });
           // The table's shape is read from the monolith now: that is what the new copy gets.
           const { routing, catalog } = await prepareRouting(options.plan, {
             logins: { secretsDir: options.secretsDir },
@@ -51,6 +59,7 @@ export function registerResyncCommand(program: Command): void {
             table: options.table,
             dryRun: options.dryRun === true,
             chunkRows,
+            timeoutMs,
             onEvent: (event) => (options.json ? out(jsonLine(event)) : out(describe(event))),
           });
           if (options.json) {

@@ -1,13 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  appendFileSync,
-  chmodSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync, appendFileSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +7,7 @@ import { CarveError } from '../errors.js';
 import { findPostgresBinaries, type PostgresBinaries } from './binaries.js';
 import { chownToServer, runAsServer } from './run-as.js';
 import { forgetCluster, processStartTime, reapLeftoverClusters, trackCluster } from './leftovers.js';
+import { logTail } from './server-process.js';
 
 export interface StartClusterOptions {
   /** Short label used in the directory name (letters, digits, dashes). */
@@ -108,11 +101,7 @@ export class LocalCluster {
 
   /** Last lines of the server log, for error messages. */
   logTail(lines = 20): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '';
-    }
+    return logTail(this.logFile, lines);
   }
 }
 

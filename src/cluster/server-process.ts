@@ -74,10 +74,15 @@ export abstract class ServerProcess {
   }
 
   logTail(lines = 20): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '';
-    }
+    return logTail(this.logFile, lines);
+  }
+}
+
+/** The last lines of a server's log file, for error messages ('' while there is none). */
+export function logTail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
   }
 }

@@ -1,4 +1,5 @@
 import { CarveError } from '../errors.js';
+import { parseLsn } from '../pg/lsn.js';
 import type { SlotInfo } from '../pg/replication/slot.js';
 import type { Routing } from '../routing/model.js';
 import { startOverHint } from '../sync/start-over-hint.js';
@@ -77,7 +78,49 @@ export function decideMode(
       },
     );
   }
-  // With --resume, a slot nobody recorded and empty targets is our own copy killed between creating
-  // the slot and recording it: nothing depends on it yet, so it is recreated.
+  // With --resume, a slot nobody recorded and empty targets may be our own copy killed between
+  // creating the slot and recording it: nothing depends on it yet, so it is recreated — but only
+  // when it is the slot that copy claimed; one another tool made under the same name is not dropped.
+  if (slotExists && resume) {
+    const doubts = ownershipDoubts(slot, states, routing);
+    if (doubts.length) {
+      const plan = routing.planFile ?? '<plan.yaml>';
+      throw new CarveError(
+        'COPY_SLOT_NOT_OURS',
+        `Replication slot ${names.slot} exists on the monolith, no target records it, and carve copy did not create it: ${doubts.join('; ')}`,
+        {
+          details: { slot: names.slot, doubts },
+          hint: `carve drops only a slot it created. If another tool uses ${names.slot}, give this migration another name (name: in ${plan}; the slot is carve_<name>); if nothing uses it, drop it on the monolith with SELECT pg_drop_replication_slot('${names.slot}'). Then run carve copy --plan ${plan} again.`,
+        },
+      );
+    }
+  }
   return 'fresh';
+}
+
+/**
+ * Why the existing slot may not be the one carve copy created (empty: it is). Before creating the
+ * slot, copy records in the targets the monolith database and its WAL position (slot_claims); a
+ * slot created after that starts at or after it. A pgoutput slot of that database, not in use,
+ * starting there, is taken to be copy's own.
+ */
+function ownershipDoubts(
+  slot: SlotInfo & { exists: true },
+  states: TargetState[],
+  routing: Routing,
+): string[] {
+  const claim = states.map((s) => s.slotClaim).find((c) => c?.slot === routing.names.slot);
+  if (!claim) return ['no target records that carve copy was creating it'];
+  const doubts: string[] = [];
+  if (slot.slotType !== 'logical' || slot.plugin !== 'pgoutput')
+    doubts.push(
+      `it is a ${slot.slotType} slot${slot.plugin ? ` with plugin ${slot.plugin}` : ''}, not pgoutput`,
+    );
+  if (slot.database !== claim.database)
+    doubts.push(`it is in database ${slot.database ?? '(none)'}, not ${claim.database}`);
+  if (slot.temporary) doubts.push('it is temporary');
+  if (slot.active) doubts.push(`it is in use (pid ${slot.activePid})`);
+  if (slot.restartLsn === null || slot.restartLsn < parseLsn(claim.claimedLsn))
+    doubts.push(`it starts before carve copy claimed the name (at ${claim.claimedLsn})`);
+  return doubts;
 }

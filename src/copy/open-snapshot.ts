@@ -1,9 +1,10 @@
 import { formatLsn } from '../pg/lsn.js';
-import { atMonolith, withSession } from '../pg/connect.js';
+import { atMonolith, atService, withSession } from '../pg/connect.js';
 import { ensurePublication } from '../pg/replication/publication.js';
 import { createSlotWithSnapshot, dropSlot, type SlotInfo } from '../pg/replication/slot.js';
 import type { Routing, TableRoute } from '../routing/model.js';
-import type { MigrationRecord } from '../state/copy-log.js';
+import { CopyLog, type MigrationRecord } from '../state/copy-log.js';
+import { ensureStateSchema } from '../state/state-schema.js';
 import { ensurePartitions } from './ensure-partitions.js';
 import type { CopyEvent } from './events.js';
 import { exportFreshSnapshot, snapshotSession, type SnapshotSession } from './snapshot-session.js';
@@ -31,6 +32,7 @@ export async function openCopySnapshot(
   await ensurePartitions(routing, emit);
   if (mode === 'fresh') {
     if (slot.exists) await dropSlot(routing.sourceUrl, names.slot, { wait: true }); // our own leftover: see decideMode
+    await claimSlot(routing);
     const created = await createSlotWithSnapshot(routing.sourceUrl, names.slot);
     return {
       consistentLsn: formatLsn(created.consistentPoint),
@@ -38,6 +40,28 @@ export async function openCopySnapshot(
     };
   }
   return { consistentLsn: recorded[0]!.consistentLsn, session: await exportFreshSnapshot(routing.sourceUrl) };
+}
+
+/**
+ * Records in every target, before the slot exists, that this copy creates it now: the monolith
+ * database and its WAL position, which the slot's start will not precede (decideMode reads it when
+ * a copy killed before recording its run is resumed).
+ */
+async function claimSlot(routing: Routing): Promise<void> {
+  const names = routing.names;
+  const { lsn, database } = await withSession(atMonolith(routing.sourceUrl), async (c) => {
+    const { rows } = await c.query(
+      'SELECT pg_current_wal_insert_lsn()::text AS lsn, current_database() AS database',
+    );
+    return rows[0] as { lsn: string; database: string };
+  });
+  const log = new CopyLog(names.stateSchema, names.migration);
+  for (const service of routing.services) {
+    await withSession(atService(service.url), async (c) => {
+      await ensureStateSchema(c, names.stateSchema);
+      await log.claimSlot(c, { slot: names.slot, database, claimedLsn: lsn });
+    });
+  }
 }
 
 function uniqueSources(routes: TableRoute[]) {

@@ -3,7 +3,7 @@ import { atMonolith, atService, redactUrl, withSession } from '../pg/connect.js'
 import { quoteQualified } from '../pg/quote.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
-import { CopyLog, type MigrationRecord } from '../state/copy-log.js';
+import { CopyLog, type MigrationRecord, type SlotClaim } from '../state/copy-log.js';
 import { assertNoForeignObjects } from '../sync/target-guard.js';
 import { mapLimited } from '../concurrency.js';
 
@@ -13,6 +13,8 @@ export interface TargetState {
   migration: MigrationRecord | undefined;
   /** Target tables (route ids) that already hold rows. */
   nonEmpty: string[];
+  /** The slot a copy of this migration was about to create (state-schema slot_claims). */
+  slotClaim: SlotClaim | undefined;
 }
 
 /** The monolith must be able to feed a logical slot; checked before anything is written. */
@@ -106,7 +108,8 @@ export async function readTargetStates(routing: Routing): Promise<TargetState[]>
         const hasState = (await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [stateTable]))
           .rows[0].present;
         const migration = hasState ? await log.readMigration(client) : undefined;
-        return { service, migration, nonEmpty };
+        const slotClaim = hasState ? await log.readSlotClaim(client) : undefined;
+        return { service, migration, nonEmpty, slotClaim };
       });
     } catch (error) {
       if (sqlStateOf(error) === SqlState.invalidCatalogName) {

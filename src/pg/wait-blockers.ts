@@ -2,7 +2,8 @@ import { withSession, type ConnectTo } from './connect.js';
 import type { WaitBlocker } from '../error-catalogue.js';
 
 const COLUMNS = `a.pid, a.datname AS database, a.usename AS "user", a.application_name AS application, a.state,
-  extract(epoch FROM now() - a.xact_start)::float8 AS "transactionSeconds"`;
+  extract(epoch FROM now() - a.xact_start)::float8 AS "transactionSeconds",
+  to_char(a.query_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "queryStart"`;
 
 /**
  * Sessions with a transaction id that started before `before` seconds ago (oldest first): what a
@@ -68,7 +69,10 @@ export async function slotStreamer(
   });
 }
 
-/** `pid 123 (psql, user app, database mono, idle in transaction, transaction open 41 s)`. */
+/**
+ * `pid 123 (psql, user app, database mono, idle in transaction, transaction open 41 s, last query
+ * started 2026-01-02T03:04:05Z)`.
+ */
 export function describeBlocker(b: WaitBlocker): string {
   const parts = [
     b.application ? b.application : null,
@@ -76,6 +80,7 @@ export function describeBlocker(b: WaitBlocker): string {
     b.database ? `database ${b.database}` : null,
     b.state,
     b.transactionSeconds === null ? null : `transaction open ${Math.round(b.transactionSeconds)} s`,
+    b.queryStart ? `last query started ${b.queryStart}` : null,
   ].filter(Boolean);
   return `pid ${b.pid}${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }

@@ -7,6 +7,8 @@ import { formatLsn, type Lsn } from '../pg/lsn.js';
 import { quoteIdent, quoteIdentList, quoteLiteral, quoteQualified } from '../pg/quote.js';
 import { ensurePublication } from '../pg/replication/publication.js';
 import { createSlotWithSnapshot } from '../pg/replication/slot.js';
+import type { SlotWaitExpired } from '../pg/replication/slot-wait.js';
+import { describeBlocker } from '../pg/wait-blockers.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import { createPostLoadObjects } from '../provision/post-load.js';
 import type { Routing, ServiceRoute, TableRoute } from '../routing/model.js';
@@ -21,6 +23,7 @@ export type { ResyncEvent, ResyncResult, ResyncStatement } from './events.js';
 export type { ResyncOptions } from './options.js';
 
 const DEFAULT_CHUNK_ROWS = 20_000;
+const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 
 /**
  * Re-copy one monolith table into its service table(s) — the owner and its projections — at the
@@ -134,6 +137,7 @@ async function register(
   const { routing, catalog } = options;
   const state = routing.names.stateSchema;
   const lockTimeoutMs = options.lockTimeoutMs ?? 2000;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   for (let attempt = 1; ; attempt++) {
     const admins = new Map<string, Client>();
     let reader: Client | undefined;
@@ -153,6 +157,8 @@ async function register(
       const slot = await createSlotWithSnapshot(routing.sourceUrl, resyncSlotName(routing, table), {
         temporary: true,
         applicationName: 'carve resync snapshot',
+        // Bounded: the appliers of these databases wait on the locks held meanwhile.
+        timeout: { ms: timeoutMs, expired: (why) => snapshotTimeout(routing, table, why) },
       });
       try {
         reader = await openSession(atMonolith(routing.sourceUrl), { applicationName: 'carve resync reader' });
@@ -192,6 +198,21 @@ async function register(
     }
     await new Promise((resolve) => setTimeout(resolve, 100 * Math.min(attempt, 10)));
   }
+}
+
+/** The snapshot waited too long for transactions open on the monolith: name them, say how to end them. */
+function snapshotTimeout(routing: Routing, table: string, why: SlotWaitExpired): CarveError {
+  const { timeoutMs, blockers, action } = why;
+  return new CarveError(
+    'RESYNC_SNAPSHOT_TIMEOUT',
+    `carve resync of ${table}: the snapshot waited ${Math.round(timeoutMs / 1000)} s (--timeout) for transactions open on the monolith before it to end${
+      blockers.length ? `: ${blockers.map(describeBlocker).join('; ')}` : ''
+    }; nothing was re-created`,
+    {
+      details: { timeoutMs, action, blockers },
+      hint: `${action}, then run carve resync --plan ${routing.planFile ?? '<plan.yaml>'} --table ${table} again.`,
+    },
+  );
 }
 
 /** `carve_resync_<migration hash>`: valid, short, and one per migration and table at a time. */

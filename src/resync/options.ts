@@ -12,6 +12,12 @@ export interface ResyncOptions {
   dryRun?: boolean;
   /** Rows per copied chunk (each merged in one short target transaction). */
   chunkRows?: number;
+  /**
+   * How long the snapshot may wait for transactions open on the monolith before it (a new slot
+   * waits for each to end) before resync gives up with RESYNC_SNAPSHOT_TIMEOUT, naming them.
+   * Sync's appliers wait meanwhile (resync holds their `holds` tables). Default 5 minutes.
+   */
+  timeoutMs?: number;
   /** How long to wait for sync's appliers between batches before trying the registration again. */
   lockTimeoutMs?: number;
   onEvent?: (event: ResyncEvent) => void;

@@ -37,6 +37,13 @@ export interface MigrationRecord {
   consistentAfter: string | null;
 }
 
+/** carve copy was about to create `slot` in monolith `database` when its WAL was at `claimedLsn`. */
+export interface SlotClaim {
+  slot: string;
+  database: string;
+  claimedLsn: string;
+}
+
 /** Reads and writes the copy plan and log in one target database. */
 export class CopyLog {
   constructor(
@@ -91,6 +98,34 @@ export class CopyLog {
       await client.query('ROLLBACK').catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * carve copy is about to create the migration's slot in monolith database `database`, whose WAL
+   * is at `lsn`: the slot it creates starts at or after it (see decideMode). Written before the
+   * slot, so that a copy killed before recordMigration still knows the slot as its own.
+   */
+  async claimSlot(client: Client, claim: SlotClaim): Promise<void> {
+    await client.query(
+      `INSERT INTO ${this.table('slot_claims')} (migration, slot, database, claimed_lsn)
+       VALUES ($1, $2, $3, $4::pg_lsn)
+       ON CONFLICT (migration) DO UPDATE SET slot = excluded.slot, database = excluded.database,
+         claimed_lsn = excluded.claimed_lsn, claimed_at = now()`,
+      [this.migration, claim.slot, claim.database, claim.claimedLsn],
+    );
+  }
+
+  /** The claim of claimSlot, if this database has one (undefined too before state version 11). */
+  async readSlotClaim(client: Client): Promise<SlotClaim | undefined> {
+    const present = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [
+      this.table('slot_claims'),
+    ]);
+    if (!present.rows[0].present) return undefined;
+    const { rows } = await client.query(
+      `SELECT slot, database, claimed_lsn::text AS lsn FROM ${this.table('slot_claims')} WHERE migration = $1`,
+      [this.migration],
+    );
+    return rows[0] ? { slot: rows[0].slot, database: rows[0].database, claimedLsn: rows[0].lsn } : undefined;
   }
 
   /**

@@ -244,6 +244,20 @@ export const STATE_MIGRATIONS: readonly StateMigration[] = [
       )`,
     ],
   },
+  {
+    version: 11,
+    description:
+      "slot claims: the monolith WAL position just before carve copy created the migration's slot, so --resume drops only a slot it made",
+    statements: (t) => [
+      `CREATE TABLE ${t('slot_claims')} (
+        migration text PRIMARY KEY,
+        slot text NOT NULL,
+        database text NOT NULL,
+        claimed_lsn pg_lsn NOT NULL,
+        claimed_at timestamptz NOT NULL DEFAULT now()
+      )`,
+    ],
+  },
 ];
 
 /** The version this carve brings every state schema to. */

@@ -129,7 +129,23 @@ export class SourceControl {
     await client?.end().catch(() => {});
   }
 
-  private async query(text: string, values?: unknown[]) {
+  /**
+   * One query at a time: the stream dispatcher, the lag and heartbeat timers and --until-caught-up
+   * all ask through this one connection, and pg (from 9 on) refuses a query issued while the client
+   * is still executing another.
+   */
+  private query(text: string, values?: unknown[]) {
+    const run = this.tail.then(() => this.queryNow(text, values));
+    this.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private tail: Promise<void> = Promise.resolve();
+
+  private async queryNow(text: string, values?: unknown[]) {
     const client = await this.connection();
     try {
       return await client.query(text, values);

@@ -301,9 +301,10 @@ export class StreamDispatcher {
     source: TableRef,
     table: string,
   ): Promise<void> {
-    const facts: RelationFacts = {
-      types: await Promise.all(relation.columns.map((c) => this.typeOf(c.typeOid, c.typeMod))),
-    };
+    // One after the other: the lookups share sync's one control connection to the monolith.
+    const types: string[] = [];
+    for (const c of relation.columns) types.push(await this.typeOf(c.typeOid, c.typeMod));
+    const facts: RelationFacts = { types };
     let result = planRelation(relation, this.routing, this.extraColumns, partitionOf, facts);
     if (result.kind === 'need-current') {
       facts.current = await this.hooks.tableColumns(source);

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { CarveError, isCarveError } from '../errors.js';
-import { atMonolith, type Client, openSession, withSession, type ConnectTo } from '../pg/connect.js';
+import { atMonolith, type Client, openSession, type ConnectTo } from '../pg/connect.js';
 import { parseLsn, type Lsn } from '../pg/lsn.js';
 import { assertSlotName, replicationLiteral } from '../pg/replication/commands.js';
 import { toReplicationError } from '../pg/replication/replication-error.js';
 import { quoteIdent } from '../pg/quote.js';
-import { describeBlocker, endTransactionsAction, longTransactions } from '../pg/wait-blockers.js';
+import { createSlotWithin } from '../pg/replication/slot-wait.js';
+import { describeBlocker } from '../pg/wait-blockers.js';
 import { pinSessionSettings } from './session-settings.js';
 
 /**
@@ -61,45 +62,24 @@ export async function monolithPoint(
   }
 }
 
-async function createWithin(
+function createWithin(
   client: Client,
   slot: string,
   url: string,
   timeoutMs: number,
 ): Promise<{ consistent_point: string; snapshot_name: string }> {
-  const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
-  const created = client.query(temporarySlotCommand(slot));
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<'expired'>(
-    (resolve) => (timer = setTimeout(() => resolve('expired'), timeoutMs)),
-  );
-  try {
-    const first = await Promise.race([created, expired]);
-    if (first !== 'expired') return first.rows[0];
-  } finally {
-    clearTimeout(timer);
-  }
-  created.catch(() => {}); // rejects once the backend is terminated below
-  const blockers = await longTransactions(atMonolith(url), pid).catch(() => []);
-  await withSession(atMonolith(url), (c) => c.query('SELECT pg_terminate_backend($1)', [pid])).catch(
-    () => {},
-  );
-  const action = blockers.length
-    ? endTransactionsAction(blockers, 'monolith')
-    : // pg_stat_activity hides other roles' transactions from a role without pg_read_all_stats.
-      'Find the transactions open on the monolith as a superuser (or a member of pg_read_all_stats): ' +
-      'SELECT pid, now() - xact_start AS open_for, usename, application_name, state FROM pg_stat_activity ' +
-      'WHERE backend_xid IS NOT NULL ORDER BY xact_start; end the oldest (COMMIT or ROLLBACK in its session, or SELECT pg_terminate_backend(pid))';
-  throw new CarveError(
-    'VERIFY_SNAPSHOT_TIMEOUT',
-    `The monolith snapshot (temporary slot ${slot}) waited ${Math.round(timeoutMs / 1000)} s for transactions open before it to end${
-      blockers.length ? `: ${blockers.map(describeBlocker).join('; ')}` : ''
-    }`,
-    {
-      details: { timeoutMs, action, blockers },
-      hint: `${action}, then run verify again.`,
-    },
-  );
+  return createSlotWithin(client, temporarySlotCommand(slot), url, timeoutMs, ({ blockers, action }) => {
+    return new CarveError(
+      'VERIFY_SNAPSHOT_TIMEOUT',
+      `The monolith snapshot (temporary slot ${slot}) waited ${Math.round(timeoutMs / 1000)} s for transactions open before it to end${
+        blockers.length ? `: ${blockers.map(describeBlocker).join('; ')}` : ''
+      }`,
+      {
+        details: { timeoutMs, action, blockers },
+        hint: `${action}, then run verify again.`,
+      },
+    );
+  });
 }
 
 /**

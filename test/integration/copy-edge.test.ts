@@ -4,6 +4,7 @@ import type { CopyEvent } from '../../src/copy/events.js';
 import { withClient } from '../../src/pg/connect.js';
 import type { Routing } from '../../src/routing/model.js';
 import { CopyLog } from '../../src/state/copy-log.js';
+import { ensureStateSchema } from '../../src/state/state-schema.js';
 import { edgeCasePlanYaml } from '../fixtures/edge-case-plan.js';
 import { createEdgeCaseSchema, EVENTS_LEAVES, HOSTILE_TABLE } from '../fixtures/edge-case-schema.js';
 import { createDatabase, useCluster } from '../support/cluster.js';
@@ -152,7 +153,45 @@ describe('carve copy on the edge-case monolith', () => {
       code: 'COPY_SLOT_EXISTS',
       details: { slot: r.names.slot },
     });
-    // With --resume, an unrecorded slot and empty targets are taken to be carve's own leftover.
+    // With --resume and empty targets, a slot carve copy did not claim (another tool's, under the
+    // same name) is refused and left alone.
+    const foreign = (await runCopy(r, { resume: true }).catch((e: unknown) => e)) as {
+      code: string;
+      hint: string;
+      details: { doubts: string[] };
+    };
+    expect(foreign).toMatchObject({ code: 'COPY_SLOT_NOT_OURS', details: { slot: r.names.slot } });
+    expect(foreign.details.doubts).toEqual(['no target records that carve copy was creating it']);
+    expect(await slotExists(url, r.names.slot)).toBe(true);
+    // The hint, followed: nothing uses it, so drop it as it says; carve copy then runs.
+    const drop = /SELECT pg_drop_replication_slot\('[^']+'\)/.exec(foreign.hint)![0];
+    await withClient(url, (c) => c.query(drop));
+    expect(foreign.hint).toContain('run carve copy --plan');
+    const copied = await runCopy(r);
+    expect(copied.complete).toBe(true);
+    expect(await differingRoutes(r)).toEqual([]);
+  });
+
+  it('with --resume and empty targets, recreates the slot carve copy claimed and created before it was killed', async () => {
+    const url = await edgeMonolith('edge_leftover');
+    const { routing: r } = await provisionMigration(url, planFor(url, 'edgeleftover'));
+    // carve copy's own leftover: killed after claiming and creating the slot, before recording
+    // the run. The claim, as copy writes it, then the slot: --resume recreates it and copies.
+    const claim = await withClient(url, async (c) => {
+      const { rows } = await c.query(
+        'SELECT pg_current_wal_insert_lsn()::text AS lsn, current_database() AS database',
+      );
+      return { slot: r.names.slot, database: rows[0].database as string, claimedLsn: rows[0].lsn as string };
+    });
+    for (const service of r.services) {
+      await withClient(service.url, async (c) => {
+        await ensureStateSchema(c, r.names.stateSchema);
+        await new CopyLog(r.names.stateSchema, r.names.migration).claimSlot(c, claim);
+      });
+    }
+    await withClient(url, (c) =>
+      c.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [r.names.slot]),
+    );
     const resumed = await runCopy(r, { resume: true });
     expect(resumed.complete).toBe(true);
     expect(await differingRoutes(r)).toEqual([]);

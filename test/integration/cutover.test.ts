@@ -152,6 +152,7 @@ describe('cutover and rollback under load', () => {
       const result = await cutover({
         routing: m.routing,
         service: 'patient',
+        lockWaitMs: 0, // the sync started above surely runs: no wait for a dying one's lock
         onSwitch:
           'test "$CARVE_SERVICE" = patient && test "$CARVE_DATABASE" = patient_db && test -n "$CARVE_DRAIN_LSN"',
         onEvent: (e) => events.push(e),
@@ -271,7 +272,7 @@ describe('cutover and rollback under load', () => {
       expect(await mismatchedRoutes(m.routing)).toEqual([]);
 
       // And over again (the service freeze left by the rollback is lifted at the switch).
-      const again = await cutover({ routing: m.routing, service: 'patient' });
+      const again = await cutover({ routing: m.routing, service: 'patient', lockWaitMs: 0 });
       expect(again.alreadyDone).toBe(false);
       expect(
         await writeError(
@@ -279,7 +280,7 @@ describe('cutover and rollback under load', () => {
           `INSERT INTO patients (hospital_id, name) VALUES (1, 'fresh')`,
         ),
       ).toBeNull();
-      const rerun = await cutover({ routing: m.routing, service: 'patient' });
+      const rerun = await cutover({ routing: m.routing, service: 'patient', lockWaitMs: 0 });
       expect(rerun.alreadyDone).toBe(true);
       await rollback({ routing: m.routing, service: 'patient' });
       await sync.waitForCatchUp();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { introspect } from '../../src/catalog/introspect.js';
-import { withClient } from '../../src/pg/connect.js';
+import { connect, withClient } from '../../src/pg/connect.js';
 import { parsePlan } from '../../src/plan/load.js';
 import { resync } from '../../src/resync/index.js';
 import { buildRouting } from '../../src/routing/build-routing.js';
@@ -11,6 +11,7 @@ import { withCarveLogins } from '../../src/routing/carve-logins.js';
 import type { Routing } from '../../src/routing/model.js';
 import { startSync } from '../../src/sync/index.js';
 import { runCarve, seededRandom, spawnCarve } from '../support/carve-cli.js';
+import { fails } from '../support/cli-errors.js';
 import { waitFor } from '../support/cluster.js';
 import {
   mismatchedRoutes,
@@ -145,6 +146,52 @@ describe('carve resync', () => {
     } finally {
       await load.stop();
     }
+  });
+
+  it('gives up after --timeout while a transaction stays open on the monolith, naming it; ending it as the hint says and rerunning works', async () => {
+    const m = await migration('longtxn', 500);
+    const dir = mkdtempSync(join(tmpdir(), 'carve-resync-'));
+    const planFile = join(dir, 'plan.yaml');
+    writeFileSync(planFile, m.planText);
+    // An open transaction with an id: a new slot's snapshot waits for it to end.
+    const open = await connect(m.sourceUrl, { applicationName: 'batch job' });
+    open.on('error', () => {}); // terminated below, as the hint says
+    await open.query('BEGIN');
+    const pid = (await open.query('SELECT pg_backend_pid() AS pid, txid_current()')).rows[0].pid as number;
+    const args = ['resync', '--plan', planFile, '--table', 'public.Orders', '--secrets-dir', m.secretsDir];
+    const started = Date.now();
+    const error = await fails([...args, '--timeout', '2s'], 'RESYNC_SNAPSHOT_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(error.details).toMatchObject({
+      timeoutMs: 2000,
+      blockers: [
+        {
+          pid,
+          application: 'batch job',
+          transactionSeconds: expect.any(Number),
+          queryStart: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+        },
+      ],
+    });
+    expect(error.message).toContain(`pid ${pid}`);
+    // Nothing re-created, nothing left waiting or behind on the monolith.
+    const left = await withClient(m.sourceUrl, async (c) => ({
+      slots: (
+        await c.query(`SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'carve_resync%'`)
+      ).rows,
+      waiting: (
+        await c.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'carve resync snapshot'`)
+      ).rows,
+    }));
+    expect(left).toEqual({ slots: [], waiting: [] });
+    // Follow the hint literally: end the transaction there, then run the command it names.
+    const end = /SELECT pg_terminate_backend\(\d+\)/.exec(error.hint)![0];
+    await withClient(m.sourceUrl, (c) => c.query(end));
+    const rerun = /run carve (resync .+) again\.$/.exec(error.hint)![1]!.split(' ');
+    const ok = await runCarve([...rerun, '--secrets-dir', m.secretsDir, '--json']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('"type":"resync-result"');
+    expect(await mismatchedRoutes(m.routing)).toEqual([]);
   });
 
   it('converges after kill -9 at random points of carve resync: a rerun starts over at a new snapshot', async () => {

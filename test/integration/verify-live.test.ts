@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,11 +7,11 @@ import { connect, withClient } from '../../src/pg/connect.js';
 import { startSync, type SyncEngine } from '../../src/sync/index.js';
 import { verify } from '../../src/verify/index.js';
 import type { VerifyResult } from '../../src/verify/events.js';
+import { spawnCarve } from '../support/carve-cli.js';
 import { waitFor } from '../support/cluster.js';
 import type { Migration } from '../support/migration.js';
 import { exec, setupVerifyMigration, urlOf } from './verify-setup.js';
 
-const repoRoot = join(new URL('.', import.meta.url).pathname, '..', '..');
 let m: Migration;
 let engine: SyncEngine | undefined;
 let child: ChildProcess | undefined;
@@ -143,9 +143,9 @@ describe('verify while the monolith takes writes and sync streams them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'carve-verify-live-'));
     const planFile = join(dir, 'plan.yaml');
     writeFileSync(planFile, m.planText);
-    child = spawn(process.execPath, [join(repoRoot, 'bin/carve.js'), 'sync', '--plan', planFile, '--json'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    // Through spawnCarve: its run fails if pg warned of overlapping queries on stderr.
+    const sync = spawnCarve(['sync', '--plan', planFile, '--json']);
+    child = sync.child;
     await waitFor(
       () =>
         withClient(
@@ -171,7 +171,8 @@ describe('verify while the monolith takes writes and sync streams them', () => {
     expect(last.sequences.some((s) => s.status === 'behind' && !s.failing)).toBe(true);
     expect(last.ok).toBe(true);
     child.kill('SIGTERM');
-    await new Promise((resolve) => child!.once('exit', resolve));
+    const stoppedSync = await sync.done;
+    expect(stoppedSync.code, stoppedSync.stderr).toBe(0);
     child = undefined;
     // No sync any more: the targets are exactly at a recorded position, and sequences now fail.
     const stopped = await verify({ routing: m.routing });

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { PG_OVERLAP_WARNING } from './pg-overlap.js';
 
 const repoRoot = join(new URL('.', import.meta.url).pathname, '..', '..');
 export const CARVE_BIN = join(repoRoot, 'bin', 'carve.js');
@@ -24,8 +25,17 @@ export function spawnCarve(
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<CliRun>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  const done = new Promise<CliRun>((resolve, reject) =>
+    child.on('close', (code, signal) =>
+      // pg warns (once per process, on stderr) when carve overlaps queries on one client; pg 9
+      // makes that an error. Every CLI test fails on it, as in-process tests do
+      // (test/support/pg-overlap-guard.ts).
+      stderr.includes(PG_OVERLAP_WARNING)
+        ? reject(
+            new Error(`carve ${args.join(' ')}: pg warned of overlapping queries on one client:\n${stderr}`),
+          )
+        : resolve({ code, signal, stdout, stderr }),
+    ),
   );
   return { child, done };
 }

@@ -72,6 +72,8 @@ const HINTS: Record<string, Entry> = {
   // Copy
   COPY_ALREADY_STARTED: { followed: ['integration/copy-edge.test.ts'] },
   COPY_SLOT_EXISTS: { followed: ['integration/copy-edge.test.ts'] },
+  // The hint: drop the slot nothing uses (SQL given), then carve copy runs.
+  COPY_SLOT_NOT_OURS: { followed: ['integration/copy-edge.test.ts'] },
   COPY_TARGET_NOT_EMPTY: {
     followed: ['integration/copy-edge.test.ts', 'integration/error-hints-followed.test.ts'],
   },
@@ -225,6 +227,8 @@ const HINTS: Record<string, Entry> = {
   REPLICATION_SLOT_WRONG_DATABASE: { followed: ['integration/error-hints-infra.test.ts'] },
   REPLICATION_SLOT_WRONG_PLUGIN: { followed: ['integration/error-hints-infra.test.ts'] },
   RESYNC_COPY_FAILED: { followed: ['integration/error-hints-sync.test.ts'] },
+  // The hint: end the open transaction (pg_terminate_backend), then rerun resync; it succeeds.
+  RESYNC_SNAPSHOT_TIMEOUT: { followed: ['integration/resync.test.ts'] },
   VERIFY_HOLD_TIMEOUT: { followed: ['integration/error-hints-sync.test.ts'] },
   VERIFY_MIGRATION_BUSY: { followed: ['integration/error-hints-cutover.test.ts'] },
   VERIFY_NO_POSITION: { followed: ['integration/error-hints-sync.test.ts'] },

@@ -4,6 +4,7 @@ import { parseLsn, parseLsnOrNull, type Lsn } from '../lsn.js';
 import { SqlState, sqlStateOf } from '../sqlstate.js';
 import { createSlotCommand, dropSlotCommand } from './commands.js';
 import { toReplicationError } from './replication-error.js';
+import { createSlotWithin, type SlotWaitExpired } from './slot-wait.js';
 
 /** A freshly created slot and the snapshot it exported, held open until close(). */
 export interface SlotWithSnapshot {
@@ -41,7 +42,16 @@ export async function createSlotWithSnapshot(
    * temporary: the slot lives only as long as this connection (carve resync needs only the
    * snapshot and its consistent point; a killed resync leaves no slot behind).
    */
-  options: { plugin?: 'pgoutput'; applicationName?: string; temporary?: boolean } = {},
+  options: {
+    plugin?: 'pgoutput';
+    applicationName?: string;
+    temporary?: boolean;
+    /**
+     * Give up after `ms` if the slot is still waiting for older transactions to end, throwing
+     * what `expired` builds from them (see createSlotWithin); without it the wait is unbounded.
+     */
+    timeout?: { ms: number; expired: (why: SlotWaitExpired) => Error };
+  } = {},
 ): Promise<SlotWithSnapshot> {
   const plugin = options.plugin ?? 'pgoutput';
   const command = createSlotCommand(slot, plugin, options.temporary === true);
@@ -55,10 +65,15 @@ export async function createSlotWithSnapshot(
     throw toReplicationError(error, { slot, phase: 'connect' });
   }
   let row: { slot_name: string; consistent_point: string; snapshot_name: string; output_plugin: string };
+  let gaveUp: Error | undefined;
   try {
-    row = (await client.query(command)).rows[0];
+    const timeout = options.timeout;
+    row = timeout
+      ? await createSlotWithin(client, command, url, timeout.ms, (why) => (gaveUp = timeout.expired(why)))
+      : (await client.query(command)).rows[0];
   } catch (error) {
     await client.end().catch(() => {});
+    if (error === gaveUp) throw error;
     if (sqlStateOf(error) === SqlState.duplicateObject) {
       throw new CarveError('REPLICATION_SLOT_EXISTS', `replication slot ${slot} already exists`, {
         details: { slot },
