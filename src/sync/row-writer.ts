@@ -67,9 +67,9 @@ export class RowWriter {
     for (const rows of chunks(flush.upserts))
       await this.client.query(sql.upsert, rowColumns(flush.plan, rows, this.arrays));
     for (const group of flush.patches) {
-      const signature = group.set.join(',');
+      const signature = `${sourceOrder ? 'in order ' : ''}${group.set.join(',')}`;
       let text = all.patch.get(signature);
-      if (!text) all.patch.set(signature, (text = patchSql(flush.plan, group.set)));
+      if (!text) all.patch.set(signature, (text = patchSql(flush.plan, group.set, !sourceOrder)));
       for (const rows of chunks(group.rows)) {
         const params = this.patchParams(flush.plan, group.set, rows);
         const result = await this.client.query(text, params);
