@@ -11,7 +11,9 @@ import { sourceSessionUrl } from './source-session.js';
  * Rows per statement. A statement sorts its rows by key (apply-sql.ts): the more rows one sort
  * sees, the closer together their keys and the more of them share an index or heap page. A flush
  * holds at most about `pieceChanges` rows (10,000 by default, the memory bound), so this puts a
- * flush's rows of one kind in one statement.
+ * flush's rows of one kind in one statement. 5,000 rows per statement lowered no peak RSS into
+ * nine databases (bench/RESULTS.md, issue 15, "apply and serialise side") and sorts fewer keys
+ * together.
  */
 const ROWS_PER_STATEMENT = 50_000;
 
