@@ -19,6 +19,8 @@ import { PendingChanges } from '../src/sync/pending-changes.js';
 import { routeRawChange, type RoutedChange } from '../src/sync/route-change.js';
 import { rowColumns } from '../src/sync/row-columns.js';
 import type { RelationPlan, RoutePlan } from '../src/sync/route-plan.js';
+import { serialize } from 'pg-protocol';
+import { BinaryTextArrays } from '../src/pg/text-array.js';
 
 const N = Number(process.env.N ?? 1_000_000);
 const columns = ['id', 'patient_id', 'provider_id', 'starts_at', 'status', 'notes'];
@@ -107,7 +109,10 @@ const cpu = () => {
   const u = process.cpuUsage();
   return u.user + u.system;
 };
-const stages = { receive: 0, 'scan + route': 0, collapse: 0, frame: 0 };
+const stages = { receive: 0, 'scan + route': 0, collapse: 0, frame: 0, bind: 0 };
+const arrays = new BinaryTextArrays();
+/** Rows per statement (row-writer.ts: a flush's rows of one kind, about 10,000). */
+const ROWS = Number(process.env.ROWS ?? 10_000);
 for (let round = 0; round < 3; round++) {
   for (const k of Object.keys(stages)) stages[k as keyof typeof stages] = 0;
   const t0 = cpu();
@@ -126,8 +131,15 @@ for (let round = 0; round < 3; round++) {
     t2 = cpu();
     stages.collapse += t2 - t;
     for (const flush of pending.drain())
-      for (let r = 0; r < flush.updates.length; r += 5000) rowColumns(plan, flush.updates.slice(r, r + 5000));
-    stages.frame += cpu() - t2;
+      for (let r = 0; r < flush.updates.length; r += ROWS) {
+        const values = rowColumns(plan, flush.updates.slice(r, r + ROWS), arrays);
+        t = cpu();
+        stages.frame += t - t2;
+        // pg's Bind message of these parameters (what client.query() copies them into).
+        serialize.bind({ values });
+        t2 = cpu();
+        stages.bind += t2 - t;
+      }
   }
   const total = cpu() - t0;
   console.log(

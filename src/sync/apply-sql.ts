@@ -81,10 +81,15 @@ export function updateSql(plan: RoutePlan, ordered = true): string {
  * with ORDER BY is not flattened into the join, so the nested loop probes the target in this
  * order; without, it is, and the rows go in parameter (source) order.
  */
-function keyOrdered(keys: readonly (readonly [number, string])[], count: number, ordered: boolean): string {
+function keyOrdered(
+  keys: readonly (readonly [number, string])[],
+  count: number,
+  ordered: boolean,
+  ordinality = false,
+): string {
   const casts = keys.map(([at, type], j) => `u.${alias(at)}::${type} AS k${j}`).join(', ');
   const order = keys.map((_, j) => j + 1).join(', ');
-  return `(SELECT ${casts}, u.* FROM ${unnestFrom(count)}${ordered ? ` ORDER BY ${order}` : ''}) AS u`;
+  return `(SELECT ${casts}, u.* FROM ${unnestFrom(count, ordinality)}${ordered ? ` ORDER BY ${order}` : ''}) AS u`;
 }
 
 /**
@@ -104,18 +109,24 @@ export function deleteSql(plan: RoutePlan, ordered = true): string {
 /**
  * Set some columns of existing rows (an update that left unchanged TOAST values out). Parameters:
  * the key columns, then `set` columns (positions in plan.columns). RETURNING the ordinal of each
- * row found, so rows that are not there can be re-read from the monolith.
+ * row found, so rows that are not there can be re-read from the monolith. Rows in key order like
+ * the other statements (`ordered`), the ordinal still that of the parameters.
  */
-export function patchSql(plan: RoutePlan, set: readonly number[]): string {
+export function patchSql(plan: RoutePlan, set: readonly number[], ordered = true): string {
   const keys = plan.key.map((k) => plan.columns[k]!);
-  const where = keys.map((c, i) => `t.${quoteIdent(c.target)} = u.${alias(i)}::${c.type}`).join(' AND ');
+  const where = keys.map((c, j) => `t.${quoteIdent(c.target)} = u.k${j}`).join(' AND ');
   const assignments = set
     .map(
       (s, j) =>
         `${quoteIdent(plan.columns[s]!.target)} = u.${alias(keys.length + j)}::${plan.columns[s]!.type}`,
     )
     .join(', ');
-  return `UPDATE ${target(plan)} AS t SET ${assignments} FROM ${unnestFrom(keys.length + set.length, true)} WHERE ${where} RETURNING u.n`;
+  return `UPDATE ${target(plan)} AS t SET ${assignments} FROM ${keyOrdered(
+    keys.map((c, i) => [i, c.type]),
+    keys.length + set.length,
+    ordered,
+    true,
+  )} WHERE ${where} RETURNING u.n`;
 }
 
 /**

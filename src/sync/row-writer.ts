@@ -1,5 +1,5 @@
 import { atMonolith, type Client, openSession } from '../pg/connect.js';
-import { textArrayLiteral } from '../pg/text-array.js';
+import { BinaryTextArrays } from '../pg/text-array.js';
 import { deleteSql, moveSql, patchSql, refetchSql, updateSql, upsertSql } from './apply-sql.js';
 import type { TableFlush } from './pending-changes.js';
 import { rowColumns } from './row-columns.js';
@@ -11,7 +11,9 @@ import { sourceSessionUrl } from './source-session.js';
  * Rows per statement. A statement sorts its rows by key (apply-sql.ts): the more rows one sort
  * sees, the closer together their keys and the more of them share an index or heap page. A flush
  * holds at most about `pieceChanges` rows (10,000 by default, the memory bound), so this puts a
- * flush's rows of one kind in one statement.
+ * flush's rows of one kind in one statement. 5,000 rows per statement lowered no peak RSS into
+ * nine databases (bench/RESULTS.md, issue 15, "apply and serialise side") and sorts fewer keys
+ * together.
  */
 const ROWS_PER_STATEMENT = 50_000;
 
@@ -27,6 +29,8 @@ const ROWS_PER_STATEMENT = 50_000;
  */
 export class RowWriter {
   private source: Client | undefined;
+  /** The parameters of the statement being sent, in buffers kept from one statement to the next. */
+  private readonly arrays = new BinaryTextArrays();
   private readonly sql = new WeakMap<
     RoutePlan,
     {
@@ -55,21 +59,21 @@ export class RowWriter {
     const all = this.statements(flush.plan);
     const sql = sourceOrder ? all.inOrder : all;
     for (const rows of chunks(flush.deletes))
-      await this.client.query(sql.delete, columnsOf(rows, rows[0]!.length));
+      await this.client.query(sql.delete, this.columnsOf(rows, rows[0]!.length));
     for (const rows of chunks(flush.updates)) {
-      const params = rowColumns(flush.plan, rows);
+      const params = rowColumns(flush.plan, rows, this.arrays);
       const result = await this.client.query(sql.update, params);
       // Some row was not there (a resumed copy, or a replay after it was deleted): upsert them all.
       if (result.rowCount !== rows.length) await this.client.query(sql.upsert, params);
     }
     for (const rows of chunks(flush.upserts))
-      await this.client.query(sql.upsert, rowColumns(flush.plan, rows));
+      await this.client.query(sql.upsert, rowColumns(flush.plan, rows, this.arrays));
     for (const group of flush.patches) {
-      const signature = group.set.join(',');
+      const signature = `${sourceOrder ? 'in order ' : ''}${group.set.join(',')}`;
       let text = all.patch.get(signature);
-      if (!text) all.patch.set(signature, (text = patchSql(flush.plan, group.set)));
+      if (!text) all.patch.set(signature, (text = patchSql(flush.plan, group.set, !sourceOrder)));
       for (const rows of chunks(group.rows)) {
-        const params = patchParams(flush.plan, group.set, rows);
+        const params = this.patchParams(flush.plan, group.set, rows);
         const result = await this.client.query(text, params);
         if (result.rows.length === rows.length) continue;
         const found = new Set(result.rows.map((r) => Number(r.n)));
@@ -105,12 +109,29 @@ export class RowWriter {
     const sql = this.statements(plan);
     const { rows } = await this.source.query({
       text: sql.refetch,
-      values: columnsOf(keys, plan.key.length),
+      values: this.columnsOf(keys, plan.key.length),
       rowMode: 'array',
     });
     this.counters.refetched += rows.length;
     this.counters.refetchMissing += keys.length - rows.length;
-    if (rows.length > 0) await this.client.query(sql.upsert, rowColumns(plan, rows as Value[][]));
+    if (rows.length > 0)
+      await this.client.query(sql.upsert, rowColumns(plan, rows as Value[][], this.arrays));
+  }
+
+  /** Row-major values to one binary text[] per column (each bound as one parameter). */
+  private columnsOf(rows: readonly (readonly PartialValue[])[], width: number): Buffer[] {
+    const out = this.arrays.take(width);
+    for (const row of rows) for (let c = 0; c < width; c++) out[c]!.add(row[c] as Value);
+    return out.map((a) => a.finish());
+  }
+
+  /** A patch's parameters: the key columns, then the `set` columns. */
+  private patchParams(plan: RoutePlan, set: readonly number[], rows: readonly PartialValue[][]): Buffer[] {
+    const positions = [...plan.key, ...set];
+    const out = this.arrays.take(positions.length);
+    for (const row of rows)
+      for (let c = 0; c < positions.length; c++) out[c]!.add(row[positions[c]!] as Value);
+    return out.map((a) => a.finish());
   }
 
   private statements(plan: RoutePlan) {
@@ -135,22 +156,10 @@ export class RowWriter {
 }
 
 function* chunks<T>(rows: T[]): Generator<T[]> {
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) yield rows.slice(i, i + ROWS_PER_STATEMENT);
-}
-
-/** Row-major values to one text[] literal per column (each bound as one parameter). */
-function columnsOf(rows: readonly (readonly PartialValue[])[], width: number): string[] {
-  const columns: string[] = [];
-  const column = new Array<Value>(rows.length);
-  for (let c = 0; c < width; c++) {
-    for (let r = 0; r < rows.length; r++) column[r] = (rows[r]![c] ?? null) as Value;
-    columns.push(textArrayLiteral(column));
+  if (rows.length === 0) return;
+  if (rows.length <= ROWS_PER_STATEMENT) {
+    yield rows;
+    return;
   }
-  return columns;
-}
-
-function patchParams(plan: RoutePlan, set: readonly number[], rows: readonly PartialValue[][]): string[] {
-  const keys = plan.key.map((k) => textArrayLiteral(rows.map((row) => row[k] as Value)));
-  const values = set.map((s) => textArrayLiteral(rows.map((row) => row[s] as Value)));
-  return [...keys, ...values];
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) yield rows.slice(i, i + ROWS_PER_STATEMENT);
 }

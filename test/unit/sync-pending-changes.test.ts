@@ -128,9 +128,11 @@ describe('apply SQL', () => {
     expect(deleteSql(plan, false)).not.toContain('ORDER BY');
     expect(upsertSql(plan, false)).not.toContain('ORDER BY');
     expect(patchSql(plan, [3])).toBe(
-      'UPDATE "Sales"."x""; drop table y; --" AS t SET "w" = u.a2::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(a0, a1, a2, n) ' +
-        'WHERE t."id" = u.a0::integer AND t."site" = u.a1::integer RETURNING u.n',
+      'UPDATE "Sales"."x""; drop table y; --" AS t SET "w" = u.a2::jsonb FROM (SELECT u.a0::integer AS k0, u.a1::integer AS k1, u.* ' +
+        'FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(a0, a1, a2, n) ORDER BY 1, 2) AS u ' +
+        'WHERE t."id" = u.k0 AND t."site" = u.k1 RETURNING u.n',
     );
+    expect(patchSql(plan, [3], false)).toContain('AS u(a0, a1, a2, n)) AS u WHERE');
     expect(moveSql(plan, [0, 1, 3])).toBe(
       'UPDATE "Sales"."x""; drop table y; --" SET "id" = $3::integer, "site" = $4::integer, "w" = $5::jsonb WHERE "id" = $1::integer AND "site" = $2::integer',
     );
