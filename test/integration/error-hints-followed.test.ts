@@ -174,6 +174,11 @@ describe('hints followed through the CLI', () => {
     expect(applied.status, `${applied.stderr}\n${readFileSync(repairFile, 'utf8')}`).toBe(0);
     await succeeds([...cutover!.split(' '), ...secrets('hfb')]);
     await succeeds(cli('complete', '--service', 'shop', '--yes'));
+    // Completed: no rollback to name (it would fail with ROLLBACK_COMPLETED); cancel stays refused.
+    const cancelled = await fails(cli('cancel', '--yes'), 'CANCEL_SERVICE_CUT_OVER', 1);
+    expect(cancelled.hint).not.toContain('carve rollback');
+    expect(cancelled.hint).toContain('shop is completed');
+    await fails(cli('rollback', '--service', 'shop'), 'ROLLBACK_COMPLETED', 1);
   }, 60_000);
 
   it('CUTOVER_UNKNOWN_SERVICE, CANCEL_SERVICE_CUT_OVER: the service the hint names; rollback, then cancel', async () => {
