@@ -129,7 +129,21 @@ export class SourceControl {
     await client?.end().catch(() => {});
   }
 
-  private async query(text: string, values?: unknown[]) {
+  /** The last query asked for: each next one starts after it settles. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * One query at a time on the one connection. Callers ask concurrently (the type of every column
+   * of a new relation at once); pg would queue them itself, but warns that it stops doing so in
+   * pg 9, and each caller racing a reconnect added its own listener to the new client.
+   */
+  private query(text: string, values?: unknown[]) {
+    const result = this.queue.then(() => this.queryNow(text, values));
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  private async queryNow(text: string, values?: unknown[]) {
     const client = await this.connection();
     try {
       return await client.query(text, values);
