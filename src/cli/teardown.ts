@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { CarveError } from '../errors.js';
+import { readServicePhases } from '../cutover/status.js';
 import { readTeardownPlan, teardown } from '../migrate/teardown.js';
+import type { Routing } from '../routing/model.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { formatBytes, jsonLine } from './format.js';
 import { runCommand } from './run-command.js';
@@ -17,6 +19,7 @@ export function registerTeardownCommand(program: Command): void {
     .action((options: { plan: string; yes?: boolean; json?: boolean }) =>
       runCommand(options, async () => {
         const { routing } = await prepareRouting(options.plan);
+        await refuseWhileServicesMoved(routing);
         if (!options.yes) {
           const plan = await readTeardownPlan(routing);
           const what = [
@@ -45,4 +48,27 @@ export function registerTeardownCommand(program: Command): void {
           );
       }),
     );
+}
+
+/**
+ * A cut-over service's writes reach the monolith only through its reverse stream, which carve sync
+ * runs beside the forward stream, on this slot: dropping the slot strands them (status then asks for
+ * carve sync, and sync for a fresh migration). Once the slot is gone already, there is nothing to
+ * protect, and teardown only drops what is left.
+ */
+async function refuseWhileServicesMoved(routing: Routing): Promise<void> {
+  const plan = await readTeardownPlan(routing);
+  if (!plan.slot.exists) return;
+  const moved = (await readServicePhases(routing)).filter(
+    (p) => p.phase === 'cutting-over' || p.phase === 'cut-over' || p.phase === 'rolling-back',
+  );
+  if (moved.length === 0) return;
+  throw new CarveError(
+    'TEARDOWN_SERVICE_CUT_OVER',
+    `Service${moved.length > 1 ? 's' : ''} ${moved.map((p) => `${p.service} (${p.phase})`).join(', ')} left the monolith: without slot ${plan.slot.name}, carve sync cannot stream ${moved.length > 1 ? 'their' : 'its'} writes back`,
+    {
+      details: { slot: plan.slot.name, services: moved.map((p) => ({ service: p.service, phase: p.phase })) },
+      hint: `Give each back to the monolith or retire its monolith copy first (${moved.map((p) => `carve rollback --plan <file> --service ${p.service}`).join('; ')}; or carve complete --plan <file> --service <name> --yes), then run carve teardown again.`,
+    },
+  );
 }
