@@ -16,9 +16,16 @@ export function registerTeardownCommand(program: Command): void {
     .requiredOption('--plan <file>', 'plan file (YAML)')
     .option('--yes', 'really drop them: streaming into the service databases cannot resume afterwards')
     .option('--json', 'print the result as one JSON object')
-    .action((options: { plan: string; yes?: boolean; json?: boolean }) =>
+    .option(
+      '--secrets-dir <dir>',
+      "where carve's role passwords are kept (default $CARVE_SECRETS_DIR/<migration> or ~/.carve/secrets/<migration>)",
+    )
+    .action((options: { plan: string; yes?: boolean; json?: boolean; secretsDir?: string }) =>
       runCommand(options, async () => {
-        const { routing } = await prepareRouting(options.plan);
+        // The service databases are read (is a service cut over?) as carve's roles, as by cancel.
+        const { routing } = await prepareRouting(options.plan, {
+          logins: { secretsDir: options.secretsDir },
+        });
         await refuseWhileServicesMoved(routing);
         if (!options.yes) {
           const plan = await readTeardownPlan(routing);
