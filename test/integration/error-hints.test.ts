@@ -256,6 +256,24 @@ describe('error hints, followed literally', () => {
   }, 180_000);
 
   it('TEARDOWN_SLOT_ACTIVE: stop whatever streams from the slot (pg_recvlogical here), then teardown again', async () => {
+    // shop is still cut over (above): a teardown would strand its reverse stream. The hint: roll it
+    // back or complete it; completed here, the teardown below may go ahead.
+    const stranded = await fails(
+      ['teardown', '--plan', planFile, '--secrets-dir', secretsDir, '--yes'],
+      'TEARDOWN_SERVICE_CUT_OVER',
+      1,
+    );
+    expect(stranded.hint).toContain('carve complete --plan');
+    await succeeds([
+      'complete',
+      '--plan',
+      planFile,
+      '--secrets-dir',
+      secretsDir,
+      '--service',
+      'shop',
+      '--yes',
+    ]);
     const recv = spawn(
       join(source.binaries.binDir, 'pg_recvlogical'),
       [
