@@ -325,6 +325,9 @@ export const errorCatalogue = {
 
   // Teardown
   TEARDOWN_SLOT_ACTIVE: failed('The replication slot is in use by a running process.'),
+  TEARDOWN_SERVICE_CUT_OVER: failed(
+    'teardown: a service is cut over (or cutting over, rolling back): its reverse stream runs only with the slot.',
+  ),
 
   // Emergency paths: carve backup and carve recover (src/backup, src/recover)
   BACKUP_OUT_NOT_EMPTY: usage('carve backup --out names a directory that exists and is not empty.'),

@@ -113,6 +113,9 @@ export function attachDemoRunAction(demo: Command): void {
               }),
             );
           if (result.cutover && !json) out(`\n${renderCutoverReport(result.cutover, result.report.seconds)}`);
+          // Every line above can read well while the run failed: say so, and why, last.
+          const failures = result.cutover && !result.ok ? demoCutoverFailures(result.cutover) : [];
+          if (failures.length && !json) out(`FAILED: ${failures.join('; ')}\n`);
           if (result.kept && !json) {
             const k = result.kept;
             out(
@@ -142,7 +145,10 @@ export function attachDemoRunAction(demo: Command): void {
             );
           }
           if (!result.report.ok) return { exit: result.report.verify ? 'mismatch' : 'incomplete' };
-          return { exit: result.ok ? 'ok' : result.cutover?.verify.ok === false ? 'mismatch' : 'incomplete' };
+          if (result.ok) return { exit: 'ok' };
+          if (result.cutover?.verify.ok === false) return { exit: 'mismatch' };
+          // A write that failed for another reason than the freeze is an error, not work to resume.
+          return { exit: failures.length ? 'failed' : 'incomplete' };
         }),
     );
 }
@@ -202,6 +208,30 @@ function printCutoverPhase(event: DemoCutoverEvent, out: (text: string) => void)
     default:
       break;
   }
+}
+
+/**
+ * Why a finished cutover phase fails the demo, in words: differences after the streams caught up,
+ * load writes refused for another reason than the freeze (by SQLSTATE and the step they fell in).
+ */
+export function demoCutoverFailures(c: DemoCutoverReport): string[] {
+  const failures: string[] = [];
+  if (!c.verify.ok) failures.push('verify found differences between the monolith and the services');
+  if (c.failedOther > 0) {
+    const where = c.steps
+      .map((s) => {
+        const other = Object.entries(s.loadErrors).filter(([code]) => code !== FROZEN_SQLSTATE);
+        return other.length
+          ? `${other.map(([code, n]) => `${code} ×${n}`).join(', ')} during ${s.step} ${s.service}`
+          : '';
+      })
+      .filter(Boolean);
+    failures.push(
+      `${formatCount(c.failedOther)} write${c.failedOther === 1 ? '' : 's'} of the load failed with an error other than ${FROZEN_SQLSTATE}` +
+        (where.length ? ` (${where.join('; ')})` : ''),
+    );
+  }
+  return failures;
 }
 
 /** The CareSync plan's success criteria after the whole lifecycle. */

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands.js';
+import { ExitCode } from './exit.js';
 import { exitAfterOutput, reportError } from './run-command.js';
 import { carveVersion } from '../version.js';
 
@@ -7,7 +8,11 @@ const program = new Command()
   .name('carve')
   .description('Split a monolithic PostgreSQL database into per-service databases, online.')
   .version(carveVersion)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // A flag commander itself refuses (unknown, missing, without its value) or an unknown command is
+  // a usage error like the ones carve's own checks find: exit 2 (docs/errors.md), not commander's 1.
+  // Set before the commands are registered, so each one inherits it.
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.usage));
 
 registerCommands(program);
 

@@ -6,7 +6,7 @@ import { jsonLine } from './format.js';
 import { renderProblems } from './plan-problems.js';
 
 /** What a command's body returns: how it ended, when that is not plainly "ok". */
-export type CommandOutcome = void | { exit: 'ok' | 'incomplete' | 'mismatch' | 'attention' };
+export type CommandOutcome = void | { exit: 'ok' | 'failed' | 'incomplete' | 'mismatch' | 'attention' };
 
 export interface CommandContext {
   /** --json: an error is one JSON object on stdout instead of text on stderr. */

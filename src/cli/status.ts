@@ -62,9 +62,12 @@ export function renderStatus(s: MigrationStatus & { services?: ServicePhaseStatu
     out.push(`  missing tables: ${s.missing.tables.length}  (run carve provision)`);
   if (s.copy) {
     const c = s.copy;
-    const pct = c.estimatedRows
-      ? ` (${Math.min(100, (100 * c.rowsCopied) / c.estimatedRows).toFixed(1)}%)`
-      : '';
+    // Of the monolith's current estimate, which grows with its writes: once the copy is complete a
+    // percentage only shrinks ("complete … (76.6%)"), so a finished copy shows its exact count alone.
+    const pct =
+      c.estimatedRows && !c.finished
+        ? ` (${Math.min(100, (100 * c.rowsCopied) / c.estimatedRows).toFixed(1)}%)`
+        : '';
     out.push(
       '',
       `copy: ${c.finished ? 'complete' : 'in progress'}, ${c.chunksDone}/${c.chunks} chunks, ${formatCount(c.rowsCopied)} rows${pct}` +

@@ -36,12 +36,18 @@ export async function cancel(options: CancelOptions): Promise<CancelResult> {
       (p) => p.phase === 'cut-over' || p.phase === 'rolling-back' || p.phase === 'completed',
     );
     if (moved.length) {
+      // A completed service has no way back (its reverse stream is gone): naming `carve rollback`
+      // for it would send the operator into ROLLBACK_COMPLETED.
+      const completed = moved.filter((p) => p.phase === 'completed').map((p) => p.service);
+      const back = moved.filter((p) => p.phase !== 'completed').map((p) => p.service);
       throw new CarveError(
         'CANCEL_SERVICE_CUT_OVER',
         `Service${moved.length > 1 ? 's' : ''} ${moved.map((p) => `${p.service} (${p.phase})`).join(', ')} left the monolith: cancelling would lose their writes`,
         {
           details: { services: moved.map((p) => ({ service: p.service, phase: p.phase })) },
-          hint: `Roll ${moved.length > 1 ? 'them' : 'it'} back first (carve rollback --plan <file> --service ${moved[0]!.service}), then cancel; a completed service cannot be cancelled.`,
+          hint: completed.length
+            ? `${completed.join(', ')} ${completed.length > 1 ? 'are' : 'is'} completed: the monolith no longer has ${completed.length > 1 ? 'their' : 'its'} writes, so this migration cannot be cancelled; carry it through instead (carve cutover, then carve complete, for the other services).`
+            : `Roll ${back.length > 1 ? 'them' : 'it'} back first (${back.map((s) => `carve rollback --plan <file> --service ${s}`).join('; ')}), then cancel.`,
         },
       );
     }

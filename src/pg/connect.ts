@@ -72,6 +72,13 @@ export function clientConfig(url: string, options: ConnectOptions = {}): pg.Clie
   } as pg.ClientConfig;
 }
 
+/** The startup messages in which the server asks the client for a password (pg's event names). */
+const PASSWORD_REQUESTS = [
+  'authenticationCleartextPassword',
+  'authenticationMD5Password',
+  'authenticationSASL',
+] as const;
+
 /**
  * A connected client. The caller ends it (prefer `withClient`). This is the one place carve
  * connects: a failure to connect, and a connection that breaks later, reach the caller as a
@@ -97,13 +104,20 @@ export async function connect(to: ConnectTo, options: ConnectOptions = {}): Prom
   let closed = false;
   const onEnd = () => (closed = true);
   client.connection.once('end', onEnd);
+  // The server asked for a password: when none was found (URL, PGPASSWORD, ~/.pgpass), pg fails
+  // on its own side, without a SQLSTATE; this tells that apart from other failures.
+  let passwordAsked = false;
+  const onAsk = () => (passwordAsked = true);
+  for (const request of PASSWORD_REQUESTS) client.connection.once(request, onAsk);
   try {
     await client.connect();
   } catch (error) {
-    throw connectFailure(error, target, { timedOut, closed });
+    const noPassword = passwordAsked && typeof client.password !== 'string';
+    throw connectFailure(error, target, { timedOut, closed, noPassword });
   } finally {
     clearTimeout(timer);
     client.connection.removeListener('end', onEnd);
+    for (const request of PASSWORD_REQUESTS) client.connection.removeListener(request, onAsk);
   }
   guardConnection(client, target);
   return client;

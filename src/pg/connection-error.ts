@@ -66,7 +66,7 @@ const endpointName: Record<ConnectionEndpoint, string> = {
 
 /** Where the URL of each endpoint comes from, for hints. */
 const urlSource: Record<ConnectionEndpoint, string> = {
-  monolith: "the monolith URL (the plan's `source`, or --source)",
+  monolith: "the monolith URL (the plan's `source`; --source for carve demo seed and load)",
   service: "the plan's `target` URL (or the service's own `target`)",
   server: "the plan's `target` URL (or the service's own `target`)",
   database: 'the connection URL',
@@ -74,23 +74,28 @@ const urlSource: Record<ConnectionEndpoint, string> = {
 
 /**
  * A failed connection attempt as a ConnectionError. `timedOut`: carve's connect timer fired;
- * `closed`: the socket ended during startup without a server error (a server going down).
+ * `closed`: the socket ended during startup without a server error (a server going down);
+ * `noPassword`: the server asked for a password and the client had none to give.
  */
 export function connectFailure(
   error: unknown,
   target: ConnectionTarget,
-  { timedOut, closed }: { timedOut: boolean; closed: boolean },
+  { timedOut, closed, noPassword = false }: { timedOut: boolean; closed: boolean; noPassword?: boolean },
 ): ConnectionError {
   const sqlState = sqlStateOf(error);
   const errno = errnoOf(error);
+  // No password to give fails inside the client (no SQLSTATE): an authentication failure all the same.
+  const missingPassword = noPassword && sqlState === undefined;
   const kind: ConnectFailureKind =
     (sqlState !== undefined ? connectFailureBySqlState[sqlState] : undefined) ??
     (errno !== undefined ? connectFailureByErrno[errno] : undefined) ??
-    (timedOut ? 'timeout' : 'failed');
+    (missingPassword ? 'auth-failed' : timedOut ? 'timeout' : 'failed');
   const at = `${target.host}:${target.port}`;
   const what =
     target.endpoint === 'service' ? `service database ${target.database}` : endpointName[target.endpoint];
-  const reason = reasonOf(error, target);
+  const reason = missingPassword
+    ? 'the server asks for a password and none was given (not in the URL, PGPASSWORD or ~/.pgpass)'
+    : reasonOf(error, target);
   const db = `database ${target.database}`;
   const messages: Record<ConnectFailureKind, string> = {
     'auth-failed': `${capital(what)} at ${at} rejected user "${target.user}" (${db}): ${reason}`,

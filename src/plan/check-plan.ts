@@ -4,7 +4,8 @@ import { PlanProblemCode, type PlanProblem } from './problems.js';
 
 /**
  * Checks that need no database: generated and given names within PostgreSQL's 63-byte limit,
- * databases and roles not reused by two services on one server, projections naming known services.
+ * databases and roles not reused by two services on one server, projections naming known services,
+ * no service left without tables.
  */
 export function checkPlanStatic(plan: Plan): PlanProblem[] {
   const problems: PlanProblem[] = [];
@@ -103,6 +104,21 @@ export function checkPlanStatic(plan: Plan): PlanProblem[] {
         });
       } else seenRole.set(roleKey, { service: service.name, what });
     }
+  }
+
+  // A service with nothing to hold is almost always a slip (its `tables:` mis-indented or left
+  // out): it would get an empty database and roles, and nothing to cut over.
+  const fed = new Set(plan.projections.map((p) => p.service));
+  for (const service of plan.services) {
+    if (service.tables.length > 0 || fed.has(service.name)) continue;
+    problems.push({
+      code: PlanProblemCode.emptyService,
+      path: service.path,
+      object: service.name,
+      message: `Service ${service.name} has no tables and receives no projection: ${service.database} would stay empty`,
+      hint: `List its monolith tables under ${service.path}.tables (indented under the service), or remove the service.`,
+      details: { service: service.name, database: service.database },
+    });
   }
 
   for (const projection of plan.projections) {

@@ -14,6 +14,7 @@ export const PlanProblemCode = {
   ambiguousTable: 'PLAN_AMBIGUOUS_TABLE',
   unknownColumn: 'PLAN_UNKNOWN_COLUMN',
   unknownService: 'PLAN_UNKNOWN_SERVICE',
+  emptyService: 'PLAN_SERVICE_EMPTY',
   tableOwnedTwice: 'PLAN_TABLE_OWNED_TWICE',
   tableUnassigned: 'PLAN_TABLE_UNASSIGNED',
   excludedAndOwned: 'PLAN_TABLE_EXCLUDED_AND_OWNED',

@@ -1,6 +1,7 @@
 import { CarveError } from '../errors.js';
 import { atService, withSession } from '../pg/connect.js';
 import type { Routing, TableRoute } from '../routing/model.js';
+import { similar } from '../routing/table-resolver.js';
 import { SyncState } from '../sync/state.js';
 
 /** The routes (owner first, then projections) of the monolith table `name` (`schema.table` or `table`). */
@@ -20,12 +21,16 @@ export function resyncRoutes(routing: Routing, name: string): TableRoute[] {
         routing.routes.filter((r) => r.kind === 'owned').map((r) => `${r.source.schema}.${r.source.name}`),
       ),
     ];
+    // A typo (`consultatons`): name the moving tables it is close to, as the plan check does.
+    const near = sources.size > 1 ? [] : known.filter((k) => similar(k.slice(k.indexOf('.') + 1), table));
     throw new CarveError(
       'RESYNC_UNKNOWN_TABLE',
       `The plan routes no monolith table ${name}${sources.size > 1 ? ' (ambiguous: give the schema)' : ''}`,
       {
         details: { table: name, candidates: [...sources] },
-        hint: `Name a moving table of the plan as schema.table, e.g. ${known.slice(0, 3).join(', ')}.`,
+        hint: near.length
+          ? `Did you mean ${near.slice(0, 3).join(' or ')}? Name a moving table of the plan as schema.table.`
+          : `Name a moving table of the plan as schema.table, e.g. ${known.slice(0, 3).join(', ')}.`,
       },
     );
   }

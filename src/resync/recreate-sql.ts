@@ -36,6 +36,8 @@ export function disownSequencesSql(): string {
  * since the snapshot (or all, after a truncate) stay out, and a row sync already wrote (newer
  * than the snapshot) wins. Parameters: migration, route id. Run while holding the state schema's
  * holds table EXCLUSIVE: no applier batch runs meanwhile, so every delete it committed is seen.
+ * OVERRIDING SYSTEM VALUE: the monolith's key is kept in a `GENERATED ALWAYS AS IDENTITY` column
+ * (else the insert is refused), as the applier does.
  */
 export function renderMerge(stateSchema: string, route: TableRoute): string {
   const columns = route.columns.filter((c) => !c.generated).map((c) => quoteIdent(c.target));
@@ -45,7 +47,7 @@ export function renderMerge(stateSchema: string, route: TableRoute): string {
       return `d.key[${i + 1}]::${column.type} = s.${quoteIdent(column.target)}`;
     })
     .join(' AND ');
-  return `INSERT INTO ${quoteQualified(route.target.schema, route.target.name)} (${columns.join(', ')})
+  return `INSERT INTO ${quoteQualified(route.target.schema, route.target.name)} (${columns.join(', ')}) OVERRIDING SYSTEM VALUE
           SELECT ${columns.map((c) => `s.${c}`).join(', ')} FROM pg_temp.resync_chunk s
            WHERE NOT EXISTS (SELECT 1 FROM ${quoteQualified(stateSchema, 'resync_deleted')} d
                               WHERE d.migration = $1 AND d.route_id = $2 AND (d.key IS NULL OR (${keyMatch})))

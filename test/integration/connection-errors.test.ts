@@ -33,8 +33,12 @@ beforeAll(async () => {
              CREATE ROLE limited LOGIN;`),
   );
   // app_user must give its password over TCP; everyone else stays on the cluster's trust.
+  // So does carve_pw, carve's role for one service database below.
   const hba = join(pg.dataDir, 'pg_hba.conf');
-  writeFileSync(hba, `host all app_user 127.0.0.1/32 scram-sha-256\n${readFileSync(hba, 'utf8')}`);
+  writeFileSync(
+    hba,
+    `host all app_user 127.0.0.1/32 scram-sha-256\nhost all carve_pw 127.0.0.1/32 scram-sha-256\n${readFileSync(hba, 'utf8')}`,
+  );
   await withClient(pg.url(), (c) => c.query('SELECT pg_reload_conf()'));
   work = mkdtempSync(join(tmpdir(), 'carve-conn-'));
   // Accepts TCP connections and never answers: a server behind a dead link.
@@ -244,6 +248,36 @@ describe('connection failures are coded errors with hints, in every command', ()
     expect(copied.code, copied.stderr).toBe(0);
     const verified = await runCarve(['verify', '--plan', plan]);
     expect(verified.code, verified.stderr + verified.stdout).toBe(0);
+  });
+});
+
+describe('carve’s password for a service database not found', () => {
+  it('is an authentication failure naming the role, and --secrets-dir as at provision fixes it', async () => {
+    const file = join(work, 'nopass.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        name: 'nopass',
+        source: monolithUrl,
+        target: pg.url(),
+        services: { app: { database: 'nopass_app', carve_role: 'carve_pw', tables: { items: {} } } },
+      }),
+    );
+    const secrets = join(work, 'nopass-secrets');
+    const provisioned = await runCarve(['provision', '--plan', file, '--secrets-dir', secrets]);
+    expect(provisioned.code, provisioned.stderr).toBe(0);
+    // The server asks carve_pw for a password; without --secrets-dir carve looks in the default
+    // directory, which has none.
+    const error = await expectFailure('status', file, 'CONNECTION_AUTH_FAILED', {
+      host: '127.0.0.1',
+      port: pg.port,
+      database: 'nopass_app',
+    });
+    expect(error.details).toMatchObject({ endpoint: 'service', user: 'carve_pw', sqlState: null });
+    expect(error.message).toContain('none was given');
+    expect(error.hint).toContain('--secrets-dir');
+    const status = await runCarve(['status', '--plan', file, '--secrets-dir', secrets, '--json']);
+    expect(status.code, `${status.stdout}\n${status.stderr}`).toBe(0);
   });
 });
 

@@ -174,6 +174,11 @@ describe('hints followed through the CLI', () => {
     expect(applied.status, `${applied.stderr}\n${readFileSync(repairFile, 'utf8')}`).toBe(0);
     await succeeds([...cutover!.split(' '), ...secrets('hfb')]);
     await succeeds(cli('complete', '--service', 'shop', '--yes'));
+    // Completed: no rollback to name (it would fail with ROLLBACK_COMPLETED); cancel stays refused.
+    const cancelled = await fails(cli('cancel', '--yes'), 'CANCEL_SERVICE_CUT_OVER', 1);
+    expect(cancelled.hint).not.toContain('carve rollback');
+    expect(cancelled.hint).toContain('shop is completed');
+    await fails(cli('rollback', '--service', 'shop'), 'ROLLBACK_COMPLETED', 1);
   }, 60_000);
 
   it('CUTOVER_UNKNOWN_SERVICE, CANCEL_SERVICE_CUT_OVER: the service the hint names; rollback, then cancel', async () => {
@@ -182,6 +187,9 @@ describe('hints followed through the CLI', () => {
     const service = /Name one of the plan's services: (\w+)\./.exec(unknown.hint)?.[1];
     expect(service, unknown.hint).toBe('shop');
     await succeeds(cli('cutover', '--service', service!));
+    // Teardown would strand shop's reverse stream: refused, naming the same rollback as cancel.
+    const stranded = await fails(cli('teardown', '--yes'), 'TEARDOWN_SERVICE_CUT_OVER', 1);
+    expect(stranded.hint).toContain(`carve rollback --plan ${planA} --service shop`);
     const cutOver = await fails(cli('cancel', '--yes'), 'CANCEL_SERVICE_CUT_OVER', 1);
     const rollback = /\(carve (rollback --plan \S+ --service shop)\)/.exec(cutOver.hint)?.[1];
     expect(rollback, cutOver.hint).toBe(`rollback --plan ${planA} --service shop`);

@@ -74,13 +74,24 @@ describe('error hints, followed literally', () => {
 
   it('RESYNC_UNKNOWN_TABLE: name a moving table as schema.table, as the hint lists them', async () => {
     const error = await fails(
-      ['resync', '--plan', planFile, '--secrets-dir', secretsDir, '--table', 'itemz'],
+      ['resync', '--plan', planFile, '--secrets-dir', secretsDir, '--table', 'public.nothing_like_it'],
       'RESYNC_UNKNOWN_TABLE',
       2,
     );
     const named = /e\.g\. ([^,\s]+)/.exec(error.hint)![1]!.replace(/\.$/, '');
     expect(['public.items', 'public.notes']).toContain(named);
     await succeeds(['resync', '--plan', planFile, '--secrets-dir', secretsDir, '--table', named]);
+  });
+
+  it('RESYNC_UNKNOWN_TABLE with a typo: the hint names the table meant', async () => {
+    const error = await fails(
+      ['resync', '--plan', planFile, '--secrets-dir', secretsDir, '--table', 'itemz'],
+      'RESYNC_UNKNOWN_TABLE',
+      2,
+    );
+    const meant = /Did you mean (\S+)\?/.exec(error.hint)![1]!;
+    expect(meant).toBe('public.items');
+    await succeeds(['resync', '--plan', planFile, '--secrets-dir', secretsDir, '--table', meant]);
   });
 
   it('RESYNC_BUSY: wait for the other resync to finish, then resync again', async () => {
@@ -245,6 +256,24 @@ describe('error hints, followed literally', () => {
   }, 180_000);
 
   it('TEARDOWN_SLOT_ACTIVE: stop whatever streams from the slot (pg_recvlogical here), then teardown again', async () => {
+    // shop is still cut over (above): a teardown would strand its reverse stream. The hint: roll it
+    // back or complete it; completed here, the teardown below may go ahead.
+    const stranded = await fails(
+      ['teardown', '--plan', planFile, '--secrets-dir', secretsDir, '--yes'],
+      'TEARDOWN_SERVICE_CUT_OVER',
+      1,
+    );
+    expect(stranded.hint).toContain('carve complete --plan');
+    await succeeds([
+      'complete',
+      '--plan',
+      planFile,
+      '--secrets-dir',
+      secretsDir,
+      '--service',
+      'shop',
+      '--yes',
+    ]);
     const recv = spawn(
       join(source.binaries.binDir, 'pg_recvlogical'),
       [

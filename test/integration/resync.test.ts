@@ -33,8 +33,8 @@ async function migration(name: string, rows = 2000): Promise<Migration> {
     name,
     monolithSql: `CREATE TABLE "Orders" (id int PRIMARY KEY, item varchar(20) NOT NULL, qty int, note text);
                   INSERT INTO "Orders" SELECT g, 'i' || g, g, 'n' || g FROM generate_series(1, ${rows}) g;
-                  CREATE TABLE other (id int PRIMARY KEY, v int);
-                  INSERT INTO other SELECT g, g FROM generate_series(1, 100) g;`,
+                  CREATE TABLE other (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v int);
+                  INSERT INTO other OVERRIDING SYSTEM VALUE SELECT g, g FROM generate_series(1, 100) g;`,
     planBody: `services:
   shop:
     database: ${name}_shop
@@ -105,6 +105,26 @@ describe('carve resync', () => {
     }
     await engine.waitForCatchUp();
     await engine.stop();
+    expect(await mismatchedRoutes(m.routing)).toEqual([]);
+  });
+
+  it('re-copies a table whose key is GENERATED ALWAYS AS IDENTITY, keeping the monolith keys', async () => {
+    const m = await migration('identity', 200);
+    const engine = await startSync({ routing: m.routing });
+    try {
+      // Diverge the target on purpose: resync must repair it with the monolith's keys.
+      const shop = m.routing.services.find((s) => s.database === 'identity_shop')!.url;
+      await withClient(shop, (c) =>
+        c.query(`SET session_replication_role = replica; DELETE FROM other WHERE id > 90`),
+      );
+      const { routing, catalog } = await current(m);
+      const result = await resync({ routing, catalog, table: 'public.other', chunkRows: 30 });
+      expect(result).toMatchObject({ table: 'public.other', routes: ['identity_shop/public.other'] });
+      await touchOther(m, 3);
+      await engine.waitForCatchUp();
+    } finally {
+      await engine.stop();
+    }
     expect(await mismatchedRoutes(m.routing)).toEqual([]);
   });
 

@@ -164,6 +164,7 @@ const HINTS: Record<string, Entry> = {
 
   // Teardown, backup, recover
   TEARDOWN_SLOT_ACTIVE: { followed: ['integration/error-hints.test.ts'] },
+  TEARDOWN_SERVICE_CUT_OVER: { followed: ['integration/error-hints-followed.test.ts'] },
   BACKUP_OUT_NOT_EMPTY: { followed: ['integration/emergency-backup.test.ts'] },
   BACKUP_PG_DUMP_MISSING: { followed: ['integration/emergency-backup.test.ts'] },
   BACKUP_NOT_READABLE: { followed: ['integration/emergency-backup.test.ts'] },

@@ -345,6 +345,26 @@ describe('semantic plan checks', () => {
     expect(needed).toHaveLength(4);
   });
 
+  it('a service without tables or projections; one fed only by a projection is fine', () => {
+    const problems = problemsOf(
+      valid.replace('  shared:\n', '  empty:\n    database: empty_db\n  shared:\n'),
+    );
+    expect(only(problems, 'PLAN_SERVICE_EMPTY')).toEqual([
+      expect.objectContaining({
+        path: 'services.empty',
+        object: 'empty',
+        line: 18,
+        details: { service: 'empty', database: 'empty_db' },
+        hint: expect.stringContaining('services.empty.tables'),
+      }),
+    ]);
+    // Only the projection's service: its `tables: {}` is fine, the projection fills it.
+    const fed = valid
+      .replace('  shared:\n', '  names:\n    database: names_db\n    tables: {}\n  shared:\n')
+      .replace('to: auth.patient_names', 'to: names.patient_names');
+    expect(buildRouting(parsePlan(fed, { env }), monolith).services.map((s) => s.name)).toContain('names');
+  });
+
   it('database or role reused by two services on one server; per-service target makes it distinct', () => {
     const problems = problemsOf(
       valid.replace('database: analytics_db', 'database: auth_db\n    role: auth_service'),

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { demoCutoverFailures } from '../../src/cli/demo-run.js';
+import type { DemoCutoverReport, DemoCutoverStep } from '../../src/demo/demo-cutover.js';
+
+/** The words `carve demo` ends with when its cutover phase failed (all its other lines read well). */
+function report(failedOther: number, steps: Partial<DemoCutoverStep>[], verifyOk = true): DemoCutoverReport {
+  return {
+    steps: steps as DemoCutoverStep[],
+    rollbackService: 'patient',
+    load: {} as DemoCutoverReport['load'],
+    failedFrozen: 30,
+    failedOther,
+    verify: { ok: verifyOk } as DemoCutoverReport['verify'],
+    completed: [],
+    seconds: 60,
+  };
+}
+
+describe('demoCutoverFailures', () => {
+  it('names the SQLSTATE, the count and the step of writes that failed for another reason than the freeze', () => {
+    const failures = demoCutoverFailures(
+      report(2, [
+        { step: 'cutover', service: 'auth', loadErrors: { CV001: 17 } },
+        { step: 'cutover', service: 'pharmacy', loadErrors: { '23503': 2, CV001: 28 } },
+      ]),
+    );
+    expect(failures).toEqual([
+      '2 writes of the load failed with an error other than CV001 (23503 ×2 during cutover pharmacy)',
+    ]);
+  });
+
+  it('differences after the streams caught up; nothing when only the freeze refused writes', () => {
+    expect(demoCutoverFailures(report(0, [], false))).toEqual([
+      'verify found differences between the monolith and the services',
+    ]);
+    expect(
+      demoCutoverFailures(report(0, [{ step: 'cutover', service: 'auth', loadErrors: { CV001: 3 } }])),
+    ).toEqual([]);
+  });
+});
