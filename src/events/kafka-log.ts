@@ -8,6 +8,15 @@ export interface KafkaSettings {
   clientId: string;
 }
 
+/**
+ * How long carve lets a Kafka broker settle after a restart before it reports what it finds: its
+ * transaction coordinator loading (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS meanwhile), the
+ * markers of the transactions it completes reaching their partitions. It is the client's request
+ * timeout (its default): a broker that needs longer than one request may take is reported, not
+ * waited for.
+ */
+export const KAFKA_SETTLE_MS = 30_000;
+
 /** Record batch attribute bit of control batches (transaction markers). */
 const IS_CONTROL = 1 << 5;
 
@@ -53,7 +62,7 @@ export class KafkaLog {
       bootstrapBrokers: this.settings.brokers,
       retries: 3,
       retryDelay: 200,
-      timeout: 30_000,
+      timeout: KAFKA_SETTLE_MS,
     };
     this.clientsValue = {
       consumer: new Consumer({ ...base, groupId: `${this.settings.clientId}-reader` }),
