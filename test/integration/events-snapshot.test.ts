@@ -496,7 +496,7 @@ describe('a broker crash while the copy publishes snapshot reads', () => {
     // Nothing left open: a read_committed consumer reads every partition to its end.
     expect(await openTransactions(m.routing)).toEqual([]);
     expect(await differingRoutes(m.routing)).toEqual([]);
-  }, 240_000);
+  }, 180_000);
 
   it('a transaction left open on the snapshot topic stops --resume with the commands that abort it', async () => {
     const m = await migration('snaphang', 'snaphang', true);
