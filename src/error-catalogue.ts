@@ -305,6 +305,11 @@ export const errorCatalogue = {
   EVENTS_PRODUCER_FENCED: failed<{ brokers: string[] }>(
     'Another carve publishes the events of this migration (its transactional producer fenced this one).',
   ),
+  EVENTS_TRANSACTION_HANGING: failed<{
+    partitions: { topic: string; partition: number; startOffset: string }[];
+  }>(
+    "A Kafka transaction of carve's snapshot publisher stays open on its partitions after its producer was fenced (the broker lost its markers).",
+  ),
   EVENTS_TOPIC_CREATE: failed<{ topic: string }>(
     'The broker refused to create a Kafka topic carve publishes to (replication factor, permission).',
   ),

@@ -52,6 +52,24 @@ export class LocalKafka extends ServerProcess {
     ]);
     await waitForStart(this, child);
   }
+
+  /**
+   * Run one of Kafka's command-line tools against this broker, as its bin/ script would (e.g.
+   * kafka-transactions.sh is org.apache.kafka.tools.TransactionsCommand): exit code and output.
+   */
+  async tool(mainClass: string, args: readonly string[]): Promise<{ code: number | null; output: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('java', [...this.java, mainClass, ...args], {
+        cwd: this.rootDir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) => resolve({ code, output }));
+    });
+  }
 }
 
 const DEFAULT_SETTINGS: Record<string, string | number | boolean> = {

@@ -8,6 +8,15 @@ export interface KafkaSettings {
   clientId: string;
 }
 
+/**
+ * How long carve lets a Kafka broker settle after a restart before it reports what it finds: its
+ * transaction coordinator loading (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS meanwhile), the
+ * markers of the transactions it completes reaching their partitions. It is the client's request
+ * timeout (its default): a broker that needs longer than one request may take is reported, not
+ * waited for.
+ */
+export const KAFKA_SETTLE_MS = 30_000;
+
 /** Record batch attribute bit of control batches (transaction markers). */
 const IS_CONTROL = 1 << 5;
 
@@ -15,6 +24,7 @@ const IS_CONTROL = 1 << 5;
 export interface LogRecord {
   offset: bigint;
   producerId: bigint;
+  producerEpoch: number;
   /** A transaction marker: 'commit' or 'abort' (control record type 1 / 0). */
   marker: 'commit' | 'abort' | null;
   key: Buffer | null;
@@ -53,7 +63,7 @@ export class KafkaLog {
       bootstrapBrokers: this.settings.brokers,
       retries: 3,
       retryDelay: 200,
-      timeout: 30_000,
+      timeout: KAFKA_SETTLE_MS,
     };
     this.clientsValue = {
       consumer: new Consumer({ ...base, groupId: `${this.settings.clientId}-reader` }),
@@ -162,6 +172,7 @@ export class KafkaLog {
                 out.push({
                   offset: at,
                   producerId: batch.producerId,
+                  producerEpoch: batch.producerEpoch,
                   marker: control ? (record.key?.readInt16BE(2) === 1 ? 'commit' : 'abort') : null,
                   key: record.key,
                   value: record.value,
@@ -185,6 +196,13 @@ export class KafkaLog {
    * kept once its producer's commit marker follows it, dropped after an abort marker; records
    * still undecided at the end are not returned (and `next` stops before the first of them) but
    * listed in `undecided`.
+   *
+   * A transaction's data records share their producer's epoch, and a producer starts a transaction
+   * under a new epoch (fenced, or bumped per transaction) only after the previous one's marker —
+   * unless the broker lost that marker (a crash mid-commit): then the earlier records stay
+   * undecided for good, whatever markers the producer's later transactions get (a read_committed
+   * consumer stops before them, until they are aborted by hand). They are listed in `undecided`
+   * but do not hold `next` back: no marker will come for them.
    */
   async readCommitted(
     topic: string,
@@ -194,6 +212,7 @@ export class KafkaLog {
   ): Promise<{ records: LogRecord[]; next: bigint; undecided: LogRecord[] }> {
     const records: LogRecord[] = [];
     const pending = new Map<bigint, LogRecord[]>();
+    const orphaned: LogRecord[] = [];
     let offset = from;
     let safeNext = from;
     while (offset < to) {
@@ -206,7 +225,11 @@ export class KafkaLog {
           pending.delete(record.producerId);
           if (record.marker === 'commit') records.push(...list);
         } else {
-          const list = pending.get(record.producerId) ?? [];
+          let list = pending.get(record.producerId) ?? [];
+          if (list.length > 0 && list[0]!.producerEpoch !== record.producerEpoch) {
+            orphaned.push(...list);
+            list = [];
+          }
           list.push(record);
           pending.set(record.producerId, list);
         }
@@ -215,7 +238,9 @@ export class KafkaLog {
       }
     }
     records.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
-    return { records, next: safeNext, undecided: [...pending.values()].flat() };
+    const undecided = [...orphaned, ...[...pending.values()].flat()];
+    undecided.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+    return { records, next: safeNext, undecided };
   }
 
   /** The last committed data record with this key, searching back from the end of the partition. */

@@ -354,7 +354,8 @@ export function brokerError(brokers: string[], cause: unknown): CarveError {
   return brokerUnavailable(brokers, cause);
 }
 
-function errorChain(error: unknown): string {
+/** The messages, client codes and broker error names of an error and the errors it wraps. */
+export function errorChain(error: unknown): string {
   const parts: string[] = [];
   const visit = (e: unknown, depth: number) => {
     if (depth > 4 || e === null || e === undefined) return;

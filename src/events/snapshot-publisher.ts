@@ -1,4 +1,5 @@
 import type { Producer } from '@platformatic/kafka';
+import { CarveError } from '../errors.js';
 import { atMonolith, withSession } from '../pg/connect.js';
 import { parseLsn } from '../pg/lsn.js';
 import type { EventRouting, Routing } from '../routing/model.js';
@@ -6,9 +7,9 @@ import { sourceSessionUrl } from '../sync/source-session.js';
 import { Header } from './change-messages.js';
 import { readColumnTypes, type PublishedColumnType } from './column-types.js';
 import { TableEnvelope } from './envelope.js';
-import { brokerError } from './kafka-sink.js';
+import { brokerError, errorChain } from './kafka-sink.js';
 import { kafka, loadKafka } from './kafka-client.js';
-import { KafkaLog, partitionOf } from './kafka-log.js';
+import { KAFKA_SETTLE_MS, KafkaLog, partitionOf, type LogRecord } from './kafka-log.js';
 
 /** A chunk as the copy names it (copy's SnapshotChunkRef; events does not import copy). */
 export interface SnapshotChunkRef {
@@ -36,8 +37,15 @@ interface Message {
   headers: Record<string, string>;
 }
 
-/** How long to wait for an undecided chunk transaction: past the producers' transaction timeout (300 s). */
-const UNDECIDED_WAIT_MS = 330_000;
+/**
+ * The broker's answers to InitProducerId while its transaction coordinator is not ready (a broker
+ * just restarted loads its transaction log first; a transaction being completed is finished first).
+ */
+const COORDINATOR_SETTLING =
+  /\b(NOT_COORDINATOR|COORDINATOR_LOAD_IN_PROGRESS|COORDINATOR_NOT_AVAILABLE|CONCURRENT_TRANSACTIONS)\b/;
+
+/** How long a client's close may take: one that never reports closed must not hold the copy. */
+const CLOSE_MS = 5_000;
 
 /** A record on the snapshot topic: how many producers a run used, or one published chunk. */
 type SnapshotRecord =
@@ -125,8 +133,9 @@ export class KafkaSnapshotEvents {
       const count = Math.max(workers, used);
       // Initialising each producer fences its earlier incarnation and aborts its open transaction.
       for (let i = 0; i < count; i++) {
-        this.producers.push(this.producer(i));
-        this.txns.push(await this.producers[i]!.beginTransaction());
+        const { producer, txn } = await this.initProducer(i);
+        this.producers.push(producer);
+        this.txns.push(txn);
       }
       if (count > used) {
         // Recorded before any of the new producers publishes: the next run fences them all.
@@ -338,10 +347,10 @@ export class KafkaSnapshotEvents {
   }
 
   async close(): Promise<void> {
-    for (const producer of this.producers) await Promise.resolve(producer.close(true)).catch(() => {});
+    for (const producer of this.producers) await closeProducer(producer);
     this.producers = [];
     this.txns = [];
-    await this.log?.close().catch(() => {});
+    if (this.log) await bounded(this.log.close(), CLOSE_MS);
     this.log = undefined;
   }
 
@@ -359,9 +368,31 @@ export class KafkaSnapshotEvents {
   }
 
   private async replace(worker: number): Promise<void> {
-    await Promise.resolve(this.producers[worker]?.close(true)).catch(() => {});
+    const old = this.producers[worker];
+    if (old) await closeProducer(old);
     this.producers[worker] = this.producer(worker);
     this.txns[worker] = undefined;
+  }
+
+  /**
+   * A new incarnation of a worker's producer, its first transaction begun. A broker just restarted
+   * answers InitProducerId with NOT_COORDINATOR until its coordinator has loaded the transaction
+   * log — seconds, longer than the client's own retries (5 × 50 ms): those answers are retried, on a
+   * new producer each time (the client keeps a half-begun transaction), until KAFKA_SETTLE_MS have
+   * passed; then the last one is reported (EVENTS_BROKER_UNAVAILABLE).
+   */
+  private async initProducer(worker: number): Promise<{ producer: TxnProducer; txn: Txn }> {
+    const deadline = Date.now() + KAFKA_SETTLE_MS;
+    for (let pause = 100; ; pause = Math.min(pause * 2, 2_000)) {
+      const producer = this.producer(worker);
+      try {
+        return { producer, txn: await producer.beginTransaction() };
+      } catch (error) {
+        await closeProducer(producer);
+        if (!COORDINATOR_SETTLING.test(errorChain(error)) || Date.now() + pause > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
   }
 
   private producer(worker: number): TxnProducer {
@@ -387,24 +418,92 @@ export class KafkaSnapshotEvents {
    * The committed chunk records, once no record `waitFor` names is undecided. A transaction whose
    * commit reached the coordinator before a broker crash is completed by it (or by fencing), but
    * its markers reach the partition later: read before they do, the chunk looks unpublished and
-   * would be published twice. So the publisher waits until such a transaction is decided
-   * (bounded: the broker's transaction timeout aborts one that never is).
+   * would be published twice. So the publisher waits until such a transaction is decided.
+   *
+   * Callers wait only after initialising again every producer that could have written the record,
+   * and the coordinator answers that only once their earlier transactions are complete: their
+   * markers follow within moments. One still undecided after KAFKA_SETTLE_MS never will be: Kafka
+   * 4.4 does that after kill -9 of a single-node broker while a commit is in flight (its
+   * coordinator, loading the transaction log at a stale epoch during startup, records the commit
+   * complete without writing the markers). Such a transaction blocks every read_committed consumer
+   * of its partitions until it is aborted by hand, so carve stops with the commands that do it.
    */
   private async committedRecords(waitFor: (key: string) => boolean = () => false): Promise<SnapshotRecord[]> {
-    const deadline = Date.now() + UNDECIDED_WAIT_MS;
+    const deadline = Date.now() + KAFKA_SETTLE_MS;
     for (;;) {
       const end = await this.log!.endOffset(this.events.snapshotTopic, 0);
       const { records, undecided } = await this.log!.readCommitted(this.events.snapshotTopic, 0, 0n, end);
       const waiting = undecided.filter((r) => waitFor(r.key?.toString() ?? ''));
       if (waiting.length === 0)
         return records.flatMap((r) => (r.value ? [JSON.parse(r.value.toString()) as SnapshotRecord] : []));
-      if (Date.now() > deadline)
-        throw new Error(
-          `snapshot chunk record ${waiting[0]!.key?.toString() ?? ''} is still undecided after ${UNDECIDED_WAIT_MS / 1000} s`,
-        );
+      if (Date.now() > deadline) throw this.hanging(waiting, undecided);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
+
+  /**
+   * EVENTS_TRANSACTION_HANGING for the transactions of the waiting records: where each starts on
+   * the snapshot topic and, from its chunk record's offset ranges, on the table topics.
+   */
+  private hanging(waiting: LogRecord[], undecided: LogRecord[]): CarveError {
+    const producers = new Set(waiting.map((r) => r.producerId));
+    const starts = new Map<string, { topic: string; partition: number; startOffset: bigint }>();
+    // One open transaction per producer: its first offset on a partition is where it starts there.
+    const add = (producerId: bigint, topic: string, partition: number, offset: bigint) => {
+      const key = `${producerId}\u0000${topic}\u0000${partition}`;
+      const known = starts.get(key);
+      if (!known || offset < known.startOffset) starts.set(key, { topic, partition, startOffset: offset });
+    };
+    for (const record of undecided) {
+      if (!producers.has(record.producerId)) continue;
+      add(record.producerId, this.events.snapshotTopic, 0, record.offset);
+      const chunk = parseSnapshotRecord(record);
+      if (chunk?.kind !== 'chunk') continue;
+      for (const [topic, ranges] of Object.entries(chunk.ranges)) {
+        for (const [partition, from] of ranges) add(record.producerId, topic, partition, BigInt(from));
+      }
+    }
+    const partitions = [...starts.values()].map((s) => ({ ...s, startOffset: String(s.startOffset) }));
+    const brokers = this.kafka.brokers.join(',');
+    const commands = partitions.map(
+      (p) =>
+        `kafka-transactions.sh --bootstrap-server ${brokers} abort --topic ${p.topic} --partition ${p.partition} --start-offset ${p.startOffset}`,
+    );
+    const chunks = waiting.map((r) => r.key?.toString() ?? '?').join(', ');
+    return new CarveError(
+      'EVENTS_TRANSACTION_HANGING',
+      `The Kafka transaction of snapshot chunk ${chunks} is still open ${KAFKA_SETTLE_MS / 1000} s after its producer was fenced: the broker lost its commit or abort markers`,
+      {
+        details: { partitions },
+        hint: `Until it is aborted, read_committed consumers of these partitions stop before it. Abort it on each partition with the Kafka distribution's kafka-transactions.sh: ${commands.join(' ; ')} — then run carve copy --resume again (it publishes the chunk again).`,
+      },
+    );
+  }
+}
+
+function parseSnapshotRecord(record: LogRecord): SnapshotRecord | undefined {
+  try {
+    return record.value ? (JSON.parse(record.value.toString()) as SnapshotRecord) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A producer's close (forced: it may hold a half-begun transaction), bounded. */
+function closeProducer(producer: TxnProducer): Promise<void> {
+  return bounded(Promise.resolve(producer.close(true)), CLOSE_MS);
+}
+
+/** Waits for `work` at most `ms`; its failure or lateness is ignored (closing what is being dropped). */
+async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 function envelopeFor(
