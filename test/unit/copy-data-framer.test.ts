@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { pg } from '../../src/pg/connect.js';
 import { CopyDataFramer } from '../../src/pg/replication/copy-data-framer.js';
 import { parseServerCopyDataAt, type ReplicationMessage } from '../../src/pg/replication/protocol.js';
-import { loadStreamFixture, wireBytes, type FixtureMessage } from '../fixtures/pgoutput/load.js';
+import { loadStreamFixture, sameMessages, wireBytes } from '../fixtures/pgoutput/load.js';
 
 /**
  * The replication stream frames CopyData straight off the socket and hands every other backend
@@ -41,22 +41,6 @@ function receive(chunks: Buffer[]): Received {
   // A socket hands out a fresh buffer per read: the framer keeps views into them.
   for (const chunk of chunks) socket.emit('data', Buffer.from(chunk));
   return { messages: received, pgEvents };
-}
-
-/** Compared after every chunk was delivered: views kept into earlier chunks must still hold. */
-function sameMessages(actual: ReplicationMessage[], expected: FixtureMessage[]): boolean {
-  if (actual.length !== expected.length) return false;
-  return actual.every((a, i) => {
-    const e = expected[i]!;
-    if (a.kind !== e.kind || a.walEnd !== e.walEnd || a.serverClock !== e.serverClock) return false;
-    if (a.kind === 'keepalive' && e.kind === 'keepalive') return a.replyRequested === e.replyRequested;
-    return (
-      a.kind === 'xlogdata' &&
-      e.kind === 'xlogdata' &&
-      a.walStart === e.walStart &&
-      a.payload.equals(e.payload)
-    );
-  });
 }
 
 const PG_EVENTS = ['replicationStart', 'commandComplete', 'readyForQuery', 'readyForQuery'];

@@ -7,12 +7,7 @@ import {
   type ReplicationMessage,
 } from '../../src/pg/replication/protocol.js';
 import { decodePgoutput } from '../../src/sync/pgoutput/index.js';
-import {
-  copyDataBody,
-  loadStreamFixture,
-  wireBytes,
-  type FixtureMessage,
-} from '../fixtures/pgoutput/load.js';
+import { copyDataBody, loadStreamFixture, sameMessages, wireBytes } from '../fixtures/pgoutput/load.js';
 
 /**
  * CopyData framing is done by pg's own protocol parser (the same Connection the replication
@@ -33,21 +28,6 @@ function receive(chunks: Buffer[], copyPayload: boolean): ReplicationMessage[] {
   // a partial message to its start), so every chunk must be a copy, as from a real socket.
   for (const chunk of chunks) socket.emit('data', Buffer.from(chunk));
   return received;
-}
-
-function sameMessages(actual: ReplicationMessage[], expected: FixtureMessage[]): boolean {
-  if (actual.length !== expected.length) return false;
-  return actual.every((a, i) => {
-    const e = expected[i]!;
-    if (a.kind !== e.kind || a.walEnd !== e.walEnd || a.serverClock !== e.serverClock) return false;
-    if (a.kind === 'keepalive' && e.kind === 'keepalive') return a.replyRequested === e.replyRequested;
-    return (
-      a.kind === 'xlogdata' &&
-      e.kind === 'xlogdata' &&
-      a.walStart === e.walStart &&
-      a.payload.equals(e.payload)
-    );
-  });
 }
 
 const { messages } = loadStreamFixture('stream-text.json');
