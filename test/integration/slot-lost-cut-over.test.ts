@@ -96,10 +96,14 @@ describe('the forward slot lost while a service is cut over', () => {
                DELETE FROM documents WHERE patient_id BETWEEN 100 AND 110;
                DELETE FROM patients WHERE id BETWEEN 100 AND 110;`),
     );
-    await waitFor(async () => JSON.stringify(await rows(sourceUrl, PATIENTS)) === JSON.stringify(await rows(patientDb(), PATIENTS)), {
-      what: 'the reverse stream to bring the service writes into the monolith',
-      timeoutMs: 45_000,
-    });
+    await waitFor(
+      async () =>
+        JSON.stringify(await rows(sourceUrl, PATIENTS)) === JSON.stringify(await rows(patientDb(), PATIENTS)),
+      {
+        what: 'the reverse stream to bring the service writes into the monolith',
+        timeoutMs: 45_000,
+      },
+    );
     sync.child.kill('SIGINT');
     expect((await sync.done).code).toBe(0);
     sync = undefined;
@@ -109,7 +113,9 @@ describe('the forward slot lost while a service is cut over', () => {
       c.query(`UPDATE patients SET name = name || ' (later)' WHERE id BETWEEN 200 AND 220;
                INSERT INTO patients (hospital_id, name) VALUES (3, 'while the slot was gone');`),
     );
-    await withClient(sourceUrl, (c) => c.query(`INSERT INTO visits (patient_id, notes) VALUES (5, 'monolith write')`));
+    await withClient(sourceUrl, (c) =>
+      c.query(`INSERT INTO visits (patient_id, notes) VALUES (5, 'monolith write')`),
+    );
 
     // The forward slot is lost.
     const slot = await slotName();
@@ -139,9 +145,10 @@ describe('the forward slot lost while a service is cut over', () => {
     }
 
     // The hint, followed literally: every command it names, in order (the CLI puts the plan file in
-    // place of <plan>; carve status's alert keeps <plan>). Dropping databases is done by the test
+    // place of <plan> in carve status's alert; carve sync's error keeps <plan>, otherwise the same). Dropping databases is done by the test
     // where the hint says so, after the rollback.
-    const steps = commandsOf(error.hint);
+    expect(error.hint.replaceAll('<plan>', planFile)).toBe(alert!.hint);
+    const steps = commandsOf(alert!.hint);
     expect(steps.map((s) => s[0])).toEqual(['rollback', 'teardown', 'migrate']);
     const [rollbackStep, teardownStep, migrateStep] = steps as [string[], string[], string[]];
     expect(rollbackStep).toEqual(['rollback', '--plan', planFile, '--service', 'patient']);
@@ -151,7 +158,7 @@ describe('the forward slot lost while a service is cut over', () => {
     const serviceWrites = await rows(patientDb(), PATIENTS);
 
     await succeeds([...teardownStep, '--secrets-dir', secretsDir]);
-    const dropped = /then drop the service databases \(([^)]+)\)/.exec(error.hint);
+    const dropped = /then drop the service databases \(([^)]+)\)/.exec(alert!.hint);
     expect(dropped, error.hint).not.toBeNull();
     const databases = dropped![1]!.split(', ');
     expect(databases.sort()).toEqual(['sl_clinical', 'sl_patient', 'sl_shared']);
