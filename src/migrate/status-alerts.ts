@@ -1,6 +1,7 @@
 import { describeSyncError } from '../sync/errors.js';
 import { listReverseStreams, lostReverseSlotHint, readReverseStatus } from '../reverse/index.js';
 import type { Routing } from '../routing/model.js';
+import { movedSuffix, type MovedService } from '../sync/moved-services.js';
 import { startOverHint } from '../sync/start-over-hint.js';
 import { behindSlotError } from '../sync/behind-slot.js';
 import { parseLsn } from '../pg/lsn.js';
@@ -34,6 +35,11 @@ export interface SlotAlertInput {
   running: boolean;
   /** Warn when the slot keeps more WAL than this while no sync runs. */
   walWarnBytes: number;
+  /**
+   * Services that left the monolith (src/sync/moved-services.ts), read when the slot is gone or
+   * lost: the way out must keep their databases.
+   */
+  moved?: readonly MovedService[];
 }
 
 /**
@@ -43,15 +49,17 @@ export interface SlotAlertInput {
 export function slotAlerts(routing: Routing, input: SlotAlertInput): StatusAlert[] {
   const { slot } = input;
   const name = slot.name;
+  const moved = input.moved ?? [];
+  const cutOver = moved.map((m) => ({ service: m.service, database: m.database, phase: m.phase }));
   if (!slot.exists) {
     if (!input.publicationExists) return []; // carve teardown: phase torn-down says it
     return [
       {
         code: 'SLOT_MISSING',
         severity: 'error',
-        message: `Replication slot ${name} does not exist on the monolith, but the service databases record a migration that streams from it`,
-        hint: startOverHint(routing),
-        details: { slot: name },
+        message: `Replication slot ${name} does not exist on the monolith, but the service databases record a migration that streams from it${movedSuffix(moved)}`,
+        hint: startOverHint(routing, moved),
+        details: { slot: name, cutOver },
       },
     ];
   }
@@ -60,9 +68,9 @@ export function slotAlerts(routing: Routing, input: SlotAlertInput): StatusAlert
       {
         code: 'SLOT_LOST',
         severity: 'error',
-        message: `Replication slot ${name} lost WAL it needed (wal_status = lost): the monolith removed changes sync had not applied yet (max_slot_wal_keep_size)`,
-        hint: startOverHint(routing),
-        details: { slot: name, walStatus: slot.walStatus },
+        message: `Replication slot ${name} lost WAL it needed (wal_status = lost): the monolith removed changes sync had not applied yet (max_slot_wal_keep_size)${movedSuffix(moved)}`,
+        hint: startOverHint(routing, moved),
+        details: { slot: name, walStatus: slot.walStatus, cutOver },
       },
     ];
   }
@@ -103,13 +111,17 @@ export function slotAlerts(routing: Routing, input: SlotAlertInput): StatusAlert
  * operator learns it before a cutover window rather than in it. A database that `carve apply` is
  * bringing level (`carve sync --sink kafka-only`) is not one: that is how that mode runs.
  */
-export function targetBehindAlerts(routing: Routing, sync: SyncStatus): StatusAlert[] {
+export function targetBehindAlerts(
+  routing: Routing,
+  sync: SyncStatus,
+  moved: readonly MovedService[] = [],
+): StatusAlert[] {
   const confirmed = sync.slot.confirmedFlushLsn;
   if (confirmed === null) return [];
   const behind = sync.targets
     .filter((t) => t.behindSlot && !t.applyingFromKafka && t.appliedLsn !== null)
     .map((t) => ({ database: t.database, applied: parseLsn(t.appliedLsn!) }));
-  const error = behindSlotError(routing, behind, parseLsn(confirmed));
+  const error = behindSlotError(routing, behind, parseLsn(confirmed), moved);
   if (!error) return [];
   return [
     {
@@ -127,7 +139,16 @@ export function targetBehindAlerts(routing: Routing, sync: SyncStatus): StatusAl
  * that no process streams means the service's writes are missing from the monolith — the monolith
  * is then no complete copy, and a rollback would lose them until one runs again.
  */
-export async function reverseAlerts(routing: Routing): Promise<StatusAlert[]> {
+export async function reverseAlerts(
+  routing: Routing,
+  options: { forwardSlotLost?: boolean } = {},
+): Promise<StatusAlert[]> {
+  // carve sync runs the reverse streams only beside the forward one: without the forward slot it
+  // refuses, and asking for it would send the operator in a circle.
+  const startIt = (service: string) =>
+    options.forwardSlotLost
+      ? `carve sync cannot run without the migration's slot (the SLOT_MISSING or SLOT_LOST alert): carve rollback --plan <plan> --service ${service} streams its writes into the monolith itself, as that alert's hint says.`
+      : 'Start carve sync --plan <plan> and keep it running: it streams every cut-over service back into the monolith.';
   const services = await listReverseStreams(routing);
   const alerts: StatusAlert[] = [];
   for (const service of services) {
@@ -146,7 +167,7 @@ export async function reverseAlerts(routing: Routing): Promise<StatusAlert[]> {
           code: 'REVERSE_NOT_RUNNING',
           severity: 'error',
           message: `${service} is cut over, but no reverse stream runs: its writes in ${status.database} are missing from the monolith (${status.lagBytes ?? '?'} bytes of its WAL behind)`,
-          hint: 'Start carve sync --plan <plan> and keep it running: it streams every cut-over service back into the monolith.',
+          hint: startIt(service),
           details: {
             service,
             database: status.database,

@@ -8,6 +8,7 @@ import { CopyLog, type ChunkRecord, type MigrationRecord } from '../state/copy-l
 import type { SyncStopError } from '../sync/events.js';
 import { SyncState } from '../sync/state.js';
 import { readSlotStatus, readSyncStatus, type SlotStatus, type SyncStatus } from '../sync/status.js';
+import { readMovedServices } from '../sync/moved-services.js';
 import { reverseAlerts, slotAlerts, targetBehindAlerts, type StatusAlert } from './status-alerts.js';
 
 export type { StatusAlert } from './status-alerts.js';
@@ -209,16 +210,23 @@ export async function readMigrationStatus(
   const verify = latestVerify(databases);
   const slot = sync ? sync.slot : copy ? await readSlotStatus(routing) : null;
   const publicationExists = slot && !slot.exists ? await hasPublication(routing) : true;
+  const slotLost = slot !== null && publicationExists && (!slot.exists || slot.walStatus === 'lost');
+  // Read only when a start-over hint is shown: it names the services whose databases it must keep.
+  const moved =
+    slotLost || sync?.targets.some((t) => t.behindSlot && !t.applyingFromKafka)
+      ? await readMovedServices(routing)
+      : [];
   const alerts = slot
     ? slotAlerts(routing, {
         slot,
         publicationExists,
         running: slot.active,
         walWarnBytes: options.walWarnBytes ?? DEFAULT_WAL_WARN_BYTES,
+        moved,
       })
     : [];
-  if (sync) alerts.push(...targetBehindAlerts(routing, sync));
-  if (copy?.finished) alerts.push(...(await reverseAlerts(routing)));
+  if (sync) alerts.push(...targetBehindAlerts(routing, sync, moved));
+  if (copy?.finished) alerts.push(...(await reverseAlerts(routing, { forwardSlotLost: slotLost })));
 
   let phase: MigrationPhase;
   if (missing.databases.length || missing.tables.length) phase = 'not-provisioned';

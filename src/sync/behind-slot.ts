@@ -1,6 +1,7 @@
 import { CarveError } from '../errors.js';
 import { formatLsn, type Lsn } from '../pg/lsn.js';
 import type { Routing } from '../routing/model.js';
+import type { MovedService } from './moved-services.js';
 import { startOverHint } from './start-over-hint.js';
 
 /** A service database whose applied position is behind where the slot resumes. */
@@ -20,12 +21,14 @@ export interface BehindTarget {
  * position over every sink, so C <= P for each of them (a freshly copied database starts at the
  * copy's consistent point, which is where the new slot is).
  *
- * Returns the error to stop with, or null when no target is behind.
+ * Returns the error to stop with, or null when no target is behind. `moved`: the services that left
+ * the monolith (src/sync/moved-services.ts), whose databases the start-over recipe must keep.
  */
 export function behindSlotError(
   routing: Routing,
   behind: readonly BehindTarget[],
   slotLsn: Lsn,
+  moved: readonly MovedService[] = [],
 ): CarveError | null {
   if (behind.length === 0) return null;
   const { slot } = routing.names;
@@ -42,10 +45,10 @@ export function behindSlotError(
     ? `The changes in between were acknowledged on the slot without being applied here (carve sync --sink kafka-only ` +
       `published them to Kafka while carve apply was behind, or the database was restored from an older backup). ` +
       `Stop any carve sync --sink kafka-only, apply them from Kafka: ${apply}, then run carve sync --plan <plan> again. ` +
-      `If the topics do not hold them (never published to Kafka, or removed by retention), nothing can bring them back: ${startOverHint(routing)}`
+      `If the topics do not hold them (never published to Kafka, or removed by retention), nothing can bring them back: ${startOverHint(routing, moved)}`
     : `The changes in between were acknowledged on the slot without being applied here (carve sync --sink events-only ` +
       `publishes them to NATS, which carve apply does not read; or the database was restored from an older backup), ` +
-      `and nothing can bring them back. ${startOverHint(routing)}`;
+      `and nothing can bring them back. ${startOverHint(routing, moved)}`;
   return new CarveError(
     'SYNC_TARGET_BEHIND_SLOT',
     `${listed}, but replication slot ${slot} is at ${formatLsn(slotLsn)}: applying in process from there would skip the changes in between`,
@@ -56,6 +59,7 @@ export function behindSlotError(
         slot,
         slotLsn: formatLsn(slotLsn),
         behind: behind.map((b) => ({ database: b.database, appliedLsn: formatLsn(b.applied) })),
+        cutOver: moved.map((m) => ({ service: m.service, database: m.database, phase: m.phase })),
       },
       hint,
     },

@@ -10,6 +10,7 @@ import { describeSyncError, isTransientSyncError, isUniqueViolation, syncFailure
 import type { SyncEvent, SyncResult, TargetLag } from './events.js';
 import { DEFAULT_BATCH, type SyncOptions } from './options.js';
 import { checkSyncPreconditions } from './preflight.js';
+import { readMovedServices } from './moved-services.js';
 import { behindSlotError, type BehindTarget } from './behind-slot.js';
 import { slotInfo } from '../pg/replication/slot.js';
 import { LagRecorder } from './lag-recorder.js';
@@ -204,12 +205,9 @@ export class SyncEngine {
     const slot = await slotInfo(this.routing.sourceUrl, this.routing.names.slot);
     const slotLsn = slot.exists ? slot.confirmedFlushLsn : null;
     if (slotLsn === null) return; // the stream's own checks say what is wrong with the slot
-    const error = behindSlotError(
-      this.routing,
-      behind.filter((b) => b.applied < slotLsn),
-      slotLsn,
-    );
-    if (error) throw error;
+    const late = behind.filter((b) => b.applied < slotLsn);
+    if (late.length === 0) return;
+    throw behindSlotError(this.routing, late, slotLsn, await readMovedServices(this.routing))!;
   }
 
   /**

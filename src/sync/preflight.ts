@@ -3,6 +3,7 @@ import { atService, databaseOf, redactUrl, withSession } from '../pg/connect.js'
 import { slotInfo } from '../pg/replication/slot.js';
 import { SqlState, sqlStateOf } from '../pg/sqlstate.js';
 import type { Routing } from '../routing/model.js';
+import { movedSuffix, readMovedServices } from './moved-services.js';
 import { startOverHint } from './start-over-hint.js';
 import { SyncState } from './state.js';
 
@@ -67,23 +68,29 @@ export async function checkSyncPreconditions(
     }
   }
   const slot = await slotInfo(routing.sourceUrl, names.slot);
+  const lost =
+    !slot.exists || slot.walStatus === 'lost' || slot.slotType !== 'logical' || slot.plugin !== 'pgoutput';
+  // Services that left the monolith change the way out (their databases hold the truth), and the
+  // operator must see them named: read only when the stream cannot resume.
+  const moved = lost ? await readMovedServices(routing) : [];
+  const cutOver = moved.map((m) => ({ service: m.service, database: m.database, phase: m.phase }));
   if (!slot.exists) {
     throw new CarveError(
       'SYNC_SLOT_MISSING',
-      `Replication slot ${names.slot} does not exist on the monolith`,
+      `Replication slot ${names.slot} does not exist on the monolith${movedSuffix(moved)}`,
       {
-        details: { slot: names.slot },
-        hint: startOverHint(routing),
+        details: { slot: names.slot, cutOver },
+        hint: startOverHint(routing, moved),
       },
     );
   }
   if (slot.walStatus === 'lost') {
     throw new CarveError(
       'SYNC_SLOT_LOST',
-      `Replication slot ${names.slot} lost WAL it needed (wal_status = lost)`,
+      `Replication slot ${names.slot} lost WAL it needed (wal_status = lost)${movedSuffix(moved)}`,
       {
-        details: { slot: names.slot, walStatus: slot.walStatus },
-        hint: `The monolith removed WAL the slot had not consumed (max_slot_wal_keep_size). ${startOverHint(routing)}`,
+        details: { slot: names.slot, walStatus: slot.walStatus, cutOver },
+        hint: `The monolith removed WAL the slot had not consumed (max_slot_wal_keep_size). ${startOverHint(routing, moved)}`,
       },
     );
   }
@@ -92,10 +99,10 @@ export async function checkSyncPreconditions(
   if (slot.slotType !== 'logical' || slot.plugin !== 'pgoutput') {
     throw new CarveError(
       'REPLICATION_SLOT_WRONG_PLUGIN',
-      `Replication slot ${names.slot} on the monolith is a ${slot.slotType} slot with plugin ${slot.plugin ?? 'none'}, not the logical pgoutput slot carve copy created`,
+      `Replication slot ${names.slot} on the monolith is a ${slot.slotType} slot with plugin ${slot.plugin ?? 'none'}, not the logical pgoutput slot carve copy created${movedSuffix(moved)}`,
       {
-        details: { slot: names.slot, slotType: slot.slotType, plugin: slot.plugin },
-        hint: `Another tool made a slot under carve's name after carve's own was dropped: the changes made since the copy are lost. ${startOverHint(routing)}`,
+        details: { slot: names.slot, slotType: slot.slotType, plugin: slot.plugin, cutOver },
+        hint: `Another tool made a slot under carve's name after carve's own was dropped: the changes made since the copy are lost. ${startOverHint(routing, moved)}`,
       },
     );
   }

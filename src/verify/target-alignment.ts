@@ -10,6 +10,7 @@ import { requestHold } from '../sync/hold-request.js';
 import { startSync } from '../sync/index.js';
 import type { SinkFactory } from '../sync/sink.js';
 import { behindSlotError } from '../sync/behind-slot.js';
+import { readMovedServices } from '../sync/moved-services.js';
 import { startOverHint } from '../sync/start-over-hint.js';
 import { describeBlocker, endTransactionsAction, lockBlockersOfCarve } from '../pg/wait-blockers.js';
 import { peekRelevantCommits, type PeekWindow } from './slot-peek.js';
@@ -235,21 +236,18 @@ async function checkPositions(ctx: Ctx, lsn: Lsn): Promise<void> {
     ),
   );
   const slot = await slotInfo(ctx.routing.sourceUrl, names.slot);
-  if (!slot.exists || slot.walStatus === 'lost') throw slotLost(ctx, slot);
+  if (!slot.exists || slot.walStatus === 'lost') throw await slotLost(ctx, slot);
   // The slot cannot show what lies behind its confirmed position: a target behind it (a carve apply
   // lagging behind carve sync --sink kafka-only, a restored database) lacks changes no peek finds.
   const confirmed = slot.confirmedFlushLsn;
-  const behind =
+  const late =
     confirmed === null
-      ? null
-      : behindSlotError(
-          ctx.routing,
-          positions
-            .filter((p) => p.lsn < confirmed)
-            .map((p) => ({ database: p.service.database, applied: p.lsn })),
-          confirmed,
-        );
-  if (behind) throw behind;
+      ? []
+      : positions
+          .filter((p) => p.lsn < confirmed)
+          .map((p) => ({ database: p.service.database, applied: p.lsn }));
+  if (confirmed !== null && late.length > 0)
+    throw behindSlotError(ctx.routing, late, confirmed, await readMovedServices(ctx.routing))!;
   const windows: PeekWindow[] = positions.map(({ service, lsn: p }) => ({
     database: service.database,
     from: p < lsn ? p : lsn,
@@ -272,7 +270,7 @@ async function checkPositions(ctx: Ctx, lsn: Lsn): Promise<void> {
     } catch (error) {
       // A checkpoint may invalidate the slot (max_slot_wal_keep_size) or someone drop it meanwhile.
       const now = await slotInfo(ctx.routing.sourceUrl, names.slot);
-      if (!now.exists || now.walStatus === 'lost') throw slotLost(ctx, now);
+      if (!now.exists || now.walStatus === 'lost') throw await slotLost(ctx, now);
       // carve status reads the slot for a moment (lag of a stopped sync): wait for it.
       if (sqlStateOf(error) !== SqlState.objectInUse || attempt >= 20) throw error;
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -296,8 +294,9 @@ async function checkPositions(ctx: Ctx, lsn: Lsn): Promise<void> {
   }
 }
 
-function slotLost(ctx: AlignmentContext, slot: SlotInfo): CarveError {
+async function slotLost(ctx: AlignmentContext, slot: SlotInfo): Promise<CarveError> {
   const name = ctx.routing.names.slot;
+  const moved = await readMovedServices(ctx.routing);
   // Without the slot's changes nothing proves the targets are at the monolith snapshot — and
   // nothing will bring them there.
   return new CarveError(
@@ -306,8 +305,12 @@ function slotLost(ctx: AlignmentContext, slot: SlotInfo): CarveError {
       ? `The migration's slot ${name} lost WAL it needed (wal_status = lost)`
       : `The migration's slot ${name} does not exist on the monolith`,
     {
-      details: { slot: name, walStatus: slot.exists ? slot.walStatus : null },
-      hint: `${startOverHint(ctx.routing)} (To compare the targets as they are while nothing writes anywhere, use carve verify --assume-static.)`,
+      details: {
+        slot: name,
+        walStatus: slot.exists ? slot.walStatus : null,
+        cutOver: moved.map((m) => ({ service: m.service, database: m.database, phase: m.phase })),
+      },
+      hint: `${startOverHint(ctx.routing, moved)} (To compare the targets as they are while nothing writes anywhere, use carve verify --assume-static.)`,
     },
   );
 }

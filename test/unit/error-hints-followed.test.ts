@@ -91,8 +91,10 @@ const HINTS: Record<string, Entry> = {
   SYNC_ORIGIN_PRIVILEGE: { followed: ['integration/sync-sinks.test.ts', 'integration/reverse-sync.test.ts'] },
   SYNC_SCHEMA_CHANGED: { followed: ['integration/sync-schema-hints.test.ts'] },
   SYNC_SINK_FAILED: { followed: ['integration/sync-sinks.test.ts'] },
-  SYNC_SLOT_LOST: { followed: ['integration/status-slot.test.ts'] },
-  SYNC_SLOT_MISSING: { followed: ['integration/error-hints-followed.test.ts'] },
+  SYNC_SLOT_LOST: { followed: ['integration/status-slot.test.ts', 'integration/slot-lost-cut-over.test.ts'] },
+  SYNC_SLOT_MISSING: {
+    followed: ['integration/error-hints-followed.test.ts', 'integration/slot-lost-cut-over.test.ts'],
+  },
   SYNC_TARGET_PRIVILEGE: { followed: ['integration/reverse-sync.test.ts'] },
   SYNC_UNROUTED_TABLE: { followed: ['integration/sync-schema-hints.test.ts'] },
 
