@@ -279,10 +279,7 @@ function renderCutoverReport(c: DemoCutoverReport, migrateSeconds: number): stri
       'acknowledged writes',
       `${formatCount(c.load.committed)} committed in the cutover phase, none lost (verify above); ${formatCount(c.failedFrozen)} refused fast with ${FROZEN_SQLSTATE} inside windows, ${formatCount(c.failedOther)} other errors`,
     ],
-    [
-      'foreign-key retries',
-      `${formatCount(c.load.retries?.['23503'] ?? 0)} writes waited for the reverse stream (monolith foreign key to a row just written in a service database: 23503, retried)`,
-    ],
+    ['foreign-key retries', foreignKeyWaits(c.load)],
     ['completed', `${c.completed.length} services: ${c.completed.join(', ')}`],
     ['migration + cutover', `${formatSeconds(migrateSeconds)} + ${formatSeconds(c.seconds)}`],
   ];
@@ -311,3 +308,21 @@ const EMPTY_REPORT: MigrateReport = {
   seconds: 0,
   peakRssBytes: 0,
 };
+
+/**
+ * The load's writes that a monolith foreign key rejected because the referenced row, just written in
+ * a service database, had not yet come back through the reverse stream (23503): each waited until
+ * the reverse streams passed that moment and ran again.
+ */
+export function foreignKeyWaits(load: DemoCutoverReport['load']): string {
+  const runs = load.retries?.['23503'] ?? 0;
+  const waits = load.reverseWaits;
+  if (!waits)
+    return `${formatCount(runs)} writes ran again (23503: a monolith foreign key to a row just written in a service database)`;
+  const longest = waits.count === 0 ? '' : `, longest ${formatSeconds(waits.maxMs / 1000)}`;
+  const late =
+    waits.timedOut === 0
+      ? ''
+      : `; ${formatCount(waits.timedOut)} still missing after the streams' deadline (failed)`;
+  return `${formatCount(waits.count)} writes waited for the reverse stream and ran again${longest} (23503: a monolith foreign key to a row just written in a service database)${late}`;
+}
