@@ -310,19 +310,23 @@ const EMPTY_REPORT: MigrateReport = {
 };
 
 /**
- * The load's writes that a monolith foreign key rejected because the referenced row, just written in
- * a service database, had not yet come back through the reverse stream (23503): each waited until
- * the reverse streams passed that moment and ran again.
+ * The load's writes that a monolith foreign key rejected (23503) and that ran again: after the
+ * reverse streams passed the moment of the rejection (the parent, just written in a service
+ * database, was on its way), or after the child's table moved too (the parent was the operation's
+ * own write in a service database).
  */
 export function foreignKeyWaits(load: DemoCutoverReport['load']): string {
   const runs = load.retries?.['23503'] ?? 0;
-  const waits = load.reverseWaits;
-  if (!waits)
-    return `${formatCount(runs)} writes ran again (23503: a monolith foreign key to a row just written in a service database)`;
-  const longest = waits.count === 0 ? '' : `, longest ${formatSeconds(waits.maxMs / 1000)}`;
-  const late =
-    waits.timedOut === 0
-      ? ''
-      : `; ${formatCount(waits.timedOut)} still missing after the streams' deadline (failed)`;
-  return `${formatCount(waits.count)} writes waited for the reverse stream and ran again${longest} (23503: a monolith foreign key to a row just written in a service database)${late}`;
+  const what = '23503: a monolith foreign key to a row written in a service database';
+  const reverse = load.reverseWaits;
+  const route = load.routeWaits;
+  if (!reverse || !route) return `${formatCount(runs)} writes ran again (${what})`;
+  const longest = (w: { count: number; maxMs: number }) =>
+    w.count === 0 ? '' : ` (longest ${formatSeconds(w.maxMs / 1000)})`;
+  const late = reverse.timedOut + route.timedOut;
+  return (
+    `${formatCount(reverse.count)} waits for the reverse stream${longest(reverse)}, ` +
+    `${formatCount(route.count)} for the child's service to move${longest(route)}, then ran again (${what})` +
+    (late === 0 ? '' : `; ${formatCount(late)} out of time (failed)`)
+  );
 }

@@ -107,6 +107,12 @@ export interface LoadStats {
    * how many, how many ran out of time, and the longest / total milliseconds. Absent otherwise.
    */
   reverseWaits?: { count: number; timedOut: number; maxMs: number; totalMs: number };
+  /**
+   * Service-routed mode with `awaitReverse`: the waits of operations rejected in the monolith after
+   * writing the parent themselves in a service database, until the child's table moved too (its
+   * service's switch). Absent otherwise.
+   */
+  routeWaits?: { count: number; timedOut: number; maxMs: number; totalMs: number };
 }
 
 export interface LoadReport extends LoadStats {

@@ -60,6 +60,20 @@ const ROUTED_FK_RETRY_MS = 250;
  */
 export const REVERSE_WAIT_BUDGET_MS = 60_000;
 export const REVERSE_WAITS = 3;
+/**
+ * Service-routed mode with `awaitReverse`: how long an operation whose parent is its own write in
+ * a service database (a consultation in clinical_db, its prescription in the monolith while
+ * pharmacy has not moved) may wait for the child's table to move (the next cutover's switch; a
+ * cutover on a busy machine takes tens of seconds).
+ */
+export const ROUTE_WAIT_BUDGET_MS = 120_000;
+
+interface WaitStats {
+  count: number;
+  timedOut: number;
+  maxMs: number;
+  totalMs: number;
+}
 
 function validate(
   options: LoadOptions,
@@ -108,7 +122,8 @@ class LoadRun {
   private readonly byDatabase: Record<string, number> = {};
   /** Service-routed mode: operations run again, by the SQLSTATE that rejected the earlier run. */
   private readonly retries: Record<string, number> = {};
-  private readonly reverseWaits = { count: 0, timedOut: 0, maxMs: 0, totalMs: 0 };
+  private readonly reverseWaits: WaitStats = { count: 0, timedOut: 0, maxMs: 0, totalMs: 0 };
+  private readonly routeWaits: WaitStats = { count: 0, timedOut: 0, maxMs: 0, totalMs: 0 };
 
   constructor(private readonly options: ReturnType<typeof validate>) {
     this.choose = operationChooser(options.mix);
@@ -170,7 +185,9 @@ class LoadRun {
           ...snapshot,
           databases: { ...this.byDatabase },
           retries: { ...this.retries },
-          ...(this.options.awaitReverse ? { reverseWaits: { ...this.reverseWaits } } : {}),
+          ...(this.options.awaitReverse
+            ? { reverseWaits: { ...this.reverseWaits }, routeWaits: { ...this.routeWaits } }
+            : {}),
         }
       : snapshot;
   }
@@ -305,9 +322,10 @@ class LoadRun {
     // Each run again is counted; a write still rejected at the end fails as before.
     const awaitReverse = this.options.awaitReverse;
     const draws = awaitReverse ? this.frozenRanges() : this.ref!;
-    const budgetEnd = performance.now() + REVERSE_WAIT_BUDGET_MS;
+    const started = performance.now();
+    let reverseWaits = 0;
     for (let attempt = 1; ; attempt++) {
-      const last = awaitReverse ? attempt > REVERSE_WAITS : attempt > ROUTED_FK_RETRIES;
+      const last = awaitReverse ? reverseWaits >= REVERSE_WAITS : attempt > ROUTED_FK_RETRIES;
       const outcome = await this.attemptRouted(client, arrival, draws, last, !!awaitReverse);
       if (!outcome.retry || outcome.client === undefined) return outcome.client;
       client = outcome.client;
@@ -317,18 +335,42 @@ class LoadRun {
         continue;
       }
       const waitStart = performance.now();
-      const passed = await awaitReverse(Math.max(0, budgetEnd - waitStart)).catch(() => false);
+      let passed: boolean;
+      let stats: WaitStats;
+      if (outcome.split !== undefined) {
+        // The parent is this operation's own uncommitted write in a service database: no stream
+        // can bring it; the child's table moving to its service's database (its cutover's switch)
+        // can. Wait for that, within its own budget.
+        stats = this.routeWaits;
+        passed = await this.routeChanged(outcome.split, started + ROUTE_WAIT_BUDGET_MS);
+      } else {
+        stats = this.reverseWaits;
+        reverseWaits++;
+        passed = await awaitReverse(Math.max(0, started + REVERSE_WAIT_BUDGET_MS - waitStart)).catch(
+          () => false,
+        );
+      }
       const waited = performance.now() - waitStart;
-      this.reverseWaits.count++;
-      this.reverseWaits.totalMs += waited;
-      this.reverseWaits.maxMs = Math.max(this.reverseWaits.maxMs, waited);
+      stats.count++;
+      stats.totalMs += waited;
+      stats.maxMs = Math.max(stats.maxMs, waited);
       if (!passed) {
-        this.reverseWaits.timedOut++;
-        // The streams did not pass the point in time: the write fails with its rejection.
+        stats.timedOut++;
+        // The parent did not arrive in time: the write fails with its rejection.
         this.collector.fail(outcome.kind, SqlState.foreignKeyViolation);
         return client;
       }
     }
+  }
+
+  /** Whether `table` is written somewhere else than the monolith by `deadline` (performance.now()). */
+  private async routeChanged(table: string, deadline: number): Promise<boolean> {
+    const router = this.options.router!;
+    while (router(table) === undefined) {
+      if (performance.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return true;
   }
 
   /** The id ranges as they are now: a run again of an operation draws the same rows. */
@@ -345,14 +387,19 @@ class LoadRun {
     ref: ReferenceData,
     last: boolean,
     waitsForReverse: boolean,
-  ): Promise<{ client: Client | undefined; retry: boolean; kind: OperationKind }> {
+  ): Promise<{ client: Client | undefined; retry: boolean; kind: OperationKind; split?: string }> {
     const router = this.options.router!;
     const rng = new Prng(this.options.seed, arrival.index);
     const kind = this.choose(rng);
     const opened: { key: string; database: string; client: Client; url?: string }[] = [];
+    // Where each table went in this run, and the table of the latest statement (the failing one).
+    const routedTo = new Map<string, string>();
+    let lastTable = '';
     const route: TxRoute = async (table, sql) => {
       const destination = router(table);
       const key = destination ? destination.url : '';
+      routedTo.set(table, key);
+      lastTable = table;
       let entry = opened.find((o) => o.key === key);
       if (!entry) {
         const connection = destination ? await this.serviceClient(destination) : client;
@@ -412,7 +459,13 @@ class LoadRun {
         await entry.client.end().catch(() => {});
       } else this.serviceIdle.get(entry.url)!.push(entry.client);
     }
-    return { client: broken.has(client) ? await this.replace(client) : client, retry, kind };
+    // Rejected in the monolith after this run wrote in a service database: the parent may be
+    // that uncommitted write, which only the child's table moving can satisfy.
+    const split =
+      retry && routedTo.get(lastTable) === '' && [...tx.changes.keys()].some((t) => routedTo.get(t) !== '')
+        ? lastTable
+        : undefined;
+    return { client: broken.has(client) ? await this.replace(client) : client, retry, kind, split };
   }
 
   private async serviceClient(destination: TableDestination): Promise<Client> {
