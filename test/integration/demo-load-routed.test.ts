@@ -173,7 +173,7 @@ describe('demo load, service-routed', () => {
       );
       await withClient(sourceUrl, (c) =>
         c.query(
-          `INSERT INTO public.patients SELECT * FROM json_populate_recordset(NULL::public.patients, $1::json) ON CONFLICT (id) DO NOTHING`,
+          `INSERT INTO public.patients OVERRIDING SYSTEM VALUE SELECT * FROM json_populate_recordset(NULL::public.patients, $1::json) ON CONFLICT (id) DO NOTHING`,
           [JSON.stringify(rows)],
         ),
       );

@@ -47,7 +47,7 @@ describe('foreignKeyWaits', () => {
     totalMs: maxMs,
   });
   it('says how many writes waited for the reverse stream or for their table to move, the longest, and any out of time', () => {
-    const load = { retries: { '23503': 7 } } as DemoCutoverReport['load'];
+    const load = { retries: { '23503': 7 } } as unknown as DemoCutoverReport['load'];
     expect(foreignKeyWaits({ ...load, reverseWaits: waits(6, 0, 1200), routeWaits: waits(0, 0, 0) })).toBe(
       "6 waits for the reverse stream (longest 1.2 s), 0 for the child's service to move, then ran again (23503: a monolith foreign key to a row written in a service database)",
     );
