@@ -159,6 +159,9 @@ describe('demo load, service-routed', () => {
       mix: { ...only(['new_patient', 'consultation']), new_patient: 20 },
       router: tables.router,
     };
+    // Every column but the generated full_name.
+    const PATIENT_COLUMNS =
+      'id, mrn, profile_id, first_name, last_name, date_of_birth, sex, email, phone, address, primary_hospital_id, tags, deceased_at, created_at, updated_at';
     const seededMaxId = await withClient(sourceUrl, async (c) =>
       Number((await c.query(`SELECT coalesce(max(id), 0) AS n FROM public.patients`)).rows[0].n),
     );
@@ -173,7 +176,8 @@ describe('demo load, service-routed', () => {
       );
       await withClient(sourceUrl, (c) =>
         c.query(
-          `INSERT INTO public.patients OVERRIDING SYSTEM VALUE SELECT * FROM json_populate_recordset(NULL::public.patients, $1::json) ON CONFLICT (id) DO NOTHING`,
+          `INSERT INTO public.patients (${PATIENT_COLUMNS}) OVERRIDING SYSTEM VALUE
+           SELECT ${PATIENT_COLUMNS} FROM json_populate_recordset(NULL::public.patients, $1::json) ON CONFLICT (id) DO NOTHING`,
           [JSON.stringify(rows)],
         ),
       );
