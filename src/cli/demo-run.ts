@@ -279,10 +279,7 @@ function renderCutoverReport(c: DemoCutoverReport, migrateSeconds: number): stri
       'acknowledged writes',
       `${formatCount(c.load.committed)} committed in the cutover phase, none lost (verify above); ${formatCount(c.failedFrozen)} refused fast with ${FROZEN_SQLSTATE} inside windows, ${formatCount(c.failedOther)} other errors`,
     ],
-    [
-      'foreign-key retries',
-      `${formatCount(c.load.retries?.['23503'] ?? 0)} writes waited for the reverse stream (monolith foreign key to a row just written in a service database: 23503, retried)`,
-    ],
+    ['foreign-key retries', foreignKeyWaits(c.load)],
     ['completed', `${c.completed.length} services: ${c.completed.join(', ')}`],
     ['migration + cutover', `${formatSeconds(migrateSeconds)} + ${formatSeconds(c.seconds)}`],
   ];
@@ -311,3 +308,25 @@ const EMPTY_REPORT: MigrateReport = {
   seconds: 0,
   peakRssBytes: 0,
 };
+
+/**
+ * The load's writes that a monolith foreign key rejected (23503) and that ran again: after the
+ * reverse streams passed the moment of the rejection (the parent, just written in a service
+ * database, was on its way), or after the child's table moved too (the parent was the operation's
+ * own write in a service database).
+ */
+export function foreignKeyWaits(load: DemoCutoverReport['load']): string {
+  const runs = load.retries?.['23503'] ?? 0;
+  const what = '23503: a monolith foreign key to a row written in a service database';
+  const reverse = load.reverseWaits;
+  const route = load.routeWaits;
+  if (!reverse || !route) return `${formatCount(runs)} writes ran again (${what})`;
+  const longest = (w: { count: number; maxMs: number }) =>
+    w.count === 0 ? '' : ` (longest ${formatSeconds(w.maxMs / 1000)})`;
+  const late = reverse.timedOut + route.timedOut;
+  return (
+    `${formatCount(reverse.count)} waits for the reverse stream${longest(reverse)}, ` +
+    `${formatCount(route.count)} for the child's service to move${longest(route)}, then ran again (${what})` +
+    (late === 0 ? '' : `; ${formatCount(late)} out of time (failed)`)
+  );
+}

@@ -9,7 +9,12 @@ import {
 } from '../cutover/index.js';
 import { atService, withSession } from '../pg/connect.js';
 import { parseLsn, type Lsn } from '../pg/lsn.js';
-import { startReverseSync, type ReverseEngine, type ReverseEvent } from '../reverse/index.js';
+import {
+  startReverseSync,
+  waitReverseApplied,
+  type ReverseEngine,
+  type ReverseEvent,
+} from '../reverse/index.js';
 import type { Routing, ServiceRoute } from '../routing/model.js';
 import { startSync, type SyncEngine } from '../sync/index.js';
 import type { SyncEvent } from '../sync/events.js';
@@ -118,6 +123,10 @@ export async function runDemoCutover(options: DemoCutoverOptions): Promise<DemoC
       // Another stream of operations than the migration's load (same seed would replay it).
       seed: options.seed + 1,
       router: tables.router,
+      // A monolith foreign key to a row the load just wrote in a service database: wait until the
+      // reverse streams have brought everything written there so far, however long that takes on
+      // this machine (within the load's budget), instead of a fixed number of retries.
+      awaitReverse: (timeoutMs) => reverseReached(routing, tables.services(), timeoutMs),
     });
     emit({ type: 'routed-load-started', rate: options.rate });
     await sleep(500, options.signal); // the load at its rate before the first freeze
@@ -238,6 +247,34 @@ export async function runDemoCutover(options: DemoCutoverOptions): Promise<DemoC
     if (load) await load.stop().catch(() => undefined);
     await reverse?.stop().catch(() => undefined);
     await forward?.stop().catch(() => undefined);
+  }
+}
+
+/**
+ * Whether the monolith durably holds every transaction the given services' databases committed
+ * before this call, within `timeoutMs` (each database's WAL position now, waited for through the
+ * reverse stream's recorded position: waitReverseApplied). False on the deadline or any error.
+ */
+export async function reverseReached(
+  routing: Routing,
+  services: readonly string[],
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  try {
+    await Promise.all(
+      services.map(async (name) => {
+        const service = routing.services.find((s) => s.name === name)!;
+        const lsn = await withSession(atService(service.url), async (c) => {
+          const { rows } = await c.query('SELECT pg_current_wal_lsn()::text AS lsn');
+          return parseLsn(rows[0].lsn as string);
+        });
+        await waitReverseApplied(routing, name, lsn, Math.max(0, deadline - Date.now()));
+      }),
+    );
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { demoCutoverFailures } from '../../src/cli/demo-run.js';
+import { demoCutoverFailures, foreignKeyWaits } from '../../src/cli/demo-run.js';
 import type { DemoCutoverReport, DemoCutoverStep } from '../../src/demo/demo-cutover.js';
 
 /** The words `carve demo` ends with when its cutover phase failed (all its other lines read well). */
@@ -36,5 +36,28 @@ describe('demoCutoverFailures', () => {
     expect(
       demoCutoverFailures(report(0, [{ step: 'cutover', service: 'auth', loadErrors: { CV001: 3 } }])),
     ).toEqual([]);
+  });
+});
+
+describe('foreignKeyWaits', () => {
+  const waits = (count: number, timedOut: number, maxMs: number) => ({
+    count,
+    timedOut,
+    maxMs,
+    totalMs: maxMs,
+  });
+  it('says how many writes waited for the reverse stream or for their table to move, the longest, and any out of time', () => {
+    const load = { retries: { '23503': 7 } } as unknown as DemoCutoverReport['load'];
+    expect(foreignKeyWaits({ ...load, reverseWaits: waits(6, 0, 1200), routeWaits: waits(0, 0, 0) })).toBe(
+      "6 waits for the reverse stream (longest 1.2 s), 0 for the child's service to move, then ran again (23503: a monolith foreign key to a row written in a service database)",
+    );
+    expect(
+      foreignKeyWaits({ ...load, reverseWaits: waits(3, 1, 60_000), routeWaits: waits(2, 0, 9000) }),
+    ).toBe(
+      "3 waits for the reverse stream (longest 1m00s), 2 for the child's service to move (longest 9.0 s), then ran again (23503: a monolith foreign key to a row written in a service database); 1 out of time (failed)",
+    );
+    expect(foreignKeyWaits(load)).toBe(
+      '7 writes ran again (23503: a monolith foreign key to a row written in a service database)',
+    );
   });
 });

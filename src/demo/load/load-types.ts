@@ -46,6 +46,14 @@ export interface LoadOptions {
    * two databases becomes two transactions, committed one after the other in the order first used.
    */
   router?: TableRouter;
+  /**
+   * Service-routed mode: when a foreign key rejected an operation before anything of it committed
+   * (23503), the load calls this and runs the operation again once it resolves `true`: every row
+   * the service databases had committed when it was called has reached the monolith (the reverse
+   * streams' applied positions passed the service databases' WAL positions). `false`: they did not
+   * within `timeoutMs`, and the write fails. Without it the load retries a few times at a fixed pace.
+   */
+  awaitReverse?: (timeoutMs: number) => Promise<boolean>;
 }
 
 export interface RowCounts {
@@ -94,6 +102,17 @@ export interface LoadStats {
    * applied it), by SQLSTATE. Absent otherwise.
    */
   retries?: Record<string, number>;
+  /**
+   * Service-routed mode with `awaitReverse`: the waits for the reverse streams after a 23503 —
+   * how many, how many ran out of time, and the longest / total milliseconds. Absent otherwise.
+   */
+  reverseWaits?: { count: number; timedOut: number; maxMs: number; totalMs: number };
+  /**
+   * Service-routed mode with `awaitReverse`: the waits of operations rejected in the monolith after
+   * writing the parent themselves in a service database, until the child's table moved too (its
+   * service's switch). Absent otherwise.
+   */
+  routeWaits?: { count: number; timedOut: number; maxMs: number; totalMs: number };
 }
 
 export interface LoadReport extends LoadStats {

@@ -2,7 +2,7 @@ import { CarveError } from '../../errors.js';
 import { atMonolith, atService, type Client, connect } from '../../pg/connect.js';
 import { isTransientError, SqlState, sqlStateOf } from '../../pg/sqlstate.js';
 import { LoadStatsCollector } from './load-stats.js';
-import type { LoadHandle, LoadOptions, LoadReport, LoadStats } from './load-types.js';
+import type { LoadHandle, LoadOptions, LoadReport, LoadStats, OperationKind } from './load-types.js';
 import { OPERATIONS, operationChooser } from './operation-mix.js';
 import { Prng } from './prng.js';
 import { readReferenceData, type ReferenceData } from './reference-data.js';
@@ -44,13 +44,41 @@ const MAX_QUEUE = 100_000;
  * they are dropped, so an overloaded run ends on time (transactions in flight finish).
  */
 const DEADLINE_GRACE_MS = 1000;
-/** Service-routed mode: runs again of an operation a monolith foreign key rejected (23503), and the wait between. */
+/**
+ * Service-routed mode without `awaitReverse`: runs again of an operation a monolith foreign key
+ * rejected (23503), and the wait between (the reverse stream runs in another process, unobserved).
+ */
 const ROUTED_FK_RETRIES = 20;
 const ROUTED_FK_RETRY_MS = 250;
+/**
+ * Service-routed mode with `awaitReverse`: how long one operation may wait in all for the reverse
+ * streams (a busy machine lags seconds; the demo's budget is generous, and a wait ends as soon as
+ * the streams pass the point), and how many waits it gets. Each wait proves that every service
+ * row committed before the rejection is in the monolith and the operation runs again on the same
+ * draws, so a second rejection means a newer parent at most (a row picked after one it found was
+ * deleted meanwhile); a third is not replication lag and fails the write.
+ */
+export const REVERSE_WAIT_BUDGET_MS = 60_000;
+export const REVERSE_WAITS = 3;
+/**
+ * Service-routed mode with `awaitReverse`: how long an operation whose parent is its own write in
+ * a service database (a consultation in clinical_db, its prescription in the monolith while
+ * pharmacy has not moved) may wait for the child's table to move (the next cutover's switch; a
+ * cutover on a busy machine takes tens of seconds).
+ */
+export const ROUTE_WAIT_BUDGET_MS = 120_000;
+
+interface WaitStats {
+  count: number;
+  timedOut: number;
+  maxMs: number;
+  totalMs: number;
+}
 
 function validate(
   options: LoadOptions,
-): Required<Omit<LoadOptions, 'durationMs' | 'maxTransactions' | 'mix' | 'router'>> & LoadOptions {
+): Required<Omit<LoadOptions, 'durationMs' | 'maxTransactions' | 'mix' | 'router' | 'awaitReverse'>> &
+  LoadOptions {
   const problems: string[] = [];
   if (!(options.rate > 0 && options.rate <= MAX_LOAD_RATE))
     problems.push(`rate must be above 0 and at most ${MAX_LOAD_RATE} transactions/s`);
@@ -94,6 +122,8 @@ class LoadRun {
   private readonly byDatabase: Record<string, number> = {};
   /** Service-routed mode: operations run again, by the SQLSTATE that rejected the earlier run. */
   private readonly retries: Record<string, number> = {};
+  private readonly reverseWaits: WaitStats = { count: 0, timedOut: 0, maxMs: 0, totalMs: 0 };
+  private readonly routeWaits: WaitStats = { count: 0, timedOut: 0, maxMs: 0, totalMs: 0 };
 
   constructor(private readonly options: ReturnType<typeof validate>) {
     this.choose = operationChooser(options.mix);
@@ -151,7 +181,14 @@ class LoadRun {
       queued: this.queue.length,
     });
     return this.options.router
-      ? { ...snapshot, databases: { ...this.byDatabase }, retries: { ...this.retries } }
+      ? {
+          ...snapshot,
+          databases: { ...this.byDatabase },
+          retries: { ...this.retries },
+          ...(this.options.awaitReverse
+            ? { reverseWaits: { ...this.reverseWaits }, routeWaits: { ...this.routeWaits } }
+            : {}),
+        }
       : snapshot;
   }
 
@@ -276,32 +313,93 @@ class LoadRun {
    */
   private async executeRouted(client: Client, arrival: Arrival): Promise<Client | undefined> {
     // A row written a moment ago in a service database reaches the monolith through the reverse
-    // stream (about a second later): until then a monolith foreign key to it rejects a write there
-    // (23503). Nothing was committed yet (the check runs at the statement), so the operation is run
-    // again after a short wait, as an application retrying its transaction would; each retry is
-    // counted, and a write still rejected after the last one fails as before.
+    // stream (about a second later on a quiet machine, longer on a busy one): until then a monolith
+    // foreign key to it rejects a write there (23503). Nothing was committed yet (the check runs at
+    // the statement), so the operation is run again, as an application retrying its transaction
+    // would: with `awaitReverse`, once the reverse streams have passed the moment of the rejection
+    // (and on the same draws, so the same parent rows), which bounds the wait by the real lag and
+    // leaves a rejection that lag does not explain failing; without it, after a short fixed wait.
+    // Each run again is counted; a write still rejected at the end fails as before.
+    const awaitReverse = this.options.awaitReverse;
+    const draws = awaitReverse ? this.frozenRanges() : this.ref!;
+    const started = performance.now();
+    let reverseWaits = 0;
     for (let attempt = 1; ; attempt++) {
-      const last = attempt > ROUTED_FK_RETRIES;
-      const outcome = await this.attemptRouted(client, arrival, last);
+      const last = awaitReverse ? reverseWaits >= REVERSE_WAITS : attempt > ROUTED_FK_RETRIES;
+      const outcome = await this.attemptRouted(client, arrival, draws, last, !!awaitReverse);
       if (!outcome.retry || outcome.client === undefined) return outcome.client;
       client = outcome.client;
       this.retries[SqlState.foreignKeyViolation] = (this.retries[SqlState.foreignKeyViolation] ?? 0) + 1;
-      await new Promise((resolve) => setTimeout(resolve, ROUTED_FK_RETRY_MS));
+      if (!awaitReverse) {
+        await new Promise((resolve) => setTimeout(resolve, ROUTED_FK_RETRY_MS));
+        continue;
+      }
+      const waitStart = performance.now();
+      let passed: boolean;
+      let stats: WaitStats;
+      if (outcome.split !== undefined) {
+        // The parent is this operation's own uncommitted write in a service database: no stream
+        // can bring it; the child's table moving to its service's database (its cutover's switch)
+        // can. Wait for that, within its own budget.
+        stats = this.routeWaits;
+        passed = await this.routeChanged(outcome.split, started + ROUTE_WAIT_BUDGET_MS);
+      } else {
+        stats = this.reverseWaits;
+        reverseWaits++;
+        passed = await awaitReverse(Math.max(0, started + REVERSE_WAIT_BUDGET_MS - waitStart)).catch(
+          () => false,
+        );
+      }
+      const waited = performance.now() - waitStart;
+      stats.count++;
+      stats.totalMs += waited;
+      stats.maxMs = Math.max(stats.maxMs, waited);
+      if (!passed) {
+        stats.timedOut++;
+        // The parent did not arrive in time: the write fails with its rejection.
+        this.collector.fail(outcome.kind, SqlState.foreignKeyViolation);
+        return client;
+      }
     }
+  }
+
+  /** Whether `table` is written somewhere else than the monolith by `deadline` (performance.now()). */
+  private async routeChanged(table: string, deadline: number): Promise<boolean> {
+    const router = this.options.router!;
+    while (router(table) === undefined) {
+      if (performance.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return true;
+  }
+
+  /** The id ranges as they are now: a run again of an operation draws the same rows. */
+  private frozenRanges(): ReferenceData {
+    const ranges = {} as ReferenceData['ranges'];
+    for (const [table, range] of Object.entries(this.ref!.ranges))
+      ranges[table as keyof typeof ranges] = { ...range };
+    return { ...this.ref!, ranges };
   }
 
   private async attemptRouted(
     client: Client,
     arrival: Arrival,
+    ref: ReferenceData,
     last: boolean,
-  ): Promise<{ client: Client | undefined; retry: boolean }> {
+    waitsForReverse: boolean,
+  ): Promise<{ client: Client | undefined; retry: boolean; kind: OperationKind; split?: string }> {
     const router = this.options.router!;
     const rng = new Prng(this.options.seed, arrival.index);
     const kind = this.choose(rng);
     const opened: { key: string; database: string; client: Client; url?: string }[] = [];
+    // Where each table went in this run, and the table of the latest statement (the failing one).
+    const routedTo = new Map<string, string>();
+    let lastTable = '';
     const route: TxRoute = async (table, sql) => {
       const destination = router(table);
       const key = destination ? destination.url : '';
+      routedTo.set(table, key);
+      lastTable = table;
       let entry = opened.find((o) => o.key === key);
       if (!entry) {
         const connection = destination ? await this.serviceClient(destination) : client;
@@ -316,7 +414,7 @@ class LoadRun {
         sql: destination ? rewriteForDestination(sql, table, destination) : sql,
       };
     };
-    const tx = new TxContext(client, rng, this.ref!, this.tag, route);
+    const tx = new TxContext(client, rng, ref, this.tag, route);
     let committed = 0;
     let failure: unknown;
     try {
@@ -338,7 +436,8 @@ class LoadRun {
       failure !== undefined &&
       !last &&
       committed === 0 &&
-      !this.stopping &&
+      // A wait for the reverse streams is bounded by them (they run until the load has stopped).
+      (waitsForReverse || !this.stopping) &&
       sqlStateOf(failure) === SqlState.foreignKeyViolation;
     if (failure === undefined) {
       this.collector.commit(kind, tx.changes, performance.now() - arrival.due);
@@ -360,7 +459,13 @@ class LoadRun {
         await entry.client.end().catch(() => {});
       } else this.serviceIdle.get(entry.url)!.push(entry.client);
     }
-    return { client: broken.has(client) ? await this.replace(client) : client, retry };
+    // Rejected in the monolith after this run wrote in a service database: the parent may be
+    // that uncommitted write, which only the child's table moving can satisfy.
+    const split =
+      retry && routedTo.get(lastTable) === '' && [...tx.changes.keys()].some((t) => routedTo.get(t) !== '')
+        ? lastTable
+        : undefined;
+    return { client: broken.has(client) ? await this.replace(client) : client, retry, kind, split };
   }
 
   private async serviceClient(destination: TableDestination): Promise<Client> {
