@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands.js';
 import { ExitCode } from './exit.js';
-import { exitAfterOutput, reportError } from './run-command.js';
 import { carveVersion } from '../version.js';
 
 const program = new Command()
@@ -14,7 +13,11 @@ const program = new Command()
   // Set before the commands are registered, so each one inherits it.
   .exitOverride((error) => process.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.usage));
 
-registerCommands(program);
+// Only the commands this run needs are loaded (commands.ts says which).
+await registerCommands(program, process.argv.slice(2));
 
 // Commands report their own errors (runCommand); this catches what fails outside them.
-program.parseAsync(process.argv).catch((error: unknown) => exitAfterOutput(reportError(error)));
+program.parseAsync(process.argv).catch(async (error: unknown) => {
+  const { exitAfterOutput, reportError } = await import('./run-command.js');
+  return exitAfterOutput(reportError(error));
+});
