@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { backup } from '../backup/index.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
-import { parsePositiveNumber } from './copy.js';
+import { parsePositiveNumber } from './flag-values.js';
 import { formatCount, jsonLine } from './format.js';
 import { runCommand } from './run-command.js';
 

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { copy } from '../copy/index.js';
-import { CarveError } from '../errors.js';
 import { copySnapshotOptions } from '../events/index.js';
 import { buildIndexesWithProvision } from '../migrate/index-builder.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
@@ -12,22 +11,12 @@ import {
   startCliMetrics,
   type MetricsFlags,
 } from './metrics-option.js';
+import { parsePositiveNumber } from './flag-values.js';
 import { jsonLine } from './format.js';
 import { runCommand } from './run-command.js';
 import { abortOnSignals } from './signals.js';
 
 export { buildIndexesWithProvision };
-
-export function parsePositiveNumber(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new CarveError('USAGE', `${flag} must be a positive number, got ${JSON.stringify(value)}`, {
-      hint: `e.g. ${flag} 4`,
-    });
-  }
-  return n;
-}
 
 export function registerCopyCommand(program: Command): void {
   addMetricsOptions(program.command('copy'))

@@ -4,7 +4,8 @@ import { parseDuration } from '../demo/load/duration.js';
 /**
  * Values of command-line flags, read strictly: a plain decimal number (no `0x10`, `1_000`, empty
  * string or `NaN`, which Number() would let through as something else), inside a stated range.
- * Every refusal is a USAGE error (exit 2) that names the flag, the value and the accepted range.
+ * Every refusal is a USAGE error (exit 2) that names the flag, the value and the accepted range,
+ * with a hint giving a value that is accepted (test/unit/flag-values.test.ts checks every one).
  */
 export interface NumberRange {
   min: number;
@@ -46,6 +47,19 @@ export function optionalNumberFlag(
   range: NumberRange,
 ): number | undefined {
   return value === undefined ? undefined : numberFlag(flag, value, range);
+}
+
+/** One of a fixed set of words (`--sequences auto|strict|advisory`), or USAGE listing them. */
+export function choiceFlag<T extends string>(flag: string, value: string, choices: readonly T[]): T {
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new CarveError('USAGE', `${flag} must be ${listChoices(choices)}, got ${JSON.stringify(value)}`, {
+    details: { flag, value, choices: [...choices] },
+    hint: `e.g. ${flag} ${choices[0]}`,
+  });
+}
+
+function listChoices(choices: readonly string[]): string {
+  return choices.length < 2 ? String(choices[0]) : `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`;
 }
 
 /** A duration (`30s`, `5m`, `1h30m`, `500ms`, or seconds) in [minMs, maxMs], in milliseconds. */
@@ -93,4 +107,20 @@ function describeMs(ms: number): string {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
+}
+
+/**
+ * An optional positive number (--jobs, --chunk-size, --max-keys of copy, migrate, verify, backup),
+ * as these flags always read it: anything Number() takes that is finite and above 0.
+ */
+export function parsePositiveNumber(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new CarveError('USAGE', `${flag} must be a positive number, got ${JSON.stringify(value)}`, {
+      details: { flag, value },
+      hint: `e.g. ${flag} 4`,
+    });
+  }
+  return n;
 }

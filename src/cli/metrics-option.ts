@@ -2,12 +2,10 @@ import type { Command } from 'commander';
 import { CarveError, errorText } from '../errors.js';
 import type { EventHub } from '../event-hub.js';
 import type { CarveEvents } from '../migrate/events.js';
-import { startMetricsEndpoint } from '../observe/metrics-endpoint.js';
 import type { MigrationMetrics } from '../observe/migration-metrics.js';
 import { redactText } from '../pg/redact.js';
 import type { Routing } from '../routing/model.js';
 import { numberFlag } from './flag-values.js';
-import { cutoverPhaseReader } from './service-phases.js';
 import { carveVersion } from '../version.js';
 
 export interface MetricsFlags {
@@ -63,6 +61,12 @@ export async function startCliMetricsEndpoint(
 ): Promise<{ metrics: MigrationMetrics | undefined; stop: () => Promise<void> }> {
   const port = checkMetricsFlags(flags);
   if (port === undefined) return { metrics: undefined, stop: async () => {} };
+  // Loaded here, not at the top: prom-client and the status readers cost CPU at every start of a
+  // command that mostly runs without --metrics-port.
+  const [{ startMetricsEndpoint }, { cutoverPhaseReader }] = await Promise.all([
+    import('../observe/metrics-endpoint.js'),
+    import('./service-phases.js'),
+  ]);
   let warned = false;
   const endpoint = await startMetricsEndpoint({
     routing,

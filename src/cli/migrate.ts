@@ -3,7 +3,8 @@ import { copySnapshotOptions, eventSinks } from '../events/index.js';
 import type { MigrateEvent } from '../migrate/events.js';
 import { migrate } from '../migrate/index.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
-import { buildIndexesWithProvision, parsePositiveNumber } from './copy.js';
+import { buildIndexesWithProvision } from './copy.js';
+import { parsePositiveNumber } from './flag-values.js';
 import { createCopyReporter } from './copy-progress.js';
 import { createCliHub } from './event-hub.js';
 import {

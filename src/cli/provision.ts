@@ -6,6 +6,7 @@ import { renderProvisionScript } from '../provision/render-schema.js';
 import { defaultSecretsDir, resolveRoleSecrets } from '../provision/role-secrets.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { createCliHub } from './event-hub.js';
+import { numberFlag } from './flag-values.js';
 import { jsonLine } from './format.js';
 import { runCommand } from './run-command.js';
 
@@ -45,9 +46,7 @@ async function run(options: ProvisionCliOptions): Promise<void> {
       hint: 'e.g. carve provision --plan plan.yaml --dry-run --out ./provision-sql',
     });
   }
-  const jobs = Number(options.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1)
-    throw new CarveError('USAGE', `--jobs must be a positive integer, not ${options.jobs}`);
+  const jobs = numberFlag('--jobs', options.jobs, { min: 1, max: 1024, integer: true, example: '4' });
   const { catalog, routing } = await prepareRouting(options.plan);
   const secretsDir = options.secretsDir ?? defaultSecretsDir(routing.names.migration);
 

@@ -11,7 +11,7 @@ export type CommandOutcome = void | { exit: 'ok' | 'failed' | 'incomplete' | 'mi
 export interface CommandContext {
   /** --json: an error is one JSON object on stdout instead of text on stderr. */
   json?: boolean;
-  /** The plan file, so that hints saying `--plan <file>` name the real one. */
+  /** The plan file, so that hints saying `--plan <file>` (or `<plan>`) name the real one. */
   plan?: string;
 }
 
@@ -80,9 +80,12 @@ function asCarveError(error: unknown): CarveError {
   });
 }
 
-/** Hints say `--plan <file>`; on the command line the file is known, so the hint names it. */
-function withPlanFile(hint: string, plan: string | undefined): string {
+/**
+ * Hints say `--plan <file>` (or `--plan <plan>`); on the command line the file is known, so the
+ * hint names it, quoted for a shell when it needs to be, and can be followed as printed.
+ */
+export function withPlanFile(hint: string, plan: string | undefined): string {
   if (plan === undefined) return hint;
   const quoted = /^[\w./@%+=:,-]+$/.test(plan) ? plan : `'${plan.replaceAll("'", `'\\''`)}'`;
-  return hint.replaceAll('--plan <file>', `--plan ${quoted}`);
+  return hint.replace(/--plan <(?:file|plan)>/g, () => `--plan ${quoted}`);
 }

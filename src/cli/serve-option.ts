@@ -3,13 +3,9 @@ import { CarveError } from '../errors.js';
 import type { EventHub } from '../event-hub.js';
 import type { CarveEvents } from '../migrate/events.js';
 import type { MigrationMetrics } from '../observe/migration-metrics.js';
-import { startDashboardServer } from '../observe/serve/dashboard-server.js';
-import { resolveServeToken, SERVE_TOKEN_ENV } from '../observe/serve/serve-token.js';
 import { defaultSecretsDir } from '../provision/role-secrets.js';
 import type { Routing } from '../routing/model.js';
 import { parsePort } from './metrics-option.js';
-import { cutoverServiceActions } from './serve-actions.js';
-import { cutoverPhaseReader } from './service-phases.js';
 
 export interface ServeFlags {
   servePort?: string;
@@ -50,6 +46,19 @@ export async function startCliDashboard(
     metrics?: MigrationMetrics;
   },
 ): Promise<() => Promise<void>> {
+  // Loaded here, not at the top: the dashboard server and the cutover actions it offers cost CPU at
+  // every start of a command that mostly runs without --serve-port.
+  const [
+    { startDashboardServer },
+    { resolveServeToken, SERVE_TOKEN_ENV },
+    { cutoverServiceActions },
+    { cutoverPhaseReader },
+  ] = await Promise.all([
+    import('../observe/serve/dashboard-server.js'),
+    import('../observe/serve/serve-token.js'),
+    import('./serve-actions.js'),
+    import('./service-phases.js'),
+  ]);
   const token = resolveServeToken(options.secretsDir ?? defaultSecretsDir(routing.names.migration));
   const server = await startDashboardServer({
     routing,

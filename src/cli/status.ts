@@ -5,7 +5,7 @@ import type { SlotStatus } from '../sync/status.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { sizeFlag } from './flag-values.js';
 import { formatBytes, formatCount, formatLag, formatSeconds, jsonLine, renderTable } from './format.js';
-import { runCommand } from './run-command.js';
+import { runCommand, withPlanFile } from './run-command.js';
 
 export function registerStatusCommand(program: Command): void {
   program
@@ -38,7 +38,7 @@ export function registerStatusCommand(program: Command): void {
         );
         const status = { ...migration, alerts, services };
         // Hints name the plan the operator gave.
-        for (const alert of status.alerts) alert.hint = alert.hint.replaceAll('<plan>', options.plan);
+        for (const alert of status.alerts) alert.hint = withPlanFile(alert.hint, options.plan);
         process.stdout.write(options.json ? jsonLine(status) : renderStatus(status));
         // Exit nonzero when streaming cannot resume or is about to lose WAL, so scripts notice.
         if (status.alerts.some((a) => a.severity === 'error')) return { exit: 'attention' };

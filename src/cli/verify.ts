@@ -5,9 +5,8 @@ import { eventSinks } from '../events/index.js';
 import { prepareRouting } from '../routing/prepare-routing.js';
 import { verify } from '../verify/index.js';
 import type { VerifyEvent, VerifyResult } from '../verify/events.js';
-import { parsePositiveNumber } from './copy.js';
 import { createCliHub } from './event-hub.js';
-import { durationFlag } from './flag-values.js';
+import { choiceFlag, durationFlag, numberFlag, parsePositiveNumber } from './flag-values.js';
 import { formatCount, jsonLine, renderTable } from './format.js';
 import { runCommand, type CommandOutcome } from './run-command.js';
 import { abortOnSignals } from './signals.js';
@@ -67,19 +66,21 @@ export function registerVerifyCommand(program: Command): void {
 async function run(options: VerifyCliOptions): Promise<CommandOutcome> {
   const jobs = parsePositiveNumber('--jobs', options.jobs);
   const maxKeys = parsePositiveNumber('--max-keys', options.maxKeys);
-  const showKeys = Number(options.showKeys);
+  const showKeys = numberFlag('--show-keys', options.showKeys, {
+    min: 0,
+    max: 1_000_000,
+    integer: true,
+    example: '10',
+  });
   const holdTimeoutMs = durationFlag('--hold-timeout', options.holdTimeout, {
     minMs: 1000,
     maxMs: 86_400_000,
   });
-  if (!['auto', 'strict', 'advisory'].includes(options.sequences ?? 'auto')) {
-    throw new CarveError(
-      'USAGE',
-      `--sequences must be auto, strict or advisory, not ${JSON.stringify(options.sequences)}`,
-    );
-  }
+  choiceFlag('--sequences', options.sequences ?? 'auto', ['auto', 'strict', 'advisory']);
   if (options.assumeStatic && options.catchUp)
-    throw new CarveError('USAGE', '--assume-static and --catch-up exclude each other');
+    throw new CarveError('USAGE', '--assume-static and --catch-up exclude each other', {
+      hint: 'Leave one out: --catch-up when the targets are behind and no carve sync runs, --assume-static when nothing writes anywhere.',
+    });
   const tables = options.tables
     ?.flatMap((t) => t.split(','))
     .map((t) => t.trim())
@@ -104,7 +105,7 @@ async function run(options: VerifyCliOptions): Promise<CommandOutcome> {
     signal,
   });
   if (options.json) process.stdout.write(jsonLine(result));
-  else process.stdout.write(renderVerifySummary(result, Number.isFinite(showKeys) ? showKeys : 10));
+  else process.stdout.write(renderVerifySummary(result, showKeys));
   if (options.repairSql && !options.json)
     process.stdout.write(`Repair SQL written to ${options.repairSql} (psql -v ON_ERROR_STOP=1 -f …)\n`);
   return { exit: result.ok ? 'ok' : 'mismatch' };

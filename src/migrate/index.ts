@@ -97,6 +97,8 @@ async function run(options: MigrateOptions, hub: EventHub<CarveEvents>): Promise
   });
   const engine: SyncEngine = await startSync({
     routing,
+    // Its sessions (and the migration lock, which another command reports) say carve migrate.
+    applicationName: `carve migrate (${routing.names.migration})`,
     ...(options.sinks ? { sinks: options.sinks } : {}),
     onEvent: hub.emitter('sync'),
   }).catch((error: unknown) => {

@@ -1,5 +1,6 @@
 import type { Client } from '../pg/connect.js';
 import { INVALID_LSN, formatLsn, parseLsn, type Lsn } from '../pg/lsn.js';
+import { isoTimestampSql } from '../pg/replication/pg-time.js';
 import { quoteQualified } from '../pg/quote.js';
 import { SyncState, type AppliedPosition, type HoldRow } from '../sync/state.js';
 
@@ -38,7 +39,7 @@ export class ReverseState extends SyncState {
 
   override async readPosition(client: Client): Promise<AppliedPosition> {
     const { rows } = await client.query(
-      `SELECT lsn::text AS lsn, commit_time::text AS commit_time, updated_at::text AS updated_at,
+      `SELECT lsn::text AS lsn, ${isoTimestampSql('commit_time')} AS commit_time, updated_at::text AS updated_at,
               extract(epoch FROM now() - commit_time)::float8 AS commit_age
          FROM ${this.positions} WHERE migration = $1 AND service = $2`,
       [this.migration, this.service],

@@ -15,10 +15,16 @@ const COMMANDS: readonly MigrationCommand[] = [
   'cancel',
 ];
 
-/** Who holds a migration's lock: the backend and the carve command it runs. */
+/** Who holds a migration's lock: the backend, the engine command it runs, and its session name. */
 export interface MigrationLockHolder {
   pid: number;
+  /** The engine step holding the lock: `sync` also when `carve migrate` or `carve cutover` runs it. */
   command: MigrationCommand;
+  /**
+   * The holder session's application_name, which names the carve command the operator started
+   * (`carve migrate (shop)`, `carve cutover (shop, patient) sync`); null if it has none.
+   */
+  application: string | null;
 }
 
 /**
@@ -34,9 +40,13 @@ export async function acquireMigrationLock(
   sourceUrl: string,
   migration: string,
   command: MigrationCommand,
+  options: {
+    /** The lock session's name, which a refused command reports: the command the operator ran. */
+    applicationName?: string;
+  } = {},
 ): Promise<MigrationLock> {
   const client: Client = await openSession(atMonolith(sourceUrl), {
-    applicationName: `carve ${command} (${migration})`,
+    applicationName: options.applicationName ?? `carve ${command} (${migration})`,
   });
   try {
     // The command lock (shared: waiters of the same command may hold it for a moment) is taken
@@ -48,7 +58,11 @@ export async function acquireMigrationLock(
     );
     if (!rows[0].ok) {
       const holder = await lockHolder(client, migration);
-      const who = holder ? `carve ${holder.command} (backend pid ${holder.pid})` : 'another session';
+      // The session name says which command holds it (carve migrate runs the sync step, so the
+      // command lock alone would say "carve sync"); the command lock is the fallback.
+      const who = holder
+        ? `${holder.application || `carve ${holder.command}`} (backend pid ${holder.pid})`
+        : 'another session';
       throw new CarveError('MIGRATION_LOCKED', `Migration "${migration}" is being worked on by ${who}`, {
         details: { migration, holder },
         hint: 'Wait for it to finish or stop it; only one carve command runs per migration at a time.',
@@ -82,7 +96,8 @@ async function lockHolder(client: Client, migration: string): Promise<MigrationL
           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
           AND l.pid <> pg_backend_pid()
      )
-     SELECT main.pid, keys.command
+     SELECT main.pid, keys.command,
+            (SELECT a.application_name FROM pg_stat_activity AS a WHERE a.pid = main.pid) AS application
        FROM held AS main
        JOIN held AS tag ON tag.pid = main.pid
        JOIN keys ON tag.classid = ((keys.key >> 32) & 4294967295)::oid
@@ -96,6 +111,6 @@ async function lockHolder(client: Client, migration: string): Promise<MigrationL
       COMMANDS.map((command) => AdvisoryLock.command(migration, command)),
     ],
   );
-  const row = rows[0] as { pid: number; command: MigrationCommand } | undefined;
-  return row ? { pid: row.pid, command: row.command } : null;
+  const row = rows[0] as { pid: number; command: MigrationCommand; application: string | null } | undefined;
+  return row ? { pid: row.pid, command: row.command, application: row.application || null } : null;
 }

@@ -64,11 +64,14 @@ export class SyncEngine {
   /** Names of the sinks of SyncOptions.sinks, and every sink's kind, as sessions open them. */
   private extraSinks: string[] = [];
   private kinds = new Map<string, string>();
+  /** Every session's name; the migration lock's too, so a command it refuses names this one. */
+  private readonly applicationName: string;
 
   constructor(private readonly options: SyncOptions) {
     this.routing = options.routing;
     const names = this.routing.names;
     const applicationName = options.applicationName ?? `carve sync (${names.migration})`;
+    this.applicationName = applicationName;
     this.state = new SyncState(names.stateSchema, names.migration);
     this.holds = new HoldCoordinator(
       () => this.sinkNames(),
@@ -218,7 +221,9 @@ export class SyncEngine {
     const deadline = Date.now() + waitMs;
     for (;;) {
       try {
-        return await acquireMigrationLock(this.routing.sourceUrl, this.routing.names.migration, 'sync');
+        return await acquireMigrationLock(this.routing.sourceUrl, this.routing.names.migration, 'sync', {
+          applicationName: this.applicationName,
+        });
       } catch (error) {
         if (!isCarveError(error, 'MIGRATION_LOCKED') || Date.now() > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, 250));
@@ -378,6 +383,7 @@ export class SyncEngine {
             this.routing.sourceUrl,
             this.routing.names.migration,
             'sync',
+            { applicationName: this.applicationName },
           );
         }
         this.session = session;

@@ -9,7 +9,13 @@ import { runCarve } from '../support/carve-cli.js';
 describe('command-line usage errors', () => {
   it('a misspelt or missing --plan, an unknown flag or command: exit 2, with what was wrong', async () => {
     const cases: [string[], string][] = [
-      [['provision', '--plna', 'plan.yaml'], "required option '--plan <file>' not specified"],
+      // The misspelt flag is named (not the --plan it leaves missing), with the closest real one.
+      [['provision', '--plna', 'plan.yaml'], "unknown option '--plna'\n(Did you mean --plan?)"],
+      [
+        ['cutover', '--plan', 'plan.yaml', '--servce', 'shop'],
+        "unknown option '--servce'\n(Did you mean --service?)",
+      ],
+      [['cutover', '--plan', 'plan.yaml'], "required option '--service <name>' not specified"],
       [['status'], "required option '--plan <file>' not specified"],
       [['plan', '--plan', 'plan.yaml', '--jsno'], "unknown option '--jsno'"],
       [['verfy', '--plan', 'plan.yaml'], "unknown command 'verfy'"],
@@ -18,6 +24,7 @@ describe('command-line usage errors', () => {
     for (const [args, message] of cases) {
       const run = await runCarve(args);
       expect(run.stderr, args.join(' ')).toContain(message);
+      if (message.startsWith('unknown option')) expect(run.stderr).not.toContain('required option');
       expect(run.code, args.join(' ')).toBe(2);
     }
   });

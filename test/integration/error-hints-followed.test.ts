@@ -110,10 +110,10 @@ describe('hints followed through the CLI', () => {
     await succeeds(['teardown', '--plan', planA, '--yes']);
     const sync = ['sync', '--plan', planA, '--until-caught-up', ...secrets('hfa')];
     const error = await fails(sync, 'SYNC_SLOT_MISSING', 1);
-    expect(error.hint).toContain('carve teardown --plan <plan> --yes');
+    expect(error.hint).toContain(`carve teardown --plan ${planA} --yes`);
     const databases = /then drop the service databases \(([^)]+)\)/.exec(error.hint)?.[1];
     expect(databases, error.hint).toBe('hfa_shop');
-    expect(error.hint).toContain('then carve migrate --plan <plan>');
+    expect(error.hint).toContain(`then carve migrate --plan ${planA}`);
     await succeeds(['teardown', '--plan', planA, '--yes']);
     await withClient(target.url(), (c) => c.query(`DROP DATABASE ${databases!}`));
     await succeeds(['migrate', '--plan', planA, ...secrets('hfa')]);

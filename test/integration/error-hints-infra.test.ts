@@ -236,7 +236,7 @@ describe('replication slots that are not what the copy left', () => {
       await c.query(`SELECT pg_create_logical_replication_slot('carve_rep', 'test_decoding')`);
     });
     const error = await fails(rep('sync', '--until-caught-up'), 'REPLICATION_SLOT_WRONG_PLUGIN', 1);
-    expect(error.hint).toContain('carve teardown --plan <plan> --yes');
+    expect(error.hint).toContain(`carve teardown --plan ${repPlan} --yes`);
     expect(error.hint).toContain('then drop the service databases (rep_svc)');
     await succeeds(['teardown', '--plan', repPlan, '--yes']);
     await withClient(target.url(), (c) => c.query('DROP DATABASE rep_svc'));

@@ -197,12 +197,14 @@ describe('a copy whose slot is gone', () => {
     const error = await fails(lost('copy', '--resume'), 'COPY_SLOT_LOST', 1);
     // The hint, followed step by step.
     const steps =
-      /(carve teardown --plan <plan> --yes).*drop the service databases \(([^)]+)\), then (carve migrate --plan <plan>)/.exec(
+      /(carve teardown --plan (\S+) --yes).*drop the service databases \(([^)]+)\), then (carve migrate --plan (\S+?))\.?(?:\s|$)/.exec(
         error.hint,
       );
     expect(steps, error.hint).not.toBeNull();
+    // The hints name the plan carve was given.
+    expect([steps![2], steps![5]]).toEqual([plan, plan]);
     await succeeds(['teardown', '--plan', plan, '--yes']);
-    for (const database of steps![2]!.split(', ')) {
+    for (const database of steps![3]!.split(', ')) {
       await withClient(target.url(), (c) => c.query(`DROP DATABASE "${database}" WITH (FORCE)`));
     }
     await succeeds(lost('migrate'));

@@ -53,11 +53,19 @@ describe('carve teardown', () => {
     expect(unasked.stderr).toMatch(/would drop replication slot carve_gone .* and publication carve_gone/);
     expect(await leftovers(url)).toEqual(carveObjects);
 
-    const engine = await startSync({ routing });
+    // The sync step as carve migrate runs it: the refusal names carve migrate, not carve sync.
+    const engine = await startSync({ routing, applicationName: 'carve migrate (gone)' });
     try {
       const busy = await runCarve(['teardown', '--plan', file, '--yes']);
       expect(busy.code).toBe(1);
-      expect(busy.stderr).toContain('MIGRATION_LOCKED');
+      expect(busy.stderr).toMatch(
+        /MIGRATION_LOCKED: .* is being worked on by carve migrate \(gone\) \(backend pid \d+\)/,
+      );
+      const json = await runCarve(['teardown', '--plan', file, '--yes', '--json']);
+      expect(JSON.parse(json.stdout).details.holder).toMatchObject({
+        command: 'sync',
+        application: 'carve migrate (gone)',
+      });
       expect(await leftovers(url)).toEqual(carveObjects);
     } finally {
       await engine.stop();

@@ -42,7 +42,7 @@ describe('the error catalogue', () => {
 
   it('types details per code: narrowed by isCarveError, read without casts', () => {
     const error: unknown = new CarveError('MIGRATION_LOCKED', 'busy', {
-      details: { migration: 'm', holder: { pid: 7, command: 'sync' } },
+      details: { migration: 'm', holder: { pid: 7, command: 'sync', application: 'carve migrate (m)' } },
     });
     expect(isCarveError(error, 'MIGRATION_LOCKED') && error.details.holder?.command).toBe('sync');
     expect(isCarveError(error, 'PLAN_INVALID')).toBe(false);

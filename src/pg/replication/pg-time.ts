@@ -41,6 +41,15 @@ export function pgTimestampToIso(ts: PgTimestamp): string {
   return `${whole.slice(0, -5)}.${fraction.toString().padStart(6, '0')}Z`;
 }
 
+/**
+ * SQL rendering a timestamptz column as pgTimestampToIso does (`2026-11-25T06:16:05.123456Z`), so
+ * a position read back from a database prints like one just applied (`::text` would give
+ * `2026-11-25 06:16:05.123456+00`, in the session's time zone). `column` is SQL, never input.
+ */
+export function isoTimestampSql(column: string): string {
+  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
+
 function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
   return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
