@@ -116,6 +116,13 @@ export class SyncSession {
         applicationName: this.ctx.applicationName,
         maxBufferedBytes: Math.max(256 * 1024, Math.min(4 * 1024 * 1024, this.ctx.batch.queueBytes / 2)),
       });
+      // stop() during the start found no stream to end (and stop() runs its teardown only once):
+      // end this one here, or its walsender keeps the slot active and every later carve sync
+      // retries "slot active" for ever.
+      if (this.stopping) {
+        await this.stream.stop().catch(() => {});
+        return;
+      }
       // The server started at max(startLsn, the slot's confirmed position): an applier behind that
       // would miss what lies between. Nothing has been dispatched yet.
       const resumeLsn = this.stream.resumeLsn;

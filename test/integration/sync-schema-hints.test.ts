@@ -9,6 +9,7 @@ import { resync } from '../../src/resync/index.js';
 import { buildRouting } from '../../src/routing/build-routing.js';
 import { withCarveLogins } from '../../src/routing/carve-logins.js';
 import type { Routing } from '../../src/routing/model.js';
+import type { SyncEvent } from '../../src/sync/events.js';
 import { startSync } from '../../src/sync/index.js';
 import { waitFor } from '../support/cluster.js';
 import {
@@ -37,6 +38,26 @@ const loads: OrdersLoad[] = [];
 afterEach(async () => {
   await Promise.all(loads.splice(0).map((l) => l.stop()));
 });
+
+/**
+ * `promise`, or a failure naming the step that did not finish and sync's last events (lag events
+ * aside): a hang under a loaded machine then says where it is instead of only hitting the test's
+ * timeout.
+ */
+async function step<T>(what: string, events: SyncEvent[], promise: Promise<T>, ms = 45_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const last = events.filter((e) => e.type !== 'lag').slice(-15);
+      reject(new Error(`${what}: not done after ${ms} ms; sync's last events: ${JSON.stringify(last)}`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 async function migration(name: string): Promise<Migration> {
   const m = await prepareMigration(clusters, {
@@ -78,12 +99,25 @@ async function current(
 async function stopOn(m: Migration, ddl: string): Promise<{ error: CarveError; load: OrdersLoad }> {
   const load = startOrdersLoad(m.sourceUrl);
   loads.push(load);
-  const engine = await startSync({ routing: m.routing });
+  const events: SyncEvent[] = [];
+  const engine = await step(
+    'carve sync starting',
+    events,
+    startSync({ routing: m.routing, onEvent: (e) => events.push(e) }),
+  );
   await waitFor(() => load.committed > 20);
-  await withClient(m.sourceUrl, (c) => c.query(ddl));
-  const error = await engine.done.then(
-    () => null,
-    (e: unknown) => e as CarveError,
+  await step(
+    'the schema change',
+    events,
+    withClient(m.sourceUrl, (c) => c.query(ddl)),
+  );
+  const error = await step(
+    'sync stopping on the schema change',
+    events,
+    engine.done.then(
+      () => null,
+      (e: unknown) => e as CarveError,
+    ),
   );
   expect(error).not.toBeNull();
   return { error: error!, load };
@@ -100,13 +134,18 @@ async function runHintedResync(m: Migration, hint: string | undefined, planText 
 /** carve sync again (with the plan as it is now), under load, until caught up; then compare everything. */
 async function syncAndCompare(m: Migration, load: OrdersLoad, planText = m.planText): Promise<void> {
   const { routing } = await current(m, planText);
-  const engine = await startSync({ routing });
+  const events: SyncEvent[] = [];
+  const engine = await step(
+    'carve sync starting again',
+    events,
+    startSync({ routing, onEvent: (e) => events.push(e) }),
+  );
   const start = load.committed;
   await waitFor(() => load.committed > start + 30);
   await load.stop();
   await withClient(m.sourceUrl, (c) => c.query(`UPDATE other SET v = v + 1 WHERE id = 1`));
-  await engine.waitForCatchUp();
-  await engine.stop();
+  await step('sync catching up', events, engine.waitForCatchUp());
+  await step('sync stopping', events, engine.stop());
   expect(await mismatchedRoutes(routing)).toEqual([]);
 }
 
@@ -154,7 +193,11 @@ describe('schema-change hints work when followed literally, under load', () => {
     );
     expect(error).toMatchObject({ code: 'SYNC_SCHEMA_CHANGED', details: { change: 'table-renamed' } });
     const back = /\(ALTER TABLE .+? RENAME TO .+?\)/.exec(error.hint ?? '')![0].slice(1, -1);
-    await withClient(m.sourceUrl, (c) => c.query(back));
+    await step(
+      'renaming it back',
+      [],
+      withClient(m.sourceUrl, (c) => c.query(back)),
+    );
     await syncAndCompare(m, load);
   });
 
