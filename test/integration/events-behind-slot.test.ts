@@ -121,6 +121,17 @@ async function endOffsets(topic: string, partitions: number): Promise<bigint[]> 
   }
 }
 
+/** Per partition, the offset of its first snapshot read (op r): where a rebuilding consumer starts. */
+function firstReads(events: Awaited<ReturnType<typeof readTopic>>): Map<number, bigint> {
+  const first = new Map<number, bigint>();
+  for (const e of events) {
+    if ((e.value as { op?: string } | null)?.op !== 'r') continue;
+    const seen = first.get(e.partition);
+    if (seen === undefined || e.offset < seen) first.set(e.partition, e.offset);
+  }
+  return first;
+}
+
 describe('a Kafka publisher behind the slot', () => {
   it('EVENTS_BEHIND_SLOT after events.kafka left the plan for a while; the hint followed until the topics hold the rows', async () => {
     // Published as usual: the topics are complete so far.
@@ -199,12 +210,7 @@ describe('a Kafka publisher behind the slot', () => {
     // A consumer that rebuilds from the new copy's reads on (the first read of each partition)
     // holds exactly the monolith's rows.
     const events = await readTopic([kafka.bootstrap], TOPIC);
-    const firstRead = new Map<number, bigint>();
-    for (const e of events) {
-      if ((e.value as { op?: string } | null)?.op !== 'r') continue;
-      const seen = firstRead.get(e.partition);
-      if (seen === undefined || e.offset < seen) firstRead.set(e.partition, e.offset);
-    }
+    const firstRead = firstReads(events);
     expect(firstRead.size).toBe(2);
     expect(fold(events, (p) => firstRead.get(p)!)).toEqual(await monolithRows());
   }, 150_000);
@@ -221,12 +227,7 @@ describe('a Kafka publisher behind the slot', () => {
     // this sync refused (or, without the check, the changes above never reached the topics).
     await succeeds(['sync', ...plan, '--until-caught-up']);
     const events = await readTopic([kafka.bootstrap], TOPIC);
-    const firstRead = new Map<number, bigint>();
-    for (const e of events) {
-      if ((e.value as { op?: string } | null)?.op !== 'r') continue;
-      const seen = firstRead.get(e.partition);
-      if (seen === undefined || e.offset < seen) firstRead.set(e.partition, e.offset);
-    }
+    const firstRead = firstReads(events);
     expect(fold(events, (p) => firstRead.get(p)!)).toEqual(await monolithRows());
   }, 60_000);
 });

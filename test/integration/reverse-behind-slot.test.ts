@@ -6,7 +6,7 @@ import { withClient } from '../../src/pg/connect.js';
 import { prepareReverse, startReverseSync, waitReverseApplied } from '../../src/reverse/index.js';
 import { startSync } from '../../src/sync/index.js';
 import { replicationOriginName } from '../../src/sync/replication-origin.js';
-import { runCarve, spawnCarve, type CliRun } from '../support/carve-cli.js';
+import { runCarve, runCarveUntilExit, spawnCarve, type CliRun } from '../support/carve-cli.js';
 import { jsonError } from '../support/cli-errors.js';
 import { waitFor } from '../support/cluster.js';
 import { prepareMigration, runCopy, useMigrationClusters, type Migration } from '../support/migration.js';
@@ -69,19 +69,6 @@ async function succeeds(args: string[]): Promise<CliRun> {
   return run;
 }
 
-/** carve sync until it exits on its own (or fails the test after `ms`). */
-async function syncUntilItStops(ms: number): Promise<CliRun> {
-  const run = spawnCarve(['sync', '--plan', planFile, '--secrets-dir', m.secretsDir, '--json']);
-  try {
-    return await Promise.race([
-      run.done,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('carve sync still runs')), ms)),
-    ]);
-  } finally {
-    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
-  }
-}
-
 describe('a reverse stream into a monolith restored from an older backup', () => {
   it('REVERSE_TARGET_BEHIND_SLOT; carve recover and carve sync as the hint says', async () => {
     const prepared = await prepareReverse(m.routing, 'shop');
@@ -128,7 +115,10 @@ describe('a reverse stream into a monolith restored from an older backup', () =>
     // More service writes after the "restore": they must reach the monolith in the end too.
     await withClient(shopDb, (c) => c.query(`UPDATE items SET qty = -qty WHERE id BETWEEN 50 AND 60`));
 
-    const refused = await syncUntilItStops(60_000);
+    const refused = await runCarveUntilExit(
+      ['sync', '--plan', planFile, '--secrets-dir', m.secretsDir, '--json'],
+      60_000,
+    );
     const error = jsonError(refused);
     expect(error.code, error.message).toBe('REVERSE_TARGET_BEHIND_SLOT');
     expect(refused.code).toBe(1);

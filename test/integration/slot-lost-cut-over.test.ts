@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { withClient } from '../../src/pg/connect.js';
-import { runCarve, spawnCarve, type CliRun } from '../support/carve-cli.js';
+import { runCarve, runCarveUntilExit, spawnCarve, type CliRun } from '../support/carve-cli.js';
 import { jsonError, succeeds } from '../support/cli-errors.js';
 import { createDatabase, useCluster, waitFor } from '../support/cluster.js';
 import { CUTOVER_MONOLITH, CUTOVER_PLAN } from '../support/cutover-fixture.js';
@@ -57,19 +57,6 @@ const VISITS = `SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', id, pat
 
 async function rows(url: string, sql: string): Promise<unknown> {
   return withClient(url, async (c) => (await c.query(sql)).rows[0]);
-}
-
-/** carve sync until it exits on its own (or fails the test after `ms`). */
-async function syncUntilItStops(cli: string[], ms: number): Promise<CliRun> {
-  const run = spawnCarve([...cli, '--json']);
-  try {
-    return await Promise.race([
-      run.done,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('carve sync still runs')), ms)),
-    ]);
-  } finally {
-    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
-  }
 }
 
 /** The commands a hint names, in order, each with its arguments (`carve x --plan F ...`). */
@@ -139,7 +126,7 @@ describe('the forward slot lost while a service is cut over', () => {
       await c.lose(sourceUrl, slot);
 
       // carve sync refuses before it starts any stream: the reverse stream does not run either.
-      const refused = await syncUntilItStops(cli('sync'), 60_000);
+      const refused = await runCarveUntilExit([...cli('sync'), '--json'], 60_000);
       const error = jsonError(refused);
       expect(error.code, error.message).toBe(c.syncCode);
       expect(refused.code).toBe(1);

@@ -44,6 +44,24 @@ export async function runCarve(args: string[], env: NodeJS.ProcessEnv = {}): Pro
   return spawnCarve(args, env).done;
 }
 
+/**
+ * `carve <args>` until it exits on its own; a run still going after `ms` is killed and fails the
+ * test (for commands expected to refuse, such as a sync that must stop at its checks).
+ */
+export async function runCarveUntilExit(args: string[], ms: number): Promise<CliRun> {
+  const run = spawnCarve(args);
+  try {
+    return await Promise.race([
+      run.done,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`carve ${args[0]} still runs after ${ms} ms`)), ms),
+      ),
+    ]);
+  } finally {
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+  }
+}
+
 /** Deterministic pseudo-random numbers for reproducible "random" kill points (mulberry32). */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
